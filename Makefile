@@ -1,0 +1,52 @@
+# LogiStream. `make demo` runs the whole product; `make test` runs every test. Both set up first.
+SHELL := /bin/bash
+VENV := .venv
+BIN := $(VENV)/bin
+PYTEST_ARGS ?=
+
+.PHONY: setup kafka-jars demo test test-unit test-integration lint format typecheck bench bench-smoke stack-up stack-down clean
+
+setup:
+	@scripts/setup.sh
+
+kafka-jars:
+	@rm -f build/kafka-libs/.resolved-*
+	@scripts/setup.sh
+
+demo: setup
+	$(BIN)/logistream demo
+
+lint: setup
+	$(BIN)/ruff check src tests bench
+	$(BIN)/ruff format --check src tests bench
+
+format: setup
+	$(BIN)/ruff format src tests bench
+	$(BIN)/ruff check --fix src tests bench
+
+typecheck: setup
+	$(BIN)/mypy
+
+test: setup lint typecheck
+	$(BIN)/pytest tests $(PYTEST_ARGS)
+
+test-unit: setup
+	$(BIN)/pytest tests/unit $(PYTEST_ARGS)
+
+test-integration: setup
+	$(BIN)/pytest tests/integration $(PYTEST_ARGS)
+
+bench: setup
+	$(BIN)/python -m bench.run_all
+
+bench-smoke: setup
+	$(BIN)/python -m bench.run_all --smoke
+
+stack-up: setup
+	$(BIN)/logistream stack up
+
+stack-down: setup
+	$(BIN)/logistream stack down
+
+clean:
+	rm -rf build .mypy_cache .ruff_cache .pytest_cache

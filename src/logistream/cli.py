@@ -1,0 +1,40 @@
+"""The ``logistream`` console script. Each layer registers its own commands (one module each)."""
+
+from __future__ import annotations
+
+import sys
+
+import typer
+
+from logistream.errors import LogiStreamError
+
+app = typer.Typer(
+    name="logistream",
+    help="Real-time cold-chain monitoring for refrigerated trucks.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+
+def _register_commands() -> None:
+    # Imported here so that `logistream --help` stays fast: each module imports its heavy
+    # dependencies (Kafka, Streamlit, psycopg) inside the command it runs.
+    from logistream.batch import cli as batch_cli
+    from logistream.ingest import cli as ingest_cli
+    from logistream.serving import cli as serving_cli
+    from logistream.speed import cli as speed_cli
+    from logistream.stack import cli as stack_cli
+
+    for module in (stack_cli, ingest_cli, speed_cli, batch_cli, serving_cli):
+        module.register(app)
+
+
+def main() -> None:
+    """Entry point: a LogiStreamError ends the program with its one-line message and exit 2."""
+    _register_commands()
+    try:
+        app()
+    except LogiStreamError as error:
+        print(f"logistream: {error}", file=sys.stderr)
+        sys.exit(2)

@@ -1,0 +1,144 @@
+"""Settings from the environment (prefix ``LOGISTREAM_``), with defaults that match the local stack.
+
+When ``LOGISTREAM_KAFKA_BOOTSTRAP``, ``LOGISTREAM_DATABASE_URL`` or ``LOGISTREAM_REDIS_URL`` are
+set, those servers are used as they are and the local stack starts nothing for them. When they
+are not set, the addresses of the local stack (its ports and the passwords in its secrets file)
+are used: see :func:`resolve_endpoints`.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+from typing import Annotated
+
+from pydantic import Field, ValidationError
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from logistream.errors import ConfigError
+
+Port = Annotated[int, Field(ge=1, le=65535)]
+
+
+class Settings(BaseSettings):
+    """Every setting LogiStream reads. Field ``x`` is the variable ``LOGISTREAM_X``."""
+
+    model_config = SettingsConfigDict(env_prefix="LOGISTREAM_", extra="ignore", frozen=True)
+
+    home: Path = Path(".logistream")
+    """Folder of the local stack: data, logs, pid files and the secrets file."""
+
+    kafka_bootstrap: str | None = None
+    database_url: str | None = None
+    redis_url: str | None = None
+
+    # Ports of the local stack; chosen away from the system defaults so they never collide.
+    kafka_port: Port = 19092
+    kafka_controller_port: Port = 19093
+    postgres_port: Port = 15432
+    redis_port: Port = 16379
+    kafka_heap: str = "768m"
+    kafka_libs: Path | None = None
+    """Folder of the Kafka jars; unset: ``build/kafka-libs`` of this checkout."""
+    partitions: Annotated[int, Field(ge=1, le=1000)] = 6
+
+    topic_telemetry: str = "truck_telemetry"
+    topic_alerts: str = "truck_alerts"
+    topic_commands: str = "alert_commands"
+    topic_dlq: str = "truck_telemetry.dlq"
+    speed_group: str = "speed-layer"
+    bridge_group: str = "batch-layer"
+    notify_group: str = "notifier"
+
+    database_name: str = "logistream"
+    # Passwords of the roles the migrations create (bridge: insert only; reader: select only).
+    # Unset: taken from the local stack's secrets file.
+    bridge_db_password: str | None = None
+    reader_db_password: str | None = None
+
+    registry_dir: Path | None = None
+    """Folder of user-edited registry TOML files (cargo, routes, fleet); unset = shipped data."""
+
+    timezone: str = "Africa/Nairobi"
+    max_message_bytes: Annotated[int, Field(ge=1024)] = 64 * 1024
+    future_tolerance_s: Annotated[float, Field(ge=0)] = 300.0
+
+    @property
+    def secrets_file(self) -> Path:
+        return self.home / "secrets.json"
+
+
+@dataclass(frozen=True, slots=True)
+class Endpoints:
+    """Where the three servers are, whether named by the environment or run by the local stack."""
+
+    kafka_bootstrap: str
+    database_url: str
+    redis_url: str
+
+
+def format_validation_error(error: ValidationError) -> str:
+    """One line naming the first wrong setting, as ``LOGISTREAM_<NAME>``."""
+    first = error.errors()[0]
+    name = "_".join(str(part) for part in first["loc"]).upper()
+    return f"LOGISTREAM_{name}: {first['msg']} (got {first.get('input')!r})"
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """The settings of this process, read once; a wrong value raises :class:`ConfigError`."""
+    try:
+        return Settings()
+    except ValidationError as error:
+        raise ConfigError(format_validation_error(error)) from error
+
+
+def read_secrets(settings: Settings) -> dict[str, str]:
+    """The local stack's generated passwords, or an empty mapping before the first ``stack up``."""
+    try:
+        data = json.loads(settings.secrets_file.read_text())
+    except FileNotFoundError:
+        return {}
+    if not isinstance(data, dict):
+        raise ConfigError(f"{settings.secrets_file}: expected a JSON object of passwords")
+    return {str(k): str(v) for k, v in data.items()}
+
+
+def resolve_endpoints(settings: Settings | None = None) -> Endpoints:
+    """The servers to talk to: those named by the environment, else the local stack's."""
+    settings = settings or get_settings()
+    secrets = read_secrets(settings)
+    kafka = settings.kafka_bootstrap or f"127.0.0.1:{settings.kafka_port}"
+    database = settings.database_url or (
+        f"postgresql://logistream:{secrets.get('postgres_password', '')}"
+        f"@127.0.0.1:{settings.postgres_port}/{settings.database_name}"
+    )
+    redis = settings.redis_url or (
+        f"redis://:{secrets.get('redis_password', '')}@127.0.0.1:{settings.redis_port}/0"
+    )
+    return Endpoints(kafka_bootstrap=kafka, database_url=database, redis_url=redis)
+
+
+def role_password(settings: Settings, role: str) -> str:
+    """Password for a database role the migrations create (``bridge`` or ``reader``)."""
+    explicit = {"bridge": settings.bridge_db_password, "reader": settings.reader_db_password}[role]
+    if explicit:
+        return explicit
+    secret = read_secrets(settings).get(f"{role}_db_password")
+    if not secret:
+        raise ConfigError(
+            f"LOGISTREAM_{role.upper()}_DB_PASSWORD: not set and no local stack secrets file "
+            f"at {settings.secrets_file}; set it, or run `logistream stack up`"
+        )
+    return secret
+
+
+def to_env(settings: Settings) -> dict[str, str]:
+    """The ``LOGISTREAM_*`` variables that make a child process see exactly these settings."""
+    env: dict[str, str] = {}
+    for name, value in settings.model_dump().items():
+        if value is not None:
+            env[f"LOGISTREAM_{name.upper()}"] = str(value)
+    return env

@@ -1,0 +1,285 @@
+"""The wire contract (DESIGN.md): telemetry readings, alert changes and alert commands.
+
+Decoding is strict about what the contract requires and lenient about what it does not know:
+unknown fields are allowed (the archive keeps them), while a missing ``truck_id``, a non-numeric
+``temp``, an impossible value or an event time from the future raise :class:`InvalidReading`
+with a reason code (for the DLQ) and a sentence a person can act on.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+import uuid
+from typing import Annotated, Any, Final, Literal
+
+import msgspec
+
+from logistream.errors import InvalidReading
+
+MAX_MESSAGE_BYTES: Final = 64 * 1024
+FUTURE_TOLERANCE_S: Final = 300.0
+# Readings older than this are refused as impossible (a clock that was never set reads 1970).
+EARLIEST_EVENT_TIME: Final = 946_684_800.0  # 2000-01-01T00:00:00Z
+EVENT_ID_NAMESPACE: Final = uuid.UUID("6f1c8a52-3d4b-5e8f-9a0b-1c2d3e4f5a6b")
+
+# Reason codes written to the DLQ and the rejected_readings table.
+REASON_TOO_LARGE: Final = "too_large"
+REASON_INVALID_JSON: Final = "invalid_json"
+REASON_NOT_AN_OBJECT: Final = "not_an_object"
+REASON_MISSING_FIELD: Final = "missing_field"
+REASON_WRONG_TYPE: Final = "wrong_type"
+REASON_IMPOSSIBLE_VALUE: Final = "impossible_value"
+REASON_FUTURE_EVENT: Final = "future_event"
+REASON_CODES: Final = (
+    REASON_TOO_LARGE,
+    REASON_INVALID_JSON,
+    REASON_NOT_AN_OBJECT,
+    REASON_MISSING_FIELD,
+    REASON_WRONG_TYPE,
+    REASON_IMPOSSIBLE_VALUE,
+    REASON_FUTURE_EVENT,
+)
+
+TruckId = Annotated[str, msgspec.Meta(min_length=1, max_length=64)]
+Celsius = Annotated[float, msgspec.Meta(ge=-80.0, le=100.0)]
+EpochSeconds = Annotated[float, msgspec.Meta(ge=EARLIEST_EVENT_TIME)]
+Percent = Annotated[float, msgspec.Meta(ge=0.0, le=100.0)]
+Latitude = Annotated[float, msgspec.Meta(ge=-90.0, le=90.0)]
+Longitude = Annotated[float, msgspec.Meta(ge=-180.0, le=180.0)]
+SpeedKmh = Annotated[float, msgspec.Meta(ge=0.0, le=250.0)]
+Heading = Annotated[float, msgspec.Meta(ge=0.0, le=360.0)]
+ShortText = Annotated[str, msgspec.Meta(max_length=128)]
+
+
+class Reading(msgspec.Struct, kw_only=True, omit_defaults=True):
+    """One telemetry reading: a superset of the original ``{truck_id, temp, fuel, timestamp}``."""
+
+    truck_id: TruckId
+    temp: Celsius
+    timestamp: EpochSeconds
+    fuel: Percent | None = None
+    event_id: ShortText | None = None
+    seq: Annotated[int, msgspec.Meta(ge=0)] | None = None
+    trip_id: ShortText | None = None
+    driver_id: ShortText | None = None
+    cargo: ShortText | None = None
+    lat: Latitude | None = None
+    lon: Longitude | None = None
+    speed_kmh: SpeedKmh | None = None
+    heading_deg: Heading | None = None
+    humidity: Percent | None = None
+    door_open: bool | None = None
+    reefer_on: bool | None = None
+    defrost: bool | None = None
+
+
+READING_FIELDS: Final = frozenset(Reading.__struct_fields__)
+
+AlertState = Literal["open", "acknowledged", "resolved"]
+Severity = Literal["critical", "major", "minor", "warning"]
+SEVERITY_ORDER: Final[dict[str, int]] = {"critical": 0, "major": 1, "minor": 2, "warning": 3}
+
+
+class Alert(msgspec.Struct, kw_only=True):
+    """One alert state change, as published on ``truck_alerts`` (key = truck_id)."""
+
+    alert_id: str
+    truck_id: str
+    rule: str
+    severity: Severity
+    state: AlertState
+    opened_at: float
+    """Event time of the reading that opened the alert."""
+    changed_at: float
+    """Event time (or, for an acknowledgement, wall-clock time) of this change."""
+    message: str
+    trip_id: str | None = None
+    cargo: str | None = None
+    value: float | None = None
+    threshold: float | None = None
+    lat: float | None = None
+    lon: float | None = None
+    acknowledged_by: str | None = None
+    ack_note: str | None = None
+    resolved_at: float | None = None
+
+
+class AlertCommand(msgspec.Struct, kw_only=True):
+    """A request to change an alert, on ``alert_commands``; the speed layer alone applies it."""
+
+    action: Literal["ack"]
+    alert_id: str
+    truck_id: str
+    by: Annotated[str, msgspec.Meta(min_length=1, max_length=128)]
+    note: Annotated[str, msgspec.Meta(max_length=2000)] = ""
+    issued_at: float = 0.0
+    command_id: str | None = None
+
+
+_typed_decoder: Final = msgspec.json.Decoder(Reading)
+_object_decoder: Final = msgspec.json.Decoder(dict[str, Any])
+_encoder: Final = msgspec.json.Encoder()
+_alert_decoder: Final = msgspec.json.Decoder(Alert)
+_command_decoder: Final = msgspec.json.Decoder(AlertCommand)
+
+_FIELD_HELP: Final[dict[str, str]] = {
+    "truck_id": "a non-empty string of at most 64 characters (the registration)",
+    "temp": "a number of °C between -80 and 100",
+    "timestamp": "Unix epoch seconds (a number) after 2000-01-01",
+    "fuel": "a number between 0 and 100 (% of tank)",
+    "lat": "WGS84 degrees between -90 and 90",
+    "lon": "WGS84 degrees between -180 and 180",
+    "speed_kmh": "a number of km/h between 0 and 250",
+    "heading_deg": "degrees between 0 and 360",
+    "humidity": "a number between 0 and 100 (% RH)",
+    "seq": "a whole number of at least 0",
+}
+_MISSING_RE: Final = re.compile(r"missing required field `(?P<field>[^`]+)`")
+_AT_RE: Final = re.compile(r"- at `\$\.(?P<field>[^`\[]+)")
+_TYPE_RE: Final = re.compile(r"Expected `(?P<want>[^`]+)`, got `(?P<got>[^`]+)`")
+
+
+def derive_event_id(truck_id: str, timestamp: float) -> str:
+    """The id of a reading that came without one: the same reading always gets the same id."""
+    return str(uuid.uuid5(EVENT_ID_NAMESPACE, f"{truck_id}|{timestamp!r}"))
+
+
+def _explain_validation(error: msgspec.ValidationError) -> InvalidReading:
+    text = str(error)
+    if missing := _MISSING_RE.search(text):
+        field = missing["field"]
+        return InvalidReading(
+            REASON_MISSING_FIELD,
+            f"Required field '{field}' is missing: every reading needs truck_id, temp and "
+            "timestamp; fix the producer to send it.",
+        )
+    at = _AT_RE.search(text)
+    field = at["field"] if at else None
+    if field is None:
+        return InvalidReading(
+            REASON_NOT_AN_OBJECT,
+            f"A reading must be one JSON object ({text}); send one object per message.",
+        )
+    help_text = _FIELD_HELP.get(field, "as the contract in DESIGN.md says")
+    wrong_type = _TYPE_RE.search(text)
+    if wrong_type and not any(op in wrong_type["want"] for op in ("<", ">")):
+        return InvalidReading(
+            REASON_WRONG_TYPE,
+            f"Field '{field}' has the wrong type (got {wrong_type['got']}): it must be "
+            f"{help_text}; fix the producer.",
+        )
+    return InvalidReading(
+        REASON_IMPOSSIBLE_VALUE,
+        f"Field '{field}' has an impossible value ({text}): it must be {help_text}; "
+        "check the sensor or its calibration.",
+    )
+
+
+def _explain_bad_json(raw: bytes, error: Exception) -> InvalidReading:
+    # Python's json module accepts NaN/Infinity, which msgspec (rightly) refuses: name the field.
+    try:
+        loose = json.loads(raw)
+    except (ValueError, UnicodeDecodeError):
+        loose = None
+    if isinstance(loose, dict):
+        for key, value in loose.items():
+            if isinstance(value, float) and not math.isfinite(value):
+                return InvalidReading(
+                    REASON_IMPOSSIBLE_VALUE,
+                    f"Field '{key}' is {value!r}, not a finite number: the sensor sent no "
+                    "real value; check the sensor, or leave the field out.",
+                )
+    return InvalidReading(
+        REASON_INVALID_JSON,
+        f"Not valid UTF-8 JSON ({error}): the message may be truncated or not JSON at all; "
+        "check the producer's encoding.",
+    )
+
+
+def _check(
+    reading: Reading, record_ts_ms: int | None, future_tolerance_s: float
+) -> Reading:
+    if record_ts_ms is not None and record_ts_ms > 0:
+        produced = record_ts_ms / 1000.0
+        if reading.timestamp > produced + future_tolerance_s:
+            ahead = reading.timestamp - produced
+            raise InvalidReading(
+                REASON_FUTURE_EVENT,
+                f"Event time is {ahead:.0f} s after the message was produced (limit "
+                f"{future_tolerance_s:.0f} s): the device clock runs ahead; set it right "
+                "(NTP or GPS time).",
+            )
+    if reading.event_id is None:
+        reading.event_id = derive_event_id(reading.truck_id, reading.timestamp)
+    return reading
+
+
+def _check_size(raw: bytes, max_bytes: int) -> None:
+    if len(raw) > max_bytes:
+        raise InvalidReading(
+            REASON_TOO_LARGE,
+            f"Message is {len(raw)} bytes, above the contract's {max_bytes}-byte limit: send "
+            "one reading per message and keep extra fields small.",
+        )
+
+
+def decode_reading(
+    raw: bytes,
+    *,
+    record_ts_ms: int | None = None,
+    max_bytes: int = MAX_MESSAGE_BYTES,
+    future_tolerance_s: float = FUTURE_TOLERANCE_S,
+) -> Reading:
+    """Decode and validate one message; ``event_id`` is always set on the result.
+
+    ``record_ts_ms`` is the Kafka record timestamp (produce time); with it, readings from the
+    future are refused. Raises :class:`InvalidReading`.
+    """
+    _check_size(raw, max_bytes)
+    try:
+        reading = _typed_decoder.decode(raw)
+    except msgspec.ValidationError as error:
+        raise _explain_validation(error) from None
+    except msgspec.DecodeError as error:
+        raise _explain_bad_json(raw, error) from None
+    return _check(reading, record_ts_ms, future_tolerance_s)
+
+
+def decode_reading_with_extras(
+    raw: bytes,
+    *,
+    record_ts_ms: int | None = None,
+    max_bytes: int = MAX_MESSAGE_BYTES,
+    future_tolerance_s: float = FUTURE_TOLERANCE_S,
+) -> tuple[Reading, dict[str, Any] | None]:
+    """Like :func:`decode_reading`, also returning fields the contract does not name (or None)."""
+    _check_size(raw, max_bytes)
+    try:
+        obj = _object_decoder.decode(raw)
+    except msgspec.ValidationError as error:
+        raise _explain_validation(error) from None
+    except msgspec.DecodeError as error:
+        raise _explain_bad_json(raw, error) from None
+    try:
+        reading = msgspec.convert(obj, Reading)
+    except msgspec.ValidationError as error:
+        raise _explain_validation(error) from None
+    extras = {k: v for k, v in obj.items() if k not in READING_FIELDS} or None
+    return _check(reading, record_ts_ms, future_tolerance_s), extras
+
+
+def encode(value: Reading | Alert | AlertCommand) -> bytes:
+    """JSON bytes of a reading, an alert change or a command."""
+    return _encoder.encode(value)
+
+
+def decode_alert(raw: bytes) -> Alert:
+    """Decode one ``truck_alerts`` message (raises msgspec errors)."""
+    return _alert_decoder.decode(raw)
+
+
+def decode_command(raw: bytes) -> AlertCommand:
+    """Decode one ``alert_commands`` message (raises msgspec errors)."""
+    return _command_decoder.decode(raw)

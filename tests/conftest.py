@@ -1,0 +1,134 @@
+"""Session fixtures: one real stack (Kafka, PostgreSQL, Redis) per test session.
+
+The stack is started in a temporary home on free ports, so it never touches a stack the user
+runs, and stopped at the end; or, when LOGISTREAM_TEST_KAFKA_BOOTSTRAP,
+LOGISTREAM_TEST_DATABASE_URL (a superuser URL) and LOGISTREAM_TEST_REDIS_URL are set, those
+servers are used and left alone. Each test gets its own topics, database, Redis database index
+and consumer groups.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+import pytest
+
+from logistream.config import Endpoints, Settings, resolve_endpoints, to_env
+
+TEST_ROLE_PASSWORDS = {
+    "bridge_db_password": "bridge-test-pw",
+    "reader_db_password": "reader-test-pw",
+}
+TEST_PARTITIONS = 3
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if "tests/integration" in str(item.path) or "tests/browser" in str(item.path):
+            item.add_marker(pytest.mark.integration)
+
+
+def _with_path(url: str, path: str) -> str:
+    parts = urlsplit(url)
+    return urlunsplit((parts.scheme, parts.netloc, path, parts.query, parts.fragment))
+
+
+@pytest.fixture(scope="session")
+def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Endpoints]:
+    """Endpoints of the real servers; ``database_url`` is a superuser URL."""
+    env = os.environ
+    named = [
+        env.get(f"LOGISTREAM_TEST_{n}") for n in ("KAFKA_BOOTSTRAP", "DATABASE_URL", "REDIS_URL")
+    ]
+    if all(named):
+        kafka, database, redis_url = (str(v) for v in named)
+        yield Endpoints(kafka_bootstrap=kafka, database_url=database, redis_url=redis_url)
+        return
+
+    from logistream.stack.manager import Stack
+    from logistream.stack.process import free_port
+
+    home = tmp_path_factory.mktemp("stack-home")
+    settings = Settings(
+        home=home,
+        kafka_bootstrap=None,
+        database_url=None,
+        redis_url=None,
+        kafka_port=free_port(),
+        kafka_controller_port=free_port(),
+        postgres_port=free_port(),
+        redis_port=free_port(),
+        partitions=TEST_PARTITIONS,
+        kafka_heap="512m",
+    )
+    test_stack = Stack(settings)
+    print(f"starting the test stack in {home}")
+    try:
+        test_stack.up()
+        yield resolve_endpoints(settings)
+    finally:
+        test_stack.down()
+        test_stack.postgres.destroy()
+
+
+@pytest.fixture
+def settings(stack: Endpoints, tmp_path: Path) -> Iterator[Settings]:
+    """Settings for one test: its own topics, database, Redis database and consumer groups."""
+    import psycopg
+    import redis
+    from psycopg import sql
+
+    from logistream.kafka import ensure_topics, pipeline_topics
+
+    suffix = uuid.uuid4().hex[:10]
+    database = f"t_{suffix}"
+    with psycopg.connect(stack.database_url, autocommit=True) as conn:
+        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(database)))
+    redis_db = random.SystemRandom().randrange(1, 256)
+    redis_url = _with_path(stack.redis_url, f"/{redis_db}")
+    client = redis.Redis.from_url(redis_url)
+    client.flushdb()
+    client.close()
+
+    test_settings = Settings(
+        home=tmp_path / "home",
+        kafka_bootstrap=stack.kafka_bootstrap,
+        database_url=_with_path(stack.database_url, f"/{database}"),
+        redis_url=redis_url,
+        database_name=database,
+        topic_telemetry=f"truck_telemetry.{suffix}",
+        topic_alerts=f"truck_alerts.{suffix}",
+        topic_commands=f"alert_commands.{suffix}",
+        topic_dlq=f"truck_telemetry.{suffix}.dlq",
+        speed_group=f"speed-layer.{suffix}",
+        bridge_group=f"batch-layer.{suffix}",
+        notify_group=f"notifier.{suffix}",
+        partitions=TEST_PARTITIONS,
+        **TEST_ROLE_PASSWORDS,
+    )
+    ensure_topics(test_settings, pipeline_topics(test_settings), partitions=TEST_PARTITIONS)
+    yield test_settings
+
+    from confluent_kafka.admin import AdminClient
+
+    AdminClient({"bootstrap.servers": stack.kafka_bootstrap}).delete_topics(
+        pipeline_topics(test_settings), operation_timeout=30
+    )
+    with psycopg.connect(stack.database_url, autocommit=True) as conn:
+        conn.execute(
+            sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(database))
+        )
+
+
+@pytest.fixture
+def settings_env(settings: Settings) -> dict[str, str]:
+    """The environment for a real ``logistream`` subprocess that uses this test's settings."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("LOGISTREAM_")}
+    env.update(to_env(settings))
+    env["PYTHONUNBUFFERED"] = "1"
+    return env
