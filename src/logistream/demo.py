@@ -1,0 +1,136 @@
+"""``logistream demo``: the whole product on one machine, stopped cleanly by one Ctrl+C.
+
+Starts the local stack (what is not already running), then the speed layer, the data bridge,
+the simulator and the dashboard as child processes with their logs under the stack home.
+Ctrl+C (or SIGTERM) stops the children in order — producer first, so nothing is left
+half-sent — and then the servers this command started.
+"""
+
+from __future__ import annotations
+
+import signal
+import subprocess
+import sys
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from types import FrameType
+
+import typer
+
+from logistream.config import Settings, get_settings
+
+STOP_TIMEOUT_S = 30.0
+
+
+@dataclass
+class Child:
+    name: str
+    argv: list[str]
+    log: Path
+    process: subprocess.Popen[bytes] | None = None
+
+
+def _logistream(*args: str) -> list[str]:
+    return [sys.executable, "-m", "logistream", *args]
+
+
+def _children(settings: Settings, port: int, speedup: float, trucks: int | None) -> list[Child]:
+    logs = settings.home.resolve() / "logs"
+    simulate = ["simulate", "--speedup", str(speedup)]
+    if trucks:
+        simulate += ["--trucks", str(trucks)]
+    return [
+        Child("speed", _logistream("speed"), logs / "speed.log"),
+        Child("bridge", _logistream("bridge"), logs / "bridge.log"),
+        Child("dashboard", _logistream("dashboard", "--port", str(port)), logs / "dashboard.log"),
+        Child("simulator", _logistream(*simulate), logs / "simulator.log"),
+    ]
+
+
+def _stop(children: list[Child]) -> None:
+    # Producer first, then the consumers drain what it sent, the dashboard last.
+    for name in ("simulator", "speed", "bridge", "dashboard"):
+        for child in children:
+            if child.name != name or child.process is None or child.process.poll() is not None:
+                continue
+            child.process.send_signal(signal.SIGTERM)
+            try:
+                child.process.wait(timeout=STOP_TIMEOUT_S)
+            except subprocess.TimeoutExpired:
+                typer.echo(
+                    f"{child.name} did not stop in {STOP_TIMEOUT_S:.0f} s; killing it", err=True
+                )
+                child.process.kill()
+                child.process.wait()
+            typer.echo(f"stopped {child.name} (exit {child.process.returncode})", err=True)
+
+
+def run_demo(port: int, speedup: float, trucks: int | None, keep_stack: bool) -> int:
+    """Run everything until Ctrl+C; return the exit code."""
+    from logistream.stack.manager import Stack
+
+    settings = get_settings()
+    stack = Stack(settings)
+    already_running = {s.name for s in stack.status() if s.state != "stopped"}
+    typer.echo("starting the local stack (Kafka, PostgreSQL, Redis) …", err=True)
+    stack.up()
+
+    stop = threading.Event()
+
+    def on_signal(signum: int, frame: FrameType | None) -> None:
+        stop.set()
+
+    signal.signal(signal.SIGINT, on_signal)
+    signal.signal(signal.SIGTERM, on_signal)
+
+    children = _children(settings, port, speedup, trucks)
+    exit_code = 0
+    try:
+        for child in children:
+            child.log.parent.mkdir(parents=True, exist_ok=True)
+            with child.log.open("ab") as log:
+                child.process = subprocess.Popen(
+                    child.argv, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL
+                )
+            typer.echo(f"started {child.name:<9} (log: {child.log})", err=True)
+        typer.echo(
+            f"\nLogiStream control room: http://localhost:{port}\n"
+            "Press Ctrl+C to stop everything.\n"
+        )
+        while not stop.wait(1.0):
+            for child in children:
+                assert child.process is not None
+                code = child.process.poll()
+                if code is not None:
+                    typer.echo(
+                        f"{child.name} stopped unexpectedly (exit {code}); see {child.log}",
+                        err=True,
+                    )
+                    exit_code = 1
+                    stop.set()
+    finally:
+        typer.echo("stopping …", err=True)
+        _stop(children)
+        if not keep_stack:
+            for service in reversed(stack.local_services()):
+                if service.name not in already_running:
+                    service.down()
+                    typer.echo(f"stopped {service.name}", err=True)
+    return exit_code
+
+
+def register(app: typer.Typer) -> None:
+    @app.command("demo")
+    def demo(
+        port: int = typer.Option(8501, help="Port of the dashboard."),
+        speedup: float = typer.Option(60.0, help="Simulated seconds per wall-clock second."),
+        trucks: int | None = typer.Option(None, help="Fleet size (default: the registry's fleet)."),
+        keep_stack: bool = typer.Option(False, help="Leave the stack running after Ctrl+C."),
+    ) -> None:
+        """Run everything: stack, simulator, speed layer, bridge and dashboard. Ctrl+C stops all."""
+        started = time.monotonic()
+        code = run_demo(port, speedup, trucks, keep_stack)
+        typer.echo(f"demo ran {time.monotonic() - started:.0f} s", err=True)
+        raise typer.Exit(code)
