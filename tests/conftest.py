@@ -18,7 +18,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 import pytest
 
-from logistream.config import Endpoints, Settings, resolve_endpoints, to_env
+from logistream.config import Endpoints, Settings, to_env
 
 TEST_ROLE_PASSWORDS = {
     "bridge_db_password": "bridge-test-pw",
@@ -50,30 +50,12 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Endpoints]:
         yield Endpoints(kafka_bootstrap=kafka, database_url=database, redis_url=redis_url)
         return
 
-    from logistream.stack.manager import Stack
-    from logistream.stack.process import free_port
+    from logistream.stack.temporary import temporary_stack
 
     home = tmp_path_factory.mktemp("stack-home")
-    settings = Settings(
-        home=home,
-        kafka_bootstrap=None,
-        database_url=None,
-        redis_url=None,
-        kafka_port=free_port(),
-        kafka_controller_port=free_port(),
-        postgres_port=free_port(),
-        redis_port=free_port(),
-        partitions=TEST_PARTITIONS,
-        kafka_heap="512m",
-    )
-    test_stack = Stack(settings)
     print(f"starting the test stack in {home}")
-    try:
-        test_stack.up()
-        yield resolve_endpoints(settings)
-    finally:
-        test_stack.down()
-        test_stack.postgres.destroy()
+    with temporary_stack(home, partitions=TEST_PARTITIONS) as endpoints:
+        yield endpoints
 
 
 @pytest.fixture
