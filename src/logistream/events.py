@@ -242,7 +242,7 @@ def decode_reading(
         reading = _typed_decoder.decode(raw)
     except msgspec.ValidationError as error:
         raise _explain_validation(error) from None
-    except msgspec.DecodeError as error:
+    except (msgspec.DecodeError, UnicodeDecodeError) as error:
         raise _explain_bad_json(raw, error) from None
     return _check(reading, record_ts_ms, future_tolerance_s)
 
@@ -260,7 +260,7 @@ def decode_reading_with_extras(
         obj = _object_decoder.decode(raw)
     except msgspec.ValidationError as error:
         raise _explain_validation(error) from None
-    except msgspec.DecodeError as error:
+    except (msgspec.DecodeError, UnicodeDecodeError) as error:
         raise _explain_bad_json(raw, error) from None
     try:
         reading = msgspec.convert(obj, Reading)

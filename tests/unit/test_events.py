@@ -117,3 +117,9 @@ def test_readings_alerts_and_commands_round_trip() -> None:
     assert decode_alert(encode(alert)) == alert
     command = AlertCommand(action="ack", alert_id="a1", truck_id="KBX 123A", by="amina")
     assert decode_command(encode(command)) == command
+
+
+def test_invalid_utf8_inside_a_string_is_invalid_json_not_a_crash() -> None:
+    with pytest.raises(InvalidReading) as refused:
+        decode_reading_with_extras(b'{"truck_id": "\xff", "temp": 1, "timestamp": 1767225600}')
+    assert refused.value.code == "invalid_json"

@@ -1,0 +1,142 @@
+"""Commands of the batch layer, registered on the ``logistream`` app: ``bridge`` and ``migrate``."""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import sys
+import time
+from collections.abc import Callable
+from types import FrameType
+from typing import Final
+
+import typer
+
+log = logging.getLogger("logistream.batch")
+
+# Connection errors that a wait will not cure: report them at once.
+_CONFIG_ERRORS: Final = ("authentication failed", "no password supplied", "does not exist")
+
+
+def _setup_logging() -> None:
+    if not logging.getLogger().handlers:
+        logging.basicConfig(
+            level=os.environ.get("LOGISTREAM_LOG_LEVEL", "INFO").upper(),
+            format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+            stream=sys.stderr,
+        )
+
+
+def _migrate_waiting(owner_url: str, deadline_s: float, stopping: Callable[[], bool]) -> bool:
+    """Apply migrations, waiting for PostgreSQL to come up; False if stopped meanwhile."""
+    from logistream.batch.backoff import Backoff
+    from logistream.batch.migrate import MigrationError, migrate
+    from logistream.config import get_settings
+
+    backoff = Backoff(cap_s=5.0)
+    end = time.monotonic() + deadline_s
+    while not stopping():
+        try:
+            applied = migrate(get_settings(), owner_url)
+        except MigrationError as error:
+            text = str(error)
+            if (
+                not text.startswith("cannot connect")
+                or any(marker in text for marker in _CONFIG_ERRORS)
+                or time.monotonic() > end
+            ):
+                raise
+            delay = backoff.next_delay()
+            log.warning("%s; retrying in %.1f s", text, delay)
+            until = time.monotonic() + delay
+            while not stopping() and time.monotonic() < until:
+                time.sleep(0.1)
+            continue
+        if applied:
+            log.info("schema migrated: %s", ", ".join(f"{m.version:04d}_{m.name}" for m in applied))
+        return True
+    return False
+
+
+def bridge_conninfo(owner_url: str, password: str) -> str:
+    """The archive's URL with the insert-only bridge role in place of the owner."""
+    from psycopg.conninfo import make_conninfo
+
+    from logistream.batch.migrate import BRIDGE_ROLE
+
+    return make_conninfo(owner_url, user=BRIDGE_ROLE, password=password)
+
+
+class _StopSignals:
+    """First SIGTERM/SIGINT: stop after the batch in hand. Second SIGINT: leave at once."""
+
+    def __init__(self) -> None:
+        self.requested = False
+        self.on_stop: Callable[[], None] = lambda: None
+
+    def install(self) -> None:
+        signal.signal(signal.SIGTERM, self._handle)
+        signal.signal(signal.SIGINT, self._handle)
+
+    def _handle(self, signum: int, _frame: FrameType | None) -> None:
+        if self.requested and signum == signal.SIGINT:
+            # The open transaction, if any, is rolled back by the server: still all-or-nothing.
+            os._exit(130)
+        self.requested = True
+        log.info("%s: finishing the batch in hand, then stopping", signal.Signals(signum).name)
+        self.on_stop()
+
+
+def register(app: typer.Typer) -> None:
+    """Add this layer's commands to ``app``."""
+
+    @app.command()
+    def bridge(
+        batch_size: int = typer.Option(5000, min=1, help="Most messages per batch."),
+        batch_wait_ms: int = typer.Option(250, min=1, help="Longest wait to fill a batch."),
+        wait_for_db_s: float = typer.Option(
+            300.0, help="How long to wait for PostgreSQL at start before giving up."
+        ),
+        instance_id: str | None = typer.Option(
+            None,
+            help="Static Kafka group member id (group.instance.id): a restarted bridge with "
+            "the same id takes its partitions back at once. Unique per running bridge.",
+        ),
+    ) -> None:
+        """Archive every reading and alert change into PostgreSQL, exactly once (Ctrl+C stops)."""
+        from logistream.batch.data_bridge import BridgeOptions, DataBridge
+        from logistream.config import get_settings, resolve_endpoints, role_password
+
+        _setup_logging()
+        signals = _StopSignals()
+        signals.install()
+        settings = get_settings()
+        endpoints = resolve_endpoints(settings)
+        if not _migrate_waiting(endpoints.database_url, wait_for_db_s, lambda: signals.requested):
+            return
+        runner = DataBridge(
+            settings,
+            endpoints,
+            bridge_conninfo(endpoints.database_url, role_password(settings, "bridge")),
+            BridgeOptions(
+                batch_size=batch_size,
+                batch_wait_s=batch_wait_ms / 1000.0,
+                static_member_id=instance_id,
+            ),
+        )
+        signals.on_stop = runner.request_stop
+        if signals.requested:
+            return
+        runner.run()
+
+    @app.command()
+    def migrate() -> None:
+        """Apply pending schema migrations to the archive and set the role passwords."""
+        from logistream.batch.migrate import migrate as run_migrations
+        from logistream.config import get_settings, resolve_endpoints
+
+        settings = get_settings()
+        applied = run_migrations(settings, resolve_endpoints(settings).database_url)
+        names = ", ".join(f"{m.version:04d}_{m.name}" for m in applied)
+        typer.echo(f"applied: {names}" if applied else "schema is up to date")

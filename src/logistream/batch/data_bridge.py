@@ -1,0 +1,367 @@
+"""The data bridge: Kafka (telemetry and alert changes) -> the PostgreSQL archive, exactly once.
+
+One loop: read up to ``batch_size`` messages or for ``batch_wait_s``; sort them (pure,
+:mod:`records`); then, on one writer thread, publish refusals to the DLQ and wait for the broker's
+acknowledgement (:mod:`dlq`), and write rows, refusals and the next offsets in ONE PostgreSQL
+transaction (:mod:`archive`). At most one batch is in the writer while the next is decoded, and
+batches commit in order. The offsets stored there are the only resume point: on every
+partition assignment the consumer is positioned from them. Kafka's committed offsets are
+updated afterwards for lag monitoring only.
+
+Outages: a failed write or DLQ flush is retried with backoff, the same batch, offsets not
+advanced; nothing good goes to the DLQ. A stop request (SIGTERM/SIGINT) is honoured between
+steps: the batch in hand is committed with its offsets or abandoned whole, and the run returns.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import time
+from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import Any, Final, TypeVar
+
+from logistream.batch.archive import Archive, WriteResult
+from logistream.batch.backoff import Backoff
+from logistream.batch.dlq import DeadLetters, DlqUnavailable
+from logistream.batch.records import Consumed, SortedBatch, sort_batch
+from logistream.config import Endpoints, Settings
+from logistream.kafka import make_consumer, make_producer
+
+log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+_IDLE_HEARTBEAT_S: Final = 5.0
+_PROGRESS_LOG_S: Final = 10.0
+
+
+class Stopped(Exception):
+    """A stop was requested while waiting for a store; the run ends without committing."""
+
+
+@dataclass(frozen=True, slots=True)
+class BridgeOptions:
+    batch_size: int = 5000
+    batch_wait_s: float = 0.25
+    instance: str = ""
+    """host:pid by default; names this process in ``bridge_heartbeat``."""
+    static_member_id: str | None = None
+    """Kafka ``group.instance.id``: a restarted bridge with the same id gets its partitions
+    back at once instead of after the dead member's session timeout."""
+
+
+@dataclass(slots=True)
+class BridgeStats:
+    consumed: int = 0
+    accepted: int = 0
+    rejected: int = 0
+    inserted: int = 0
+    batches: int = 0
+
+
+def _retryable(error: BaseException) -> bool:
+    """An outage or a transient conflict: wait and try the same batch again."""
+    import psycopg
+    from confluent_kafka import KafkaException
+
+    if isinstance(error, DlqUnavailable | KafkaException | psycopg.OperationalError):
+        return True
+    if isinstance(error, psycopg.InterfaceError):  # the connection was closed under us
+        return True
+    return isinstance(error, psycopg.errors.DeadlockDetected | psycopg.errors.SerializationFailure)
+
+
+class DataBridge:
+    """Runs the bridge loop until :meth:`request_stop`; see the module docstring."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        endpoints: Endpoints,
+        bridge_conninfo: str,
+        options: BridgeOptions | None = None,
+    ) -> None:
+        self._settings = settings
+        self._endpoints = endpoints
+        self._options = options or BridgeOptions()
+        self._instance = (
+            self._options.instance
+            or self._options.static_member_id
+            or f"{socket.gethostname()}:{os.getpid()}"
+        )
+        self._topics = [settings.topic_telemetry, settings.topic_alerts]
+        self._archive = Archive(bridge_conninfo, settings.bridge_group, self._instance)
+        self._stop = False
+        self._assigned: set[tuple[str, int]] = set()
+        self._positions: dict[tuple[str, int], int] = {}
+        self._consumer: Any = None
+        self._writer: ThreadPoolExecutor | None = None
+        self._pending: tuple[Future[WriteResult], SortedBatch] | None = None
+        self.stats = BridgeStats()
+
+    # -- control ----------------------------------------------------------------------------
+
+    def request_stop(self) -> None:
+        """Finish or abandon the batch in hand, then return from :meth:`run`."""
+        self._stop = True
+
+    @property
+    def stopping(self) -> bool:
+        return self._stop
+
+    def _with_retry(self, what: str, action: Callable[[], T]) -> T:
+        backoff = Backoff()
+        while True:
+            if self._stop:
+                raise Stopped(what)
+            try:
+                result = action()
+            except Exception as error:
+                if not _retryable(error):
+                    raise
+                delay = backoff.next_delay()
+                log.warning("%s failed (%s); retry %d in %.1f s", what, str(error).strip(),
+                            backoff.attempts, delay)  # fmt: skip
+                if not isinstance(error, DlqUnavailable):
+                    self._archive.reset()
+                self._sleep(delay)
+                continue
+            if backoff.attempts:
+                log.info("%s succeeded after %d retries", what, backoff.attempts)
+            return result
+
+    def _sleep(self, seconds: float) -> None:
+        end = time.monotonic() + seconds
+        while not self._stop and (left := end - time.monotonic()) > 0:
+            time.sleep(min(left, 0.1))
+
+    # -- rebalance --------------------------------------------------------------------------
+
+    def _on_assign(self, consumer: Any, partitions: list[Any]) -> None:
+        from confluent_kafka import OFFSET_BEGINNING
+
+        self._finish_pending()  # the archive connection is the writer's until then
+        stored = self._with_retry(
+            "reading stored offsets", lambda: self._archive.stored_offsets(self._topics)
+        )
+        for tp in partitions:
+            key = (tp.topic, tp.partition)
+            tp.offset = stored.get(key, OFFSET_BEGINNING)
+            self._positions[key] = stored.get(key, 0)
+        consumer.incremental_assign(partitions)
+        self._assigned.update((tp.topic, tp.partition) for tp in partitions)
+        log.info("assigned %s", ", ".join(f"{tp.topic}[{tp.partition}]@{tp.offset}"
+                                         for tp in partitions))  # fmt: skip
+
+    def _on_revoke(self, consumer: Any, partitions: list[Any]) -> None:
+        # Let the batch in flight commit (it covers these partitions up to where it read);
+        # whatever was not committed is read again by the new owner from the stored offsets.
+        self._finish_pending()
+        for tp in partitions:
+            self._assigned.discard((tp.topic, tp.partition))
+            self._positions.pop((tp.topic, tp.partition), None)
+        if partitions:
+            log.info("revoked %s", ", ".join(f"{tp.topic}[{tp.partition}]" for tp in partitions))
+
+    # -- the loop ---------------------------------------------------------------------------
+
+    def _lag(self, batch: SortedBatch | None = None) -> int | None:
+        """Messages behind the high watermarks once ``batch`` is committed (None: unknown)."""
+        from confluent_kafka import KafkaException, TopicPartition
+
+        total = 0
+        known = False
+        ahead = batch.next_offsets if batch is not None else {}
+        for (topic, partition), stored in list(self._positions.items()):
+            position = max(stored, ahead.get((topic, partition), 0))
+            try:
+                _low, high = self._consumer.get_watermark_offsets(
+                    TopicPartition(topic, partition), cached=True
+                )
+            except KafkaException:  # not fetched yet: unknown, not zero
+                continue
+            if high is not None and high >= 0:
+                total += max(0, high - position)
+                known = True
+        return total if known else None
+
+    def _read_batch(self) -> list[Consumed]:
+        messages = self._consumer.consume(
+            num_messages=self._options.batch_size, timeout=self._options.batch_wait_s
+        )
+        batch: list[Consumed] = []
+        assigned = self._assigned
+        for m in messages:
+            error = m.error()
+            if error is not None:
+                if error.fatal():
+                    raise RuntimeError(f"Kafka consumer failed: {error}")
+                log.warning("Kafka: %s", error)
+                continue
+            topic, partition = m.topic(), m.partition()
+            if (topic, partition) not in assigned:  # revoked during this read
+                continue
+            ts_type, ts = m.timestamp()
+            batch.append(
+                Consumed(topic, partition, m.offset(), m.key(), m.value(), ts if ts_type else None)
+            )
+        return batch
+
+    def _commit(self, batch: SortedBatch, dlq: DeadLetters, lag: int | None) -> WriteResult:
+        """DLQ first (flushed), then rows + offsets in one transaction; retried until done.
+
+        Runs on the writer thread; touches only the archive connection and the DLQ producer.
+        """
+        self._with_retry(
+            "publishing to the DLQ",
+            lambda: dlq.publish(batch.rejected, should_stop=lambda: self._stop),
+        )
+        today = int(time.time() // 86_400)
+        self._with_retry(
+            "creating day partitions",
+            lambda: self._archive.ensure_partitions(batch.days, today=today),
+        )
+        return self._with_retry(
+            "writing the batch to PostgreSQL",
+            lambda: self._archive.write(batch, lag_messages=lag, now_s=time.time()),
+        )
+
+    def _submit(self, batch: SortedBatch, dlq: DeadLetters) -> None:
+        """Hand a batch to the writer; the previous one must be finished first (order)."""
+        self._finish_pending()
+        assert self._writer is not None
+        future = self._writer.submit(self._commit, batch, dlq, self._lag(batch))
+        self._pending = (future, batch)
+
+    def _finish_pending(self) -> None:
+        """Wait for the batch being written (if any), then account for it (main thread)."""
+        if self._pending is None:
+            return
+        future, batch = self._pending
+        self._pending = None
+        result = future.result()  # re-raises Stopped or a non-retryable error
+        stats = self.stats
+        stats.batches += 1
+        stats.consumed += batch.consumed
+        stats.accepted += len(batch.readings) + len(batch.alerts)
+        stats.rejected += len(batch.rejected)
+        stats.inserted += result.inserted
+        for key, offset in batch.next_offsets.items():
+            if key in self._positions:
+                self._positions[key] = max(self._positions[key], offset)
+        self._commit_to_kafka(batch)
+
+    def _commit_to_kafka(self, batch: SortedBatch) -> None:
+        """For lag monitoring only (kafka-consumer-groups); never read back."""
+        from confluent_kafka import TopicPartition
+
+        offsets = [
+            TopicPartition(t, p, n) for (t, p), n in batch.next_offsets.items()
+            if (t, p) in self._assigned
+        ]  # fmt: skip
+        if offsets:
+            try:
+                self._consumer.commit(offsets=offsets, asynchronous=True)
+            except Exception as error:  # monitoring only: never stop the archive for it
+                log.debug("Kafka offset commit skipped: %s", error)
+
+    def run(self) -> BridgeStats:
+        """Archive until a stop is requested; returns the counts of this run."""
+        settings = self._settings
+        overrides: dict[str, Any] = {
+            "client.id": f"logistream-bridge-{self._instance}",
+            "fetch.wait.max.ms": 100,
+            # Waiting out a PostgreSQL outage must not cost the assignment too soon.
+            "max.poll.interval.ms": 600_000,
+        }
+        if self._options.static_member_id:
+            overrides["group.instance.id"] = self._options.static_member_id
+        self._consumer = make_consumer(
+            settings, settings.bridge_group, self._endpoints, **overrides
+        )
+        producer = make_producer(
+            settings, self._endpoints, **{"client.id": f"logistream-dlq-{self._instance}"}
+        )
+        dlq = DeadLetters(producer, settings.topic_dlq)
+        self._writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="archive-writer")
+        try:
+            self._with_retry(
+                "preparing day partitions",
+                lambda: self._archive.ensure_partitions([], today=int(time.time() // 86_400)),
+            )
+            self._consumer.subscribe(
+                self._topics,
+                on_assign=self._on_assign,
+                on_revoke=self._on_revoke,
+                on_lost=self._on_revoke,
+            )
+            self._loop(dlq)
+        except Stopped as stopped:
+            log.info("stop requested while %s: batch abandoned, not committed", stopped)
+        finally:
+            self._close(producer)
+        return self.stats
+
+    def _loop(self, dlq: DeadLetters) -> None:
+        settings = self._settings
+        last_write = last_log = time.monotonic()
+        logged = BridgeStats()
+        while not self._stop:
+            messages = self._read_batch()
+            now = time.monotonic()
+            if not messages:
+                self._finish_pending()
+                if now - last_write >= _IDLE_HEARTBEAT_S and self._assigned:
+                    self._idle_heartbeat()
+                    last_write = now
+                continue
+            batch = sort_batch(
+                messages,
+                telemetry_topic=settings.topic_telemetry,
+                alerts_topic=settings.topic_alerts,
+                max_bytes=settings.max_message_bytes,
+                future_tolerance_s=settings.future_tolerance_s,
+                now_ms=int(time.time() * 1000),
+            )
+            # Decoding the next batch overlaps PostgreSQL writing this one.
+            self._submit(batch, dlq)
+            last_write = now
+            if now - last_log >= _PROGRESS_LOG_S:
+                s = self.stats
+                log.info(
+                    "archived: %d consumed, %d accepted (%d new rows), %d rejected; "
+                    "%.0f msg/s; lag %s",
+                    s.consumed, s.accepted, s.inserted, s.rejected,
+                    (s.consumed - logged.consumed) / (now - last_log), self._lag(),
+                )  # fmt: skip
+                logged = BridgeStats(s.consumed)
+                last_log = now
+        self._finish_pending()
+
+    def _idle_heartbeat(self) -> None:
+        try:
+            self._archive.write(SortedBatch(), lag_messages=self._lag(), now_s=time.time())
+        except Exception as error:
+            if not _retryable(error):
+                raise
+            log.warning("heartbeat not written (%s)", str(error).strip())
+            self._archive.reset()
+
+    def _close(self, producer: Any) -> None:
+        if self._pending is not None:  # an error left a batch in flight: let it end first
+            self._pending[0].exception()
+            self._pending = None
+        if self._writer is not None:
+            self._writer.shutdown(wait=True)
+        try:
+            self._consumer.close()
+        except Exception as error:
+            log.warning("closing the Kafka consumer: %s", error)
+        producer.flush(5.0)
+        self._archive.close()
+        s = self.stats
+        log.info("bridge stopped: %d consumed, %d accepted (%d new rows), %d rejected",
+                 s.consumed, s.accepted, s.inserted, s.rejected)  # fmt: skip
