@@ -1,0 +1,332 @@
+"""The trucks' sensors on the wire: a durable Kafka producer with an on-disk spool behind it.
+
+Producing is idempotent with ``acks=all`` (``logistream.kafka.make_producer``); every delivery
+report is counted. A full local queue (``BufferError``) is handled by polling, never by dropping.
+When Kafka is unreachable (all brokers down, or messages timing out) new messages go to the
+spool on disk instead, as an edge device would keep them; a metadata probe notices Kafka coming
+back, and the spool is drained oldest first before new messages go out directly again, so each
+truck's readings keep their order. Messages that fail delivery are appended to the spool with
+their bytes unchanged. On stop, what Kafka has not acknowledged within the flush timeout is
+purged from the producer into the spool, for the next run.
+"""
+
+from __future__ import annotations
+
+import functools
+import signal
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from types import FrameType
+from typing import Any, Final
+
+from logistream.ingest.faults import RawMessage
+from logistream.ingest.simulator import FleetSim
+from logistream.ingest.spool import Segment, Spool
+
+POLL_EVERY: Final = 2_000
+"""Serve delivery reports after this many produce calls."""
+DRAIN_BATCH: Final = 5_000
+PROBE_INTERVAL_S: Final = 1.0
+STUCK_S: Final = 5.0
+"""A queue that stays full this long with no delivery report means Kafka is out of reach."""
+
+# Producer settings for throughput, on top of the durable ones (idempotence, acks=all, lz4).
+THROUGHPUT: Final[dict[str, Any]] = {
+    "linger.ms": 20,
+    "batch.size": 1_000_000,
+    "queue.buffering.max.messages": 500_000,
+    "queue.buffering.max.kbytes": 512 * 1024,
+}
+
+
+@dataclass(slots=True)
+class SendStats:
+    sent: int = 0
+    """Handed to the producer (directly or from the spool)."""
+    acknowledged: int = 0
+    failed: int = 0
+    """Delivery reports with an error; each of those messages went back to the spool."""
+    spooled: int = 0
+    """Written to the spool (while Kafka was unreachable, or after a failed delivery)."""
+    drained: int = 0
+    """Sent from the spool and acknowledged."""
+    dropped: int = 0
+    """Deleted unsent because the spool was full."""
+    left_in_spool: int = 0
+
+    def summary(self) -> str:
+        return (
+            f"sent {self.sent}, acknowledged {self.acknowledged}, failed {self.failed}; "
+            f"spooled {self.spooled}, drained {self.drained}, dropped {self.dropped}, "
+            f"left in spool {self.left_in_spool}"
+        )
+
+
+class TruckSensors:
+    """Send messages to one topic; spool them while Kafka is out of reach."""
+
+    def __init__(
+        self,
+        producer: Any,
+        topic: str,
+        spool: Spool,
+        *,
+        log: Callable[[str], None] = lambda _line: None,
+    ) -> None:
+        from confluent_kafka import KafkaError
+
+        self._codes_down = {KafkaError._ALL_BROKERS_DOWN}
+        self._code_timeout = KafkaError._MSG_TIMED_OUT
+        self._producer = producer
+        self._produce = producer.produce
+        self._poll = producer.poll
+        self._topic = topic
+        self.spool = spool
+        self.stats = SendStats()
+        self._log = log
+        self._direct = not spool.has_unread()
+        self._offline = False
+        self._since_poll = 0
+        self._next_probe = 0.0
+        self._last_report = time.monotonic()
+        self._deliver = self._on_delivery
+
+    # --- callbacks (run inside poll/flush) ----------------------------------------------------
+
+    def on_error(self, error: Any) -> None:
+        """The producer's ``error_cb``: all brokers down means offline."""
+        if error.fatal():
+            raise RuntimeError(f"Kafka producer failed for good: {error}")
+        if error.code() in self._codes_down and not self._offline:
+            self._go_offline(f"Kafka unreachable ({error.str()})")
+
+    def _on_delivery(self, error: Any, message: Any) -> None:
+        self._last_report = time.monotonic()
+        if error is None:
+            self.stats.acknowledged += 1
+            return
+        self._delivery_failed(error, message)
+
+    def _on_drained(self, segment: Segment, error: Any, message: Any) -> None:
+        self._last_report = time.monotonic()
+        if error is None:
+            self.stats.acknowledged += 1
+            self.stats.drained += 1
+        else:
+            self._delivery_failed(error, message)
+        self.spool.resolved(segment)
+
+    def _delivery_failed(self, error: Any, message: Any) -> None:
+        self.stats.failed += 1
+        self.spool.append(message.key(), message.value())
+        self.stats.spooled += 1
+        if error.code() == self._code_timeout and not self._offline:
+            self._go_offline(f"delivery timed out ({error.str()})")
+        # Later messages must queue behind this one: stop sending directly.
+        self._direct = False
+
+    # --- state -----------------------------------------------------------------------------------
+
+    def _go_offline(self, why: str) -> None:
+        self._offline = True
+        self._direct = False
+        self._next_probe = time.monotonic() + PROBE_INTERVAL_S
+        self._log(f"{why}: spooling to {self.spool.directory}")
+
+    def _probe(self) -> bool:
+        from confluent_kafka import KafkaException
+
+        try:
+            metadata = self._producer.list_topics(self._topic, timeout=0.5)
+        except KafkaException:
+            return False
+        topic = metadata.topics.get(self._topic)
+        if topic is None or topic.error is not None or not topic.partitions:
+            return False
+        return all(p.leader >= 0 for p in topic.partitions.values())
+
+    @property
+    def offline(self) -> bool:
+        return self._offline
+
+    # --- sending ---------------------------------------------------------------------------------
+
+    def send(self, key: bytes | None, value: bytes) -> None:
+        """Send one message, or spool it; never drops it."""
+        if self._direct:
+            try:
+                self._produce(self._topic, value, key, on_delivery=self._deliver)
+            except BufferError:
+                self._queue_full(key, value)
+                return
+            self.stats.sent += 1
+            self._since_poll += 1
+            if self._since_poll >= POLL_EVERY:
+                self._since_poll = 0
+                self._poll(0)
+        else:
+            self.spool.append(key, value)
+            self.stats.spooled += 1
+
+    def _queue_full(self, key: bytes | None, value: bytes) -> None:
+        """Wait for room by serving delivery reports; spool if Kafka turns out to be away."""
+        while True:
+            self._poll(0.05)
+            if not self._direct or time.monotonic() - self._last_report > STUCK_S:
+                if not self._offline:
+                    self._go_offline("producer queue full and no delivery reports")
+                self.spool.append(key, value)
+                self.stats.spooled += 1
+                return
+            try:
+                self._produce(self._topic, value, key, on_delivery=self._deliver)
+            except BufferError:
+                continue
+            self.stats.sent += 1
+            return
+
+    def service(self) -> None:
+        """Serve delivery reports, notice Kafka coming back, drain the spool."""
+        self._poll(0)
+        self._since_poll = 0
+        if self._offline:
+            now = time.monotonic()
+            if now < self._next_probe:
+                self.spool.flush()
+                return
+            self._next_probe = now + PROBE_INTERVAL_S
+            if not self._probe():
+                self.spool.flush()
+                return
+            self._offline = False
+            self._last_report = time.monotonic()
+            self._log(f"Kafka reachable again: draining {self.spool.unread} spooled messages")
+        if not self._direct:
+            self._drain(DRAIN_BATCH * 4)
+
+    def _drain(self, budget: int) -> None:
+        while budget > 0 and not self._offline:
+            batch = self.spool.read(min(budget, DRAIN_BATCH))
+            if batch is None:
+                self._direct = True
+                return
+            segment, records = batch
+            callback = functools.partial(self._on_drained, segment)
+            for i, (key, value) in enumerate(records):
+                while True:
+                    try:
+                        self._produce(self._topic, value, key, on_delivery=callback)
+                        break
+                    except BufferError:
+                        self._poll(0.05)
+                        if self._offline or time.monotonic() - self._last_report > STUCK_S:
+                            # Put back what was not handed over; it stays in order on disk.
+                            for k, v in records[i:]:
+                                self.spool.append(k, v)
+                            self.stats.spooled += len(records) - i
+                            self.spool.resolved(segment, len(records) - i)
+                            if not self._offline:
+                                self._go_offline("producer queue full while draining")
+                            return
+                self.stats.sent += 1
+            budget -= len(records)
+            self._poll(0)
+
+    def idle(self, seconds: float) -> None:
+        """Wait while serving the producer (used for pacing)."""
+        deadline = time.monotonic() + seconds
+        while True:
+            self.service()
+            left = deadline - time.monotonic()
+            if left <= 0:
+                return
+            self._poll(min(left, 0.1))
+
+    def close(self, timeout_s: float = 30.0) -> SendStats:
+        """Drain and flush within ``timeout_s``; what is left unacknowledged goes to the spool."""
+        deadline = time.monotonic() + timeout_s
+        while not self._direct and time.monotonic() < deadline:
+            self.service()
+            if self._offline:
+                break
+            self._poll(0.05)
+        # Offline, waiting the whole timeout would only delay the same outcome.
+        wait = max(0.0, deadline - time.monotonic())
+        remaining = self._producer.flush(min(wait, 2.0) if self._offline else wait)
+        if remaining:
+            # Whatever Kafka did not confirm is kept (its delivery report puts it in the spool).
+            self._producer.purge(in_queue=True, in_flight=True, blocking=True)
+            self._producer.flush(5.0)
+        self.spool.close()
+        self.stats.dropped = self.spool.dropped
+        self.stats.left_in_spool = self.spool.unread
+        return self.stats
+
+
+def make_sensors(
+    settings: Any, spool: Spool, *, log: Callable[[str], None], **overrides: Any
+) -> TruckSensors:
+    """Sensors producing to the settings' telemetry topic with the durable producer."""
+    from logistream.kafka import make_producer
+
+    holder: list[TruckSensors] = []
+
+    def on_error(error: Any) -> None:
+        if holder:
+            holder[0].on_error(error)
+
+    producer = make_producer(settings, **{**THROUGHPUT, "error_cb": on_error, **overrides})
+    sensors = TruckSensors(producer, settings.topic_telemetry, spool, log=log)
+    holder.append(sensors)
+    return sensors
+
+
+def pace(
+    fleet: FleetSim,
+    duration_s: float | None,
+    speedup: float,
+    stop: threading.Event,
+    idle: Callable[[float], None],
+) -> Iterator[list[RawMessage | Any]]:
+    """The fleet's ticks, each released no earlier than its wall-clock moment.
+
+    With ``speedup`` s, tick time t is due at (t - start) / s after the run began, and never
+    before the wall clock reaches t: event time never runs ahead of the wall clock.
+    ``speedup`` 0 runs as fast as possible.
+    """
+    wall0 = time.monotonic()
+    epoch0 = time.time()
+    for t, batch in fleet.ticks(duration_s):
+        if stop.is_set():
+            return
+        if speedup > 0:
+            due = max(wall0 + (t - fleet.start) / speedup, wall0 + (t - epoch0))
+            while not stop.is_set():
+                left = due - time.monotonic()
+                if left <= 0:
+                    break
+                idle(min(left, 0.2))
+            if stop.is_set():
+                return
+        yield batch
+
+
+@contextmanager
+def stop_on_signals() -> Iterator[threading.Event]:
+    """SIGINT/SIGTERM set the event (finish cleanly); a second one stops at once."""
+    stop = threading.Event()
+
+    def handler(signum: int, frame: FrameType | None) -> None:
+        if stop.is_set():
+            raise KeyboardInterrupt
+        stop.set()
+
+    previous = {s: signal.signal(s, handler) for s in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield stop
+    finally:
+        for s, h in previous.items():
+            signal.signal(s, h)

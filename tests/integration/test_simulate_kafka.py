@@ -1,0 +1,186 @@
+"""``logistream simulate`` against a real Kafka: what is acknowledged is exactly what arrives.
+
+The expected messages come from ``--dry-run`` with the same seed and start (byte-identical by
+contract), so every comparison is of real bytes consumed from the topic.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+import time
+import uuid
+from collections import Counter
+from pathlib import Path
+
+from tests.helpers import seeded_random, wait_until
+
+from logistream.config import Settings
+from logistream.kafka import make_consumer
+
+LOGISTREAM = str(Path(sys.executable).parent / "logistream")
+START = "2025-03-03T06:00:00+03:00"
+SUMMARY = re.compile(
+    r"sent (?P<sent>\d+), acknowledged (?P<acked>\d+), failed (?P<failed>\d+); "
+    r"spooled (?P<spooled>\d+), drained (?P<drained>\d+), dropped (?P<dropped>\d+), "
+    r"left in spool (?P<left>\d+)"
+)
+
+
+def _dry_run(args: list[str], env: dict[str, str]) -> list[bytes]:
+    done = subprocess.run(
+        [LOGISTREAM, "simulate", *args, "--dry-run"], env=env, capture_output=True, timeout=300
+    )
+    assert done.returncode == 0, done.stderr.decode()
+    return done.stdout.splitlines()
+
+
+def _summary(stdout: str) -> dict[str, int]:
+    found = SUMMARY.search(stdout)
+    assert found, f"no summary in output: {stdout!r}"
+    return {k: int(v) for k, v in found.groupdict().items()}
+
+
+def _consume_all(
+    settings: Settings, expected: int, timeout: float = 120.0
+) -> list[tuple[bytes | None, bytes]]:
+    """Every message of the telemetry topic: waits for ``expected``, then for stragglers."""
+    consumer = make_consumer(settings, f"check-{uuid.uuid4().hex[:8]}")
+    consumer.subscribe([settings.topic_telemetry])
+    out: list[tuple[bytes | None, bytes]] = []
+    deadline = time.monotonic() + timeout
+    quiet_until = None
+    try:
+        while time.monotonic() < deadline:
+            batch = consumer.consume(10_000, timeout=0.5)
+            for message in batch:
+                assert message.error() is None, message.error()
+                out.append((message.key(), message.value()))
+            if len(out) >= expected:
+                # Keep reading a little: more than expected would be a duplicate.
+                quiet_until = quiet_until or time.monotonic() + 3.0
+                if time.monotonic() > quiet_until:
+                    break
+    finally:
+        consumer.close()
+    return out
+
+
+def test_scenario_run_delivers_exactly_what_was_acknowledged(
+    settings: Settings, settings_env: dict[str, str]
+) -> None:
+    seed = seeded_random("simulate").randrange(1_000_000)
+    args = [
+        "--scenario",
+        "malformed",
+        "--trucks",
+        "12",
+        "--duration",
+        "600",
+        "--seed",
+        str(seed),
+        "--start",
+        START,
+    ]
+    expected = _dry_run(args, settings_env)
+    done = subprocess.run(
+        [LOGISTREAM, "simulate", *args, "--speedup", "0"],
+        env=settings_env,
+        capture_output=True,
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stderr.decode()
+    stats = _summary(done.stdout.decode())
+    assert stats["acked"] == stats["sent"] == len(expected)
+    assert stats["failed"] == stats["spooled"] == stats["left"] == 0
+
+    consumed = _consume_all(settings, stats["acked"])
+    assert len(consumed) == stats["acked"]
+    assert Counter(value for _, value in consumed) == Counter(expected)
+    # Readings are keyed by truck; the one message without truck_id has no key.
+    keyless = [value for key, value in consumed if key is None]
+    assert len(keyless) == 1
+    assert b'"truck_id"' not in keyless[0]
+    for key, value in consumed:
+        if key is not None and value.startswith(b'{"truck_id":"'):
+            assert value[13 : 13 + len(key)] == key
+
+
+def test_spool_delivers_each_reading_once_when_kafka_comes_back(tmp_path: Path) -> None:
+    """A private Kafka (never the shared one) is stopped mid-run and started again."""
+    from logistream.stack.kafka_server import KafkaServer
+    from logistream.stack.process import free_port
+
+    seed = seeded_random("spool").randrange(1_000_000)
+    kafka_settings = Settings(
+        home=tmp_path / "kafka-home",
+        kafka_bootstrap=None,
+        kafka_port=free_port(),
+        kafka_controller_port=free_port(),
+        kafka_heap="512m",
+        partitions=3,
+    )
+    server = KafkaServer(kafka_settings)
+    server.up()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("LOGISTREAM_")}
+    env.update(
+        LOGISTREAM_KAFKA_BOOTSTRAP=server.bootstrap,
+        LOGISTREAM_HOME=str(tmp_path / "sim-home"),
+        PYTHONUNBUFFERED="1",
+    )
+    settings = Settings(home=tmp_path / "sim-home", kafka_bootstrap=server.bootstrap)
+    args = [
+        "--scenario",
+        "none",
+        "--trucks",
+        "4",
+        "--rate",
+        "5",
+        "--duration",
+        "300",
+        "--seed",
+        str(seed),
+        "--start",
+        START,
+    ]
+    try:
+        expected = _dry_run(args, env)
+        out_path, err_path = tmp_path / "out.txt", tmp_path / "err.txt"
+        with out_path.open("wb") as out, err_path.open("wb") as err:
+            process = subprocess.Popen(
+                [LOGISTREAM, "simulate", *args, "--speedup", "6"], env=env, stdout=out, stderr=err
+            )
+            try:
+                time.sleep(6)
+                assert process.poll() is None, err_path.read_text()
+                server.down()
+                wait_until(
+                    lambda: "spooling to" in err_path.read_text(),
+                    timeout=60,
+                    what="the simulator to notice Kafka is gone",
+                )
+                time.sleep(4)
+                server.up()
+                process.wait(timeout=240)
+            finally:
+                if process.poll() is None:
+                    process.kill()
+        assert process.returncode == 0, err_path.read_text()
+        stats = _summary(out_path.read_text())
+        print(out_path.read_text(), err_path.read_text())
+        assert stats["spooled"] > 0, "the spool was never used"
+        assert stats["drained"] > 0, "the spool was never drained"
+        assert stats["acked"] == len(expected)
+        assert stats["left"] == stats["dropped"] == 0
+
+        consumed = _consume_all(settings, len(expected))
+        counts = Counter(value for _, value in consumed)
+        assert counts == Counter(expected), (
+            f"{len(consumed)} consumed for {len(expected)} readings; "
+            f"duplicated {sum(1 for c in counts.values() if c > 1)}, "
+            f"missing {len(set(expected) - set(counts))}"
+        )
+    finally:
+        server.down()
