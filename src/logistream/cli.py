@@ -22,12 +22,13 @@ def _register_commands() -> None:
     # dependencies (Kafka, Streamlit, psycopg) inside the command it runs.
     from logistream import demo
     from logistream.batch import cli as batch_cli
+    from logistream.batch import report_cli
     from logistream.ingest import cli as ingest_cli
     from logistream.serving import cli as serving_cli
     from logistream.speed import cli as speed_cli
     from logistream.stack import cli as stack_cli
 
-    for module in (stack_cli, ingest_cli, speed_cli, batch_cli, serving_cli, demo):
+    for module in (stack_cli, ingest_cli, speed_cli, batch_cli, report_cli, serving_cli, demo):
         module.register(app)
 
 

@@ -1,0 +1,1 @@
+"""Reports a person signs or files: the trip temperature report and the fleet report."""

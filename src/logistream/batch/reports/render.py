@@ -1,0 +1,402 @@
+"""Render report content (JSON-ready dicts from :mod:`trip`) as JSON, CSV or PDF (reportlab)."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from datetime import UTC, datetime
+from typing import Any
+
+Content = dict[str, Any]
+
+
+def to_json(content: Content) -> bytes:
+    return (json.dumps(content, indent=2, ensure_ascii=False, sort_keys=True) + "\n").encode()
+
+
+def _fmt(value: Any, digits: int = 2) -> str:
+    if value is None:
+        return "—"
+    if isinstance(value, float):
+        return f"{value:.{digits}f}"
+    return str(value)
+
+
+def _minutes(seconds: Any) -> str:
+    return "—" if seconds is None else f"{float(seconds) / 60:.1f} min"
+
+
+def _when(iso: Any) -> str:
+    if not iso:
+        return "—"
+    return datetime.fromisoformat(str(iso)).astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+
+
+# --- CSV: sections of rows, a blank line between; the first column names the section. -------
+
+
+def trip_csv(c: Content) -> bytes:
+    out = io.StringIO()
+    w = csv.writer(out, lineterminator="\n")
+    comp = c.get("compliance", {})
+    w.writerow(["section", "field", "value"])
+    summary = {
+        "truck_id": c["truck_id"],
+        "trip_id": c["trip_id"],
+        "driver_id": c["driver_id"],
+        "cargo": c["cargo"],
+        "route": c["route"],
+        "start_time": c["start_time"],
+        "end_time": c["end_time"],
+        "distance_km": c["distance_km"],
+        "readings": c["readings"],
+        "verdict": c["verdict"],
+        "reason": c["reason"],
+        "mkt_c": comp.get("mkt_c"),
+        "min_c": comp.get("min_c"),
+        "max_c": comp.get("max_c"),
+        "mean_c": comp.get("mean_c"),
+        "tor_s": comp.get("tor_s"),
+        "tor_budget_s": comp.get("tor_budget_s"),
+        "gap_s": comp.get("gap_s"),
+        "defrost_s": comp.get("defrost_s"),
+        "version": c.get("version"),
+        "issued_at": c.get("issued_at"),
+        "digest_sha256": c["digest"],
+        "digest_format": c["digest_format"],
+    }
+    for key, value in summary.items():
+        w.writerow(["trip", key, "" if value is None else value])
+    w.writerow([])
+    cols = [
+        "kind",
+        "start_time",
+        "end_time",
+        "duration_s",
+        "out_s",
+        "peak_c",
+        "alarm_at",
+        "lat",
+        "lon",
+    ]
+    w.writerow(["excursions", *cols])
+    for e in c["excursions"]:
+        w.writerow(["excursion", *["" if e.get(k) is None else e[k] for k in cols]])
+    w.writerow([])
+    w.writerow(
+        [
+            "alerts",
+            "alert_id",
+            "rule",
+            "severity",
+            "opened_at",
+            "resolved_at",
+            "acknowledged_by",
+            "acknowledged_at",
+            "note",
+        ]
+    )
+    for a in c["alerts"]:
+        acks = a.get("acknowledgements") or [{}]
+        for ack in acks:
+            w.writerow(
+                [
+                    "alert",
+                    a["alert_id"],
+                    a["rule"],
+                    a["severity"],
+                    a["opened_at"],
+                    a.get("resolved_at") or "",
+                    ack.get("by") or "",
+                    ack.get("at") or "",
+                    ack.get("note") or "",
+                ]
+            )
+    w.writerow([])
+    w.writerow(["versions", "version", "issued_at", "digest", "readings", "verdict"])
+    for v in c.get("earlier_versions", []):
+        w.writerow(
+            ["version", v["version"], v["issued_at"], v["digest"], v["readings"], v["verdict"]]
+        )
+    return out.getvalue().encode()
+
+
+def fleet_csv(c: Content) -> bytes:
+    out = io.StringIO()
+    w = csv.writer(out, lineterminator="\n")
+    for section in (
+        "fuel_by_truck",
+        "fuel_by_route",
+        "drivers",
+        "thefts",
+        "verdicts",
+        "reconciliation",
+    ):
+        rows = c.get(section) or []
+        if not rows:
+            w.writerow([section, "(none)"])
+            w.writerow([])
+            continue
+        cols = list(rows[0])
+        w.writerow([section, *cols])
+        for row in rows:
+            w.writerow([section, *["" if row[k] is None else row[k] for k in cols]])
+        w.writerow([])
+    return out.getvalue().encode()
+
+
+# --- PDF ----------------------------------------------------------------------------------------
+
+
+def _chart(c: Content, width: float, height: float) -> Any:
+    """Temperature over time, the allowed range shaded, excursions marked in red."""
+    from reportlab.graphics.shapes import Drawing, Line, PolyLine, Rect, String  # type: ignore[import-untyped]
+    from reportlab.lib import colors  # type: ignore[import-untyped]
+
+    comp = c.get("compliance", {})
+    series = c.get("series") or []
+    d = Drawing(width, height)
+    if len(series) < 2:
+        d.add(String(10, height / 2, "(too few readings for a chart)", fontSize=9))
+        return d
+    left, bottom, right, top = 40.0, 20.0, width - 10.0, height - 10.0
+    t0, t1 = series[0][0], series[-1][0]
+    temps = [p[1] for p in series]
+    lo_c, hi_c = comp.get("low_c"), comp.get("high_c")
+    ymin = min([*temps, *(v for v in (lo_c, hi_c) if v is not None)]) - 1.0
+    ymax = max([*temps, *(v for v in (lo_c, hi_c) if v is not None)]) + 1.0
+    span_t = max(t1 - t0, 1.0)
+
+    def x(t: float) -> float:
+        return float(left + (t - t0) / span_t * (right - left))
+
+    def y(v: float) -> float:
+        return float(bottom + (v - ymin) / (ymax - ymin) * (top - bottom))
+
+    d.add(Rect(left, bottom, right - left, top - bottom, fillColor=None, strokeColor=colors.grey))
+    if lo_c is not None and hi_c is not None:
+        d.add(
+            Rect(
+                left,
+                y(lo_c),
+                right - left,
+                y(hi_c) - y(lo_c),
+                strokeColor=None,
+                fillColor=colors.Color(0.75, 0.9, 0.75),
+            )
+        )
+    for e in c.get("excursions", []):
+        xs = datetime.fromisoformat(e["start_time"]).timestamp()
+        xe = datetime.fromisoformat(e["end_time"]).timestamp()
+        d.add(
+            Rect(
+                x(xs),
+                bottom,
+                max(1.0, x(xe) - x(xs)),
+                top - bottom,
+                strokeColor=None,
+                fillColor=colors.Color(1, 0.6, 0.6, alpha=0.35),
+            )
+        )
+    step = max(1, len(series) // 1500)  # enough points for a page, whatever the trip length
+    points: list[float] = []
+    for p in series[::step]:
+        points += [x(p[0]), y(p[1])]
+    d.add(PolyLine(points, strokeColor=colors.darkblue, strokeWidth=0.8))
+    for v in (ymin + 1, (ymin + ymax) / 2, ymax - 1):
+        d.add(Line(left - 3, y(v), left, y(v), strokeColor=colors.black))
+        d.add(String(2, y(v) - 3, f"{v:.1f}", fontSize=7))
+    d.add(String(left, 4, _when(datetime.fromtimestamp(t0, UTC).isoformat()), fontSize=7))
+    d.add(String(right - 95, 4, _when(datetime.fromtimestamp(t1, UTC).isoformat()), fontSize=7))
+    return d
+
+
+def _table(rows: list[list[str]], widths: list[float] | None = None) -> Any:
+    from reportlab.lib import colors
+    from reportlab.platypus import Table, TableStyle  # type: ignore[import-untyped]
+
+    t = Table(rows, colWidths=widths, repeatRows=1)
+    t.setStyle(
+        TableStyle(
+            [
+                ("FONTSIZE", (0, 0), (-1, -1), 7.5),
+                ("BACKGROUND", (0, 0), (-1, 0), colors.Color(0.9, 0.9, 0.9)),
+                ("GRID", (0, 0), (-1, -1), 0.25, colors.grey),
+                ("VALIGN", (0, 0), (-1, -1), "TOP"),
+            ]
+        )
+    )
+    return t
+
+
+def trip_pdf(c: Content) -> bytes:
+    from reportlab.lib.pagesizes import A4  # type: ignore[import-untyped]
+    from reportlab.lib.styles import getSampleStyleSheet  # type: ignore[import-untyped]
+    from reportlab.lib.units import mm  # type: ignore[import-untyped]
+    from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer
+
+    styles = getSampleStyleSheet()
+    buf = io.BytesIO()
+    doc = SimpleDocTemplate(
+        buf,
+        pagesize=A4,
+        leftMargin=15 * mm,
+        rightMargin=15 * mm,
+        topMargin=15 * mm,
+        bottomMargin=15 * mm,
+        title=f"Trip temperature report {c['trip_id']}",
+    )
+    comp = c.get("compliance", {})
+    story: list[Any] = [
+        Paragraph(f"Trip temperature report — {c['trip_id']}", styles["Title"]),
+        Paragraph(
+            f"Version {c.get('version', '—')}, issued {_when(c.get('issued_at'))}",
+            styles["Normal"],
+        ),
+        Spacer(1, 4 * mm),
+        Paragraph(
+            f"<b>Verdict: {str(c['verdict'] or 'n/a').upper()}</b> — {c['reason']}",
+            styles["Heading2"],
+        ),
+    ]
+    limits = f"{_fmt(comp.get('low_c'), 1)} to {_fmt(comp.get('high_c'), 1)} °C"
+    facts = [
+        ["Truck", c["truck_id"], "Driver", c["driver_id"] or "—"],
+        [
+            "Cargo",
+            f"{c.get('cargo_label') or c['cargo']} ({limits})",
+            "Route",
+            c.get("route_label") or c["route"] or "—",
+        ],
+        ["Start", _when(c["start_time"]), "End", _when(c["end_time"])],
+        ["Distance", f"{_fmt(c['distance_km'], 1)} km", "Readings", str(c["readings"])],
+        [
+            "MKT",
+            "not computed (frozen)" if comp.get("mkt_c") is None else f"{comp['mkt_c']:.2f} °C",
+            "Mean / min / max",
+            " / ".join(_fmt(comp.get(k)) for k in ("mean_c", "min_c", "max_c")) + " °C",
+        ],
+        [
+            "Out of range",
+            f"{_minutes(comp.get('tor_s'))} of {_minutes(comp.get('tor_budget_s'))}",
+            "Defrost",
+            _minutes(comp.get("defrost_s")),
+        ],
+        [
+            "Data gaps",
+            f"{len(c['gaps'])} ({_minutes(comp.get('gap_s'))} uncovered)",
+            "Hard limit passed",
+            "yes" if comp.get("hard_limit_passed") else "no",
+        ],
+    ]
+    story += [_table(facts, [28 * mm, 62 * mm, 30 * mm, 60 * mm]), Spacer(1, 4 * mm)]
+    story += [Paragraph("Temperature", styles["Heading3"]), _chart(c, 180 * mm, 60 * mm)]
+    story.append(Paragraph("Excursions", styles["Heading3"]))
+    exc = [["Kind", "Start", "End", "Duration", "Peak °C", "Alarm due", "Where"]]
+    for e in c["excursions"]:
+        where = "—" if e.get("lat") is None else f"{e['lat']:.4f}, {e['lon']:.4f}"
+        exc.append(
+            [
+                e["kind"],
+                _when(e["start_time"]),
+                _when(e["end_time"]),
+                _minutes(e["duration_s"]),
+                _fmt(e["peak_c"]),
+                _when(e.get("alarm_at")) if e.get("alarm_at") else "below delay",
+                where,
+            ]
+        )
+    story.append(_table(exc) if len(exc) > 1 else Paragraph("None.", styles["Normal"]))
+    story.append(Paragraph("Alerts and acknowledgements", styles["Heading3"]))
+    al = [["Rule", "Opened", "Resolved", "Acknowledged by", "When", "Note"]]
+    for a in c["alerts"]:
+        for ack in a.get("acknowledgements") or [{}]:
+            al.append(
+                [
+                    a["rule"],
+                    _when(a["opened_at"]),
+                    _when(a.get("resolved_at")),
+                    ack.get("by") or "—",
+                    _when(ack.get("at")),
+                    ack.get("note") or "",
+                ]
+            )
+    story.append(_table(al) if len(al) > 1 else Paragraph("None.", styles["Normal"]))
+    story.append(Paragraph("Report versions", styles["Heading3"]))
+    ver = [["Version", "Issued", "Readings", "Verdict", "SHA-256"]]
+    for v in c.get("earlier_versions", []):
+        ver.append(
+            [
+                str(v["version"]),
+                _when(v["issued_at"]),
+                str(v["readings"]),
+                v["verdict"],
+                v["digest"],
+            ]
+        )
+    story.append(_table(ver) if len(ver) > 1 else Paragraph("First version.", styles["Normal"]))
+    story += [
+        Spacer(1, 4 * mm),
+        Paragraph(
+            f"Archive digest ({c['digest_format']}, SHA-256 over {c['readings']} readings):",
+            styles["Normal"],
+        ),
+        Paragraph(f"<font name='Courier'>{c['digest']}</font>", styles["Normal"]),
+        Spacer(1, 10 * mm),
+        Paragraph(
+            "Released by (quality manager): ______________________  "
+            "Date: ____________  Signature: ______________________",
+            styles["Normal"],
+        ),
+    ]
+    doc.build(story)
+    return buf.getvalue()
+
+
+def fleet_pdf(c: Content) -> bytes:
+    from reportlab.lib.pagesizes import A4, landscape
+    from reportlab.lib.styles import getSampleStyleSheet
+    from reportlab.lib.units import mm
+    from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer
+
+    styles = getSampleStyleSheet()
+    buf = io.BytesIO()
+    doc = SimpleDocTemplate(
+        buf, pagesize=landscape(A4), title="Fleet report", leftMargin=12 * mm, rightMargin=12 * mm
+    )
+    story: list[Any] = [
+        Paragraph("Fleet report: fuel efficiency and driver scorecards", styles["Title"]),
+        Paragraph(
+            f"Trips that started from {_when(c['from'])} to {_when(c['to'])}", styles["Normal"]
+        ),
+    ]
+    sections = (
+        ("Fuel efficiency per truck", "fuel_by_truck"),
+        ("Fuel efficiency per route", "fuel_by_route"),
+        ("Driver scorecards", "drivers"),
+        ("Suspected fuel thefts", "thefts"),
+        ("Trip verdicts", "verdicts"),
+        ("Speed vs batch reconciliation", "reconciliation"),
+    )
+    for title, key in sections:
+        rows = c.get(key) or []
+        story += [Spacer(1, 3 * mm), Paragraph(title, styles["Heading3"])]
+        if not rows:
+            story.append(Paragraph("None.", styles["Normal"]))
+            continue
+        cols = list(rows[0])
+        story.append(_table([cols, *[[_fmt(r[k], 1) for k in cols] for r in rows]]))
+    doc.build(story)
+    return buf.getvalue()
+
+
+def render(content: Content, fmt: str) -> bytes:
+    fleet = content.get("report") == "fleet report"
+    if fmt == "json":
+        return to_json(content)
+    if fmt == "csv":
+        return fleet_csv(content) if fleet else trip_csv(content)
+    if fmt == "pdf":
+        return fleet_pdf(content) if fleet else trip_pdf(content)
+    raise ValueError(f"unknown format {fmt!r}: pdf, csv or json")

@@ -1,0 +1,128 @@
+"""The trip temperature report: what it shows, and its versions (append-only).
+
+Issuing: the trip's views are recomputed from the archive first, so the report and its digest
+describe the same readings. If the digest equals the latest issued version's, that version is
+the report (nothing new is stored); otherwise version n + 1 is stored in ``report_versions``
+with its full content. Earlier versions are never changed and every report lists them.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+from logistream.batch.reports.digest import DIGEST_FORMAT, trip_digest
+from logistream.batch.views import read
+from logistream.batch.views.recompute import Scope, recompute
+from logistream.registry import Registry
+
+if TYPE_CHECKING:
+    import psycopg
+
+Content = dict[str, Any]
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return value.astimezone(UTC).isoformat()
+    if isinstance(value, dict):
+        return {k: _jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_jsonable(v) for v in value]
+    return value
+
+
+def build_content(
+    conn: psycopg.Connection[Any], registry: Registry, truck_id: str, trip_id: str
+) -> Content:
+    """Everything the report shows, from the views as they are now (JSON-ready)."""
+    trip = read.find_trip(conn, trip_id, truck_id)
+    compliance = read.trip_compliance(conn, truck_id, trip_id)
+    route = registry.routes.get(trip["route"] or "")
+    digest, count = trip_digest(conn, truck_id, trip_id)
+    series = read.trip_series(conn, truck_id, trip_id)
+    content: Content = {
+        "report": "trip temperature report",
+        "truck_id": truck_id,
+        "trip_id": trip_id,
+        "driver_id": trip["driver_id"],
+        "cargo": trip["cargo"],
+        "cargo_label": compliance.get("cargo_label"),
+        "route": trip["route"],
+        "route_label": route.label if route else None,
+        "start_time": trip["start_time"],
+        "end_time": trip["end_time"],
+        "duration_s": trip["duration_s"],
+        "distance_km": trip["distance_km"],
+        "start": [trip["start_lat"], trip["start_lon"]],
+        "end": [trip["end_lat"], trip["end_lon"]],
+        "readings": count,
+        "gaps": read.trip_gaps(conn, truck_id, trip_id),
+        "compliance": {k: v for k, v in compliance.items() if k not in ("truck_id", "trip_id")},
+        "verdict": compliance.get("verdict"),
+        "reason": compliance.get("reason"),
+        "excursions": read.trip_excursions(conn, truck_id, trip_id),
+        "alerts": read.trip_alerts(conn, truck_id, trip_id, trip["start_time"], trip["end_time"]),
+        "reconciliation": read.trip_reconciliation(conn, truck_id, trip_id),
+        "digest": digest,
+        "digest_format": DIGEST_FORMAT,
+        # Chart points: kept in the stored version so it re-renders without the archive.
+        "series": [[r["event_time"].timestamp(), r["temp"], r["defrost"]] for r in series],
+    }
+    return dict(_jsonable(content))
+
+
+def issue(
+    conn: psycopg.Connection[Any], registry: Registry, trip_id: str, truck_id: str | None = None
+) -> Content:
+    """The current version of the trip's report, issuing a new one if the readings changed."""
+    if truck_id is None:
+        truck_id = str(read.find_trip(conn, trip_id)["truck_id"])
+    recompute(conn, registry, Scope(truck_id=truck_id, trip_id=trip_id))
+    with conn.transaction():
+        # One issuer per trip at a time, so two reports cannot both claim version n + 1.
+        conn.execute(
+            "SELECT pg_advisory_xact_lock(hashtext('logistream.report'), hashtext(%s))",
+            [f"{truck_id}|{trip_id}"],
+        )
+        content = build_content(conn, registry, truck_id, trip_id)
+        versions = read.report_versions(conn, truck_id, trip_id)
+        if versions and versions[-1]["digest"] == content["digest"]:
+            row = conn.execute(
+                "SELECT content FROM report_versions WHERE truck_id = %s AND trip_id = %s "
+                "AND version = %s",
+                [truck_id, trip_id, versions[-1]["version"]],
+            ).fetchone()
+            assert row is not None
+            stored: Content = row[0]
+            return stored
+        version = versions[-1]["version"] + 1 if versions else 1
+        issued = conn.execute("SELECT now()").fetchone()
+        assert issued is not None
+        content["version"] = version
+        content["issued_at"] = _jsonable(issued[0])
+        content["earlier_versions"] = _jsonable(versions)
+        conn.execute(
+            "INSERT INTO report_versions (truck_id, trip_id, version, issued_at, digest, "
+            "digest_format, readings, verdict, content) "
+            "VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s)",
+            [
+                truck_id,
+                trip_id,
+                version,
+                issued[0],
+                content["digest"],
+                DIGEST_FORMAT,
+                content["readings"],
+                content["verdict"] or "n/a",
+                json.dumps(content),
+            ],
+        )
+    return content
+
+
+def fleet_content(conn: psycopg.Connection[Any], start: datetime, end: datetime) -> Content:
+    data = read.fleet(conn, start, end)
+    data["report"] = "fleet report"
+    return dict(_jsonable(data))
