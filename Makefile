@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 PYTEST_ARGS ?=
 
-.PHONY: setup kafka-jars demo test test-unit test-integration lint format typecheck bench bench-smoke stack-up stack-down clean
+.PHONY: setup kafka-jars demo screenshots test test-unit test-integration lint format typecheck bench bench-smoke stack-up stack-down clean
 
 setup:
 	@scripts/setup.sh
@@ -15,6 +15,10 @@ kafka-jars:
 
 demo: setup
 	$(BIN)/logistream demo
+
+# Refreshes docs/screenshots/ from the browser test (real stack, simulator, dashboard).
+screenshots: setup
+	LOGISTREAM_SCREENSHOTS_DIR=$(CURDIR)/docs/screenshots $(BIN)/pytest tests/browser -q $(PYTEST_ARGS)
 
 lint: setup
 	$(BIN)/ruff check src tests bench
@@ -50,3 +54,8 @@ stack-down: setup
 
 clean:
 	rm -rf build .mypy_cache .ruff_cache .pytest_cache
+
+# The integration API's OpenAPI document (committed; tests/unit/test_api_openapi.py checks it).
+.PHONY: openapi
+openapi:
+	$(BIN)/python -m logistream.api.openapi docs/openapi.json

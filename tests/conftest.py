@@ -98,8 +98,10 @@ def settings(stack: Endpoints, tmp_path: Path) -> Iterator[Settings]:
 
     from confluent_kafka.admin import AdminClient
 
+    # The speed layer's checkpoint topic is named after the telemetry topic.
+    checkpoint = f"{test_settings.topic_telemetry}.speed-checkpoint"
     AdminClient({"bootstrap.servers": stack.kafka_bootstrap}).delete_topics(
-        pipeline_topics(test_settings), operation_timeout=30
+        [*pipeline_topics(test_settings), checkpoint], operation_timeout=30
     )
     with psycopg.connect(stack.database_url, autocommit=True) as conn:
         conn.execute(

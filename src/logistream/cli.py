@@ -21,6 +21,7 @@ def _register_commands() -> None:
     # Imported here so that `logistream --help` stays fast: each module imports its heavy
     # dependencies (Kafka, Streamlit, psycopg) inside the command it runs.
     from logistream import demo
+    from logistream.api import cli as api_cli
     from logistream.batch import cli as batch_cli
     from logistream.batch import report_cli
     from logistream.ingest import cli as ingest_cli
@@ -28,7 +29,8 @@ def _register_commands() -> None:
     from logistream.speed import cli as speed_cli
     from logistream.stack import cli as stack_cli
 
-    for module in (stack_cli, ingest_cli, speed_cli, batch_cli, report_cli, serving_cli, demo):
+    modules = (stack_cli, ingest_cli, speed_cli, batch_cli, report_cli, serving_cli, api_cli, demo)
+    for module in modules:
         module.register(app)
 
 

@@ -198,9 +198,7 @@ def _explain_bad_json(raw: bytes, error: Exception) -> InvalidReading:
     )
 
 
-def _check(
-    reading: Reading, record_ts_ms: int | None, future_tolerance_s: float
-) -> Reading:
+def _check(reading: Reading, record_ts_ms: int | None, future_tolerance_s: float) -> Reading:
     if record_ts_ms is not None and record_ts_ms > 0:
         produced = record_ts_ms / 1000.0
         if reading.timestamp > produced + future_tolerance_s:

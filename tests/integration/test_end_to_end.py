@@ -148,14 +148,24 @@ def test_readings_reach_redis_and_postgres_and_a_hot_one_alerts_everywhere(
     from logistream.config import get_settings
 
     get_settings.cache_clear()
-    page = AppTest.from_file(str(APP), default_timeout=30).run()
+    from logistream.serving.ui import USER_KEY
+    from logistream.serving.users import User
+
+    page = AppTest.from_file(str(APP), default_timeout=30)
+    page.session_state[USER_KEY] = User("e2e", "viewer")
+    page.run()
     assert not page.exception
-    assert page.title[0].value == "LogiStream control room"
+    assert page.title[0].value == "Live fleet"
     shown_trucks = set(page.dataframe[0].value["truck"])
     assert shown_trucks == {"KBX 123A", "TRUCK-001"}
-    shown_alerts = page.dataframe[1].value
+    metrics = {m.label: m.value for m in page.metric}
+    assert metrics["Trucks on the road"] == "2"
+    assert metrics["Open major"] == "1"
+    alerts_page = AppTest.from_string(
+        "from logistream.serving.screens import alerts\nalerts.render()\n", default_timeout=30
+    ).run()
+    assert not alerts_page.exception
+    shown_alerts = alerts_page.dataframe[0].value
     assert list(shown_alerts["truck"]) == ["TRUCK-001"]
     assert list(shown_alerts["rule"]) == ["temp_high"]
-    metrics = {m.label: m.value for m in page.metric}
-    assert metrics["Trucks reporting"] == "2"
     get_settings.cache_clear()

@@ -73,16 +73,11 @@ def parse_migrations(files: Mapping[str, str]) -> list[Migration]:
 def pending(migrations: Iterable[Migration], applied: Mapping[int, str]) -> list[Migration]:
     """The migrations not applied yet; an applied one whose file changed is an error."""
     todo: list[Migration] = []
-    newest_applied = max(applied, default=0)
     for migration in migrations:
         checksum = applied.get(migration.version)
         if checksum is None:
-            if migration.version < newest_applied:
-                raise MigrationError(
-                    f"migration {migration.version:04d}_{migration.name} is older than the "
-                    f"applied schema version {newest_applied:04d}; give it a number above "
-                    f"{newest_applied:04d}"
-                )
+            # A block may grow after a later block was applied (0012 after 0030): blocks are
+            # independent, so a new lower version is applied too, in version order.
             todo.append(migration)
         elif checksum != migration.checksum:
             raise MigrationError(

@@ -1,10 +1,11 @@
-"""``logistream dashboard``: the Streamlit control room."""
+"""``logistream dashboard``, ``logistream users`` and ``logistream pgadmin``."""
 
 from __future__ import annotations
 
 import os
 import sys
 from pathlib import Path
+from typing import Annotated
 
 import typer
 
@@ -34,16 +35,106 @@ def streamlit_argv(port: int, address: str) -> list[str]:
     ]
 
 
+def _owner_url() -> str:
+    from logistream.config import get_settings, resolve_endpoints
+
+    return resolve_endpoints(get_settings()).database_url
+
+
+def _password(from_stdin: bool) -> str:
+    if from_stdin:
+        return sys.stdin.readline().rstrip("\n")
+    return str(typer.prompt("Password", hide_input=True, confirmation_prompt=True))
+
+
+def users_add(
+    name: Annotated[str, typer.Argument(help="Sign-in name; recorded on acknowledgements.")],
+    role: Annotated[str, typer.Option(help="viewer, dispatcher or admin.")] = "viewer",
+    password_stdin: Annotated[
+        bool, typer.Option("--password-stdin", help="Read the password from standard input.")
+    ] = False,
+) -> None:
+    """Add a dashboard account (the password is prompted for, or read from stdin)."""
+    from logistream.serving import users
+
+    password = _password(password_stdin)
+    with users.connect(_owner_url()) as conn:
+        user = users.add_user(conn, name, role, password)
+    typer.echo(f"user {user.name} added ({user.role})")
+
+
+def users_list() -> None:
+    """List dashboard accounts and their roles."""
+    from logistream.serving import users
+
+    with users.connect(_owner_url()) as conn:
+        accounts = users.list_users(conn)
+    for user in accounts:
+        typer.echo(f"{user.name:<32} {user.role}")
+    if not accounts:
+        typer.echo("no users; add one with `logistream users add NAME --role admin`")
+
+
+def users_remove(name: Annotated[str, typer.Argument(help="The account to remove.")]) -> None:
+    """Remove a dashboard account."""
+    from logistream.serving import users
+
+    with users.connect(_owner_url()) as conn:
+        users.remove_user(conn, name)
+    typer.echo(f"user {name} removed")
+
+
+def users_password(
+    name: Annotated[str, typer.Argument(help="The account.")],
+    password_stdin: Annotated[bool, typer.Option("--password-stdin")] = False,
+) -> None:
+    """Set a new password for an account."""
+    from logistream.serving import users
+
+    password = _password(password_stdin)
+    with users.connect(_owner_url()) as conn:
+        users.set_password(conn, name, password)
+    typer.echo(f"password of {name} changed")
+
+
+def pgadmin(
+    port: Annotated[int, typer.Option(help="Port pgAdmin listens on (localhost only).")] = 5050,
+    venv: Annotated[
+        Path | None, typer.Option(help="pgAdmin's own virtualenv (default build/pgadmin-venv).")
+    ] = None,
+) -> None:
+    """Start pgAdmin 4 on localhost with the LogiStream database registered (Ctrl+C stops)."""
+    from logistream.config import get_settings, resolve_endpoints
+    from logistream.serving import pgadmin as pga
+
+    settings = get_settings()
+    layout = pga.Layout(venv=venv or pga.default_venv(), data=settings.home.resolve() / "pgadmin")
+    who = pga.login(settings)
+    pga.ensure_venv(layout)
+    env = pga.prepare(layout, resolve_endpoints(settings).database_url, port, who)
+    typer.echo(f"pgAdmin 4: http://127.0.0.1:{port}  (sign in as {who.email})", err=True)
+    argv = pga.server_argv(layout)
+    os.execve(argv[0], argv, env)  # noqa: S606 - fixed argv; signals go straight to pgAdmin
+
+
 def register(app: typer.Typer) -> None:
     @app.command("dashboard")
     def dashboard(
         port: int = typer.Option(8501, help="Port to serve the dashboard on."),
         address: str = typer.Option("127.0.0.1", help="Address to listen on."),
     ) -> None:
-        """Serve the control room: live fleet and open alerts from Redis."""
+        """Serve the control room: live fleet, alerts, trucks, audits, analytics."""
         from logistream.config import get_settings
 
         get_settings()  # a wrong setting stops here, in one line, not inside Streamlit
         typer.echo(f"LogiStream control room: http://localhost:{port}", err=True)
         # Replace this process, so SIGINT/SIGTERM reach Streamlit directly and it exits cleanly.
         os.execv(sys.executable, streamlit_argv(port, address))  # noqa: S606 - fixed argv
+
+    users_app = typer.Typer(help="Dashboard accounts.", no_args_is_help=True, add_completion=False)
+    users_app.command("add")(users_add)
+    users_app.command("list")(users_list)
+    users_app.command("remove")(users_remove)
+    users_app.command("password")(users_password)
+    app.add_typer(users_app, name="users")
+    app.command("pgadmin")(pgadmin)

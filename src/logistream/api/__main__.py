@@ -1,0 +1,3 @@
+from logistream.api.cli import main
+
+main()

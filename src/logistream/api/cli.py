@@ -1,0 +1,173 @@
+"""``logistream api`` (serve the integration API) and ``logistream api token create|revoke|list``.
+
+Registered with :func:`register`; heavy imports happen inside the commands.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import sys
+from typing import Annotated
+
+import typer
+
+from logistream.errors import ConfigError, LogiStreamError
+
+log = logging.getLogger("logistream.api")
+
+
+def _owner_connection() -> object:
+    import psycopg
+
+    from logistream.batch.migrate import migrate
+    from logistream.config import get_settings, resolve_endpoints
+
+    settings = get_settings()
+    url = resolve_endpoints(settings).database_url
+    migrate(settings, url)  # the tokens table comes with migration 0030
+    try:
+        return psycopg.connect(url, autocommit=True, connect_timeout=10)
+    except psycopg.OperationalError as error:
+        raise ConfigError(
+            f"LOGISTREAM_DATABASE_URL: cannot connect to PostgreSQL ({error}); check it, or run "
+            "`logistream stack up`"
+        ) from error
+
+
+def serve(
+    ctx: typer.Context,
+    host: Annotated[
+        str | None, typer.Option(help="Address to listen on (default 127.0.0.1: this machine).")
+    ] = None,
+    port: Annotated[int | None, typer.Option(help="Port (default 8600).")] = None,
+    public_url: Annotated[
+        str | None, typer.Option(help="Base URL clients use, e.g. behind a proxy (OpenAPI).")
+    ] = None,
+    rate: Annotated[
+        float | None, typer.Option(help="Requests per second per token (default 50).")
+    ] = None,
+    burst: Annotated[int | None, typer.Option(help="Burst per token (default 100).")] = None,
+    workers_log_level: Annotated[
+        str, typer.Option("--log-level", help="uvicorn log level.")
+    ] = "info",
+) -> None:
+    """Serve the REST API and live stream (Ctrl+C stops). Tokens: `logistream api token`."""
+    if ctx.invoked_subcommand is not None:
+        return
+    import uvicorn
+
+    from logistream.api.app import create_app
+    from logistream.api.options import load_options
+    from logistream.batch.migrate import migrate
+    from logistream.config import get_settings, resolve_endpoints
+
+    overrides = {
+        k: v
+        for k, v in {
+            "host": host, "port": port, "public_url": public_url, "rate_per_s": rate,
+            "burst": burst,
+        }.items()
+        if v is not None
+    }  # fmt: skip
+    options = load_options(**overrides)
+    settings = get_settings()
+    migrate(settings, resolve_endpoints(settings).database_url)
+    app = create_app(settings, options)
+    typer.echo(
+        f"LogiStream API: http://{options.host}:{options.port} (OpenAPI at /openapi.json, "
+        "docs at /docs)",
+        err=True,
+    )
+    # uvicorn handles SIGINT/SIGTERM: it stops accepting, lets requests finish (live streams
+    # are cut after 5 s) and closes the app's connections. It then re-raises the signal to the
+    # handler it found; a no-op one makes that a clean exit 0, as every long-running command.
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, lambda _signum, _frame: None)
+    uvicorn.run(
+        app,
+        host=options.host,
+        port=options.port,
+        log_level=workers_log_level,
+        timeout_graceful_shutdown=5,
+        proxy_headers=options.public_url is not None,
+    )
+
+
+def token_create(
+    name: Annotated[
+        str, typer.Argument(help="Who the token is for; recorded on acknowledgements.")
+    ],
+    scope: Annotated[
+        list[str],
+        typer.Option("--scope", help="read, ack or ingest; repeat for several."),
+    ],
+) -> None:
+    """Create an API token; it is printed once and only its hash is stored."""
+    from logistream.api.token_store import create_token
+
+    try:
+        with _owner_connection() as conn:  # type: ignore[attr-defined]
+            token = create_token(conn, name, [s.strip() for item in scope for s in item.split(",")])
+    except ValueError as error:
+        raise ConfigError(str(error)) from error
+    typer.echo(
+        f"token {name!r} ({', '.join(sorted(set(scope)))}) created; it is shown only now, keep "
+        "it secret:",
+        err=True,
+    )
+    typer.echo(token)
+
+
+def token_revoke(
+    name: Annotated[str, typer.Argument(help="The token's name.")],
+) -> None:
+    """Revoke the live token of NAME (refused within LOGISTREAM_API_TOKEN_CACHE_S, 5 s)."""
+    from logistream.api.token_store import revoke_token
+
+    with _owner_connection() as conn:  # type: ignore[attr-defined]
+        count = revoke_token(conn, name)
+    if not count:
+        raise LogiStreamError(f"no live token named {name!r}; see `logistream api token list`")
+    typer.echo(f"token {name!r} revoked")
+
+
+def token_list() -> None:
+    """The tokens (names, scopes, dates; never the tokens themselves)."""
+    from logistream.api.token_store import list_tokens
+
+    with _owner_connection() as conn:  # type: ignore[attr-defined]
+        tokens = list_tokens(conn)
+    if not tokens:
+        typer.echo("no API tokens; create one with `logistream api token create NAME --scope read`")
+    for t in tokens:
+        state = f"revoked {t.revoked_at:%Y-%m-%d %H:%M}Z" if t.revoked_at else "live"
+        typer.echo(f"{t.name:<24} {','.join(t.scopes):<18} created {t.created_at:%Y-%m-%d} {state}")
+
+
+def register(app: typer.Typer) -> None:
+    """Add ``api`` and ``api token create|revoke|list`` to ``app``."""
+    api_app = typer.Typer(
+        help="The integration API (REST + live stream) and its tokens.", add_completion=False
+    )
+    api_app.callback(invoke_without_command=True)(serve)
+    token_app = typer.Typer(help="Create, revoke and list API tokens.", no_args_is_help=True)
+    token_app.command("create")(token_create)
+    token_app.command("revoke")(token_revoke)
+    token_app.command("list")(token_list)
+    api_app.add_typer(token_app, name="token")
+    app.add_typer(api_app, name="api")
+
+
+def main() -> None:
+    """``python -m logistream.api``: the same as ``logistream api`` before it is wired in."""
+    app = typer.Typer(add_completion=False, pretty_exceptions_enable=False)
+    register(app)
+    if not logging.getLogger().handlers:
+        logging.basicConfig(level=os.environ.get("LOGISTREAM_LOG_LEVEL", "INFO").upper())
+    try:
+        app(["api", *sys.argv[1:]], prog_name="logistream")
+    except LogiStreamError as error:
+        print(f"logistream: {error}", file=sys.stderr)
+        sys.exit(2)

@@ -1,0 +1,291 @@
+"""Trips from the batch views (verdict, MKT), a trip's archived readings (paged), and the trip
+report (the same code as ``logistream report trip``). Read-only role, except issuing a report."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any, Final, Literal
+
+from fastapi import APIRouter, Depends, Query, Request
+from fastapi.responses import Response
+
+from logistream.api.auth import require
+from logistream.api.errors import ApiError, responses
+from logistream.api.filters import TripFilter, trips_where
+from logistream.api.paging import (
+    DEFAULT_LIMIT,
+    MAX_LIMIT,
+    BadCursor,
+    decode_cursor,
+    encode_cursor,
+    split_page,
+)
+from logistream.api.routes.common import (
+    ID_PATTERN,
+    TripIdPath,
+    TruckIdPath,
+    backends,
+    json_response,
+    plain,
+)
+from logistream.api.schemas import ReportFormat, TripDetail, TripReadings, Trips
+from logistream.api.tokens import Principal
+
+router = APIRouter(prefix="/v1/trips", tags=["trips"])
+Reader = Annotated[Principal, Depends(require("read"))]
+_TRIPS_CURSOR: Final = "trips"
+_READINGS_CURSOR: Final = "readings"
+_TRIP_COLUMNS: Final = (
+    "t.truck_id, t.trip_id, t.trip_id_sent, t.driver_id, t.cargo, t.route, t.start_time, "
+    "t.end_time, t.duration_s, t.distance_km, t.readings, t.gap_s, c.verdict, c.reason, c.mkt_c, "
+    "c.min_c, c.max_c, c.mean_c, c.tor_s, c.tor_budget_s, c.excursions, c.hard_limit_passed"
+)
+_READING_COLUMNS: Final = (
+    "r.event_id, r.truck_id, r.event_time, r.temp, r.fuel, r.seq, r.trip_id, r.driver_id, "
+    "r.cargo, r.lat, r.lon, r.speed_kmh, r.heading_deg, r.humidity, r.door_open, r.reefer_on, "
+    "r.defrost, r.extras"
+)
+_MEDIA: Final = {
+    "pdf": "application/pdf",
+    "csv": "text/csv; charset=utf-8",
+    "json": "application/json",
+}
+
+
+def _rows(cur: Any) -> list[dict[str, Any]]:
+    names = [d.name for d in cur.description or []]
+    return [dict(zip(names, r, strict=True)) for r in cur.fetchall()]
+
+
+def _cursor(kind: str, cursor: str | None) -> tuple[datetime, str, str] | None:
+    if cursor is None:
+        return None
+    try:
+        first, second, third = decode_cursor(kind, cursor, (datetime, str, str))
+        return first, second, third
+    except BadCursor as error:
+        raise ApiError(422, "invalid_cursor", str(error)) from None
+
+
+def _missing_views(error: Exception) -> ApiError:
+    return ApiError(
+        503,
+        "batch_views_missing",
+        f"The batch views are not in the archive yet ({error.__class__.__name__}); run "
+        "`logistream migrate` and `logistream batch`.",
+        service="postgres",
+    )
+
+
+@router.get("", response_model=Trips, responses=responses(401, 403, 422, 429, 503))
+def trips(
+    request: Request,
+    _who: Reader,
+    truck: Annotated[str | None, Query(max_length=64, pattern=ID_PATTERN)] = None,
+    verdict: Literal["pass", "review", "fail"] | None = None,
+    since: Annotated[
+        float | None, Query(ge=0, le=1e11, allow_inf_nan=False, description="Started at or after.")
+    ] = None,
+    until: Annotated[
+        float | None, Query(ge=0, le=1e11, allow_inf_nan=False, description="Started before.")
+    ] = None,
+    limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = DEFAULT_LIMIT,
+    cursor: Annotated[str | None, Query(max_length=1000)] = None,
+) -> Response:
+    """Trips with their compliance verdict and MKT, newest start first (scope: read; batch
+    views, as of the last ``logistream batch``)."""
+    import psycopg
+
+    wanted = TripFilter(truck, verdict, since, until)
+    where, params = trips_where(wanted, _cursor(_TRIPS_CURSOR, cursor))
+    try:
+        with backends(request).reader() as conn:
+            rows = _rows(
+                conn.execute(
+                    f"SELECT {_TRIP_COLUMNS} FROM trips t LEFT JOIN trip_compliance c "
+                    f"USING (truck_id, trip_id) WHERE {where} "
+                    "ORDER BY t.start_time DESC, t.truck_id DESC, t.trip_id DESC LIMIT %s".encode(),
+                    [*params, limit + 1],
+                )
+            )
+    except psycopg.errors.UndefinedTable as error:
+        raise _missing_views(error) from None
+    page, more = split_page(rows, limit)
+    next_cursor = None
+    if more and page:
+        last = page[-1]
+        next_cursor = encode_cursor(
+            _TRIPS_CURSOR, last["start_time"], last["truck_id"], last["trip_id"]
+        )
+    return json_response({"trips": [plain(r) for r in page], "next_cursor": next_cursor})
+
+
+def _trip_not_found(truck_id: str, trip_id: str) -> ApiError:
+    return ApiError(
+        404,
+        "trip_not_found",
+        f"No trip {trip_id!r} of truck {truck_id!r} in the batch views; check the ids "
+        "(GET /v1/trips) or run `logistream batch` for recent readings.",
+    )
+
+
+@router.get(
+    "/{truck_id}/{trip_id}",
+    response_model=TripDetail,
+    responses=responses(401, 403, 404, 422, 429, 503),
+)
+def trip(request: Request, truck_id: TruckIdPath, trip_id: TripIdPath, _who: Reader) -> Response:
+    """One trip: summary, compliance (verdict, MKT, time out of range), excursions and data
+    gaps (scope: read)."""
+    import psycopg
+
+    from logistream.batch.views import read
+
+    try:
+        with backends(request).reader() as conn:
+            rows = _rows(
+                conn.execute(
+                    f"SELECT {_TRIP_COLUMNS} FROM trips t LEFT JOIN trip_compliance c "
+                    "USING (truck_id, trip_id) WHERE t.truck_id = %s AND t.trip_id = %s".encode(),
+                    [truck_id, trip_id],
+                )
+            )
+            if not rows:
+                raise _trip_not_found(truck_id, trip_id)
+            compliance = read.trip_compliance(conn, truck_id, trip_id)
+            excursions = read.trip_excursions(conn, truck_id, trip_id)
+            gaps = read.trip_gaps(conn, truck_id, trip_id)
+    except psycopg.errors.UndefinedTable as error:
+        raise _missing_views(error) from None
+    return json_response(
+        {
+            "trip": plain(rows[0]),
+            "compliance": plain(compliance) if compliance else None,
+            "excursions": plain(excursions),
+            "gaps": plain(gaps),
+        }
+    )
+
+
+@router.get(
+    "/{truck_id}/{trip_id}/readings",
+    response_model=TripReadings,
+    responses=responses(401, 403, 404, 422, 429, 503),
+)
+def trip_readings(
+    request: Request,
+    truck_id: TruckIdPath,
+    trip_id: TripIdPath,
+    _who: Reader,
+    limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = DEFAULT_LIMIT,
+    cursor: Annotated[str | None, Query(max_length=1000)] = None,
+) -> Response:
+    """The trip's archived readings in event-time order, paged (scope: read; the raw archive,
+    so readings archived after the last batch run are included). A trip without a ``trip_id``
+    is ``<truck>@<YYYY-MM-DD>`` (UTC day)."""
+    from logistream.batch.views.recompute import TRIP_EXPR
+
+    after = _cursor(_READINGS_CURSOR, cursor)
+    keyset = "AND (r.event_time, r.event_id) > (%s, %s)" if after else ""
+    params: list[Any] = [truck_id, trip_id, *(after[:2] if after else ())]
+    with backends(request).reader() as conn:
+        rows = _rows(
+            conn.execute(
+                f"SELECT {_READING_COLUMNS} FROM readings r WHERE r.truck_id = %s "
+                f"AND {TRIP_EXPR} = %s {keyset} ORDER BY r.event_time, r.event_id "
+                "LIMIT %s".encode(),
+                [*params, limit + 1],
+            )
+        )
+    page, more = split_page(rows, limit)
+    next_cursor = None
+    if more and page:
+        last = page[-1]
+        next_cursor = encode_cursor(_READINGS_CURSOR, last["event_time"], last["event_id"], "")
+    readings = []
+    for row in page:
+        row["timestamp"] = row.pop("event_time")
+        readings.append({k: v for k, v in plain(row).items() if v is not None})
+    return json_response({"readings": readings, "next_cursor": next_cursor})
+
+
+@router.get(
+    "/{truck_id}/{trip_id}/report",
+    response_class=Response,
+    responses=responses(
+        401,
+        403,
+        404,
+        422,
+        429,
+        503,
+        ok={
+            200: {
+                "description": "The report: the same bytes as `logistream report trip`.",
+                "content": {
+                    "application/pdf": {"schema": {"type": "string", "format": "binary"}},
+                    "text/csv": {"schema": {"type": "string"}},
+                    "application/json": {"schema": {"type": "object"}},
+                },
+            }
+        },
+    ),
+)
+def trip_report(
+    request: Request,
+    truck_id: TruckIdPath,
+    trip_id: TripIdPath,
+    _who: Reader,
+    format: ReportFormat = "pdf",
+) -> Response:
+    """The trip temperature report as PDF, CSV or JSON (scope: read), made by the same code as
+    ``logistream report trip``: if the archived readings are unchanged since the last issued
+    version, that version is returned as stored; otherwise a new version is issued (the one
+    write this API makes, with the owner role, since issued reports are append-only)."""
+    from logistream.batch.reports.digest import trip_digest
+    from logistream.batch.reports.render import render
+    from logistream.batch.reports.trip import issue
+    from logistream.batch.views.read import TripNotFound, report_versions
+
+    api = backends(request)
+    content: dict[str, Any] | None = None
+    from logistream.batch.views.recompute import TRIP_EXPR
+
+    with api.reader() as conn, conn.transaction():
+        archived = conn.execute(
+            "SELECT EXISTS (SELECT FROM readings r WHERE r.truck_id = %s "
+            f"AND {TRIP_EXPR} = %s)".encode(),
+            [truck_id, trip_id],
+        ).fetchone()
+        if not archived or not archived[0]:
+            raise _trip_not_found(truck_id, trip_id)
+        versions = report_versions(conn, truck_id, trip_id)
+        if versions:
+            # A server-side cursor (inside this transaction) streams any trip length.
+            digest, _count = trip_digest(conn, truck_id, trip_id)
+            if digest == versions[-1]["digest"]:
+                row = conn.execute(
+                    "SELECT content FROM report_versions WHERE truck_id = %s AND trip_id = %s "
+                    "AND version = %s",
+                    [truck_id, trip_id, versions[-1]["version"]],
+                ).fetchone()
+                content = row[0] if row else None
+    if content is None:
+        from logistream.registry import cached_registry
+
+        try:
+            with api.owner() as conn:
+                content = issue(conn, cached_registry(api.settings.registry_dir), trip_id, truck_id)
+        except TripNotFound:
+            raise _trip_not_found(truck_id, trip_id) from None
+    data = render(content, format)
+    filename = f"trip-{truck_id}-{trip_id}-v{content.get('version')}.{format}".replace(" ", "_")
+    return Response(
+        data,
+        media_type=_MEDIA[format],
+        headers={"Content-Disposition": f'attachment; filename="{_ascii(filename)}"'},
+    )
+
+
+def _ascii(name: str) -> str:
+    return "".join(c if c.isascii() and c.isprintable() and c not in '"\\/' else "_" for c in name)

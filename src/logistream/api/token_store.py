@@ -1,0 +1,141 @@
+"""API tokens in PostgreSQL (``api_tokens``, migration 0030): create and revoke as the owner
+role (the CLI); look up as the read-only role (the server), through ``api_token_lookup``."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import TYPE_CHECKING, Any, Final
+
+from logistream.api.tokens import (
+    AuthProblem,
+    Principal,
+    check_name,
+    check_scopes,
+    hash_token,
+    new_token,
+    revoked_token,
+    unknown_token,
+)
+from logistream.errors import LogiStreamError
+
+if TYPE_CHECKING:
+    import psycopg
+
+_NEGATIVE_CACHE_S: Final = 1.0
+
+
+class TokenError(LogiStreamError):
+    """A token cannot be created or revoked as asked; the message says why."""
+
+
+@dataclass(frozen=True, slots=True)
+class TokenInfo:
+    name: str
+    scopes: tuple[str, ...]
+    created_at: datetime
+    revoked_at: datetime | None
+
+
+def _missing_schema(error: Exception) -> TokenError:
+    return TokenError(
+        f"the api_tokens table is missing ({error}); run `logistream migrate` (or start "
+        "`logistream api`, which migrates) first"
+    )
+
+
+def create_token(conn: psycopg.Connection[Any], name: str, scopes: list[str]) -> str:
+    """Store a new token for ``name`` and return it (the only time it exists in clear)."""
+    import psycopg
+
+    check_name(name)
+    wanted = sorted(check_scopes(scopes))
+    token = new_token()
+    try:
+        with conn.transaction():
+            conn.execute(
+                "INSERT INTO api_tokens (name, scopes, token_hash) VALUES (%s, %s, %s)",
+                [name, wanted, hash_token(token)],
+            )
+    except psycopg.errors.UniqueViolation:
+        raise TokenError(
+            f"a live token named {name!r} exists; revoke it first "
+            f"(`logistream api token revoke {name}`) or choose another name"
+        ) from None
+    except psycopg.errors.UndefinedTable as error:
+        raise _missing_schema(error) from None
+    return token
+
+
+def revoke_token(conn: psycopg.Connection[Any], name: str) -> int:
+    """Revoke every live token named ``name``; the number revoked (0: none was live)."""
+    import psycopg
+
+    try:
+        with conn.transaction():
+            cur = conn.execute(
+                "UPDATE api_tokens SET revoked_at = now() WHERE name = %s AND revoked_at IS NULL",
+                [name],
+            )
+    except psycopg.errors.UndefinedTable as error:
+        raise _missing_schema(error) from None
+    return cur.rowcount
+
+
+def list_tokens(conn: psycopg.Connection[Any]) -> list[TokenInfo]:
+    rows = conn.execute(
+        "SELECT name, scopes, created_at, revoked_at FROM api_tokens ORDER BY name, created_at"
+    ).fetchall()
+    return [TokenInfo(str(r[0]), tuple(r[1]), r[2], r[3]) for r in rows]
+
+
+class TokenCache:
+    """Looks tokens up through ``lookup`` (a PostgreSQL call), remembering answers briefly.
+
+    Valid tokens are trusted for ``ttl_s`` (a revocation takes effect within it); unknown ones
+    for a second, so a client hammering a wrong token does not hammer PostgreSQL.
+    """
+
+    def __init__(
+        self,
+        lookup: Callable[[str], tuple[str, list[str], bool] | None],
+        ttl_s: float,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._lookup, self._ttl, self._clock = lookup, ttl_s, clock
+        self._cache: dict[str, tuple[float, Principal | AuthProblem]] = {}
+        self._lock = threading.Lock()
+
+    def resolve(self, token: str) -> Principal | AuthProblem:
+        digest = hash_token(token)
+        now = self._clock()
+        with self._lock:
+            hit = self._cache.get(digest)
+        if hit is not None and hit[0] > now:
+            return hit[1]
+        found = self._lookup(digest)
+        answer: Principal | AuthProblem
+        if found is None:
+            answer, keep = unknown_token(), _NEGATIVE_CACHE_S
+        elif found[2]:
+            answer, keep = revoked_token(found[0]), self._ttl
+        else:
+            answer, keep = Principal(found[0], frozenset(found[1])), self._ttl
+        with self._lock:
+            if len(self._cache) > 10_000:
+                self._cache.clear()  # bounded: a flood of random tokens cannot grow it
+            if keep > 0:
+                self._cache[digest] = (now + keep, answer)
+        return answer
+
+
+def lookup_in(conn: psycopg.Connection[Any], digest: str) -> tuple[str, list[str], bool] | None:
+    row = conn.execute(
+        "SELECT name, scopes, revoked FROM api_token_lookup(%s)", [digest]
+    ).fetchone()
+    if row is None:
+        return None
+    return str(row[0]), [str(s) for s in row[1]], bool(row[2])

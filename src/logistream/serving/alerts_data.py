@@ -1,0 +1,139 @@
+"""The alerts page's logic (pure): enrich, filter and order alerts for a dispatcher."""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Sequence
+from dataclasses import dataclass
+from typing import Any, Final
+
+from logistream.events import SEVERITY_ORDER, Alert
+from logistream.geo import haversine_km
+from logistream.registry import Registry
+from logistream.serving.live_data import local_time
+
+# The rule names of DEVELOPING.md: a filter offers them all, firing or not.
+RULES: Final = (
+    "temp_high", "temp_low", "temp_critical", "tor_budget", "temp_rising", "door_open",
+    "sensor_offline", "fuel_theft", "fuel_low", "speeding", "harsh_braking",
+    "harsh_acceleration", "route_deviation",
+)  # fmt: skip
+
+# Within this distance of a named waypoint a place is called "at" it, else "near" it.
+AT_PLACE_KM = 3.0
+
+
+@dataclass(frozen=True, slots=True)
+class AlertFilter:
+    """Empty collections mean "all"."""
+
+    severities: Collection[str] = ()
+    rules: Collection[str] = ()
+    routes: Collection[str] = ()
+
+
+def route_of(truck_id: str, registry: Registry) -> str | None:
+    truck = registry.truck(truck_id)
+    return truck.route if truck else None
+
+
+def place(lat: float | None, lon: float | None, registry: Registry) -> str:
+    """The nearest named waypoint of any route, as "at X" or "12 km from X"."""
+    if lat is None or lon is None:
+        return "—"
+    best: tuple[float, str] | None = None
+    for route in registry.routes.values():
+        for waypoint in route.waypoints:
+            if waypoint.kind == "via":
+                continue
+            km = haversine_km(lat, lon, waypoint.lat, waypoint.lon)
+            if best is None or km < best[0]:
+                best = (km, waypoint.name)
+    if best is None:
+        return f"{lat:.3f}, {lon:.3f}"
+    km, name = best
+    return f"at {name}" if km <= AT_PLACE_KM else f"{km:.0f} km from {name}"
+
+
+def ordered(alerts: Sequence[Alert]) -> list[Alert]:
+    """Most severe first, then oldest first (the one waiting longest), then by id."""
+    return sorted(
+        alerts, key=lambda a: (SEVERITY_ORDER.get(a.severity, 9), a.opened_at, a.alert_id)
+    )
+
+
+def apply_filter(alerts: Sequence[Alert], chosen: AlertFilter, registry: Registry) -> list[Alert]:
+    return [
+        a
+        for a in alerts
+        if (not chosen.severities or a.severity in chosen.severities)
+        and (not chosen.rules or a.rule in chosen.rules)
+        and (not chosen.routes or route_of(a.truck_id, registry) in chosen.routes)
+    ]
+
+
+def age_text(seconds: float) -> str:
+    seconds = max(0.0, seconds)
+    if seconds < 90:
+        return f"{seconds:.0f} s"
+    if seconds < 5400:
+        return f"{seconds / 60:.0f} min"
+    return f"{seconds / 3600:.1f} h"
+
+
+def _value(alert: Alert) -> str:
+    if alert.value is None:
+        return "—"
+    limit = f" (limit {alert.threshold:g})" if alert.threshold is not None else ""
+    return f"{alert.value:.1f}{limit}"
+
+
+def table(
+    alerts: Sequence[Alert], registry: Registry, timezone: str, now: float
+) -> list[dict[str, Any]]:
+    """One row per alert, in the order given."""
+    rows = []
+    for alert in alerts:
+        route = route_of(alert.truck_id, registry)
+        rows.append(
+            {
+                "severity": alert.severity,
+                "state": alert.state,
+                "truck": alert.truck_id,
+                "cargo": registry.profile_for(alert.cargo).label if alert.cargo else "—",
+                "rule": alert.rule,
+                "value": _value(alert),
+                "place": place(alert.lat, alert.lon, registry),
+                "route": registry.routes[route].label if route else "—",
+                "opened": local_time(alert.opened_at, timezone),
+                "age": age_text(now - alert.opened_at),
+                "message": alert.message,
+                "acknowledged by": alert.acknowledged_by or "",
+                "alert id": alert.alert_id,
+            }
+        )
+    return rows
+
+
+def change_rows(changes: Sequence[Alert], timezone: str) -> list[dict[str, Any]]:
+    """Recent state changes, newest first, as given."""
+    return [
+        {
+            "changed": local_time(c.changed_at, timezone),
+            "state": c.state,
+            "severity": c.severity,
+            "truck": c.truck_id,
+            "rule": c.rule,
+            "by": c.acknowledged_by or "",
+            "note": c.ack_note or "",
+            "message": c.message,
+        }
+        for c in changes
+    ]
+
+
+def choice_label(alert: Alert, timezone: str) -> str:
+    """How an alert is named in the acknowledge picker."""
+    return (
+        f"{alert.severity.upper()} · {alert.truck_id} · {alert.rule} · opened "
+        f"{local_time(alert.opened_at, timezone)}"
+    )

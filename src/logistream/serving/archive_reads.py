@@ -1,0 +1,258 @@
+"""The history pages' reads from PostgreSQL, as the read-only ``logistream_reader`` role.
+
+Batch views (trips, compliance, fuel, drivers, reconciliation) are read by table name and
+shown column by column, so the pages keep working while the batch layer adds columns; a view
+that does not exist yet is reported by name instead of failing the page.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Final
+
+from logistream.serving.health import BridgeBeat
+
+if TYPE_CHECKING:
+    import psycopg
+
+    from logistream.config import Settings
+
+READER_ROLE: Final = "logistream_reader"
+# The batch layer's tables and views (migration 0010) that the history pages read.
+AUDIT_VIEWS: Final = ("trips", "trip_compliance", "excursions", "reconciliation")
+ANALYTICS_VIEWS: Final = ("fuel_efficiency", "fuel_by_truck", "driver_scorecard", "fuel_events")
+ROW_LIMIT: Final = 2000
+
+
+@dataclass(frozen=True, slots=True)
+class Table:
+    """Rows of a query with their column names, ready for a data frame."""
+
+    columns: tuple[str, ...]
+    rows: tuple[tuple[Any, ...], ...]
+
+    def records(self) -> list[dict[str, Any]]:
+        return [dict(zip(self.columns, row, strict=True)) for row in self.rows]
+
+    def __len__(self) -> int:
+        return len(self.rows)
+
+
+def reader_conninfo(owner_url: str, password: str) -> str:
+    """The archive's URL with the read-only role in place of the owner."""
+    from psycopg.conninfo import make_conninfo
+
+    return make_conninfo(owner_url, user=READER_ROLE, password=password)
+
+
+def connect_reader(settings: Settings) -> psycopg.Connection[tuple[Any, ...]]:
+    """A read-only, autocommit connection (raises psycopg.OperationalError when down)."""
+    import psycopg
+
+    from logistream.config import resolve_endpoints, role_password
+
+    conninfo = reader_conninfo(
+        resolve_endpoints(settings).database_url, role_password(settings, "reader")
+    )
+    conn = psycopg.connect(conninfo, autocommit=True, connect_timeout=3)
+    conn.execute("SET default_transaction_read_only = on")
+    conn.execute("SET statement_timeout = '10s'")
+    return conn
+
+
+def _table(cursor: Any) -> Table:
+    columns = tuple(d.name for d in cursor.description or ())
+    return Table(columns, tuple(tuple(r) for r in cursor.fetchall()))
+
+
+def present(conn: psycopg.Connection[tuple[Any, ...]], names: Iterable[str]) -> set[str]:
+    """Which of these tables or views exist in the public schema."""
+    wanted = list(names)
+    rows = conn.execute(
+        "SELECT n FROM unnest(%s::text[]) AS n WHERE to_regclass('public.' || n) IS NOT NULL",
+        [wanted],
+    ).fetchall()
+    return {str(r[0]) for r in rows}
+
+
+def bridge_beats(conn: psycopg.Connection[tuple[Any, ...]], group: str) -> list[BridgeBeat]:
+    rows = conn.execute(
+        "SELECT instance, extract(epoch FROM last_commit_at)::float8, lag_messages, lag_seconds "
+        "FROM bridge_heartbeat WHERE consumer_group = %s",
+        [group],
+    ).fetchall()
+    return [
+        BridgeBeat(
+            instance=str(r[0]),
+            last_commit_at=float(r[1]),
+            lag_messages=None if r[2] is None else int(r[2]),
+            lag_seconds=None if r[3] is None else float(r[3]),
+        )
+        for r in rows
+    ]
+
+
+def truck_history(
+    conn: psycopg.Connection[tuple[Any, ...]], truck_id: str, since_s: float, limit: int = 5000
+) -> Table:
+    """A truck's archived readings since ``since_s`` (epoch), oldest first, at most ``limit``."""
+    cursor = conn.execute(
+        "SELECT * FROM (SELECT extract(epoch FROM event_time)::float8 AS t, temp, fuel, "
+        "speed_kmh, lat, lon, trip_id, cargo FROM readings WHERE truck_id = %s "
+        "AND event_time >= to_timestamp(%s) ORDER BY event_time DESC LIMIT %s) r ORDER BY t",
+        [truck_id, since_s, limit],
+    )
+    return _table(cursor)
+
+
+def truck_alert_history(
+    conn: psycopg.Connection[tuple[Any, ...]], truck_id: str, limit: int = 200
+) -> Table:
+    cursor = conn.execute(
+        "SELECT extract(epoch FROM changed_at)::float8 AS changed, state, rule, severity, "
+        "message, acknowledged_by, ack_note, alert_id FROM alert_changes WHERE truck_id = %s "
+        "ORDER BY changed_at DESC LIMIT %s",
+        [truck_id, limit],
+    )
+    return _table(cursor)
+
+
+def audit_trips(conn: psycopg.Connection[tuple[Any, ...]], limit: int = ROW_LIMIT) -> Table:
+    """Trips of the batch views with their compliance verdict, newest first."""
+    cursor = conn.execute(
+        "SELECT t.trip_id, t.truck_id, t.cargo, t.route, t.driver_id, c.verdict, c.reason, "
+        "round(c.mkt_c::numeric, 2)::float8 AS mkt_c, round((c.tor_s / 60)::numeric, 1)::float8 "
+        "AS tor_min, c.excursions, c.min_c, c.max_c, t.readings, "
+        "extract(epoch FROM t.start_time)::float8 AS started, "
+        "extract(epoch FROM t.end_time)::float8 AS ended "
+        "FROM trips t LEFT JOIN trip_compliance c USING (truck_id, trip_id) "
+        "ORDER BY t.start_time DESC LIMIT %s",
+        [limit],
+    )
+    return _table(cursor)
+
+
+def trip_excursions(
+    conn: psycopg.Connection[tuple[Any, ...]], truck_id: str, trip_id: str
+) -> Table:
+    cursor = conn.execute(
+        "SELECT kind, extract(epoch FROM start_time)::float8 AS start, "
+        "extract(epoch FROM end_time)::float8 AS end, ongoing, round((duration_s / 60)::numeric, "
+        "1)::float8 AS minutes, peak_c, extract(epoch FROM alarm_at)::float8 AS alarm_at "
+        "FROM excursions WHERE truck_id = %s AND trip_id = %s ORDER BY start_time",
+        [truck_id, trip_id],
+    )
+    return _table(cursor)
+
+
+def reconciliation(conn: psycopg.Connection[tuple[Any, ...]], limit: int = ROW_LIMIT) -> Table:
+    cursor = conn.execute(
+        "SELECT status, truck_id, trip_id, rule, "
+        "extract(epoch FROM excursion_start)::float8 AS excursion_start, "
+        "extract(epoch FROM alert_opened_at)::float8 AS alert_opened, late_s, alert_id "
+        "FROM reconciliation ORDER BY (status = 'on_time'), excursion_start DESC NULLS LAST "
+        "LIMIT %s",
+        [limit],
+    )
+    return _table(cursor)
+
+
+def fuel_by_truck_view(conn: psycopg.Connection[tuple[Any, ...]]) -> Table:
+    return _table(conn.execute("SELECT * FROM fuel_by_truck ORDER BY truck_id"))
+
+
+def fuel_grouped(conn: psycopg.Connection[tuple[Any, ...]], by: str) -> Table:
+    """Fuel efficiency summed by ``route`` or ``driver_id``."""
+    from psycopg import sql
+
+    if by not in ("route", "driver_id"):
+        raise ValueError(f"fuel efficiency is grouped by route or driver_id, not {by!r}")
+    query = sql.SQL(
+        "SELECT {by}, count(*) AS trips, round(sum(distance_km)::numeric, 1)::float8 AS "
+        "distance_km, round((sum(consumed_l) FILTER (WHERE distance_km >= 1) * 100 / "
+        "nullif(sum(distance_km) FILTER (WHERE consumed_l IS NOT NULL AND distance_km >= 1), "
+        "0))::numeric, 1)::float8 AS l_per_100km, sum(thefts) AS thefts "
+        "FROM fuel_efficiency GROUP BY {by} ORDER BY {by}"
+    ).format(by=sql.Identifier(by))
+    return _table(conn.execute(query))
+
+
+def driver_scorecards(conn: psycopg.Connection[tuple[Any, ...]]) -> Table:
+    return _table(conn.execute("SELECT * FROM driver_scorecard ORDER BY score NULLS LAST"))
+
+
+def fuel_thefts(conn: psycopg.Connection[tuple[Any, ...]], limit: int = 500) -> Table:
+    """Thefts the batch layer suspects (fuel lost beyond what driving explains)."""
+    cursor = conn.execute(
+        "SELECT extract(epoch FROM start_time)::float8 AS start, truck_id, trip_id, "
+        "round(litres::numeric, 1)::float8 AS litres, "
+        "round(unexplained_l::numeric, 1)::float8 AS unexplained_l, lat, lon FROM fuel_events "
+        "WHERE kind = 'theft' ORDER BY start_time DESC LIMIT %s",
+        [limit],
+    )
+    return _table(cursor)
+
+
+def archived_trips(conn: psycopg.Connection[tuple[Any, ...]], limit: int = 500) -> Table:
+    """Trips as the raw archive knows them (before the batch views exist): extent and temps."""
+    cursor = conn.execute(
+        "SELECT trip_id, truck_id, min(cargo) AS cargo, min(driver_id) AS driver, "
+        "extract(epoch FROM min(event_time))::float8 AS started, "
+        "extract(epoch FROM max(event_time))::float8 AS last_reading, count(*) AS readings, "
+        "min(temp) AS min_c, max(temp) AS max_c, avg(temp) AS mean_c FROM readings "
+        "WHERE trip_id IS NOT NULL GROUP BY trip_id, truck_id ORDER BY started DESC LIMIT %s",
+        [limit],
+    )
+    return _table(cursor)
+
+
+def has_rows(conn: psycopg.Connection[tuple[Any, ...]], name: str) -> bool:
+    from psycopg import sql
+
+    if name not in AUDIT_VIEWS + ANALYTICS_VIEWS:
+        raise ValueError(f"not a batch view the dashboard reads: {name!r}")
+    query = sql.SQL("SELECT EXISTS (SELECT FROM {})").format(sql.Identifier(name))
+    row = conn.execute(query).fetchone()
+    return bool(row and row[0])
+
+
+def trip_readings(conn: psycopg.Connection[tuple[Any, ...]], trip_id: str) -> Table:
+    cursor = conn.execute(
+        "SELECT extract(epoch FROM event_time)::float8 AS t, truck_id, temp, fuel, lat, lon, "
+        "speed_kmh, door_open, reefer_on, defrost FROM readings WHERE trip_id = %s "
+        "ORDER BY event_time",
+        [trip_id],
+    )
+    return _table(cursor)
+
+
+def trip_alerts(conn: psycopg.Connection[tuple[Any, ...]], trip_id: str) -> Table:
+    cursor = conn.execute(
+        "SELECT extract(epoch FROM changed_at)::float8 AS changed, state, rule, severity, "
+        "value, threshold, message, acknowledged_by, ack_note FROM alert_changes "
+        "WHERE trip_id = %s ORDER BY changed_at",
+        [trip_id],
+    )
+    return _table(cursor)
+
+
+def fuel_by_truck(conn: psycopg.Connection[tuple[Any, ...]]) -> Table:
+    """The original LogiStream fuel audit, with the reading count."""
+    cursor = conn.execute(
+        "SELECT truck_id, AVG(fuel) AS avg_fuel, count(*) AS readings FROM truck_history "
+        "GROUP BY truck_id ORDER BY truck_id"
+    )
+    return _table(cursor)
+
+
+def theft_alerts(conn: psycopg.Connection[tuple[Any, ...]], limit: int = 500) -> Table:
+    """Every ``fuel_theft`` alert the speed layer raised, in its latest archived state."""
+    cursor = conn.execute(
+        "SELECT * FROM (SELECT DISTINCT ON (alert_id) extract(epoch FROM opened_at)::float8 "
+        "AS opened, truck_id, trip_id, state, value, threshold, lat, lon, message, alert_id "
+        "FROM alert_changes WHERE rule = 'fuel_theft' ORDER BY alert_id, changed_at DESC) a "
+        "ORDER BY opened DESC LIMIT %s",
+        [limit],
+    )
+    return _table(cursor)

@@ -1,0 +1,117 @@
+"""The pydeck map of Kenya (layers only; Streamlit shows it). No basemap tiles: offline."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import pydeck as pdk
+
+from logistream.serving import map_data
+
+_TOOLTIP = {
+    "html": "<b>{truck}</b> — {status}<br/>{temp} · {cargo}<br/>{route}",
+    "style": {"fontSize": "12px"},
+}
+
+
+def _base_layers() -> list[Any]:
+    return [
+        pdk.Layer(
+            "GeoJsonLayer",
+            map_data.basemap_part("country"),
+            id="kenya",
+            stroked=True,
+            filled=True,
+            get_fill_color=[34, 49, 63, 255],
+            get_line_color=[189, 195, 199, 200],
+            line_width_min_pixels=1.5,
+        ),
+        pdk.Layer(
+            "GeoJsonLayer",
+            map_data.basemap_part("water"),
+            id="lakes",
+            filled=True,
+            stroked=False,
+            get_fill_color=[41, 128, 185, 160],
+        ),
+        pdk.Layer(
+            "GeoJsonLayer",
+            map_data.basemap_part("road"),
+            id="roads",
+            get_line_color=[127, 140, 141, 200],
+            line_width_min_pixels=1,
+        ),
+        pdk.Layer(
+            "ScatterplotLayer",
+            map_data.towns(),
+            id="towns",
+            get_position="position",
+            get_fill_color=[236, 240, 241, 200],
+            radius_min_pixels=2,
+            radius_max_pixels=4,
+        ),
+        pdk.Layer(
+            "TextLayer",
+            map_data.towns(),
+            id="town-names",
+            get_position="position",
+            get_text="name",
+            get_size=12,
+            get_color=[236, 240, 241, 220],
+            get_pixel_offset=[0, -12],
+        ),
+    ]
+
+
+def kenya_deck(
+    routes: Sequence[dict[str, Any]],
+    trucks: Sequence[dict[str, Any]],
+    trail: Sequence[dict[str, Any]] = (),
+    view: dict[str, float] | None = None,
+) -> pdk.Deck:
+    """Kenya with the routes, an optional trail and the trucks on top."""
+    layers = _base_layers()
+    layers.append(
+        pdk.Layer(
+            "PathLayer",
+            list(routes),
+            id="routes",
+            get_path="path",
+            get_color=map_data.ROUTE_COLOUR,
+            width_min_pixels=3,
+        )
+    )
+    if trail:
+        layers.append(
+            pdk.Layer(
+                "PathLayer",
+                list(trail),
+                id="trail",
+                get_path="path",
+                get_color=map_data.TRAIL_COLOUR,
+                width_min_pixels=4,
+            )
+        )
+    layers.append(
+        pdk.Layer(
+            "ScatterplotLayer",
+            list(trucks),
+            id="trucks",
+            get_position="position",
+            get_fill_color="colour",
+            get_line_color=[255, 255, 255, 255],
+            stroked=True,
+            line_width_min_pixels=1,
+            radius_min_pixels=6,
+            radius_max_pixels=14,
+            pickable=True,
+        )
+    )
+    return pdk.Deck(
+        layers=layers,
+        initial_view_state=pdk.ViewState(**(view or map_data.KENYA_VIEW)),
+        map_provider=None,
+        map_style=None,
+        tooltip=_TOOLTIP,
+    )

@@ -1,0 +1,140 @@
+"""Alerts: open alerts by severity and age, filters, acknowledgement with a note, recent changes."""
+
+from __future__ import annotations
+
+import time
+
+import streamlit as st
+
+from logistream import live_views
+from logistream.events import SEVERITY_ORDER, Alert
+from logistream.serving import alerts_data, ui
+from logistream.serving.auth import can_acknowledge
+
+REFRESH_S = 2.0
+ACK_WAIT_S = 8.0
+RESULT_KEY = "ack_result"
+
+
+def _chosen() -> alerts_data.AlertFilter:
+    return alerts_data.AlertFilter(
+        severities=st.session_state.get("alert_severities", []),
+        rules=st.session_state.get("alert_rules", []),
+        routes=st.session_state.get("alert_routes", []),
+    )
+
+
+def _tables() -> None:
+    s, registry = ui.settings(), ui.registry()
+    try:
+        client = ui.redis_client()
+        alerts = live_views.read_open_alerts(client)
+        changes = live_views.read_recent_alert_changes(client, count=50)
+    except ui.redis_errors() as error:
+        ui.store_down("Redis", error)
+        return
+    shown = alerts_data.ordered(alerts_data.apply_filter(alerts, _chosen(), registry))
+    st.subheader(f"Open alerts ({len(shown)} of {len(alerts)})")
+    if shown:
+        rows = alerts_data.table(shown, registry, s.timezone, time.time())
+        st.dataframe(rows, hide_index=True, width="stretch")
+    else:
+        st.caption("No open alert matches." if alerts else "No open alerts.")
+    st.subheader("Recent changes")
+    if changes:
+        st.dataframe(alerts_data.change_rows(changes, s.timezone), hide_index=True, width="stretch")
+    else:
+        st.caption("No alert has changed yet.")
+
+
+def _acknowledge(alert: Alert, note: str, by: str) -> None:
+    from logistream.commands import ack_command, publish_command
+
+    publish_command(_producer(), ui.settings(), ack_command(alert, by, note))
+    deadline = time.monotonic() + ACK_WAIT_S
+    client = ui.redis_client()
+    while time.monotonic() < deadline:
+        current = live_views.read_alert(client, alert.alert_id)
+        if current is not None and current.acknowledged_by is not None:
+            since = "; it has resolved since" if current.state == "resolved" else ""
+            _say("success", f"{alert.truck_id} {alert.rule}: acknowledged by {by}{since}.")
+            return
+        time.sleep(0.2)
+    _say(
+        "warning",
+        "Acknowledgement sent; the speed layer has not applied it yet (is `logistream speed` "
+        "running?). It shows here once applied.",
+    )
+
+
+def _say(kind: str, text: str) -> None:
+    # Kept in the session: the outcome stays on screen across the reruns that follow.
+    st.session_state[RESULT_KEY] = (kind, text)
+
+
+@st.cache_resource(show_spinner=False)
+def _producer_for(bootstrap: str) -> object:
+    from logistream.kafka import make_producer
+
+    return make_producer(ui.settings())
+
+
+def _producer() -> object:
+    from logistream.config import resolve_endpoints
+
+    return _producer_for(resolve_endpoints(ui.settings()).kafka_bootstrap)
+
+
+def _ack_form(alerts: list[Alert]) -> None:
+    user = ui.current_user()
+    st.subheader("Acknowledge")
+    if user is None or not can_acknowledge(user.role):
+        st.caption("Viewers see alerts; a dispatcher or an admin acknowledges them.")
+        return
+    waiting = [a for a in alerts_data.ordered(alerts) if a.state == "open"]
+    if not waiting:
+        st.caption("Nothing waits for an acknowledgement.")
+        _show_result()
+        return
+    s = ui.settings()
+    labels = {a.alert_id: alerts_data.choice_label(a, s.timezone) for a in waiting}
+    with st.form("ack", clear_on_submit=True):
+        chosen = st.selectbox("Alert", list(labels), format_func=labels.__getitem__)
+        note = st.text_input("Note (what is being done)", max_chars=2000)
+        sent = st.form_submit_button(f"Acknowledge as {user.name}")
+    if sent and chosen is not None:
+        alert = next(a for a in waiting if a.alert_id == chosen)
+        try:
+            _acknowledge(alert, note, user.name)
+        except Exception as error:  # Kafka down: say so, keep the page
+            _say("error", f"Not sent: {error}")
+    _show_result()
+
+
+def _show_result() -> None:
+    result = st.session_state.get(RESULT_KEY)
+    if result is not None:
+        kind, text = result
+        {"success": st.success, "warning": st.warning, "error": st.error}[kind](text)
+
+
+def render() -> None:
+    st.title("Alerts")
+    registry = ui.registry()
+    try:
+        alerts = live_views.read_open_alerts(ui.redis_client())
+    except ui.redis_errors() as error:
+        ui.store_down("Redis", error)
+        return
+    rules = sorted(set(alerts_data.RULES) | {a.rule for a in alerts})
+    left, middle, right = st.columns(3)
+    left.multiselect("Severity", list(SEVERITY_ORDER), key="alert_severities")
+    middle.multiselect("Rule", rules, key="alert_rules")
+    right.multiselect(
+        "Route",
+        list(registry.routes),
+        format_func=lambda r: registry.routes[r].label,
+        key="alert_routes",
+    )
+    st.fragment(run_every=REFRESH_S)(_tables)()
+    _ack_form(alerts)

@@ -1,0 +1,18 @@
+"""The alert rules: pure functions of a truck's rule state and one reading, returning verdicts.
+
+Each module owns one family of rules and the small frozen state it needs; ``engine`` runs them
+all and turns verdicts into alert changes. Thresholds come from ``rules.toml`` and the registry.
+"""
+
+from logistream.speed.rules.base import Clear, Raise, RuleContext, Verdict
+from logistream.speed.rules.config import RULE_NAMES, RulesConfig, load_rules_config
+
+__all__ = [
+    "RULE_NAMES",
+    "Clear",
+    "Raise",
+    "RuleContext",
+    "RulesConfig",
+    "Verdict",
+    "load_rules_config",
+]

@@ -1,0 +1,159 @@
+"""Temperature excursions per cargo profile: high, low, critical (hard limit) and time out of range.
+
+An excursion starts at the first reading beyond a limit and lasts until a reading comes back
+inside by the profile's hysteresis, so a reading hovering on the limit neither flaps nor resets
+the alarm delay. A flagged defrost widens the upper limit by the profile's allowance, for at most
+its maximum duration.
+"""
+
+from __future__ import annotations
+
+import msgspec
+
+from logistream.events import Reading
+from logistream.registry import CargoProfile
+from logistream.speed.rules.base import NO_VERDICTS, Clear, Raise, RuleContext, Verdict, minutes
+
+
+class TempState(msgspec.Struct, frozen=True, kw_only=True):
+    high_since: float | None = None
+    """Event time of the first reading of the current excursion above the range."""
+    low_since: float | None = None
+    critical: bool = False
+    defrost_since: float | None = None
+    out_of_range: bool = False
+    """Whether the previous reading was outside the range (its time until now counts)."""
+    tor_s: float = 0.0
+    """Time out of range on the current trip."""
+    tor_trip: str | None = None
+
+
+def _range_text(profile: CargoProfile) -> str:
+    if profile.name == "default":
+        return f"limit {profile.high_c:g} °C"
+    return f"range {profile.low_c:g}–{profile.high_c:g} °C"
+
+
+def _for(seconds: float) -> str:
+    m = minutes(seconds)
+    return f" for {m} min" if m else ""
+
+
+def step(
+    s: TempState, r: Reading, prev_ts: float | None, ctx: RuleContext
+) -> tuple[TempState, tuple[Verdict, ...]]:
+    """Advance the temperature state by one in-order reading."""
+    p = ctx.profile
+    t, ts = r.temp, r.timestamp
+    defrost_since = (s.defrost_since if s.defrost_since is not None else ts) if r.defrost else None
+    in_defrost = defrost_since is not None and ts - defrost_since <= p.defrost_max_s
+    high = p.high_c + p.defrost_allowance_c if in_defrost else p.high_c
+    above, below = t > high, t < p.low_c
+
+    verdicts: list[Verdict] = []
+
+    # Time out of range, per trip: the interval since the previous reading counts when that
+    # reading was out of range (capped, so a long silence is not all counted).
+    tor_s, tor_trip = s.tor_s, s.tor_trip
+    if r.trip_id != s.tor_trip:
+        if p.tor_budget_s > 0 and s.tor_s >= p.tor_budget_s:
+            verdicts.append(Clear("tor_budget", ts, f"started trip {r.trip_id or '(none)'}"))
+        tor_s, tor_trip = 0.0, r.trip_id
+    elif s.out_of_range and prev_ts is not None:
+        tor_s += min(ts - prev_ts, ctx.config.temperature.tor_max_gap_s)
+        if p.tor_budget_s > 0 and s.tor_s < p.tor_budget_s <= tor_s:
+            verdicts.append(
+                Raise(
+                    "tor_budget",
+                    r.event_id or "",
+                    ts,
+                    f"out of range {minutes(tor_s)} min on this trip",
+                    f"budget {minutes(p.tor_budget_s)} min ({_range_text(p)})",
+                    value=tor_s / 60.0,
+                    threshold=p.tor_budget_s / 60.0,
+                )
+            )
+
+    # Above the range.
+    if s.high_since is None:
+        high_since = ts if above else None
+    elif t <= high - p.hysteresis_c:
+        high_since = None
+        verdicts.append(
+            Clear("temp_high", ts, f"back to {t:.1f} °C after {minutes(ts - s.high_since)} min")
+        )
+    else:
+        high_since = s.high_since
+    if high_since is not None and above and ts - high_since >= p.alarm_delay_high_s:
+        verdicts.append(
+            Raise(
+                "temp_high",
+                r.event_id or "",
+                ts,
+                f"at {t:.1f} °C{_for(ts - high_since)}",
+                _range_text(p),
+                value=t,
+                threshold=high,
+            )
+        )
+
+    # Below the range.
+    if s.low_since is None:
+        low_since = ts if below else None
+    elif t >= p.low_c + p.hysteresis_c:
+        low_since = None
+        verdicts.append(
+            Clear("temp_low", ts, f"back to {t:.1f} °C after {minutes(ts - s.low_since)} min")
+        )
+    else:
+        low_since = s.low_since
+    if low_since is not None and below and ts - low_since >= p.alarm_delay_low_s:
+        verdicts.append(
+            Raise(
+                "temp_low",
+                r.event_id or "",
+                ts,
+                f"at {t:.1f} °C{_for(ts - low_since)}",
+                _range_text(p),
+                value=t,
+                threshold=p.low_c,
+            )
+        )
+
+    # Hard limits: critical at once, whatever the delay or defrost.
+    hard_hi, hard_lo = p.hard_high_c, p.hard_low_c
+    beyond = (hard_hi is not None and t > hard_hi) or (hard_lo is not None and t < hard_lo)
+    critical = s.critical
+    if beyond:
+        critical = True
+        limit = hard_hi if hard_hi is not None and t > hard_hi else hard_lo
+        side = "above" if limit == hard_hi else "below"
+        verdicts.append(
+            Raise(
+                "temp_critical",
+                r.event_id or "",
+                ts,
+                f"at {t:.1f} °C, {side} the hard limit of {limit:g} °C",
+                "cargo at risk now",
+                value=t,
+                threshold=limit,
+            )
+        )
+    elif (
+        s.critical
+        and (hard_hi is None or t <= hard_hi - p.hysteresis_c)
+        and (hard_lo is None or t >= hard_lo + p.hysteresis_c)
+    ):
+        critical = False
+        verdicts.append(Clear("temp_critical", ts, f"back to {t:.1f} °C, inside the hard limits"))
+
+    state = TempState(
+        high_since=high_since,
+        low_since=low_since,
+        critical=critical,
+        defrost_since=defrost_since,
+        out_of_range=above or below,
+        tor_s=tor_s,
+        tor_trip=tor_trip,
+    )
+    return state, tuple(verdicts) if verdicts else NO_VERDICTS

@@ -1,0 +1,112 @@
+"""The live stream over a real `logistream api` server: an alert raised by the speed layer on
+the `reefer_failure` scenario (`logistream simulate --scenario reefer_failure`) arrives as a
+Server-Sent Event within a second of the speed layer writing it, with truck updates, and a
+reconnect with Last-Event-ID resumes after the last alert seen."""
+
+from __future__ import annotations
+
+import subprocess
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+import redis
+from tests.integration.test_api_support import (
+    LOGISTREAM,
+    api_server,
+    auth,
+    prepare,
+    sse_events,
+)
+from tests.integration.test_speed_support import delete_checkpoint_topic, speed_process
+
+from logistream.config import Settings
+from logistream.stack.process import free_port
+
+SCENARIO_TRUCK = "KCK 293K"
+TEMPERATURE_RULES = {"temp_rising", "temp_high", "temp_critical", "tor_budget"}
+SEED = 42
+
+
+@pytest.fixture
+def client(settings: Settings) -> Iterator[redis.Redis]:
+    assert settings.redis_url
+    c = redis.Redis.from_url(settings.redis_url)
+    yield c
+    c.close()
+    delete_checkpoint_topic(settings)
+
+
+def _stream_id_seconds(event_id: str) -> float:
+    """A Redis stream id is ``<ms since epoch>-<n>``: the moment the speed layer wrote it."""
+    return int(event_id.split("-")[0]) / 1000.0
+
+
+def test_live_stream_delivers_the_reefer_failure_alert(
+    settings: Settings, settings_env: dict[str, str], client: redis.Redis, tmp_path: Path
+) -> None:
+    tokens = prepare(settings, partner=["read"])
+    print(f"simulate seed={SEED}")
+    with api_server(settings_env, free_port(), tmp_path / "api.log") as base:
+        collected: dict[str, Any] = {}
+
+        def listen() -> None:
+            def done(events: list[dict[str, Any]]) -> bool:
+                alerts = [e for e in events if e.get("event") == "alert"]
+                trucks = [e for e in events if e.get("event") == "truck"]
+                return bool(trucks) and any(
+                    a["json"]["truck_id"] == SCENARIO_TRUCK
+                    and a["json"]["rule"] in TEMPERATURE_RULES
+                    for a in alerts
+                )
+
+            with httpx.stream(
+                "GET", f"{base}/v1/stream", headers=auth(tokens["partner"]), timeout=300
+            ) as response:
+                collected["status"] = response.status_code
+                collected["type"] = response.headers["content-type"]
+                collected["events"] = sse_events(response.iter_lines(), done, timeout_s=240)
+
+        listener = threading.Thread(target=listen, daemon=True)
+        listener.start()
+        # Started after the client subscribed, so every alert is new to it.
+        with speed_process(settings_env, log=tmp_path / "speed.log"):
+            sim = subprocess.run(
+                [LOGISTREAM, "simulate", "--scenario", "reefer_failure", "--speedup", "0",
+                 "--seed", str(SEED), "--rate", "0.2"],
+                env=settings_env, capture_output=True, timeout=300, check=False,
+            )  # fmt: skip
+            assert sim.returncode == 0, sim.stderr.decode()[-2000:]
+            listener.join(240)
+        assert not listener.is_alive(), "the stream never delivered the scenario's alert"
+        assert collected["status"] == 200
+        assert collected["type"].startswith("text/event-stream")
+        events = collected["events"]
+        alerts = [e for e in events if e.get("event") == "alert"]
+        scenario = [a for a in alerts if a["json"]["truck_id"] == SCENARIO_TRUCK]
+        assert {a["json"]["rule"] for a in scenario if a["json"]["state"] == "open"} & (
+            TEMPERATURE_RULES
+        )
+        delays = [a["received"] - _stream_id_seconds(a["id"]) for a in alerts]
+        print(f"alert -> stream delays (s): max {max(delays):.3f} over {len(delays)} alerts")
+        assert max(delays) < 1.0
+        trucks = [e for e in events if e.get("event") == "truck"]
+        assert trucks[0]["json"]["reading"]["truck_id"] == trucks[0]["json"]["truck_id"]
+
+        # Reconnecting with Last-Event-ID: the alert changes after it, first of all the next.
+        first = alerts[0]
+        with httpx.stream(
+            "GET",
+            f"{base}/v1/stream",
+            params={"trucks": "false"},
+            headers={**auth(tokens["partner"]), "Last-Event-ID": first["id"]},
+            timeout=30,
+        ) as response:
+            resumed = sse_events(response.iter_lines(), lambda ev: len(ev) >= 1, timeout_s=30)
+        assert resumed[0]["event"] == "alert"
+        assert resumed[0]["id"] > first["id"] or len(resumed[0]["id"]) > len(first["id"])
+        if len(alerts) > 1:
+            assert resumed[0]["id"] == alerts[1]["id"]

@@ -1,0 +1,149 @@
+"""Temperature rules on hand-made sequences: delays, hysteresis, hard limits, TOR, defrost."""
+
+from __future__ import annotations
+
+from tests.unit.test_rules_support import T0, VOI, Run, every, rd, vax
+
+
+def test_default_profile_is_the_original_rule_alerting_on_the_first_reading() -> None:
+    run = Run()
+    made = run.feed([rd(0, 6.0, truck="TRUCK-001"), rd(10, 9.1, truck="TRUCK-001", fuel=80)])
+    assert [(a.rule, a.state, a.severity, a.value, a.threshold) for a in made] == [
+        ("temp_high", "open", "major", 9.1, 7.0)
+    ]
+    assert made[0].opened_at == T0 + 10
+    assert made[0].message == "TRUCK-001 at 9.1 °C — limit 7 °C"
+
+
+def test_default_profile_exactly_seven_degrees_does_not_alert() -> None:
+    run = Run()
+    assert run.feed([rd(0, 7.0, truck="T"), rd(10, 7.0, truck="T")]) == []
+
+
+def test_vaccines_above_range_alerts_only_after_the_ten_minute_delay() -> None:
+    run = Run()
+    run.feed([vax(t, 9.0) for t in every(60, 0, 9 * 60 + 1)])  # 0..9 min: under the delay
+    assert run.changes == []
+    made = run.feed([vax(600, 9.4, lat=VOI[0], lon=VOI[1])])
+    assert [(a.rule, a.state) for a in made] == [("temp_high", "open")]
+    assert made[0].message == "KBX 123A (vaccines) at 9.4 °C for 10 min near Voi — range 2–8 °C"
+    assert made[0].opened_at == T0 + 600
+
+
+def test_a_short_excursion_below_the_delay_never_alerts() -> None:
+    run = Run()
+    run.feed([vax(t, 9.0) for t in every(60, 0, 300)] + [vax(300, 5.0)])
+    assert run.changes == []
+
+
+def test_hovering_on_the_limit_neither_flaps_nor_resets_the_delay() -> None:
+    run = Run()
+    temps = [8.1, 7.9] * 20  # straddles 8.0 but never below 8.0 - 0.3 hysteresis
+    run.feed([vax(i * 60, t) for i, t in enumerate(temps)])
+    assert run.transitions() == [("temp_high", "open")]
+    run.feed([vax(len(temps) * 60, 7.8)])  # still within the hysteresis band
+    assert run.transitions() == [("temp_high", "open")]
+    made = run.feed([vax(len(temps) * 60 + 60, 7.6)])
+    assert [(a.rule, a.state) for a in made] == [("temp_high", "resolved")]
+    assert made[0].alert_id == run.changes[0].alert_id
+    assert "back to 7.6 °C" in made[0].message
+
+
+def test_flapping_around_the_limit_with_the_default_profile_opens_once_per_excursion() -> None:
+    run = Run()
+    temps = [7.2, 6.9, 7.3, 6.8, 7.1, 6.5, 7.5]
+    run.feed([rd(i * 10, t, truck="T") for i, t in enumerate(temps)])
+    # 6.5 is the first reading at or below 7.0 - 0.3: one excursion ends there, another begins.
+    assert [(c.rule, c.state, c.value) for c in run.changes] == [
+        ("temp_high", "open", 7.2),
+        ("temp_high", "resolved", 7.2),
+        ("temp_high", "open", 7.5),
+    ]
+
+
+def test_low_excursion_uses_its_own_delay_and_the_hard_limit_is_critical_at_once() -> None:
+    run = Run()
+    run.feed([vax(0, 1.5), vax(240, 1.2)])
+    assert run.changes == []
+    run.feed([vax(300, 1.0)])
+    assert run.transitions() == [("temp_low", "open")]
+    made = run.feed([vax(330, -0.5)])
+    assert [(a.rule, a.state, a.severity) for a in made] == [("temp_critical", "open", "critical")]
+    assert "below the hard limit of 0 °C" in made[0].message
+    run.feed([vax(360, 0.1)])  # inside the hard limit but not by the hysteresis
+    assert run.open_rules() == {"temp_low", "temp_critical"}
+    made = run.feed([vax(390, 2.4)])
+    assert sorted((a.rule, a.state) for a in made) == [
+        ("temp_critical", "resolved"),
+        ("temp_low", "resolved"),
+    ]
+
+
+def test_hard_high_limit_alerts_on_the_first_reading() -> None:
+    run = Run()
+    made = run.feed([vax(0, 5.0), vax(60, 12.5)])
+    assert [(a.rule, a.state) for a in made] == [("temp_critical", "open")]
+
+
+def test_defrost_within_the_allowance_raises_no_excursion() -> None:
+    run = Run()
+    run.feed([vax(t, 10.5, defrost=True) for t in every(60, 0, 30 * 60)])  # under 8 + 3
+    run.feed([vax(30 * 60, 5.0)])
+    assert run.changes == []
+
+
+def test_defrost_beyond_its_allowance_or_duration_is_an_excursion() -> None:
+    run = Run()
+    run.feed([vax(t, 11.5, defrost=True) for t in every(60, 0, 11 * 60)])  # above 8 + 3
+    assert ("temp_high", "open") in run.transitions()
+    run2 = Run()
+    run2.feed([vax(t, 10.0, defrost=True) for t in every(60, 0, 60 * 60)])  # longer than 45 min
+    opened = [c for c in run2.changes if c.rule == "temp_high"]
+    assert len(opened) == 1
+    assert opened[0].opened_at == T0 + 56 * 60  # 45 min of defrost, then the 10-minute delay
+
+
+def test_time_out_of_range_budget_spent_by_short_excursions_on_one_trip() -> None:
+    run = Run()
+    readings = []
+    # 8 excursions of 8 minutes (each under the 10-minute delay) = 64 min > 60 min budget.
+    for k in range(8):
+        base = k * 20 * 60
+        readings += [vax(base + m * 60, 9.0, trip_id="TRIP-1") for m in range(9)]
+        readings += [vax(base + 9 * 60 + m * 60, 5.0, trip_id="TRIP-1") for m in range(11)]
+    run.feed(readings)
+    tor = [c for c in run.changes if c.rule == "tor_budget"]
+    assert [(c.state, c.severity) for c in tor] == [("open", "major")]
+    assert tor[0].value is not None
+    assert tor[0].value >= 60
+    assert "temp_high" not in {c.rule for c in run.changes}
+    made = run.feed([vax(10_000, 5.0, trip_id="TRIP-2")])
+    assert [(c.rule, c.state) for c in made] == [("tor_budget", "resolved")]
+
+
+def test_duplicates_and_out_of_order_readings_change_nothing_nor_double_count() -> None:
+    run = Run()
+    run.feed([vax(0, 9.0), vax(300, 9.0)])
+    run.feed([vax(300, 9.0), vax(120, 9.0), vax(0, 3.0)])  # a duplicate, two late ones
+    assert run.rejected == 3
+    assert run.changes == []
+    assert run.states["KBX 123A"].temp.high_since == T0
+    # A late cold reading did not end the excursion: it still opens at ten minutes.
+    run.feed([vax(600, 9.0)])
+    assert run.transitions() == [("temp_high", "open")]
+
+
+def test_rising_trend_warns_before_the_breach_and_resolves_when_it_happens() -> None:
+    run = Run()
+    # +0.2 °C per minute from 5.0: 8.0 is reached after 15 min.
+    run.feed([vax(m * 60, 5.0 + 0.2 * m) for m in range(6)])
+    assert run.transitions() == [("temp_rising", "open")]
+    assert "predicted in" in run.changes[0].message
+    run.feed([vax(m * 60, 5.0 + 0.2 * m) for m in range(6, 17)])
+    assert ("temp_rising", "resolved") in run.transitions()
+
+
+def test_steady_temperature_with_noise_never_warns() -> None:
+    run = Run()
+    run.feed([vax(m * 30, 7.5 + (0.1 if m % 2 else -0.1)) for m in range(200)])
+    assert run.changes == []
