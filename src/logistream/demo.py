@@ -70,6 +70,27 @@ def _stop(children: list[Child]) -> None:
             typer.echo(f"stopped {child.name} (exit {child.process.returncode})", err=True)
 
 
+DEMO_USER = "demo"
+
+
+def _ensure_demo_user(settings: Settings) -> str:
+    """Migrate the archive and make sure an admin ``demo`` can sign in; return its password."""
+    from logistream.batch.migrate import migrate
+    from logistream.config import resolve_endpoints
+    from logistream.serving import users
+    from logistream.stack.secrets import ensure_secrets
+
+    owner_url = resolve_endpoints(settings).database_url
+    migrate(settings, owner_url)
+    password = ensure_secrets(settings)["demo_password"]
+    with users.connect(owner_url) as conn:
+        if DEMO_USER in {user.name for user in users.list_users(conn)}:
+            users.set_password(conn, DEMO_USER, password)
+        else:
+            users.add_user(conn, DEMO_USER, "admin", password)
+    return password
+
+
 def run_demo(port: int, speedup: float, trucks: int | None, keep_stack: bool) -> int:
     """Run everything until Ctrl+C; return the exit code."""
     from logistream.stack.manager import Stack
@@ -79,6 +100,7 @@ def run_demo(port: int, speedup: float, trucks: int | None, keep_stack: bool) ->
     already_running = {s.name for s in stack.status() if s.state != "stopped"}
     typer.echo("starting the local stack (Kafka, PostgreSQL, Redis) …", err=True)
     stack.up()
+    password = _ensure_demo_user(settings)
 
     stop = threading.Event()
 
@@ -100,6 +122,8 @@ def run_demo(port: int, speedup: float, trucks: int | None, keep_stack: bool) ->
             typer.echo(f"started {child.name:<9} (log: {child.log})", err=True)
         typer.echo(
             f"\nLogiStream control room: http://localhost:{port}\n"
+            f"Sign in as {DEMO_USER!r} with password {password!r} (kept in "
+            f"{settings.secrets_file}); add people with `logistream users add`.\n"
             "Press Ctrl+C to stop everything.\n"
         )
         batch: subprocess.Popen[bytes] | None = None

@@ -5,16 +5,26 @@ from __future__ import annotations
 import json
 import os
 import secrets
+from collections.abc import Iterable
 
 from logistream.config import Settings, read_secrets
 
-SECRET_NAMES = ("postgres_password", "redis_password", "bridge_db_password", "reader_db_password")
+SECRET_NAMES = (
+    "postgres_password",
+    "redis_password",
+    "bridge_db_password",
+    "reader_db_password",
+    "demo_password",
+)
 
 
-def ensure_secrets(settings: Settings) -> dict[str, str]:
-    """The stack's passwords, generating the missing ones; only the owner may read the file."""
+def ensure_secrets(settings: Settings, extra: Iterable[str] = ()) -> dict[str, str]:
+    """The stack's passwords, generating the missing ones; only the owner may read the file.
+
+    ``extra`` names more passwords to keep (the secure stack's per-service ones).
+    """
     current = read_secrets(settings)
-    missing = [name for name in SECRET_NAMES if not current.get(name)]
+    missing = [name for name in (*SECRET_NAMES, *extra) if not current.get(name)]
     if missing:
         for name in missing:
             current[name] = secrets.token_urlsafe(24)
