@@ -161,6 +161,16 @@ def test_truck_page_shows_live_figures_history_and_alerts(dashboard: Settings) -
     assert len(page.get("vega_lite_chart")) == 2  # temperature with its range; fuel and speed
 
 
+def _get_signed_report(page: AppTest, version: int) -> None:
+    """The page hands out the same versioned, digest-signed report as the CLI and the API."""
+    assert not page.get("download_button"), "a report version is issued on request only"
+    page.button(key=f"get-report:{data.HOT_TRUCK}|{data.TRIP}").click().run()
+    assert not page.exception
+    assert len(page.get("download_button")) == 2
+    shown = " ".join(m.value for m in page.markdown)
+    assert f"Report version **{version}**, SHA-256 of the archived readings `" in shown
+
+
 def test_audits_page_before_the_batch_layer_ran_shows_archived_trips(dashboard: Settings) -> None:
     page = _page("audits", User("vic", "viewer"))
     assert not page.exception
@@ -168,7 +178,7 @@ def test_audits_page_before_the_batch_layer_ran_shows_archived_trips(dashboard: 
     trips = page.dataframe[0].value
     assert list(trips["trip_id"]) == [data.TRIP]
     assert list(trips["readings"]) == [30]
-    assert len(page.get("download_button")) == 2
+    _get_signed_report(page, version=1)
 
 
 def test_audits_page_shows_verdicts_excursions_reports_and_reconciliation(
@@ -189,7 +199,7 @@ def test_audits_page_shows_verdicts_excursions_reports_and_reconciliation(
     assert list(excursions["peak_c"]) == [12.5]
     reconciled = page.dataframe[2].value
     assert list(reconciled["status"]) == ["on_time"]
-    assert len(page.get("download_button")) == 2
+    _get_signed_report(page, version=1)
 
 
 def test_analytics_page_before_the_batch_layer_ran(dashboard: Settings) -> None:

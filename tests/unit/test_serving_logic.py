@@ -7,7 +7,7 @@ from pathlib import Path
 from logistream.events import Alert
 from logistream.live_views import Heartbeat, HeartbeatRecord
 from logistream.registry import load_registry
-from logistream.serving import alerts_data, auth, health, map_data, pgadmin, trip_report, truck_data
+from logistream.serving import alerts_data, auth, health, map_data, pgadmin, truck_data
 
 REGISTRY = load_registry()
 
@@ -97,11 +97,3 @@ def test_pgadmin_registers_the_database_without_its_password(tmp_path: Path) -> 
     )  # fmt: skip
     assert "s3cr" not in str(servers)
     assert pgadmin.pgpass_line(url) == "127.0.0.1:15432:*:logistream:s3cr\\:et"
-
-
-def test_trip_report_csv_has_utc_and_local_times_and_the_pdf_is_a_pdf() -> None:
-    csv = trip_report.readings_csv(["t", "temp"], [(1767225600.0, 5.25)], "Africa/Nairobi")
-    assert csv.decode().splitlines() == [
-        "time_utc,time_Africa/Nairobi,temp", "01 Jan 00:00:00,01 Jan 03:00:00,5.25"
-    ]  # fmt: skip
-    assert trip_report.pdf("T", {"verdict": "pass"}, {"Excursions": []}).startswith(b"%PDF")

@@ -242,42 +242,19 @@ def trip_report(
     ``logistream report trip``: if the archived readings are unchanged since the last issued
     version, that version is returned as stored; otherwise a new version is issued (the one
     write this API makes, with the owner role, since issued reports are append-only)."""
-    from logistream.batch.reports.digest import trip_digest
+    from logistream.batch.reports.current import current_trip_report
     from logistream.batch.reports.render import render
-    from logistream.batch.reports.trip import issue
-    from logistream.batch.views.read import TripNotFound, report_versions
+    from logistream.batch.views.read import TripNotFound
+    from logistream.registry import cached_registry
 
     api = backends(request)
-    content: dict[str, Any] | None = None
-    from logistream.batch.views.recompute import TRIP_EXPR
-
-    with api.reader() as conn, conn.transaction():
-        archived = conn.execute(
-            "SELECT EXISTS (SELECT FROM readings r WHERE r.truck_id = %s "
-            f"AND {TRIP_EXPR} = %s)".encode(),
-            [truck_id, trip_id],
-        ).fetchone()
-        if not archived or not archived[0]:
-            raise _trip_not_found(truck_id, trip_id)
-        versions = report_versions(conn, truck_id, trip_id)
-        if versions:
-            # A server-side cursor (inside this transaction) streams any trip length.
-            digest, _count = trip_digest(conn, truck_id, trip_id)
-            if digest == versions[-1]["digest"]:
-                row = conn.execute(
-                    "SELECT content FROM report_versions WHERE truck_id = %s AND trip_id = %s "
-                    "AND version = %s",
-                    [truck_id, trip_id, versions[-1]["version"]],
-                ).fetchone()
-                content = row[0] if row else None
-    if content is None:
-        from logistream.registry import cached_registry
-
-        try:
-            with api.owner() as conn:
-                content = issue(conn, cached_registry(api.settings.registry_dir), trip_id, truck_id)
-        except TripNotFound:
-            raise _trip_not_found(truck_id, trip_id) from None
+    try:
+        with api.reader() as conn:
+            content = current_trip_report(
+                conn, api.owner, cached_registry(api.settings.registry_dir), truck_id, trip_id
+            )
+    except TripNotFound:
+        raise _trip_not_found(truck_id, trip_id) from None
     data = render(content, format)
     filename = f"trip-{truck_id}-{trip_id}-v{content.get('version')}.{format}".replace(" ", "_")
     return Response(

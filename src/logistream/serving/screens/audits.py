@@ -7,7 +7,7 @@ from typing import Any
 import streamlit as st
 
 from logistream.serving import archive_reads as ar
-from logistream.serving import audits_data, trip_report, ui
+from logistream.serving import audits_data, ui
 
 TIME_COLUMNS = ("started", "ended", "last_reading", "start", "end", "alarm_at", "changed")
 
@@ -34,13 +34,52 @@ def _trip_report(conn: Any, trip: dict[str, Any], batch: bool) -> None:
         st.caption("Stretches outside the range in the raw readings (no alarm delays applied)")
     st.write("\n".join(f"- {line}" for line in lines) or "No excursion.")
     alerts = audits_data.alert_lines(ar.trip_alerts(conn, trip_id).records(), s.timezone)
-    pdf = trip_report.pdf(
-        f"LogiStream trip report — {trip_id}", summary, {"Excursions": lines, "Alerts": alerts}
+    st.caption("Alerts and acknowledgements")
+    st.write("\n".join(f"- {line}" for line in alerts) or "No alert.")
+    _signed_report(conn, truck_id, trip_id)
+
+
+def _signed_report(conn: Any, truck_id: str, trip_id: str) -> None:
+    """The same versioned, digest-signed report as `logistream report trip` and the API."""
+    key = f"report:{truck_id}|{trip_id}"
+    if st.button("Get the signed trip report", key=f"get-{key}"):
+        from logistream.batch.reports.current import current_trip_report
+        from logistream.batch.views.read import TripNotFound
+
+        try:
+            st.session_state[key] = current_trip_report(
+                conn, _owner_connection, ui.registry(), truck_id, trip_id
+            )
+        except TripNotFound as error:
+            st.warning(f"{error}; is the bridge archiving?")
+    content = st.session_state.get(key)
+    if content is None:
+        st.caption(
+            "The report is issued once per version of the trip's archived readings; "
+            "a late reading makes a new version and earlier ones are kept."
+        )
+        return
+    from logistream.batch.reports.render import render
+
+    name = f"trip-{truck_id}-{trip_id}-v{content.get('version')}".replace(" ", "_")
+    st.markdown(
+        f"Report version **{content.get('version')}**, SHA-256 of the archived readings "
+        f"`{content.get('digest')}`"
     )
-    csv = trip_report.readings_csv(readings.columns, readings.rows, s.timezone)
     left, right = st.columns(2)
-    left.download_button("Trip report (PDF)", pdf, f"trip-{trip_id}.pdf", "application/pdf")
-    right.download_button("Readings (CSV)", csv, f"trip-{trip_id}.csv", "text/csv")
+    left.download_button(
+        "Trip report (PDF)", render(content, "pdf"), f"{name}.pdf", "application/pdf"
+    )
+    right.download_button("Trip report (CSV)", render(content, "csv"), f"{name}.csv", "text/csv")
+
+
+def _owner_connection() -> Any:
+    # Issuing a report version is an append-only write, which the read-only role cannot do.
+    import psycopg
+
+    from logistream.config import resolve_endpoints
+
+    return psycopg.connect(resolve_endpoints(ui.settings()).database_url, connect_timeout=5)
 
 
 def _page(conn: Any) -> None:

@@ -1,0 +1,67 @@
+"""The trip report a person or another system downloads, the same whoever asks.
+
+The dashboard, the API and ``logistream report trip`` all hand out the report made by
+:func:`logistream.batch.reports.trip.issue`. Reading the latest issued version needs only the
+read-only role; only when the trip's archived readings changed since (a late reading) is a new
+version issued, with the owner role, because issued versions are append-only.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from contextlib import AbstractContextManager
+from typing import Any
+
+import psycopg
+
+from logistream.batch.reports.digest import trip_digest
+from logistream.batch.reports.trip import Content, issue
+from logistream.batch.views.read import TripNotFound, report_versions
+from logistream.batch.views.recompute import TRIP_EXPR
+from logistream.registry import Registry
+
+OwnerConnection = Callable[[], AbstractContextManager[psycopg.Connection[Any]]]
+
+
+def _stored_if_unchanged(
+    reader: psycopg.Connection[Any], truck_id: str, trip_id: str
+) -> Content | None:
+    with reader.transaction():
+        archived = reader.execute(
+            f"SELECT EXISTS (SELECT FROM readings r WHERE r.truck_id = %s AND {TRIP_EXPR} = %s)",
+            [truck_id, trip_id],
+        ).fetchone()
+        if not archived or not archived[0]:
+            raise TripNotFound(f"no trip {trip_id!r} of truck {truck_id!r} in the archive")
+        versions = report_versions(reader, truck_id, trip_id)
+        if not versions:
+            return None
+        # A server-side cursor inside this transaction streams a trip of any length.
+        digest, _count = trip_digest(reader, truck_id, trip_id)
+        if digest != versions[-1]["digest"]:
+            return None
+        row = reader.execute(
+            "SELECT content FROM report_versions "
+            "WHERE truck_id = %s AND trip_id = %s AND version = %s",
+            [truck_id, trip_id, versions[-1]["version"]],
+        ).fetchone()
+        stored: Content | None = row[0] if row else None
+        return stored
+
+
+def current_trip_report(
+    reader: psycopg.Connection[Any],
+    owner: OwnerConnection,
+    registry: Registry,
+    truck_id: str,
+    trip_id: str,
+) -> Content:
+    """The latest issued version if the archive is unchanged, else a newly issued one.
+
+    Raises :class:`TripNotFound` when the archive has no such trip.
+    """
+    stored = _stored_if_unchanged(reader, truck_id, trip_id)
+    if stored is not None:
+        return stored
+    with owner() as conn:
+        return issue(conn, registry, trip_id, truck_id)
