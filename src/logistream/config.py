@@ -12,7 +12,7 @@ import json
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import Field, ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -43,6 +43,17 @@ class Settings(BaseSettings):
     kafka_libs: Path | None = None
     """Folder of the Kafka jars; unset: ``build/kafka-libs`` of this checkout."""
     partitions: Annotated[int, Field(ge=1, le=1000)] = 6
+    kafka_brokers: Annotated[int, Field(ge=1, le=9)] = 1
+    """Kafka nodes of the local stack (``stack up --brokers``); a stack home keeps its count."""
+
+    # Kafka client security, applied to every client by ``logistream.kafka``.
+    kafka_security_protocol: Literal["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"] | None = None
+    """Unset: ``SASL_PLAINTEXT`` when a username is set, else ``PLAINTEXT``."""
+    kafka_sasl_mechanism: Literal["SCRAM-SHA-512", "SCRAM-SHA-256", "PLAIN"] = "SCRAM-SHA-512"
+    kafka_username: str | None = None
+    kafka_password: str | None = Field(default=None, repr=False)
+    kafka_ssl_ca_location: Path | None = None
+    """CA bundle for ``SASL_SSL``/``SSL``; unset: the system's."""
 
     topic_telemetry: str = "truck_telemetry"
     topic_alerts: str = "truck_alerts"
@@ -142,3 +153,14 @@ def to_env(settings: Settings) -> dict[str, str]:
         if value is not None:
             env[f"LOGISTREAM_{name.upper()}"] = str(value)
     return env
+
+
+# The database roles the migrations create; the owner (migration) role is the one in the URL.
+DATABASE_ROLES: dict[str, str] = {"bridge": "logistream_bridge", "reader": "logistream_reader"}
+
+
+def role_conninfo(owner_url: str, role: str, password: str) -> str:
+    """The archive's URL with a service role (``bridge`` or ``reader``) in place of the owner."""
+    from psycopg.conninfo import make_conninfo
+
+    return make_conninfo(owner_url, user=DATABASE_ROLES[role], password=password)

@@ -7,13 +7,13 @@ from __future__ import annotations
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import TYPE_CHECKING, Any, Final
+from typing import TYPE_CHECKING, Any
 
 from logistream.api.limits import Snapshot
 from logistream.api.options import ApiOptions
 from logistream.api.publish import Publisher
 from logistream.api.token_store import TokenCache, lookup_in
-from logistream.config import Settings, resolve_endpoints, role_password
+from logistream.config import Settings, resolve_endpoints, role_conninfo, role_password
 from logistream.errors import LogiStreamError
 
 if TYPE_CHECKING:
@@ -22,7 +22,6 @@ if TYPE_CHECKING:
     import redis.asyncio
     from psycopg_pool import ConnectionPool
 
-READER_ROLE: Final = "logistream_reader"
 
 
 class StoreUnavailable(LogiStreamError):
@@ -35,9 +34,7 @@ class StoreUnavailable(LogiStreamError):
 
 def reader_conninfo(owner_url: str, password: str) -> str:
     """The archive's URL with the read-only role in place of the owner."""
-    from psycopg.conninfo import make_conninfo
-
-    return make_conninfo(owner_url, user=READER_ROLE, password=password)
+    return role_conninfo(owner_url, "reader", password)
 
 
 def _configure_reader(conn: psycopg.Connection[Any]) -> None:

@@ -61,11 +61,9 @@ def _migrate_waiting(owner_url: str, deadline_s: float, stopping: Callable[[], b
 
 def bridge_conninfo(owner_url: str, password: str) -> str:
     """The archive's URL with the insert-only bridge role in place of the owner."""
-    from psycopg.conninfo import make_conninfo
+    from logistream.config import role_conninfo
 
-    from logistream.batch.migrate import BRIDGE_ROLE
-
-    return make_conninfo(owner_url, user=BRIDGE_ROLE, password=password)
+    return role_conninfo(owner_url, "bridge", password)
 
 
 class _StopSignals:

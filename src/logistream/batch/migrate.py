@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from importlib import resources
 from typing import TYPE_CHECKING, Final
 
+from logistream.config import DATABASE_ROLES
 from logistream.errors import LogiStreamError
 
 if TYPE_CHECKING:
@@ -23,8 +24,8 @@ if TYPE_CHECKING:
 
     from logistream.config import Settings
 
-BRIDGE_ROLE: Final = "logistream_bridge"
-READER_ROLE: Final = "logistream_reader"
+BRIDGE_ROLE: Final = DATABASE_ROLES["bridge"]
+READER_ROLE: Final = DATABASE_ROLES["reader"]
 # Key of the advisory lock that serialises runners on one database ("LSMIGRAT" in ASCII).
 MIGRATION_LOCK_KEY: Final = 0x4C534D4947524154
 _NAME_RE: Final = re.compile(r"^(?P<version>\d{4})_(?P<name>[a-z0-9_]+)\.sql$")

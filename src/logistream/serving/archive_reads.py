@@ -11,6 +11,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Final
 
+from logistream.config import role_conninfo
 from logistream.serving.health import BridgeBeat
 
 if TYPE_CHECKING:
@@ -18,7 +19,6 @@ if TYPE_CHECKING:
 
     from logistream.config import Settings
 
-READER_ROLE: Final = "logistream_reader"
 # The batch layer's tables and views (migration 0010) that the history pages read.
 AUDIT_VIEWS: Final = ("trips", "trip_compliance", "excursions", "reconciliation")
 ANALYTICS_VIEWS: Final = ("fuel_efficiency", "fuel_by_truck", "driver_scorecard", "fuel_events")
@@ -41,9 +41,7 @@ class Table:
 
 def reader_conninfo(owner_url: str, password: str) -> str:
     """The archive's URL with the read-only role in place of the owner."""
-    from psycopg.conninfo import make_conninfo
-
-    return make_conninfo(owner_url, user=READER_ROLE, password=password)
+    return role_conninfo(owner_url, "reader", password)
 
 
 def connect_reader(settings: Settings) -> psycopg.Connection[tuple[Any, ...]]:
