@@ -25,11 +25,22 @@ def _register_commands() -> None:
     from logistream.batch import cli as batch_cli
     from logistream.batch import report_cli
     from logistream.ingest import cli as ingest_cli
+    from logistream.notify import cli as notify_cli
     from logistream.serving import cli as serving_cli
     from logistream.speed import cli as speed_cli
     from logistream.stack import cli as stack_cli
 
-    modules = (stack_cli, ingest_cli, speed_cli, batch_cli, report_cli, serving_cli, api_cli, demo)
+    modules = (
+        stack_cli,
+        ingest_cli,
+        speed_cli,
+        batch_cli,
+        report_cli,
+        serving_cli,
+        api_cli,
+        notify_cli,
+        demo,
+    )
     for module in modules:
         module.register(app)
 

@@ -15,6 +15,7 @@ SECRET_NAMES = (
     "bridge_db_password",
     "reader_db_password",
     "demo_password",
+    "notify_ack_secret",
 )
 
 

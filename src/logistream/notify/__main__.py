@@ -1,0 +1,3 @@
+from logistream.notify.cli import main
+
+main()
