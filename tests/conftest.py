@@ -96,11 +96,11 @@ def settings(stack: Endpoints, tmp_path: Path) -> Iterator[Settings]:
     ensure_topics(test_settings, pipeline_topics(test_settings), partitions=TEST_PARTITIONS)
     yield test_settings
 
-    from confluent_kafka.admin import AdminClient
+    from logistream.kafka import make_admin
 
     # The speed layer's checkpoint topic is named after the telemetry topic.
     checkpoint = f"{test_settings.topic_telemetry}.speed-checkpoint"
-    AdminClient({"bootstrap.servers": stack.kafka_bootstrap}).delete_topics(
+    make_admin(test_settings).delete_topics(
         [*pipeline_topics(test_settings), checkpoint], operation_timeout=30
     )
     with psycopg.connect(stack.database_url, autocommit=True) as conn:

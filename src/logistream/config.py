@@ -44,7 +44,7 @@ class Settings(BaseSettings):
     """Folder of the Kafka jars; unset: ``build/kafka-libs`` of this checkout."""
     partitions: Annotated[int, Field(ge=1, le=1000)] = 6
     kafka_brokers: Annotated[int, Field(ge=1, le=9)] = 1
-    """Kafka nodes of the local stack (``stack up --brokers``); a stack home keeps its count."""
+    """Kafka nodes of a new local stack (``stack up --brokers``); a stack home keeps its count."""
 
     # Kafka client security, applied to every client by ``logistream.kafka``.
     kafka_security_protocol: Literal["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"] | None = None
@@ -117,11 +117,26 @@ def read_secrets(settings: Settings) -> dict[str, str]:
     return {str(k): str(v) for k, v in data.items()}
 
 
+def _local_kafka_bootstrap(settings: Settings) -> str:
+    # A local cluster records its nodes in <home>/stack.json (logistream.stack.layout); naming
+    # them all lets a client start while one node is down.
+    try:
+        layout = json.loads((settings.home / "stack.json").read_text())
+        nodes = layout["nodes"] if int(layout["brokers"]) > 1 else []
+        return ",".join(f"127.0.0.1:{int(node[1])}" for node in nodes) or _single(settings)
+    except (OSError, ValueError, KeyError, TypeError, IndexError):
+        return _single(settings)
+
+
+def _single(settings: Settings) -> str:
+    return f"127.0.0.1:{settings.kafka_port}"
+
+
 def resolve_endpoints(settings: Settings | None = None) -> Endpoints:
     """The servers to talk to: those named by the environment, else the local stack's."""
     settings = settings or get_settings()
     secrets = read_secrets(settings)
-    kafka = settings.kafka_bootstrap or f"127.0.0.1:{settings.kafka_port}"
+    kafka = settings.kafka_bootstrap or _local_kafka_bootstrap(settings)
     database = settings.database_url or (
         f"postgresql://logistream:{secrets.get('postgres_password', '')}"
         f"@127.0.0.1:{settings.postgres_port}/{settings.database_name}"

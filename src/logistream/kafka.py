@@ -6,7 +6,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from logistream.config import Endpoints, Settings, resolve_endpoints
-from logistream.errors import StackError
+from logistream.errors import ConfigError, StackError
 
 # Durable producing: nothing acknowledged is lost, retries never duplicate within a session.
 DURABLE_PRODUCER: dict[str, Any] = {
@@ -22,11 +22,50 @@ def _bootstrap(settings: Settings, endpoints: Endpoints | None) -> str:
     return (endpoints or resolve_endpoints(settings)).kafka_bootstrap
 
 
+def security_config(settings: Settings) -> dict[str, Any]:
+    """librdkafka settings for ``LOGISTREAM_KAFKA_SECURITY_PROTOCOL`` and the SASL credentials.
+
+    Every client LogiStream builds goes through here, so one set of variables secures them all.
+    """
+    protocol = settings.kafka_security_protocol or (
+        "SASL_PLAINTEXT" if settings.kafka_username else "PLAINTEXT"
+    )
+    config: dict[str, Any] = {"security.protocol": protocol}
+    if protocol.startswith("SASL_"):
+        if not settings.kafka_username or not settings.kafka_password:
+            raise ConfigError(
+                f"LOGISTREAM_KAFKA_USERNAME and LOGISTREAM_KAFKA_PASSWORD: both are needed when "
+                f"LOGISTREAM_KAFKA_SECURITY_PROTOCOL is {protocol}"
+            )
+        config.update(
+            {
+                "sasl.mechanism": settings.kafka_sasl_mechanism,
+                "sasl.username": settings.kafka_username,
+                "sasl.password": settings.kafka_password,
+            }
+        )
+    if settings.kafka_ssl_ca_location and protocol in ("SSL", "SASL_SSL"):
+        config["ssl.ca.location"] = str(settings.kafka_ssl_ca_location)
+    return config
+
+
+def client_config(settings: Settings, endpoints: Endpoints | None = None) -> dict[str, Any]:
+    """Bootstrap servers and security: the base of every Kafka client's configuration."""
+    return {"bootstrap.servers": _bootstrap(settings, endpoints), **security_config(settings)}
+
+
+def make_admin(settings: Settings, endpoints: Endpoints | None = None, **overrides: Any) -> Any:
+    """A ``confluent_kafka.admin.AdminClient`` with the settings' security; ``overrides`` win."""
+    from confluent_kafka.admin import AdminClient
+
+    return AdminClient({**client_config(settings, endpoints), **overrides})
+
+
 def make_producer(settings: Settings, endpoints: Endpoints | None = None, **overrides: Any) -> Any:
     """A durable ``confluent_kafka.Producer`` (idempotent, acks=all); ``overrides`` win."""
     from confluent_kafka import Producer
 
-    config = {"bootstrap.servers": _bootstrap(settings, endpoints), **DURABLE_PRODUCER}
+    config = {**client_config(settings, endpoints), **DURABLE_PRODUCER}
     config.update(overrides)
     return Producer(config)
 
@@ -38,7 +77,7 @@ def make_consumer(
     from confluent_kafka import Consumer
 
     config = {
-        "bootstrap.servers": _bootstrap(settings, endpoints),
+        **client_config(settings, endpoints),
         "group.id": group,
         "enable.auto.commit": False,
         "enable.auto.offset.store": False,
@@ -54,26 +93,38 @@ def ensure_topics(
     names: Iterable[str],
     *,
     partitions: int | None = None,
-    replication: int = 1,
+    replication: int | None = None,
     endpoints: Endpoints | None = None,
     config: dict[str, str] | None = None,
     timeout_s: float = 30.0,
 ) -> None:
-    """Create the topics that do not exist yet; existing ones are left as they are."""
+    """Create the topics that do not exist yet; existing ones are left as they are.
+
+    ``replication`` unset: the broker's ``default.replication.factor`` (1 on the single-node
+    stack, 3 on ``stack up --brokers 3``). Only missing topics are asked for, so a client
+    without CREATE rights (secure stack) can call this for topics that already exist.
+    """
     from confluent_kafka import KafkaError, KafkaException
-    from confluent_kafka.admin import AdminClient
     from confluent_kafka.cimpl import NewTopic
 
-    admin = AdminClient({"bootstrap.servers": _bootstrap(settings, endpoints)})
+    admin = make_admin(settings, endpoints)
+    names = list(dict.fromkeys(names))
+    try:
+        existing = set(admin.list_topics(timeout=timeout_s).topics)
+    except KafkaException as error:
+        raise StackError(f"could not list Kafka topics: {error}") from error
     wanted = [
         NewTopic(
             name,
             num_partitions=partitions or settings.partitions,
-            replication_factor=replication,
+            replication_factor=-1 if replication is None else replication,
             config=config or {},
         )
         for name in names
+        if name not in existing
     ]
+    if not wanted:
+        return
     futures = admin.create_topics(wanted, operation_timeout=timeout_s, request_timeout=timeout_s)
     for name, future in futures.items():
         try:

@@ -23,7 +23,6 @@ if TYPE_CHECKING:
     from psycopg_pool import ConnectionPool
 
 
-
 class StoreUnavailable(LogiStreamError):
     """A backing service does not answer; ``service`` is redis, postgres or kafka."""
 
@@ -147,11 +146,9 @@ class Backends:
 
     def kafka_metadata(self, timeout_s: float = 3.0) -> int:
         """Number of brokers Kafka reports (raises on no answer): for ``/ready``."""
-        from confluent_kafka.admin import AdminClient
+        from logistream.kafka import make_admin
 
-        admin = AdminClient(
-            {"bootstrap.servers": self.endpoints.kafka_bootstrap, "socket.timeout.ms": 3000}
-        )
+        admin = make_admin(self.settings, self.endpoints, **{"socket.timeout.ms": 3000})
         metadata = admin.list_topics(timeout=timeout_s)
         return len(metadata.brokers)
 

@@ -12,13 +12,29 @@ stack_app = typer.Typer(help="The local stack: Kafka (KRaft), PostgreSQL 15 and 
 
 
 @stack_app.command("up")
-def up() -> None:
+def up(
+    brokers: int | None = typer.Option(
+        None,
+        "--brokers",
+        min=1,
+        max=9,
+        help="Kafka nodes (3: a KRaft cluster, replication 3, min.insync.replicas 2). "
+        "A stack home keeps the count it was first started with.",
+    ),
+    secure: bool = typer.Option(
+        False,
+        "--secure",
+        help="SASL/SCRAM and ACLs in Kafka, an ACL user per service in Redis; each service's "
+        "settings are written to <home>/env/<service>.env (mode 0600).",
+    ),
+) -> None:
     """Start the servers not already running (or named by LOGISTREAM_* URLs) and wait for them."""
     from logistream.stack.manager import Stack
 
     settings = get_settings()
-    stack = Stack(settings)
+    stack = Stack(settings, brokers=brokers, secure=secure or None)
     started = time.monotonic()
+    stack.prepare()
     for service in stack.local_services():
         typer.echo(f"starting {service.name} …", err=True)
         service.up()

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
-from logistream.config import Settings
-from logistream.stack.kafka_server import KafkaServer
+from logistream.config import Endpoints, Settings
+from logistream.stack import security
+from logistream.stack.kafka_server import KafkaCluster
+from logistream.stack.layout import StackLayout
 from logistream.stack.postgres_server import PostgresServer
 from logistream.stack.redis_server import RedisServer
 from logistream.stack.secrets import ensure_secrets
@@ -11,13 +13,30 @@ from logistream.stack.service import LocalService, ServiceStatus
 
 
 class Stack:
-    """Kafka, PostgreSQL and Redis under ``settings.home``; external servers are left alone."""
+    """Kafka, PostgreSQL and Redis under ``settings.home``; external servers are left alone.
 
-    def __init__(self, settings: Settings) -> None:
+    ``brokers`` and ``secure`` apply to a new home; an existing one keeps the layout it was set
+    up with (``<home>/stack.json``), and asking for another is an error.
+    """
+
+    def __init__(
+        self, settings: Settings, *, brokers: int | None = None, secure: bool | None = None
+    ) -> None:
         self.settings = settings
-        self.kafka = KafkaServer(settings)
+        self.layout = StackLayout.resolve(settings, brokers, secure)
+        self.kafka = KafkaCluster(settings, self.layout)
         self.postgres = PostgresServer(settings)
-        self.redis = RedisServer(settings)
+        self.redis = RedisServer(settings, secure=self.layout.secure)
+
+    @property
+    def secure(self) -> bool:
+        return self.layout.secure
+
+    def prepare(self) -> None:
+        """Remember the layout and create the passwords, before any server starts."""
+        self.layout.save(self.settings)
+        extra = security.secure_secret_names() if self.secure else ()
+        ensure_secrets(self.settings, extra)
 
     def local_services(self) -> list[LocalService]:
         """The servers this stack runs: those no ``LOGISTREAM_*`` URL names elsewhere."""
@@ -32,7 +51,7 @@ class Stack:
 
     def up(self) -> None:
         """Start what is not running; return once every server answers. Idempotent."""
-        ensure_secrets(self.settings)
+        self.prepare()
         for service in self.local_services():
             service.up()
         if self.settings.kafka_bootstrap:
@@ -40,6 +59,28 @@ class Stack:
             from logistream.kafka import ensure_topics, pipeline_topics
 
             ensure_topics(self.settings, pipeline_topics(self.settings))
+        if self.secure:
+            security.write_service_env_files(self.settings, self.kafka_bootstrap)
+
+    @property
+    def kafka_bootstrap(self) -> str:
+        return self.settings.kafka_bootstrap or self.kafka.bootstrap
+
+    def endpoints(self) -> Endpoints:
+        """Where this stack's servers are, as its admin: all brokers, the admin Redis user."""
+        from logistream.config import resolve_endpoints
+
+        endpoints = resolve_endpoints(self.settings)
+        redis_url = endpoints.redis_url
+        if self.secure and not self.settings.redis_url:
+            redis_url = security.redis_url(self.settings, security.REDIS_ADMIN)
+        return Endpoints(self.kafka_bootstrap, endpoints.database_url, redis_url)
+
+    def service_settings(self, service: str) -> Settings:
+        """Settings as ``service`` sees them on a secure stack (its own Kafka and Redis user)."""
+        env = security.service_environment(self.settings, service, self.kafka_bootstrap)
+        update = {name.removeprefix("LOGISTREAM_").lower(): value for name, value in env.items()}
+        return self.settings.model_copy(update=update)
 
     def down(self) -> None:
         """Stop exactly the processes this stack started (Kafka first: it holds no one's data)."""
@@ -47,7 +88,10 @@ class Stack:
             service.down()
 
     def status(self) -> list[ServiceStatus]:
-        statuses = [service.status() for service in self.local_services()]
+        statuses: list[ServiceStatus] = []
+        for service in self.local_services():
+            # A cluster: one line per node.
+            statuses += self.kafka.statuses() if service is self.kafka else [service.status()]
         if self.settings.kafka_bootstrap:
             statuses.append(ServiceStatus("kafka", "external", self.settings.kafka_bootstrap))
         if self.settings.database_url:

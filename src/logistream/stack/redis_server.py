@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from logistream.config import Settings
-from logistream.stack import prereqs
+from logistream.stack import prereqs, security
 from logistream.stack.process import (
     read_pid,
     require_free_port,
@@ -20,8 +20,10 @@ START_TIMEOUT_S = 30.0
 class RedisServer:
     name = "redis"
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, secure: bool = False) -> None:
         self.settings = settings
+        # Secure: an ACL user per service, the default user off, the stack itself is "admin".
+        self.secure = secure
         self.root = (settings.home / "redis").resolve()
         self.config_path = self.root / "redis.conf"
         self.pid_path = self.root / "redis.pid"
@@ -33,7 +35,11 @@ class RedisServer:
                 "bind 127.0.0.1",
                 f"port {self.settings.redis_port}",
                 f"dir {self.root}",
-                f"requirepass {password}",
+                *(
+                    security.redis_acl_lines(self.settings)
+                    if self.secure
+                    else [f"requirepass {password}"]
+                ),
                 # Tests give every test its own database index.
                 "databases 256",
                 # The views are rebuildable from Kafka; a snapshot only speeds up a restart.
@@ -47,7 +53,8 @@ class RedisServer:
         return read_pid(self.pid_path, f":{self.settings.redis_port}")
 
     def url(self, password: str) -> str:
-        return f"redis://:{password}@127.0.0.1:{self.settings.redis_port}/0"
+        user = security.REDIS_ADMIN if self.secure else ""
+        return f"redis://{user}:{password}@127.0.0.1:{self.settings.redis_port}/0"
 
     def _answers(self, password: str) -> bool:
         import redis
@@ -59,7 +66,8 @@ class RedisServer:
             client.close()
 
     def up(self) -> None:
-        password = ensure_secrets(self.settings)["redis_password"]
+        extra = security.secure_secret_names() if self.secure else ()
+        password = ensure_secrets(self.settings, extra)["redis_password"]
         if self.pid() is None:
             require_free_port(self.settings.redis_port, "LOGISTREAM_REDIS_PORT")
             self.root.mkdir(parents=True, exist_ok=True)

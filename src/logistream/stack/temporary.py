@@ -7,20 +7,49 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
-from logistream.config import Endpoints, Settings, resolve_endpoints
+from logistream.config import Endpoints, Settings
+from logistream.stack.kafka_server import KafkaCluster
 from logistream.stack.manager import Stack
 from logistream.stack.process import free_port
 
 
-@contextmanager
-def temporary_stack(
-    home: Path, *, partitions: int = 3, kafka_heap: str = "512m"
-) -> Iterator[Endpoints]:
-    """Start Kafka, PostgreSQL and Redis under ``home``; stop and clean up on exit.
+@dataclass(frozen=True, slots=True)
+class TemporaryStack:
+    """A running temporary stack, for tests that provoke faults in it."""
 
-    ``database_url`` of the result is a superuser URL (tests create a database per test).
+    stack: Stack
+    endpoints: Endpoints
+    """As the admin: every broker, the superuser PostgreSQL URL, the admin Redis user."""
+
+    @property
+    def settings(self) -> Settings:
+        return self.stack.settings
+
+    @property
+    def kafka(self) -> KafkaCluster:
+        """``kafka.node(i).kill()`` / ``.start()``, ``kafka.leader(topic, partition)``, …"""
+        return self.stack.kafka
+
+    def service_settings(self, service: str) -> Settings:
+        """Settings as ``service`` (``simulator``, ``speed``, …) of a secure stack."""
+        return self.stack.service_settings(service)
+
+
+@contextmanager
+def temporary_stack_control(
+    home: Path,
+    *,
+    partitions: int = 3,
+    kafka_heap: str | None = None,
+    brokers: int = 1,
+    secure: bool = False,
+) -> Iterator[TemporaryStack]:
+    """Start Kafka (``brokers`` nodes), PostgreSQL and Redis under ``home``; clean up on exit.
+
+    The heap defaults to 512m for one Kafka node and 384m each for a cluster.
     """
     settings = Settings(
         home=home,
@@ -32,15 +61,35 @@ def temporary_stack(
         postgres_port=free_port(),
         redis_port=free_port(),
         partitions=partitions,
-        kafka_heap=kafka_heap,
+        kafka_heap=kafka_heap or ("512m" if brokers == 1 else "384m"),
     )
-    stack = Stack(settings)
+    stack = Stack(settings, brokers=brokers, secure=secure)
     try:
         stack.up()
-        yield resolve_endpoints(settings)
+        yield TemporaryStack(stack, stack.endpoints())
     finally:
         stack.down()
         stack.postgres.destroy()
+
+
+@contextmanager
+def temporary_stack(
+    home: Path,
+    *,
+    partitions: int = 3,
+    kafka_heap: str | None = None,
+    brokers: int = 1,
+    secure: bool = False,
+) -> Iterator[Endpoints]:
+    """Start Kafka, PostgreSQL and Redis under ``home``; stop and clean up on exit.
+
+    ``database_url`` of the result is a superuser URL (tests create a database per test);
+    ``kafka_bootstrap`` names every broker.
+    """
+    with temporary_stack_control(
+        home, partitions=partitions, kafka_heap=kafka_heap, brokers=brokers, secure=secure
+    ) as running:
+        yield running.endpoints
 
 
 def test_environment(endpoints: Endpoints) -> dict[str, str]:
