@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -81,7 +82,7 @@ def running(
         "dashboard", ["dashboard", "--port", str(port)], settings_env, tmp_path
     )
     try:
-        yield {"url": f"http://127.0.0.1:{port}", "processes": processes}
+        yield {"url": f"http://127.0.0.1:{port}", "processes": processes, "env": settings_env}
     finally:
         for process in reversed(list(processes.values())):
             _stop(process)
@@ -196,8 +197,23 @@ def test_the_control_room_in_a_real_browser(
         page.wait_for_timeout(2500)
         page.screenshot(path=shots / "truck.png", full_page=True)
 
+        # The batch layer's verdict on the scenario's trips, as a quality manager sees it.
+        env = running["env"]
+        assert isinstance(env, dict)
+        batch = subprocess.run(
+            [LOGISTREAM, "batch"],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=600,
+            check=False,
+        )
+        assert batch.returncode == 0, batch.stderr[-2000:]
         _go(page, "Audits")
         expect(page.get_by_text("Trips (").first).to_be_visible(timeout=60_000)
+        expect(page.get_by_text(re.compile(r"^Trips (pass|review|fail)$")).first).to_be_visible(
+            timeout=60_000
+        )
         page.screenshot(path=shots / "audits.png", full_page=True)
 
         _go(page, "Fleet analytics")
