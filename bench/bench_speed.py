@@ -24,6 +24,8 @@ import argparse
 import json
 import multiprocessing as mp
 import os
+import signal
+import subprocess
 import sys
 import threading
 import time
@@ -32,7 +34,7 @@ from typing import Any
 
 from hdrh.histogram import HdrHistogram
 
-from logistream.config import Settings, resolve_endpoints
+from logistream.config import Settings, resolve_endpoints, to_env
 from logistream.kafka import ensure_topics, make_consumer, make_producer
 
 PREFIX = "BENCH"
@@ -242,12 +244,97 @@ def _cleanup(settings: Settings, run: str) -> None:
     )
 
 
-def _phase(args: argparse.Namespace, kind: str, total: int, rate: float | None) -> dict[str, Any]:
+# ---- what runs beside the processor under test, as in production ----------------------------
+
+
+class Beside:
+    """A real `logistream bridge` archiving the measured topic, and a simulator producing a
+    500-truck fleet at 1 Hz to a side topic, so the processor competes for the two cores."""
+
+    def __init__(self, args: argparse.Namespace) -> None:
+        import psycopg
+
+        self.run = uuid.uuid4().hex[:6]
+        owner = os.environ.get("LOGISTREAM_TEST_DATABASE_URL") or resolve_endpoints().database_url
+        self.database = f"bench_speed_{self.run}"
+        with psycopg.connect(owner, autocommit=True) as conn:
+            conn.execute(f'CREATE DATABASE "{self.database}"')
+        self.owner = owner
+        self.base = _settings(args, f"beside.{self.run}").model_copy(
+            update={
+                "database_url": owner.rsplit("/", 1)[0] + f"/{self.database}",
+                "database_name": self.database,
+                "bridge_db_password": "bench-speed-bridge-pw",
+                "reader_db_password": "bench-speed-reader-pw",
+            }
+        )
+        ensure_topics(self.base, [self.base.topic_telemetry])
+        self.simulator = self._spawn(
+            self.base,
+            "simulate",
+            "--trucks",
+            "500",
+            "--speedup",
+            "1",
+            "--rate",
+            "1",
+            "--scenario",
+            "none",
+        )
+        self.bridge: subprocess.Popen[bytes] | None = None
+
+    def _spawn(self, settings: Settings, *argv: str) -> subprocess.Popen[bytes]:
+        env = {k: v for k, v in os.environ.items() if not k.startswith("LOGISTREAM_")}
+        env.update(to_env(settings))
+        return subprocess.Popen(
+            [sys.executable, "-m", "logistream", *argv],
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+
+    def start_bridge(self, measured: Settings) -> None:
+        self.bridge = self._spawn(
+            self.base.model_copy(
+                update={
+                    "topic_telemetry": measured.topic_telemetry,
+                    "topic_alerts": measured.topic_alerts,
+                    "bridge_group": f"bench-bridge.{measured.topic_telemetry}",
+                }
+            ),
+            "bridge",
+        )
+
+    def stop_bridge(self) -> None:
+        if self.bridge is not None:
+            self.bridge.send_signal(signal.SIGTERM)
+            self.bridge.wait(60)
+            self.bridge = None
+
+    def close(self) -> None:
+        import psycopg
+
+        self.stop_bridge()
+        self.simulator.send_signal(signal.SIGTERM)
+        self.simulator.wait(60)
+        with psycopg.connect(self.owner, autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{self.database}" WITH (FORCE)')
+
+
+def _phase(
+    args: argparse.Namespace,
+    kind: str,
+    total: int,
+    rate: float | None,
+    beside: Beside | None = None,
+) -> dict[str, Any]:
     run = uuid.uuid4().hex[:6]
     settings = _settings(args, f"{kind}.{run}")
     ensure_topics(
         settings, [settings.topic_telemetry, settings.topic_alerts, settings.topic_commands]
     )
+    if beside is not None:
+        beside.start_bridge(settings)
     try:
         if rate is None:  # throughput: fill first, then drain
             _produce(settings, total, args.trucks, None, run)
@@ -262,6 +349,8 @@ def _phase(args: argparse.Namespace, kind: str, total: int, rate: float | None) 
         result = queue.get(timeout=max(120.0, total / 1000))
         proc.join(60)
     finally:
+        if beside is not None:
+            beside.stop_bridge()
         _cleanup(settings, run)
     hist = HdrHistogram.decode(result["hist"])
     span = max(1e-9, result["last"] - result["first"])
@@ -282,15 +371,29 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=10.0, help="per latency rate")
     parser.add_argument("--throughput-readings", type=int, default=300_000)
     parser.add_argument("--redis-db", type=int, default=0)
+    parser.add_argument(
+        "--alone",
+        action="store_true",
+        help="no bridge and simulator beside the processor (the default with --smoke)",
+    )
     args = parser.parse_args()
     seconds = 3.0 if args.smoke else args.seconds
     drain = 30_000 if args.smoke else args.throughput_readings
     rows = []
-    for rate in (1000, 10_000):
-        total = int(rate * seconds)
-        base = _phase(args, "baseline", total, rate)
-        speed = _phase(args, "speed", total, rate)
-        rows.append((f"latency @ {rate}/s", base, speed))
+    beside = None if (args.alone or args.smoke) else Beside(args)
+    try:
+        for rate in (1000, 10_000):
+            total = int(rate * seconds)
+            base = _phase(args, "baseline", total, rate, beside)
+            speed = _phase(args, "speed", total, rate, beside)
+            rows.append((f"latency @ {rate}/s", base, speed))
+    finally:
+        if beside is not None:
+            beside.close()
+    print(
+        "latency phases ran "
+        + ("alone" if beside is None else "beside a bridge and a 500-truck simulator")
+    )
     base = _phase(args, "baseline", drain, None)
     speed = _phase(args, "speed", drain, None)
     rows.append(("throughput", base, speed))
