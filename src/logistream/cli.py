@@ -22,6 +22,7 @@ def _register_commands() -> None:
     # dependencies (Kafka, Streamlit, psycopg) inside the command it runs.
     from logistream import demo
     from logistream.api import cli as api_cli
+    from logistream.backup import cli as backup_cli
     from logistream.batch import cli as batch_cli
     from logistream.batch import report_cli
     from logistream.ingest import cli as ingest_cli
@@ -39,6 +40,7 @@ def _register_commands() -> None:
         serving_cli,
         api_cli,
         notify_cli,
+        backup_cli,
         demo,
     )
     for module in modules:
