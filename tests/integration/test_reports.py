@@ -108,6 +108,19 @@ def test_trip_report_versions_pdf_and_digest(
                     offset,
                 ],
             )
+        # What the notifier logged about that alert: the report shows who was told, and how.
+        for key, name, channel in (
+            ("k-sms", "Otieno (driver)", "sms"),
+            ("k-mail", "Amina (QA)", "email"),
+        ):
+            conn.execute(
+                "INSERT INTO notifications (idempotency_key, kind, alert_id, alert_state, truck_id,"
+                " trip_id, rule, severity, alert_opened_at, recipient, recipient_name, channel,"
+                " address, subject, body, payload, status, attempts, sent_at) VALUES (%s,"
+                " 'alert', 'a-1', 'open', 'KBX 123A', 'KBX123A-1', 'temp_high', 'major',"
+                " to_timestamp(%s), %s, %s, %s, 'x', 's', 'b', '{}', 'sent', 1, now())",
+                [key, opened, key, name, channel],
+            )
 
     run_cli(settings_env, "batch")
     first = fetch(url, "SELECT * FROM trip_compliance") + fetch(url, "SELECT * FROM excursions")
@@ -126,6 +139,8 @@ def test_trip_report_versions_pdf_and_digest(
     assert "Verdict: FAIL" in text
     assert digest1 in text.replace("\n", "")
     assert "Dr. Wanjiru" in text
+    assert "Otieno (driver)" in text
+    assert "Amina (QA)" in text
     assert "MKT" in text
     assert "Version 1" in text
 

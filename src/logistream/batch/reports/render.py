@@ -11,6 +11,21 @@ from typing import Any
 Content = dict[str, Any]
 
 
+NOTIFICATION_COLUMNS = (
+    "alert_id",
+    "rule",
+    "change",
+    "level",
+    "recipient",
+    "channel",
+    "status",
+    "created_at",
+    "sent_at",
+    "attempts",
+    "last_error",
+)
+
+
 def to_json(content: Content) -> bytes:
     return (json.dumps(content, indent=2, ensure_ascii=False, sort_keys=True) + "\n").encode()
 
@@ -113,6 +128,12 @@ def trip_csv(c: Content) -> bytes:
                     ack.get("note") or "",
                 ]
             )
+    w.writerow([])
+    w.writerow(["notifications", *NOTIFICATION_COLUMNS])
+    for n in c.get("notifications", []):
+        w.writerow(
+            ["notification", *["" if n.get(k) is None else n[k] for k in NOTIFICATION_COLUMNS]]
+        )
     w.writerow([])
     w.writerow(["versions", "version", "issued_at", "digest", "readings", "verdict"])
     for v in c.get("earlier_versions", []):
@@ -323,6 +344,20 @@ def trip_pdf(c: Content) -> bytes:
                 ]
             )
     story.append(_table(al) if len(al) > 1 else Paragraph("None.", styles["Normal"]))
+    story.append(Paragraph("Notifications", styles["Heading3"]))
+    sent = [["Rule", "Level", "To", "Channel", "Status", "Sent"]]
+    for n in c.get("notifications", []):
+        sent.append(
+            [
+                n.get("rule") or "",
+                str(n.get("level") or 0),
+                n.get("recipient") or "",
+                n.get("channel") or "",
+                n.get("status") or "",
+                _when(n.get("sent_at")),
+            ]
+        )
+    story.append(_table(sent) if len(sent) > 1 else Paragraph("None sent.", styles["Normal"]))
     story.append(Paragraph("Report versions", styles["Heading3"]))
     ver = [["Version", "Issued", "Readings", "Verdict", "SHA-256"]]
     for v in c.get("earlier_versions", []):

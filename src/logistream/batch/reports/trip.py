@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 from logistream.batch.reports.digest import DIGEST_FORMAT, trip_digest
 from logistream.batch.views import read
 from logistream.batch.views.recompute import Scope, recompute
+from logistream.notify.log_read import trip_notifications
 from logistream.registry import Registry
 
 if TYPE_CHECKING:
@@ -65,6 +66,8 @@ def build_content(
         "excursions": read.trip_excursions(conn, truck_id, trip_id),
         "alerts": read.trip_alerts(conn, truck_id, trip_id, trip["start_time"], trip["end_time"]),
         "reconciliation": read.trip_reconciliation(conn, truck_id, trip_id),
+        # Who was told what, when and how: the audit shows what was done about an excursion.
+        "notifications": trip_notifications(conn, truck_id, trip["start_time"], trip["end_time"]),
         "digest": digest,
         "digest_format": DIGEST_FORMAT,
         # Chart points: kept in the stored version so it re-renders without the archive.
