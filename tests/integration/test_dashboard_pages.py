@@ -143,6 +143,31 @@ def test_a_viewer_cannot_acknowledge(dashboard: Settings) -> None:
     assert "a dispatcher or an admin acknowledges them" in _texts(page)
 
 
+def test_alerts_page_shows_notifications_that_could_not_be_delivered(
+    dashboard: Settings,
+) -> None:
+    import psycopg
+
+    assert dashboard.database_url
+    with psycopg.connect(dashboard.database_url) as conn:
+        conn.execute(
+            "INSERT INTO notifications (idempotency_key, kind, alert_id, alert_state, truck_id,"
+            " rule, recipient, recipient_name, channel, address, subject, body, payload, status,"
+            " attempts, last_error, failed_at) VALUES ('k1', 'alert', 'a-hot-1', 'open', %s,"
+            " 'temp_high', 'qa', 'Amina (QA)', 'email', 'qa@example.org', 's', 'b', '{}',"
+            " 'failed', 5, 'SMTP server refused the connection', now())",
+            [data.HOT_TRUCK],
+        )
+    page = _page("alerts", User("vic", "viewer"))
+    assert not page.exception
+    assert any(
+        "1 notification(s) about open alerts could not be delivered" in e.value for e in page.error
+    )
+    failed = page.dataframe[1].value
+    assert list(failed["recipient"]) == ["Amina (QA)"]
+    assert list(failed["reason"]) == ["SMTP server refused the connection"]
+
+
 def test_truck_page_shows_live_figures_history_and_alerts(dashboard: Settings) -> None:
     page = _page("truck", User("vic", "viewer"))
     assert not page.exception

@@ -97,3 +97,10 @@ def test_pgadmin_registers_the_database_without_its_password(tmp_path: Path) -> 
     )  # fmt: skip
     assert "s3cr" not in str(servers)
     assert pgadmin.pgpass_line(url) == "127.0.0.1:15432:*:logistream:s3cr\\:et"
+
+
+def test_failed_notifications_show_local_time() -> None:
+    rows = alerts_data.localise_failed(
+        [{"alert_id": "a", "reason": "SMTP refused", "failed": 1767225600.0}], "Africa/Nairobi"
+    )
+    assert rows == [{"alert_id": "a", "reason": "SMTP refused", "failed": "01 Jan 03:00:00"}]

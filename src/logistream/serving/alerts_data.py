@@ -137,3 +137,8 @@ def choice_label(alert: Alert, timezone: str) -> str:
         f"{alert.severity.upper()} · {alert.truck_id} · {alert.rule} · opened "
         f"{local_time(alert.opened_at, timezone)}"
     )
+
+
+def localise_failed(rows: Sequence[dict[str, Any]], timezone: str) -> list[dict[str, Any]]:
+    """Failed notifications with their failure time in the local time zone."""
+    return [{**row, "failed": local_time(row.get("failed"), timezone)} for row in rows]

@@ -235,6 +235,18 @@ def trip_alerts(conn: psycopg.Connection[tuple[Any, ...]], trip_id: str) -> Tabl
     return _table(cursor)
 
 
+def failed_notifications(conn: psycopg.Connection[tuple[Any, ...]], alert_ids: list[str]) -> Table:
+    """Notifications about these alerts that could not be delivered, with the reason."""
+    cursor = conn.execute(
+        "SELECT alert_id, truck_id, rule, recipient_name AS recipient, channel, attempts, "
+        "last_error AS reason, extract(epoch FROM failed_at)::float8 AS failed "
+        "FROM notifications WHERE status = 'failed' AND alert_id = ANY(%s) "
+        "ORDER BY failed_at DESC",
+        [alert_ids],
+    )
+    return _table(cursor)
+
+
 def fuel_by_truck(conn: psycopg.Connection[tuple[Any, ...]]) -> Table:
     """The original LogiStream fuel audit, with the reading count."""
     cursor = conn.execute(

@@ -40,11 +40,35 @@ def _tables() -> None:
         st.dataframe(rows, hide_index=True, width="stretch")
     else:
         st.caption("No open alert matches." if alerts else "No open alerts.")
+    _failed_notifications([a.alert_id for a in alerts])
     st.subheader("Recent changes")
     if changes:
         st.dataframe(alerts_data.change_rows(changes, s.timezone), hide_index=True, width="stretch")
     else:
         st.caption("No alert has changed yet.")
+
+
+def _failed_notifications(alert_ids: list[str]) -> None:
+    """A notification nobody received must be seen: someone has to call instead."""
+    if not alert_ids:
+        return
+    from logistream.serving import archive_reads
+
+    try:
+        with ui.reader() as conn:
+            if "notifications" not in archive_reads.present(conn, ["notifications"]):
+                return
+            failed = archive_reads.failed_notifications(conn, alert_ids)
+    except ui.pg_errors() as error:
+        ui.store_down("PostgreSQL", error)
+        return
+    if len(failed):
+        st.error(
+            f"{len(failed)} notification(s) about open alerts could not be delivered: "
+            "tell those people another way."
+        )
+        rows = alerts_data.localise_failed(failed.records(), ui.settings().timezone)
+        st.dataframe(rows, hide_index=True, width="stretch")
 
 
 def _acknowledge(alert: Alert, note: str, by: str) -> None:
