@@ -19,6 +19,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import statistics
 import time
 import uuid
 from datetime import UTC, date, datetime, timedelta
@@ -70,6 +71,8 @@ def main() -> None:
     parser.add_argument("--days", type=int, default=30)
     parser.add_argument("--smoke", action="store_true", help="20 trucks x 2 days")
     parser.add_argument("--keep", action="store_true", help="Do not drop the database after.")
+    parser.add_argument("--workers", type=int, default=2, help="Connections for the pass.")
+    parser.add_argument("--runs", type=int, default=2, help="Recomputes to time (median).")
     args = parser.parse_args()
     trucks, days = (20, 2) if args.smoke else (args.trucks, args.days)
 
@@ -100,9 +103,14 @@ def main() -> None:
         print(f"filled {readings:,} readings ({trucks} trucks x {days} days) in {fill_s:.1f} s")
         registry = cached_registry()
         runs = []
-        for _ in range(2):
+        for _ in range(args.runs):
             with psycopg.connect(url) as conn:
-                result = recompute(conn, registry)
+                result = recompute(
+                    conn,
+                    registry,
+                    workers=args.workers,
+                    progress=lambda step, s: print(f"  {s:7.1f} s  {step}", flush=True),
+                )
             runs.append(result.seconds)
             print(f"recompute: {result.trips:,} trips in {result.seconds:.1f} s")
         with psycopg.connect(url) as conn:
@@ -116,7 +124,9 @@ def main() -> None:
                     "readings": readings,
                     "trucks": trucks,
                     "days": days,
+                    "workers": args.workers,
                     "seconds": [round(s, 2) for s in runs],
+                    "median_s": round(statistics.median(runs), 2),
                     "readings_per_s": round(readings / min(runs)),
                     "goal_s": 60,
                     "verdicts": verdicts,

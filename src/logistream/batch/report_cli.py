@@ -102,6 +102,12 @@ def register(app: typer.Typer) -> None:
             str | None,
             typer.Option("--to", help="... up to this date, exclusive (UTC). Default: all."),
         ] = None,
+        workers: Annotated[
+            int,
+            typer.Option(
+                min=1, help="Connections that share the pass over the readings (default: 2)."
+            ),
+        ] = 2,
     ) -> None:
         """Recompute the batch views (trips, compliance, MKT, fuel, drivers, reconciliation)."""
         from logistream.batch.views.recompute import Scope, recompute
@@ -109,8 +115,19 @@ def register(app: typer.Typer) -> None:
         low, high = _parse_day(start, "--from"), _parse_day(end, "--to")
         if low is not None and high is not None and high <= low:
             raise ConfigError("--to must be after --from")
+
+        def progress(step: str, elapsed_s: float) -> None:
+            # One line per step on stderr, so a long run shows where it is.
+            typer.echo(f"batch: {elapsed_s:7.1f} s  {step}", err=True)
+
         with _connect() as conn:
-            result = recompute(conn, _registry(), Scope(start=low, end=high))
+            result = recompute(
+                conn,
+                _registry(),
+                Scope(start=low, end=high),
+                workers=workers,
+                progress=progress,
+            )
             rows = conn.execute(
                 "SELECT status, count(*) FROM reconciliation GROUP BY 1 ORDER BY 1"
             ).fetchall()

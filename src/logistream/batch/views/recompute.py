@@ -8,13 +8,21 @@ event and gap tables need are gathered per trip as arrays, then grouped; nothing
 in Python. The views of the trips in scope are replaced inside one transaction: running twice
 changes nothing, and a reader never sees half a run.
 
+Speed (``workers`` > 1, what ``logistream batch`` does): the pass is nearly all of the time and
+runs on one core per connection, so it is cut into slices of whole trucks (a trip never spans
+two) run on several connections into unlogged staging tables; the last step replaces the views
+from them in one transaction as before. Slices are bounded in size (``ROWS_PER_SLICE``) so
+that each sort stays moderate. JIT is off: it spends seconds compiling this many expressions.
+
 Scope: all trips, or the trips with a reading in ``[from, to)`` (each recomputed whole, from
 all its readings), or one trip (reports).
 """
 
 from __future__ import annotations
 
+import math
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
@@ -104,19 +112,24 @@ def _sync_registry(conn: psycopg.Connection[Any], registry: Registry) -> None:
         )
 
 
-def _scope_sql(scope: Scope) -> tuple[str, list[Any]]:
-    """A filter on ``readings r`` (after the scope table exists) and its parameters."""
+def _scope_sql(scope: Scope, table: str = "batch_scope") -> str:
+    """A filter on ``readings r`` (after the scope table exists)."""
     if scope.everything:
-        return "TRUE", []
+        return "TRUE"
     return (
-        f"r.truck_id IN (SELECT truck_id FROM batch_scope) "
-        f"AND (r.truck_id, {TRIP_EXPR}) IN (SELECT truck_id, trip_id FROM batch_scope)",
-        [],
+        f"r.truck_id IN (SELECT truck_id FROM {table}) "
+        f"AND (r.truck_id, {TRIP_EXPR}) IN (SELECT truck_id, trip_id FROM {table})"
     )
 
 
-def _make_scope(conn: psycopg.Connection[Any], scope: Scope) -> None:
-    conn.execute("CREATE TEMP TABLE batch_scope (truck_id text, trip_id text) ON COMMIT DROP")
+def _make_scope(conn: psycopg.Connection[Any], scope: Scope, table: str = "batch_scope") -> None:
+    """The trips in scope; a temporary table, or (``batch_stage_scope``) an unlogged one that
+    the parallel workers' sessions can read too."""
+    if table == "batch_scope":
+        conn.execute("CREATE TEMP TABLE batch_scope (truck_id text, trip_id text) ON COMMIT DROP")
+    else:
+        conn.execute(f"DROP TABLE IF EXISTS {table}")
+        conn.execute(f"CREATE UNLOGGED TABLE {table} (truck_id text, trip_id text)")
     if scope.everything:
         return
     if scope.trip_id is not None:
@@ -124,25 +137,37 @@ def _make_scope(conn: psycopg.Connection[Any], scope: Scope) -> None:
         if scope.truck_id is None:
             where, params = "r.trip_id = %s", [scope.trip_id]
         conn.execute(
-            f"INSERT INTO batch_scope SELECT DISTINCT r.truck_id, {TRIP_EXPR} FROM readings r "
+            f"INSERT INTO {table} SELECT DISTINCT r.truck_id, {TRIP_EXPR} FROM readings r "
             f"WHERE {where} AND {TRIP_EXPR} = %s",
             [*params, scope.trip_id],
         )
     else:
         conn.execute(
-            f"INSERT INTO batch_scope SELECT DISTINCT r.truck_id, {TRIP_EXPR} FROM readings r "
+            f"INSERT INTO {table} SELECT DISTINCT r.truck_id, {TRIP_EXPR} FROM readings r "
             "WHERE (%s::timestamptz IS NULL OR r.event_time >= %s) "
             "AND (%s::timestamptz IS NULL OR r.event_time < %s)",
             [scope.start, scope.start, scope.end, scope.end],
         )
-    conn.execute("ANALYZE batch_scope")
+    conn.execute(f"ANALYZE {table}")
 
 
 def _pass_sql(p: BatchParams, where: str) -> str:
+    """The one pass into a temporary table (the serial path, inside the run's transaction)."""
+    return "CREATE TEMP TABLE batch_trip_pass ON COMMIT DROP AS\n" + _pass_select(p, where)
+
+
+_LATE_COLUMNS = (
+    "truck_id, trip_id, event_id, event_time, trip_sent, driver_id, profile, tank, budget, "
+    "h_over_r, rn, ts, next_ts, dt, temp, lat, lon, speed_kmh, reefer_on, defrost, fuel_smooth, "
+    "w, uncovered, seg_km, d_l, unexplained, high_eff, beyond_hard, above, below, brake, launch"
+)
+"""The per-reading columns the steps after the classification (l5 onwards) still need."""
+
+
+def _pass_select(p: BatchParams, where: str) -> str:
     """The one pass over the readings: per-trip aggregates plus the marked rows."""
     hold, gap, smooth = p.hold_max_s, p.gap_s, p.fuel_smooth_s
     return f"""
-CREATE TEMP TABLE batch_trip_pass ON COMMIT DROP AS
 WITH src AS (
     SELECT r.truck_id, {TRIP_EXPR} AS trip_id, r.trip_id IS NOT NULL AS trip_sent,
            r.event_id, r.event_time, extract(epoch FROM r.event_time)::float8 AS ts,
@@ -228,7 +253,9 @@ l4 AS (
     FROM l3
 ),
 l5 AS (
-    SELECT l4.*,
+    -- From here on, only the columns later steps read: each window step copies every row it
+    -- carries, so the limits and helper columns used up by now are left behind.
+    SELECT {_LATE_COLUMNS},
            -- The last decisive (non-band) reading's state, carried over band readings.
            coalesce((max(CASE WHEN cls_high IS NOT NULL THEN rn * 2 + cls_high END) OVER w) % 2 = 1,
                     false) AS st_high,
@@ -330,12 +357,11 @@ GROUP BY truck_id, trip_id
 """
 
 
-def _write_sql(p: BatchParams) -> list[str]:
-    """From the per-trip pass to the view tables (the trips in scope were deleted first)."""
-    marked = (
-        "SELECT tp.truck_id, tp.trip_id, tp.profile, (unnest(tp.marked)).* FROM batch_trip_pass tp"
-    )
-    return [
+def _write_sql(p: BatchParams, per_trip: str = "batch_trip_pass") -> list[tuple[str, str]]:
+    """From the per-trip pass to the view tables (the trips in scope were deleted first):
+    (view, statement) pairs, in an order where each reads only what was written before it."""
+    marked = f"SELECT tp.truck_id, tp.trip_id, tp.profile, (unnest(tp.marked)).* FROM {per_trip} tp"
+    statements = [
         """
 INSERT INTO trips
 SELECT tp.truck_id, tp.trip_id, tp.trip_sent, tp.driver_id, tp.profile, bt.route,
@@ -464,6 +490,19 @@ FROM batch_trip_pass tp
 CROSS JOIN LATERAL (SELECT 100.0 / greatest(tp.distance_km, 10.0) AS per) r
 """,
     ]
+    views = (
+        "trips",
+        "trip_gaps",
+        "excursions",
+        "trip_compliance",
+        "fuel_events",
+        "fuel_efficiency",
+        "driver_behaviour",
+    )
+    return [
+        (view, statement.replace("batch_trip_pass", per_trip))
+        for view, statement in zip(views, statements, strict=True)
+    ]
 
 
 RECONCILE_RULES = ("temp_high", "temp_low", "temp_critical", "tor_budget")
@@ -522,46 +561,190 @@ WHERE NOT EXISTS (SELECT FROM pairs p WHERE p.alert_id = a.alert_id)
 """
 
 
+Progress = Callable[[str, float], None]
+"""Called after each step with a one-line description and the seconds since the run began."""
+
+STAGE_TRIPS = "batch_stage_trips"
+STAGE_SCOPE = "batch_stage_scope"
+ROWS_PER_SLICE = 4_000_000
+"""Readings per slice, about: a smaller slice sorts with less spilling past work_mem, but every
+slice scans the whole archive once, so not many more slices than that."""
+WORK_MEM = "512MB"
+"""One sort of a slice in memory is much faster than spilling it in pieces."""
+_LOCK = "SELECT pg_advisory_xact_lock(hashtext('logistream.batch'))"
+"""Runs are serialised: two at once would each delete and insert the same trips."""
+
+
+def _slice_sql(k: int, n: int) -> str:
+    # Whole trucks per slice keep every trip (a window partition) in one slice.
+    return f"(hashtext(r.truck_id) & 2147483647) % {n} = {k}" if n > 1 else "TRUE"
+
+
+def _estimated_readings(conn: psycopg.Connection[Any]) -> float:
+    row = conn.execute(
+        "SELECT coalesce(sum(greatest(c.reltuples, 0)), 0) FROM pg_inherits i "
+        "JOIN pg_class c ON c.oid = i.inhrelid WHERE i.inhparent = 'readings'::regclass"
+    ).fetchone()
+    return float(row[0]) if row else 0.0
+
+
+def _conninfo(conn: psycopg.Connection[Any]) -> str:
+    """The connection's own parameters, password included, for the workers' connections."""
+    from psycopg.conninfo import make_conninfo
+
+    options = {
+        o.keyword.decode(): o.val.decode()
+        for o in conn.pgconn.info
+        if o.val is not None and o.keyword.decode() not in ("replication",)
+    }
+    return make_conninfo(**options)
+
+
+def _write_views(
+    conn: psycopg.Connection[Any],
+    scope: Scope,
+    params: BatchParams,
+    per_trip: str,
+    scope_table: str,
+    step: Callable[[str], None],
+    started_at: datetime,
+    began: float,
+) -> RunResult:
+    """Inside the caller's transaction: replace the views of the trips in scope from the pass."""
+    if scope.everything:
+        for table in VIEW_TABLES:
+            conn.execute(f"DELETE FROM {table}")
+    else:
+        for table in VIEW_TABLES:
+            conn.execute(
+                f"DELETE FROM {table} v USING {scope_table} s "
+                "WHERE v.truck_id = s.truck_id AND v.trip_id = s.trip_id"
+            )
+    step("old rows of the trips in scope deleted")
+    for view, statement in _write_sql(params, per_trip):
+        done = conn.execute(statement.encode())
+        step(f"{view}: {done.rowcount:,} rows")
+    conn.execute("DELETE FROM reconciliation")
+    done = conn.execute(_reconcile_sql(params).encode())
+    step(f"reconciliation: {done.rowcount:,} rows")
+    row = conn.execute(f"SELECT count(*) FROM {per_trip}").fetchone()
+    trips = int(row[0]) if row else 0
+    seconds = time.monotonic() - began
+    conn.execute(
+        "INSERT INTO batch_runs (started_at, finished_at, range_from, range_to, trips, "
+        "seconds) VALUES (%s, now(), %s, %s, %s, %s)",
+        [started_at, scope.start, scope.end, trips, seconds],
+    )
+    return RunResult(trips=trips, seconds=seconds)
+
+
 def recompute(
     conn: psycopg.Connection[Any],
     registry: Registry,
     scope: Scope | None = None,
     params: BatchParams = DEFAULT_PARAMS,
+    *,
+    workers: int = 1,
+    progress: Progress | None = None,
 ) -> RunResult:
-    """Recompute the views of the trips in ``scope`` in one transaction; see the module doc."""
+    """Recompute the views of the trips in ``scope``; see the module doc.
+
+    With ``workers`` > 1 (and ``conn`` not inside a transaction) the pass runs in slices of
+    whole trucks on that many connections at once; the views are still replaced in one
+    transaction at the end. A single trip, or a connection in a transaction, runs serially.
+    """
     from datetime import UTC
+
+    from psycopg.pq import TransactionStatus
 
     scope = scope or Scope()
     began = time.monotonic()
     started_at = datetime.now(UTC)
-    with conn.transaction():
-        # One sort of the readings in memory is much faster than spilling it in pieces.
-        conn.execute("SET LOCAL work_mem = '512MB'")
-        # Serialise runs: two at once would each delete and insert the same trips.
-        conn.execute("SELECT pg_advisory_xact_lock(hashtext('logistream.batch'))")
-        _sync_registry(conn, registry)
-        _make_scope(conn, scope)
-        where, args = _scope_sql(scope)
-        conn.execute(_pass_sql(params, where).encode(), args or None)
-        if scope.everything:
-            for table in VIEW_TABLES:
-                conn.execute(f"DELETE FROM {table}")
-        else:
-            for table in VIEW_TABLES:
-                conn.execute(
-                    f"DELETE FROM {table} v USING batch_scope s "
-                    "WHERE v.truck_id = s.truck_id AND v.trip_id = s.trip_id"
+
+    def step(what: str) -> None:
+        if progress is not None:
+            progress(what, time.monotonic() - began)
+
+    idle = conn.info.transaction_status == TransactionStatus.IDLE
+    if workers <= 1 or scope.trip_id is not None or not idle:
+        with conn.transaction():
+            conn.execute(f"SET LOCAL work_mem = '{WORK_MEM}'")
+            # Compiling this many expressions costs seconds and gains less than it costs.
+            conn.execute("SET LOCAL jit = off")
+            conn.execute(_LOCK)
+            _sync_registry(conn, registry)
+            _make_scope(conn, scope)
+            step("registry copied, scope chosen")
+            conn.execute(_pass_sql(params, _scope_sql(scope)).encode())
+            step("pass over the readings")
+            result = _write_views(
+                conn, scope, params, "batch_trip_pass", "batch_scope", step, started_at, began
+            )
+        step(f"committed: {result.trips:,} trips")
+        return result
+    return _recompute_parallel(conn, registry, scope, params, workers, step, started_at, began)
+
+
+def _recompute_parallel(
+    conn: psycopg.Connection[Any],
+    registry: Registry,
+    scope: Scope,
+    params: BatchParams,
+    workers: int,
+    step: Callable[[str], None],
+    started_at: datetime,
+    began: float,
+) -> RunResult:
+    """The pass in slices on ``workers`` connections into unlogged staging tables (committed,
+    so the workers see them), then one transaction that replaces the views."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    import psycopg
+
+    # A session lock: it must outlive the staging transactions. The serial path's transaction
+    # lock on the same key excludes it, and the other way round.
+    conn.execute(_LOCK.replace("_xact", ""))
+    conn.commit()
+    try:
+        with conn.transaction():
+            _sync_registry(conn, registry)
+            _make_scope(conn, scope, STAGE_SCOPE)
+            where = _scope_sql(scope, STAGE_SCOPE)
+            conn.execute(f"DROP TABLE IF EXISTS {STAGE_TRIPS}")
+            conn.execute(
+                f"CREATE UNLOGGED TABLE {STAGE_TRIPS} AS {_pass_select(params, where)} "
+                "WITH NO DATA".encode()
+            )
+            estimate = _estimated_readings(conn) if scope.everything else 0.0
+        per_worker = max(1, math.ceil(estimate / (workers * ROWS_PER_SLICE)))
+        slices = workers * per_worker
+        step(f"registry copied, scope chosen; {slices} slices on {workers} connections")
+        url = _conninfo(conn)
+
+        def run_slice(k: int) -> int:
+            with psycopg.connect(url, autocommit=True) as worker:
+                worker.execute(f"SET work_mem = '{WORK_MEM}'")
+                worker.execute("SET jit = off")
+                where_k = f"{where} AND {_slice_sql(k, slices)}"
+                done = worker.execute(
+                    f"INSERT INTO {STAGE_TRIPS} {_pass_select(params, where_k)}".encode()
                 )
-        for statement in _write_sql(params):
-            conn.execute(statement.encode())
-        conn.execute("DELETE FROM reconciliation")
-        conn.execute(_reconcile_sql(params).encode())
-        row = conn.execute("SELECT count(*) FROM batch_trip_pass").fetchone()
-        trips = int(row[0]) if row else 0
-        seconds = time.monotonic() - began
-        conn.execute(
-            "INSERT INTO batch_runs (started_at, finished_at, range_from, range_to, trips, "
-            "seconds) VALUES (%s, now(), %s, %s, %s, %s)",
-            [started_at, scope.start, scope.end, trips, seconds],
-        )
-    return RunResult(trips=trips, seconds=seconds)
+                return done.rowcount
+
+        with ThreadPoolExecutor(max_workers=workers) as pool:
+            for k, trips in enumerate(pool.map(run_slice, range(slices))):
+                step(f"pass over the readings, slice {k + 1}/{slices}: {trips:,} trips")
+        with conn.transaction():
+            conn.execute(f"ANALYZE {STAGE_TRIPS}")
+            result = _write_views(
+                conn, scope, params, STAGE_TRIPS, STAGE_SCOPE, step, started_at, began
+            )
+        step(f"committed: {result.trips:,} trips")
+        with conn.transaction():
+            conn.execute(f"TRUNCATE {STAGE_TRIPS}, {STAGE_SCOPE}")
+        return result
+    finally:
+        if conn.info.transaction_status != psycopg.pq.TransactionStatus.IDLE:
+            conn.rollback()
+        conn.execute("SELECT pg_advisory_unlock(hashtext('logistream.batch'))")
+        conn.commit()
