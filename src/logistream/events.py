@@ -77,6 +77,23 @@ class Reading(msgspec.Struct, kw_only=True, omit_defaults=True):
 
 READING_FIELDS: Final = frozenset(Reading.__struct_fields__)
 
+# The alert rules (an alert's ``rule``): scenarios, the speed layer and the dashboard use these.
+RULE_NAMES: Final = (
+    "temp_high",
+    "temp_low",
+    "temp_critical",
+    "tor_budget",
+    "temp_rising",
+    "door_open",
+    "sensor_offline",
+    "fuel_theft",
+    "fuel_low",
+    "speeding",
+    "harsh_braking",
+    "harsh_acceleration",
+    "route_deviation",
+)
+
 AlertState = Literal["open", "acknowledged", "resolved"]
 Severity = Literal["critical", "major", "minor", "warning"]
 SEVERITY_ORDER: Final[dict[str, int]] = {"critical": 0, "major": 1, "minor": 2, "warning": 3}

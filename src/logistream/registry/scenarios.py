@@ -18,24 +18,10 @@ from pathlib import Path
 from typing import Any, Final
 
 from logistream.errors import ConfigError
-from logistream.events import REASON_CODES
+from logistream.events import REASON_CODES, RULE_NAMES
 from logistream.registry.models import Registry
 
-RULES: Final = (
-    "temp_high",
-    "temp_low",
-    "temp_critical",
-    "tor_budget",
-    "temp_rising",
-    "door_open",
-    "sensor_offline",
-    "fuel_theft",
-    "fuel_low",
-    "speeding",
-    "harsh_braking",
-    "harsh_acceleration",
-    "route_deviation",
-)
+RULES: Final = RULE_NAMES
 """Alert rule names (docs/DEVELOPING.md)."""
 
 FAULT_KINDS: Final = (

@@ -6,17 +6,13 @@ from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from typing import Any, Final
 
-from logistream.events import SEVERITY_ORDER, Alert
+from logistream.events import RULE_NAMES, SEVERITY_ORDER, Alert
 from logistream.geo import haversine_km
 from logistream.registry import Registry
 from logistream.serving.live_data import local_time
 
 # The rule names of DEVELOPING.md: a filter offers them all, firing or not.
-RULES: Final = (
-    "temp_high", "temp_low", "temp_critical", "tor_budget", "temp_rising", "door_open",
-    "sensor_offline", "fuel_theft", "fuel_low", "speeding", "harsh_braking",
-    "harsh_acceleration", "route_deviation",
-)  # fmt: skip
+RULES: Final = RULE_NAMES
 
 # Within this distance of a named waypoint a place is called "at" it, else "near" it.
 AT_PLACE_KM = 3.0

@@ -4,8 +4,9 @@ Each module owns one family of rules and the small frozen state it needs; ``engi
 all and turns verdicts into alert changes. Thresholds come from ``rules.toml`` and the registry.
 """
 
+from logistream.events import RULE_NAMES
 from logistream.speed.rules.base import Clear, Raise, RuleContext, Verdict
-from logistream.speed.rules.config import RULE_NAMES, RulesConfig, load_rules_config
+from logistream.speed.rules.config import RulesConfig, load_rules_config
 
 __all__ = [
     "RULE_NAMES",

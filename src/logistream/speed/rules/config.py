@@ -9,26 +9,10 @@ import tomllib
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
-from typing import Any, Final
+from typing import Any
 
 from logistream.errors import ConfigError
-from logistream.events import SEVERITY_ORDER, Severity
-
-RULE_NAMES: Final = (
-    "temp_high",
-    "temp_low",
-    "temp_critical",
-    "tor_budget",
-    "temp_rising",
-    "door_open",
-    "sensor_offline",
-    "fuel_theft",
-    "fuel_low",
-    "speeding",
-    "harsh_braking",
-    "harsh_acceleration",
-    "route_deviation",
-)
+from logistream.events import RULE_NAMES, SEVERITY_ORDER, Severity
 
 
 @dataclass(frozen=True, slots=True)
