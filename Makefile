@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 PYTEST_ARGS ?=
 
-.PHONY: setup kafka-jars demo screenshots test test-unit test-integration lint format typecheck bench bench-smoke stack-up stack-down clean
+.PHONY: setup kafka-jars demo screenshots test test-faults test-unit test-integration lint format typecheck bench bench-smoke stack-up stack-down clean
 
 setup:
 	@scripts/setup.sh
@@ -32,7 +32,11 @@ typecheck: setup
 	$(BIN)/mypy
 
 test: setup lint typecheck
-	$(BIN)/pytest tests $(PYTEST_ARGS)
+	$(BIN)/pytest tests/unit tests/integration tests/browser $(PYTEST_ARGS)
+
+# The fault suite (tests/faults): each scenario on its own throw-away stack; ~12 minutes.
+test-faults: setup
+	$(BIN)/pytest tests/faults $(PYTEST_ARGS)
 
 test-unit: setup
 	$(BIN)/pytest tests/unit $(PYTEST_ARGS)

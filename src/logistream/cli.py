@@ -4,9 +4,16 @@ from __future__ import annotations
 
 import sys
 
-import typer
+from logistream import shutdown
 
-from logistream.errors import LogiStreamError
+# Commands that run until stopped: a stop during their start-up must still end in exit 0.
+LONG_RUNNING = frozenset({"speed", "bridge"})
+if len(sys.argv) > 1 and sys.argv[1] in LONG_RUNNING:
+    shutdown.remember_early_stops()
+
+import typer  # noqa: E402 - after the early stop handler, so typer's import time is covered
+
+from logistream.errors import LogiStreamError  # noqa: E402
 
 app = typer.Typer(
     name="logistream",

@@ -13,6 +13,8 @@ from typing import Final
 
 import typer
 
+from logistream import shutdown
+
 log = logging.getLogger("logistream.batch")
 
 # Connection errors that a wait will not cure: report them at once.
@@ -76,6 +78,7 @@ class _StopSignals:
     def install(self) -> None:
         signal.signal(signal.SIGTERM, self._handle)
         signal.signal(signal.SIGINT, self._handle)
+        self.requested = shutdown.stop_requested_early()
 
     def _handle(self, signum: int, _frame: FrameType | None) -> None:
         if self.requested and signum == signal.SIGINT:

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+from logistream import shutdown
 from logistream.errors import LogiStreamError
 
 if TYPE_CHECKING:
@@ -82,6 +83,8 @@ def speed(
 
     signal.signal(signal.SIGINT, on_signal)
     signal.signal(signal.SIGTERM, on_signal)
+    if shutdown.stop_requested_early():
+        stop.set()
     typer.echo(
         f"speed layer: {settings.topic_telemetry} -> Redis + {settings.topic_alerts} "
         f"(group {settings.speed_group}); Ctrl+C stops"

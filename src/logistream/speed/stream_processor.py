@@ -22,7 +22,7 @@ from typing import Any, Final
 
 from logistream import live_views as lv
 from logistream.config import Endpoints, Settings, resolve_endpoints
-from logistream.errors import InvalidReading, LogiStreamError
+from logistream.errors import InvalidReading, LogiStreamError, StackError
 from logistream.events import Alert, AlertCommand, decode_command, decode_reading, encode
 from logistream.kafka import ensure_topics, make_consumer, make_producer
 from logistream.registry import Registry, cached_registry
@@ -191,7 +191,12 @@ class SpeedProcessor:
                     self._heartbeat()
                     self._check_views()
                 if now - last_checkpoint >= self.checkpoint_interval_s:
-                    self._checkpoint(self.assigned)
+                    try:
+                        self._checkpoint(self.assigned)
+                    except StackError as error:
+                        # Kafka away (a broker restarting): keep processing; the changed trucks
+                        # stay dirty and the next checkpoint saves them with newer offsets.
+                        log.warning("checkpoint postponed: %s", error)
                     last_checkpoint = now
         except BaseException:
             self.failed = True
@@ -285,7 +290,7 @@ class SpeedProcessor:
 
     def _checkpoint(self, partitions: set[int]) -> None:
         """Save the changed trucks of these partitions with their offsets, then commit them."""
-        from confluent_kafka import TopicPartition
+        from confluent_kafka import KafkaException, TopicPartition
 
         assert self.store is not None
         self._settle(block=True)  # offsets of every batch in hand, before saving them
@@ -307,10 +312,15 @@ class SpeedProcessor:
         self.store.save(states, marks)
         self.dirty.difference_update(s.truck_id for s in states)
         if marks:
-            self.consumer.commit(
-                offsets=[TopicPartition(self.topic, p, m.offset) for p, m in marks.items()],
-                asynchronous=False,
-            )
+            try:
+                self.consumer.commit(
+                    offsets=[TopicPartition(self.topic, p, m.offset) for p, m in marks.items()],
+                    asynchronous=False,
+                )
+            except KafkaException as error:
+                # A rebalance under way refuses the commit (ILLEGAL_GENERATION): the checkpoint
+                # just saved is what a new owner resumes from; the next checkpoint commits again.
+                log.warning("offset commit skipped (%s); the checkpoint holds the offsets", error)
 
     # ---- processing --------------------------------------------------------------------------
 

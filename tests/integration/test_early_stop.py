@@ -1,0 +1,27 @@
+"""A stop during start-up is a clean stop: `speed` and `bridge` exit 0 on an early SIGTERM."""
+
+from __future__ import annotations
+
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+LOGISTREAM = str(Path(sys.executable).parent / "logistream")
+
+
+@pytest.mark.parametrize("command", ["speed", "bridge"])
+@pytest.mark.parametrize("after_s", [0.3, 1.5])
+def test_sigterm_during_start_up_exits_zero(
+    command: str, after_s: float, settings_env: dict[str, str]
+) -> None:
+    process = subprocess.Popen(
+        [LOGISTREAM, command], env=settings_env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT
+    )
+    time.sleep(after_s)
+    process.send_signal(signal.SIGTERM)
+    output, _ = process.communicate(timeout=120)
+    assert process.returncode == 0, output.decode(errors="replace")[-2000:]
