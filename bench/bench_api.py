@@ -44,7 +44,7 @@ from psycopg import sql
 from logistream import live_views
 from logistream.api.token_store import create_token
 from logistream.batch.migrate import migrate
-from logistream.config import Settings, resolve_endpoints, to_env
+from logistream.config import Settings, child_env, resolve_endpoints
 from logistream.kafka import ensure_topics, make_producer, pipeline_topics
 from logistream.stack.process import free_port
 
@@ -261,8 +261,7 @@ def main() -> None:
         with psycopg.connect(settings.database_url, autocommit=True) as conn:
             token = create_token(conn, "bench", ["read", "ingest"])
         headers = {"Authorization": f"Bearer {token}"}
-        env = {k: v for k, v in os.environ.items() if not k.startswith("LOGISTREAM_")}
-        env.update(to_env(settings))
+        env = child_env(settings)
         env.update({"LOGISTREAM_API_BURST": "1000000000", "LOGISTREAM_API_RATE_PER_S": "1e9"})
         log = open(f"/tmp/bench_api_{suffix}.log", "ab")  # noqa: SIM115 - for the run
         procs.append(subprocess.Popen([LOGISTREAM, "speed"], env=env, stdout=log, stderr=log))

@@ -36,7 +36,7 @@ from logistream.batch.archive import Archive
 from logistream.batch.cli import bridge_conninfo
 from logistream.batch.migrate import migrate
 from logistream.batch.records import Consumed, SortedBatch, sort_batch
-from logistream.config import Settings, resolve_endpoints, to_env
+from logistream.config import Settings, child_env, resolve_endpoints
 from logistream.kafka import ensure_topics, make_producer
 
 BRIDGE_PW = "bench-bridge-pw"
@@ -115,8 +115,7 @@ def _raw_limit(settings: Settings, url: str, consumed: list[Consumed], batch_siz
 
 def _bridge_rate(settings: Settings, url: str, total: int, log: Path, batch_size: int) -> float:
     """Readings/s of a real bridge process draining the topic, first commit to last."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("LOGISTREAM_")}
-    env.update(to_env(settings))
+    env = child_env(settings)
     exe = str(Path(sys.executable).with_name("logistream"))
     with log.open("wb") as out:
         proc = subprocess.Popen(

@@ -41,7 +41,7 @@ from hdrh.histogram import HdrHistogram
 from psycopg import sql
 
 from logistream.batch.migrate import migrate
-from logistream.config import Settings, resolve_endpoints, to_env
+from logistream.config import Settings, child_env, resolve_endpoints
 from logistream.events import Alert, encode
 from logistream.kafka import ensure_topics, make_producer
 from logistream.notify.messages import idempotency_key
@@ -200,8 +200,7 @@ def main() -> None:
         base = _baseline(http_port, smtp_port, 20 if args.smoke else 100)
         routing = Path(f"/tmp/bench_notify_{suffix}.toml")
         routing.write_text(_routing(f"http://127.0.0.1:{http_port}/hook"))
-        env = {k: v for k, v in os.environ.items() if not k.startswith("LOGISTREAM_")}
-        env.update(to_env(settings))
+        env = child_env(settings)
         env.update({
             "LOGISTREAM_NOTIFY_ROUTING_FILE": str(routing),
             "LOGISTREAM_NOTIFY_ACK_SECRET": uuid.uuid4().hex + uuid.uuid4().hex,

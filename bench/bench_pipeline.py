@@ -41,7 +41,7 @@ from psycopg import sql
 
 from logistream import live_views
 from logistream.batch.migrate import migrate
-from logistream.config import Settings, resolve_endpoints, to_env
+from logistream.config import Settings, child_env, resolve_endpoints
 from logistream.kafka import ensure_topics, pipeline_topics
 
 LOGISTREAM = str(Path(sys.executable).parent / "logistream")
@@ -245,8 +245,7 @@ def main() -> None:
         conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(database)))
     flusher = redis.Redis.from_url(str(settings.redis_url))
     flusher.flushdb()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("LOGISTREAM_")}
-    env.update(to_env(settings))
+    env = child_env(settings)
     env["LOGISTREAM_LOG_LEVEL"] = "WARNING"
     pipeline = Pipeline(env, work)
     steps: list[Step] = []

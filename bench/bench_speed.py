@@ -34,7 +34,7 @@ from typing import Any
 
 from hdrh.histogram import HdrHistogram
 
-from logistream.config import Settings, resolve_endpoints, to_env
+from logistream.config import Settings, child_env, resolve_endpoints
 from logistream.kafka import ensure_topics, make_consumer, make_producer
 
 PREFIX = "BENCH"
@@ -284,8 +284,7 @@ class Beside:
         self.bridge: subprocess.Popen[bytes] | None = None
 
     def _spawn(self, settings: Settings, *argv: str) -> subprocess.Popen[bytes]:
-        env = {k: v for k, v in os.environ.items() if not k.startswith("LOGISTREAM_")}
-        env.update(to_env(settings))
+        env = child_env(settings)
         return subprocess.Popen(
             [sys.executable, "-m", "logistream", *argv],
             env=env,

@@ -18,7 +18,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 import pytest
 
-from logistream.config import Endpoints, Settings, to_env
+from logistream.config import Endpoints, Settings, child_env
 
 TEST_ROLE_PASSWORDS = {
     "bridge_db_password": "bridge-test-pw",
@@ -112,7 +112,6 @@ def settings(stack: Endpoints, tmp_path: Path) -> Iterator[Settings]:
 @pytest.fixture
 def settings_env(settings: Settings) -> dict[str, str]:
     """The environment for a real ``logistream`` subprocess that uses this test's settings."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("LOGISTREAM_")}
-    env.update(to_env(settings))
+    env = child_env(settings)
     env["PYTHONUNBUFFERED"] = "1"
     return env

@@ -161,6 +161,15 @@ def role_password(settings: Settings, role: str) -> str:
     return secret
 
 
+def child_env(settings: Settings) -> dict[str, str]:
+    """This process's environment with its ``LOGISTREAM_*`` replaced by ``settings``."""
+    import os
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith("LOGISTREAM_")}
+    env.update(to_env(settings))
+    return env
+
+
 def to_env(settings: Settings) -> dict[str, str]:
     """The ``LOGISTREAM_*`` variables that make a child process see exactly these settings."""
     env: dict[str, str] = {}

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import functools
 import json
-import os
 import re
 import signal
 import subprocess
@@ -30,7 +29,7 @@ from typing import Any, TypeVar
 import psycopg
 from tests.helpers import wait_until
 
-from logistream.config import Settings, to_env
+from logistream.config import Settings, child_env
 from logistream.registry import load_registry
 from logistream.registry.scenarios import load_scenario
 from logistream.stack.temporary import TemporaryStack, temporary_stack_control
@@ -447,8 +446,7 @@ def pipeline(tmp_path: Path, *, brokers: int = 1) -> Iterator[Pipeline]:
                 **ROLE_PASSWORDS,
             }
         )
-        env = {k: v for k, v in os.environ.items() if not k.startswith("LOGISTREAM_")}
-        env.update(to_env(settings))
+        env = child_env(settings)
         env["PYTHONUNBUFFERED"] = "1"
         workdir = tmp_path / "logs"
         workdir.mkdir()

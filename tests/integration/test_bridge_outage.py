@@ -7,7 +7,6 @@ so stopping it never disturbs the shared test stack; Kafka is the shared one.
 from __future__ import annotations
 
 import json
-import os
 import signal
 import subprocess
 import sys
@@ -22,7 +21,7 @@ import pytest
 from confluent_kafka import Consumer, TopicPartition
 
 from helpers import wait_until
-from logistream.config import Settings, read_secrets, to_env
+from logistream.config import Settings, child_env, read_secrets
 from logistream.kafka import make_producer
 from logistream.stack.postgres_server import PostgresServer
 from logistream.stack.process import free_port
@@ -88,8 +87,7 @@ def test_postgres_stopped_under_load_loses_nothing_and_dlqs_nothing(
 ) -> None:
     server, url = private_postgres
     bridge_settings = settings.model_copy(update={"database_url": url})
-    env = {k: v for k, v in os.environ.items() if not k.startswith("LOGISTREAM_")}
-    env.update(to_env(bridge_settings))
+    env = child_env(bridge_settings)
     log = (tmp_path / "bridge.log").open("wb")
     bridge = subprocess.Popen(
         [str(Path(sys.executable).with_name("logistream")), "bridge"],

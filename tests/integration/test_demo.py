@@ -5,7 +5,6 @@ Runs in its own home on free ports (its own Kafka, PostgreSQL and Redis), as a u
 
 from __future__ import annotations
 
-import os
 import signal
 import subprocess
 import sys
@@ -17,9 +16,10 @@ import redis
 
 from helpers import wait_until
 from logistream import live_views
-from logistream.config import Settings, resolve_endpoints, to_env
+from logistream.config import child_env, resolve_endpoints
 from logistream.stack.manager import Stack
 from logistream.stack.process import free_port, pid_alive
+from logistream.stack.temporary import isolated_settings
 
 
 def _answers(url: str) -> bool:
@@ -31,19 +31,8 @@ def _answers(url: str) -> bool:
 
 
 def test_demo_runs_everything_and_ctrl_c_stops_everything(tmp_path: Path) -> None:
-    settings = Settings(
-        home=tmp_path / "home",
-        kafka_bootstrap=None,
-        database_url=None,
-        redis_url=None,
-        kafka_port=free_port(),
-        kafka_controller_port=free_port(),
-        postgres_port=free_port(),
-        redis_port=free_port(),
-        kafka_heap="512m",
-    )
-    env = {k: v for k, v in os.environ.items() if not k.startswith("LOGISTREAM_")}
-    env.update(to_env(settings))
+    settings = isolated_settings(tmp_path / "home", kafka_heap="512m")
+    env = child_env(settings)
     port = free_port()
     out = (tmp_path / "demo.out").open("wb")
     demo = subprocess.Popen(

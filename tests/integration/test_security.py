@@ -5,7 +5,6 @@ One secure stack for the module, started with the real command in its own home o
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 import time
@@ -18,10 +17,10 @@ import psycopg
 import pytest
 import redis
 
-from logistream.config import Settings, read_secrets, resolve_endpoints, to_env
+from logistream.config import Settings, child_env, read_secrets, resolve_endpoints
 from logistream.kafka import ensure_topics, make_admin, make_consumer, make_producer
 from logistream.stack.manager import Stack
-from logistream.stack.process import free_port
+from logistream.stack.temporary import isolated_settings
 
 LOGISTREAM = str(Path(sys.executable).parent / "logistream")
 
@@ -51,20 +50,8 @@ class Secure:
 @pytest.fixture(scope="module")
 def secure(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Secure]:
     home = tmp_path_factory.mktemp("secure-home")
-    settings = Settings(
-        home=home,
-        kafka_bootstrap=None,
-        database_url=None,
-        redis_url=None,
-        kafka_port=free_port(),
-        kafka_controller_port=free_port(),
-        postgres_port=free_port(),
-        redis_port=free_port(),
-        kafka_heap="384m",
-        partitions=3,
-    )
-    env = {k: v for k, v in os.environ.items() if not k.startswith("LOGISTREAM_")}
-    env.update(to_env(settings))
+    settings = isolated_settings(home, kafka_heap="384m", partitions=3)
+    env = child_env(settings)
     started = time.monotonic()
     up = _run(env, "up", "--secure")
     print(f"secure stack up in {time.monotonic() - started:.1f} s")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 from pathlib import Path
@@ -10,8 +9,9 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from logistream.config import Settings, resolve_endpoints, to_env
-from logistream.stack.process import free_port, pid_alive
+from logistream.config import Settings, child_env, resolve_endpoints
+from logistream.stack.process import pid_alive
+from logistream.stack.temporary import isolated_settings
 
 LOGISTREAM = str(Path(sys.executable).parent / "logistream")
 
@@ -29,19 +29,8 @@ def _run(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
 
 @pytest.fixture
 def own_stack(tmp_path: Path) -> tuple[Settings, dict[str, str]]:
-    settings = Settings(
-        home=tmp_path / "home",
-        kafka_bootstrap=None,
-        database_url=None,
-        redis_url=None,
-        kafka_port=free_port(),
-        kafka_controller_port=free_port(),
-        postgres_port=free_port(),
-        redis_port=free_port(),
-        kafka_heap="512m",
-    )
-    env = {k: v for k, v in os.environ.items() if not k.startswith("LOGISTREAM_")}
-    env.update(to_env(settings))
+    settings = isolated_settings(tmp_path / "home", kafka_heap="512m")
+    env = child_env(settings)
     return settings, env
 
 

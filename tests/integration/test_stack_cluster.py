@@ -7,7 +7,6 @@ JVMs are heavy enough on two cores.
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 import time
@@ -18,10 +17,11 @@ from typing import Any
 import pytest
 from tests.helpers import wait_until
 
-from logistream.config import Settings, to_env
+from logistream.config import Settings, child_env
 from logistream.kafka import make_consumer, make_producer
 from logistream.stack.manager import Stack
-from logistream.stack.process import free_port, pid_alive
+from logistream.stack.process import pid_alive
+from logistream.stack.temporary import isolated_settings
 
 LOGISTREAM = str(Path(sys.executable).parent / "logistream")
 TOPICS = {"truck_telemetry", "truck_alerts", "alert_commands", "truck_telemetry.dlq"}
@@ -35,19 +35,15 @@ def _run(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
 
 @pytest.fixture
 def cluster_home(tmp_path: Path) -> tuple[Settings, dict[str, str]]:
-    settings = Settings(
-        home=tmp_path / "home",
-        kafka_bootstrap=None,
+    settings = isolated_settings(
+        tmp_path / "home",
         # Named as external: this stack runs Kafka only.
         database_url="postgresql://nobody@127.0.0.1:1/none",
         redis_url="redis://127.0.0.1:1/0",
-        kafka_port=free_port(),
-        kafka_controller_port=free_port(),
         kafka_heap="384m",
         partitions=3,
     )
-    env = {k: v for k, v in os.environ.items() if not k.startswith("LOGISTREAM_")}
-    env.update(to_env(settings))
+    env = child_env(settings)
     return settings, env
 
 

@@ -9,11 +9,27 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from logistream.config import Endpoints, Settings
 from logistream.stack.kafka_server import KafkaCluster
 from logistream.stack.manager import Stack
 from logistream.stack.process import free_port
+
+
+def isolated_settings(home: Path, **overrides: Any) -> Settings:
+    """Settings for a stack of its own under ``home``, every server on a free port."""
+    fields: dict[str, Any] = {
+        "home": home,
+        "kafka_bootstrap": None,
+        "database_url": None,
+        "redis_url": None,
+        "kafka_port": free_port(),
+        "kafka_controller_port": free_port(),
+        "postgres_port": free_port(),
+        "redis_port": free_port(),
+    }
+    return Settings(**{**fields, **overrides})
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,15 +67,8 @@ def temporary_stack_control(
 
     The heap defaults to 512m for one Kafka node and 384m each for a cluster.
     """
-    settings = Settings(
-        home=home,
-        kafka_bootstrap=None,
-        database_url=None,
-        redis_url=None,
-        kafka_port=free_port(),
-        kafka_controller_port=free_port(),
-        postgres_port=free_port(),
-        redis_port=free_port(),
+    settings = isolated_settings(
+        home,
         partitions=partitions,
         kafka_heap=kafka_heap or ("512m" if brokers == 1 else "384m"),
     )
