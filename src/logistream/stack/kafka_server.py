@@ -130,6 +130,18 @@ def _secure(properties: str, admin_password: str) -> str:
     return "\n".join([*swapped, *extra, ""])
 
 
+def new_cluster_id() -> str:
+    """A random Kafka cluster id (22 characters of URL-safe base64).
+
+    Like Kafka's own Uuid.randomUuid, never one starting with "-": StorageTool's argument
+    parser would take it for an option (``-t -x…`` fails at format time).
+    """
+    while True:
+        candidate = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
+        if not candidate.startswith("-"):
+            return candidate
+
+
 class KafkaNode:
     """One Kafka JVM (broker and controller) of the local stack."""
 
@@ -360,7 +372,7 @@ class KafkaCluster:
 
     def _format(self) -> None:
         cluster_id = next((n.cluster_id() for n in self.nodes if n.cluster_id()), None)
-        cluster_id = cluster_id or base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
+        cluster_id = cluster_id or new_cluster_id()
         for node in self.nodes:
             if not node.formatted():
                 node.write_config()
