@@ -384,6 +384,44 @@ def test_two_bridges_in_one_group_make_the_same_archive(
     assert count(settings) == len(expected)
 
 
+def test_a_fenced_static_bridge_joins_again_and_archives_exactly_once(
+    settings: Settings, settings_env: dict[str, str], bridges: list[Bridge], tmp_path: Path
+) -> None:
+    """A broker bounce can leave a static member fenced (a fatal consumer error); the bridge
+    must join the group again, not sit idle. Here a second member with the bridge's
+    group.instance.id fences it on purpose."""
+    now = time.time()
+    first = [(b"KFN-001", reading("KFN-001", now - 4000 + i)) for i in range(2000)]
+    second = [(b"KFN-002", reading("KFN-002", now - 2000 + i)) for i in range(2000)]
+    produce(settings, first)
+    bridge = start(bridges, settings_env, tmp_path, "--instance-id", "bridge-a")
+    wait_until(lambda: count(settings) == len(first), timeout=90, what="first readings archived")
+
+    impostor = Consumer(
+        {
+            "bootstrap.servers": settings.kafka_bootstrap,
+            "group.id": settings.bridge_group,
+            "group.instance.id": "bridge-a",
+            "enable.auto.commit": False,
+        }
+    )
+    impostor.subscribe([settings.topic_telemetry])
+    try:
+        deadline = time.monotonic() + 60
+        while "joining the group again" not in bridge.text() and time.monotonic() < deadline:
+            impostor.poll(0.5)
+    finally:
+        impostor.close()
+    assert "joining the group again" in bridge.text(), bridge.text()[-3000:]
+
+    produce(settings, second)
+    wait_until(lambda: caught_up(settings), timeout=120, what="the rejoined bridge caught up")
+    assert bridge.proc.poll() is None, bridge.text()[-3000:]
+    assert bridge.stop() == 0, bridge.text()[-3000:]
+    rows = query(settings, "SELECT count(*), count(DISTINCT event_id) FROM readings")
+    assert rows == [(len(first) + len(second), len(first) + len(second))]
+
+
 def test_the_bridge_role_cannot_update_or_delete_and_the_reader_only_reads(
     settings: Settings, settings_env: dict[str, str], bridges: list[Bridge], tmp_path: Path
 ) -> None:

@@ -57,6 +57,19 @@ def test_same_seed_and_start_give_byte_identical_readings() -> None:
     assert len(set(ids)) == len(ids)
 
 
+def test_runs_of_one_seed_from_different_starts_share_no_event_id() -> None:
+    """A run tomorrow with the default seed must not reuse today's ids: the archive is unique by
+    event id, so a shared id would merge two different readings (or store one id twice)."""
+
+    def ids(start: float) -> list[str | None]:
+        fleet = build_fleet(REGISTRY, NONE, trucks=5, seed=42, start=start, rate_hz=1.0)
+        return [r.event_id for r in fleet.emissions(300)]  # type: ignore[union-attr]
+
+    today, tomorrow = ids(START), ids(START + 86_400)
+    assert len(today) == len(tomorrow) == 1500
+    assert not set(today) & set(tomorrow)
+
+
 def test_a_truck_does_not_depend_on_how_many_others_run() -> None:
     small = _readings(0.5, rate=1.0, trucks=3)
     large = _readings(0.5, rate=1.0, trucks=30)

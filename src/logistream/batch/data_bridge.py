@@ -38,8 +38,17 @@ _IDLE_HEARTBEAT_S: Final = 5.0
 _PROGRESS_LOG_S: Final = 10.0
 
 
+_REJOINS_ALLOWED: Final = 5
+_REJOIN_WINDOW_S: Final = 300.0
+
+
 class Stopped(Exception):
     """A stop was requested while waiting for a store; the run ends without committing."""
+
+
+class ConsumerFailed(Exception):
+    """The Kafka consumer hit a fatal error (e.g. a static member fenced after a broker bounce)
+    and cannot be used again; a new one must join the group."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -197,8 +206,11 @@ class DataBridge:
         for m in messages:
             error = m.error()
             if error is not None:
-                if error.fatal():
-                    raise RuntimeError(f"Kafka consumer failed: {error}")
+                from confluent_kafka import KafkaError
+
+                # A fatal error arrives as an event whose code is _FATAL, not always fatal().
+                if error.fatal() or error.code() == KafkaError._FATAL:
+                    raise ConsumerFailed(error.str())
                 log.warning("Kafka: %s", error)
                 continue
             topic, partition = m.topic(), m.partition()
@@ -268,8 +280,8 @@ class DataBridge:
             except Exception as error:  # monitoring only: never stop the archive for it
                 log.debug("Kafka offset commit skipped: %s", error)
 
-    def run(self) -> BridgeStats:
-        """Archive until a stop is requested; returns the counts of this run."""
+    def _join(self) -> None:
+        """A new consumer subscribed to the group (positions come from the stored offsets)."""
         settings = self._settings
         overrides: dict[str, Any] = {
             "client.id": f"logistream-bridge-{self._instance}",
@@ -282,6 +294,40 @@ class DataBridge:
         self._consumer = make_consumer(
             settings, settings.bridge_group, self._endpoints, **overrides
         )
+        self._consumer.subscribe(
+            self._topics,
+            on_assign=self._on_assign,
+            on_revoke=self._on_revoke,
+            on_lost=self._on_revoke,
+        )
+
+    def _rejoin(self, why: str, rejoins: list[float]) -> None:
+        """Replace a consumer that failed for good; give up when it keeps failing."""
+        now = time.monotonic()
+        rejoins[:] = [t for t in rejoins if now - t < _REJOIN_WINDOW_S] + [now]
+        if len(rejoins) > _REJOINS_ALLOWED:
+            hint = (
+                f"; is another bridge running with --instance-id {self._options.static_member_id}?"
+                if self._options.static_member_id
+                else ""
+            )
+            raise RuntimeError(
+                f"the Kafka consumer failed {len(rejoins)} times in "
+                f"{_REJOIN_WINDOW_S:.0f} s (last: {why}){hint}"
+            )
+        log.warning("Kafka consumer failed (%s): joining the group again", why)
+        self._finish_pending()  # its offsets are stored in PostgreSQL, whoever reads next
+        try:
+            self._consumer.close()
+        except Exception as error:  # a failed consumer may refuse to close cleanly
+            log.debug("closing the failed consumer: %s", error)
+        self._assigned.clear()
+        self._positions.clear()
+        self._join()
+
+    def run(self) -> BridgeStats:
+        """Archive until a stop is requested; returns the counts of this run."""
+        settings = self._settings
         producer = make_producer(
             settings, self._endpoints, **{"client.id": f"logistream-dlq-{self._instance}"}
         )
@@ -292,12 +338,7 @@ class DataBridge:
                 "preparing day partitions",
                 lambda: self._archive.ensure_partitions([], today=int(time.time() // 86_400)),
             )
-            self._consumer.subscribe(
-                self._topics,
-                on_assign=self._on_assign,
-                on_revoke=self._on_revoke,
-                on_lost=self._on_revoke,
-            )
+            self._join()
             self._loop(dlq)
         except Stopped as stopped:
             log.info("stop requested while %s: batch abandoned, not committed", stopped)
@@ -309,8 +350,13 @@ class DataBridge:
         settings = self._settings
         last_write = last_log = time.monotonic()
         logged = BridgeStats()
+        rejoins: list[float] = []
         while not self._stop:
-            messages = self._read_batch()
+            try:
+                messages = self._read_batch()
+            except ConsumerFailed as failed:
+                self._rejoin(str(failed), rejoins)
+                continue
             now = time.monotonic()
             if not messages:
                 self._finish_pending()

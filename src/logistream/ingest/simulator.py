@@ -2,12 +2,14 @@
 
 Everything comes from ``(seed, start, rate)``: each truck has its own generator seeded from the
 seed and its plate, so a truck's readings (``event_id`` included) do not depend on how many other
-trucks run, and the same seed and start give byte-identical output. Time is simulated: the
+trucks run, and the same seed and start give byte-identical output. Event ids also mix in the
+start, so two runs of one seed from different starts never share an id. Time is simulated: the
 simulator never looks at a clock; pacing against the wall clock is the producer's business.
 """
 
 from __future__ import annotations
 
+import hashlib
 import math
 import random
 from collections.abc import Iterator, Sequence
@@ -93,9 +95,19 @@ def _generated_plate(n: int) -> str:
     return f"KZ{series} {number:03d}{suffix}"
 
 
-def _uuid4(rng: random.Random) -> str:
-    """A version-4 UUID string from the truck's seeded generator."""
-    h = f"{rng.getrandbits(128):032x}"
+def _run_salt(seed: int, start: float, truck_id: str) -> int:
+    """128 bits that differ between runs of one seed from different starts.
+
+    The truck's generator depends on the seed and plate only (its physics must not move with
+    the start), so its random bits alone would give a run tomorrow the ids of today's readings.
+    """
+    digest = hashlib.blake2b(f"{seed}|{start!r}|{truck_id}".encode(), digest_size=16).digest()
+    return int.from_bytes(digest, "big")
+
+
+def _uuid4(bits: int) -> str:
+    """A version-4 UUID string from 128 random bits."""
+    h = f"{bits:032x}"
     return f"{h[:8]}-{h[8:12]}-4{h[13:16]}-{'89ab'[int(h[16], 16) & 3]}{h[17:20]}-{h[20:32]}"
 
 
@@ -133,6 +145,7 @@ class TruckSim:
         "held",
         "hum",
         "hum_base",
+        "id_salt",
         "key",
         "km",
         "l_per_km",
@@ -173,6 +186,7 @@ class TruckSim:
     ) -> None:
         rng = random.Random(f"{seed}|{truck.truck_id}")
         self.rng = rng
+        self.id_salt = _run_salt(seed, start, truck.truck_id)
         self.truck_id = truck.truck_id
         self._compact = truck.truck_id.replace(" ", "")
         self.key = truck.truck_id.encode()
@@ -480,7 +494,7 @@ class TruckSim:
             temp=round(self.temp + offset + self.noise, 2),
             timestamp=round(t, 3),
             fuel=round(min(100.0, max(0.0, self.fuel_l / self.tank * 100.0 + gauss(0.0, 0.05))), 2),
-            event_id=_uuid4(rng),
+            event_id=_uuid4(rng.getrandbits(128) ^ self.id_salt),
             seq=self.seq,
             trip_id=self.trip_id,
             driver_id=self.driver_id,
