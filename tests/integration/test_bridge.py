@@ -403,6 +403,7 @@ def test_a_fenced_static_bridge_joins_again_and_archives_exactly_once(
             "group.id": settings.bridge_group,
             "group.instance.id": "bridge-a",
             "enable.auto.commit": False,
+            "partition.assignment.strategy": "cooperative-sticky",  # the group's protocol
         }
     )
     impostor.subscribe([settings.topic_telemetry])
