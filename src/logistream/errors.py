@@ -19,6 +19,10 @@ class StackError(LogiStreamError):
     """A local server did not start, stop or answer in time. The message names its log file."""
 
 
+class KafkaClientFailed(LogiStreamError):
+    """A Kafka client hit an error it cannot recover from; restarting the process is the cure."""
+
+
 class InvalidReading(LogiStreamError):
     """A message breaks the wire contract (DESIGN.md). ``code`` is the DLQ reason code."""
 

@@ -29,6 +29,7 @@ from logistream.batch.backoff import Backoff
 from logistream.batch.dlq import DeadLetters, DlqUnavailable
 from logistream.batch.records import Consumed, SortedBatch, sort_batch
 from logistream.config import Endpoints, Settings
+from logistream.errors import KafkaClientFailed
 from logistream.kafka import make_consumer, make_producer
 
 log = logging.getLogger(__name__)
@@ -311,7 +312,7 @@ class DataBridge:
                 if self._options.static_member_id
                 else ""
             )
-            raise RuntimeError(
+            raise KafkaClientFailed(
                 f"the Kafka consumer failed {len(rejoins)} times in "
                 f"{_REJOIN_WINDOW_S:.0f} s (last: {why}){hint}"
             )

@@ -22,7 +22,7 @@ from typing import Any, Final
 
 from logistream import live_views as lv
 from logistream.config import Endpoints, Settings, resolve_endpoints
-from logistream.errors import InvalidReading, LogiStreamError, StackError
+from logistream.errors import InvalidReading, KafkaClientFailed, LogiStreamError, StackError
 from logistream.events import Alert, AlertCommand, decode_command, decode_reading, encode
 from logistream.kafka import ensure_topics, make_consumer, make_producer
 from logistream.registry import Registry, cached_registry
@@ -38,6 +38,19 @@ log = logging.getLogger("logistream.speed")
 PENDING_ACKS_MAX: Final = 10_000
 PENDING_ACK_TTL_S: Final = 86_400.0
 COMMANDS_REPLAY_S: Final = 86_400.0
+
+
+def _raise_if_fatal(error: Any) -> None:
+    """A consumer that failed for good reads nothing more: stop loudly rather than sit idle
+    (state is checkpointed; a restarted process resumes from the checkpoint)."""
+    from confluent_kafka import KafkaError
+
+    # A fatal error arrives as an event whose code is _FATAL, not always fatal().
+    if error.fatal() or error.code() == KafkaError._FATAL:
+        raise KafkaClientFailed(
+            f"the Kafka consumer failed for good ({error.str()}); restart `logistream speed`, "
+            "it resumes from its checkpoint"
+        )
 
 
 class BatchAbandoned(LogiStreamError):
@@ -338,6 +351,7 @@ class SpeedProcessor:
         settings = self.settings
         for msg in msgs:
             if msg.error():
+                _raise_if_fatal(msg.error())
                 log.warning("consumer error: %s", msg.error())
                 continue
             partition, offset = msg.partition(), msg.offset()
