@@ -48,12 +48,12 @@ def cluster_home(tmp_path: Path) -> tuple[Settings, dict[str, str]]:
 
 
 def _produce(producer: Any, topic: str, values: list[bytes]) -> list[str]:
-    """Produce and flush; the delivery errors (none expected)."""
+    """Produce and flush; the delivery errors (none expected), each as its name and text."""
     errors: list[str] = []
 
     def delivered(error: Any, _message: Any) -> None:
         if error is not None:
-            errors.append(str(error))
+            errors.append(f"{error.name()}: {error}")
 
     for value in values:
         producer.produce(topic, value, key=value[-1:], on_delivery=delivered)
@@ -62,8 +62,10 @@ def _produce(producer: Any, topic: str, values: list[bytes]) -> list[str]:
     return errors
 
 
-def _consume_all(settings: Settings, topic: str, count: int) -> list[bytes]:
-    consumer = make_consumer(settings, f"cluster-test-{uuid.uuid4().hex[:8]}")
+def _consume_all(
+    settings: Settings, topic: str, count: int, group: str | None = None
+) -> list[bytes]:
+    consumer = make_consumer(settings, group or f"cluster-test-{uuid.uuid4().hex[:8]}")
     consumer.subscribe([topic])
     got: list[bytes] = []
     deadline = time.monotonic() + 90
@@ -79,6 +81,27 @@ def _consume_all(settings: Settings, topic: str, count: int) -> list[bytes]:
     finally:
         consumer.close()
     return got
+
+
+def _refusals(settings: Settings, topic: str, group: str | None = None) -> set[str]:
+    """The authorization errors ``settings``' principal meets writing ``topic`` (no group) or
+    reading it in ``group``; empty if it was allowed."""
+    if group is None:
+        producer = make_producer(settings, **{"message.timeout.ms": 20_000})
+        return {e.split(":")[0] for e in _produce(producer, topic, [b"probe"])}
+    consumer = make_consumer(settings, group)
+    consumer.subscribe([topic])
+    found: set[str] = set()
+    deadline = time.monotonic() + 30
+    try:
+        while not found and time.monotonic() < deadline:
+            message = consumer.poll(0.5)
+            error = message.error() if message is not None else None
+            if error is not None and "AUTHORIZATION" in error.name():
+                found.add(error.name())
+    finally:
+        consumer.close()
+    return found
 
 
 def test_three_brokers_survive_a_kill_minus_9_and_the_node_rejoins(
@@ -170,3 +193,53 @@ def test_three_brokers_survive_a_kill_minus_9_and_the_node_rejoins(
     assert not [pid for pid in pids if pid and pid_alive(pid)], "down must stop every node"
     assert _run(env, "status").returncode == 3
     print(f"cluster test took {time.monotonic() - started:.1f} s")
+
+
+def test_secure_three_broker_cluster_keeps_its_acls_with_a_node_down(
+    cluster_home: tuple[Settings, dict[str, str]],
+) -> None:
+    """``--secure --brokers 3``: SASL/SCRAM and ACLs on every node, so refusals hold whichever
+    node leads, and a service's acks=all writes go on with one node killed."""
+    from confluent_kafka import KafkaException
+
+    from logistream.kafka import make_admin
+
+    settings, env = cluster_home
+    try:
+        up = _run(env, "up", "--brokers", "3", "--secure")
+        assert up.returncode == 0, up.stderr
+        stack = Stack(settings)
+        assert stack.secure
+        cluster = stack.kafka
+        topic, alerts = settings.topic_telemetry, settings.topic_alerts
+        simulator = stack.service_settings("simulator")
+        speed = stack.service_settings("speed")
+
+        wrong = simulator.model_copy(update={"kafka_password": "not-the-password"})
+        with pytest.raises(KafkaException):
+            make_admin(wrong).list_topics(timeout=10)
+
+        producer = make_producer(simulator)
+        first = [f"secure-{i:04d}".encode() for i in range(200)]
+        assert _produce(producer, topic, first) == []
+        assert _refusals(simulator, alerts) == {"TOPIC_AUTHORIZATION_FAILED"}
+
+        victim = cluster.leader(topic, 0)
+        cluster.node(victim).kill()
+        wait_until(
+            lambda: cluster.leader(topic, 0) not in (-1, victim),
+            timeout=60,
+            what="a new leader for partition 0",
+        )
+        second = [f"secure-down-{i:04d}".encode() for i in range(200)]
+        assert _produce(producer, topic, second) == [], "acks=all goes on with 2 of 3 in sync"
+        # The ACLs live in the cluster's metadata, so the new leader refuses the same things.
+        assert _refusals(simulator, alerts) == {"TOPIC_AUTHORIZATION_FAILED"}
+        assert _refusals(speed, topic) == {"TOPIC_AUTHORIZATION_FAILED"}
+
+        consumed = _consume_all(speed, topic, len(first) + len(second), settings.speed_group)
+        assert sorted(consumed) == sorted(first + second)
+        assert _refusals(simulator, topic, settings.speed_group) == {"GROUP_AUTHORIZATION_FAILED"}
+    finally:
+        down = _run(env, "down")
+    assert down.returncode == 0, down.stderr

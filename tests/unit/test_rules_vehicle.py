@@ -123,3 +123,17 @@ def test_unknown_trucks_have_no_route_rule_but_messages_name_a_place() -> None:
     )
     assert [a.rule for a in made] == ["temp_high"]
     assert " km from " in made[0].message
+
+
+def test_the_fleet_clock_ignores_one_truck_whose_clock_runs_ahead() -> None:
+    from logistream.speed.rules.offline import fleet_clock
+
+    fleet = [T0 + 100.0, T0 + 101.0, T0 + 99.0, T0 + 100.5]
+    assert fleet_clock(fleet) == T0 + 100.0  # three trucks have reached it
+    assert fleet_clock([*fleet, T0 + 3600.0]) == T0 + 100.5  # the outlier moves nothing much
+    assert fleet_clock([*fleet, T0 + 3600.0, T0 + 7200.0]) == T0 + 101.0
+    # A small fleet needs all but one: a silent truck never vouches for its own silence.
+    assert fleet_clock([T0, T0 + 900.0]) == T0 + 900.0
+    assert fleet_clock([T0, T0 + 900.0, T0 + 901.0]) == T0 + 900.0
+    assert fleet_clock([T0]) == T0
+    assert fleet_clock([]) is None

@@ -29,6 +29,7 @@ from logistream.registry import Registry, cached_registry
 from logistream.speed import engine
 from logistream.speed.checkpoint import CheckpointStore, PartitionMark
 from logistream.speed.metrics import Metrics
+from logistream.speed.rules import offline
 from logistream.speed.rules.config import RulesConfig, load_rules_config
 from logistream.speed.state import TruckState
 from logistream.speed.views import ViewWriter
@@ -419,10 +420,11 @@ class SpeedProcessor:
     def watermark(self) -> float | None:
         """Event time up to which every truck of our partitions has reported, if it reports.
 
-        The newest event time seen, except that a partition with records still waiting holds
-        it back to that partition's newest (its trucks may well have sent later readings that
-        we have not read yet): without this, reading one partition's backlog ahead of another's
-        would make the other's trucks look silent. A caught-up partition holds nothing back.
+        The fleet's time (:func:`offline.fleet_clock`: reached by several trucks), except that
+        a partition with records still waiting holds it back to that partition's newest (its
+        trucks may well have sent later readings that we have not read yet): without this,
+        reading one partition's backlog ahead of another's would make the other's trucks look
+        silent. A caught-up partition holds nothing back.
         """
         from confluent_kafka import TopicPartition
 
@@ -439,8 +441,12 @@ class SpeedProcessor:
                 if newest is None:
                     return None  # a backlog we know nothing about yet
                 held.append(newest)
-        base = min(held) if held else max(self.part_max_ts.values())
-        return base - self.rules.offline.watermark_lateness_s
+        fleet = offline.fleet_clock(
+            [s.last.timestamp for s in self.trucks.values() if s.last is not None]
+        )
+        if fleet is None:
+            return None
+        return min([*held, fleet]) - self.rules.offline.watermark_lateness_s
 
     def _sweep(self, batch: Batch) -> None:
         """Open sensor_offline for trucks the watermark has left behind."""

@@ -2,18 +2,39 @@
 
 Two ways to see it, giving the same alert (its id comes from the last reading before the
 silence, its opening time is that reading's time plus the limit):
-- live, when the processor's watermark (newest event time seen, minus an allowed lateness)
-  passes the limit;
+- live, when the processor's watermark (the fleet's event time, minus an allowed lateness)
+  passes the limit; the fleet's time is what at least three trucks have reached
+  (:func:`fleet_clock`), so one truck whose clock runs ahead cannot make the others look silent;
 - afterwards, when the truck's next reading shows a gap longer than the limit; then the alert
   opens and resolves at once, so a replay or another process count never loses it.
 """
 
 from __future__ import annotations
 
+import heapq
+from collections.abc import Collection
+from typing import Final
+
 from logistream.speed.rules.base import NO_VERDICTS, Clear, Raise, Verdict, minutes
 from logistream.speed.rules.config import OfflineConfig
 
 RULE = "sensor_offline"
+QUORUM: Final = 3
+"""Trucks that must have reached an event time before it counts as the fleet's time."""
+
+
+def fleet_clock(last_times: Collection[float], quorum: int = QUORUM) -> float | None:
+    """The newest event time reached by ``quorum`` trucks (fewer in a small fleet).
+
+    Never the newest single reading: a device whose clock is minutes ahead (the contract lets
+    5 minutes through), or a test message stamped "now" among a sped-up simulation's past
+    readings, would otherwise push every other truck past its silence limit. Among n trucks
+    at most n - 1 are needed, so a silent truck is never needed to vouch for its own silence.
+    """
+    if not last_times:
+        return None
+    needed = max(1, min(quorum, len(last_times) - 1))
+    return heapq.nlargest(needed, last_times)[-1]
 
 
 def _raise(last_ts: float, last_event_id: str, cfg: OfflineConfig) -> Raise:
