@@ -1,9 +1,10 @@
 """A stop requested before a long-running command is ready is remembered, not lost.
 
-``logistream speed`` or ``bridge`` takes a second or more to import and connect; a SIGTERM in
-that window used to kill the process with the default action (exit -15) instead of a clean exit
-0. The console script installs :func:`remember_early_stops` first thing for long-running
-commands, and each command asks :func:`stop_requested_early` once its own handler is in place.
+``logistream speed``, ``bridge``, ``simulate`` or ``notify`` takes a second or more to import
+and connect; a SIGTERM in that window used to kill the process with the default action (exit
+-15) instead of a clean exit 0. The console script installs :func:`remember_early_stops` first
+thing for long-running commands, and each asks :func:`stop_requested_early` once its own
+handler is in place.
 """
 
 from __future__ import annotations

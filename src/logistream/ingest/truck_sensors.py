@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from types import FrameType
 from typing import Any, Final
 
+from logistream import shutdown
 from logistream.ingest.faults import RawMessage
 from logistream.ingest.simulator import FleetSim
 from logistream.ingest.spool import Segment, Spool
@@ -325,6 +326,8 @@ def stop_on_signals() -> Iterator[threading.Event]:
         stop.set()
 
     previous = {s: signal.signal(s, handler) for s in (signal.SIGINT, signal.SIGTERM)}
+    if shutdown.stop_requested_early():
+        stop.set()
     try:
         yield stop
     finally:

@@ -18,6 +18,7 @@ from typing import Annotated
 
 import typer
 
+from logistream import shutdown
 from logistream.errors import ConfigError, LogiStreamError
 
 RoutingOption = Annotated[
@@ -64,6 +65,8 @@ def serve(
 
     signal.signal(signal.SIGINT, on_signal)
     signal.signal(signal.SIGTERM, on_signal)
+    if shutdown.stop_requested_early():
+        stop.set()
     typer.echo(
         f"notifier: {settings.topic_alerts} -> e-mail, SMS, webhooks (group "
         f"{settings.notify_group}, routing {rules.source}); Ctrl+C stops",
