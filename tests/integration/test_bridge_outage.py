@@ -13,33 +13,19 @@ import sys
 import threading
 import time
 import uuid
-from collections.abc import Iterator
 from pathlib import Path
 
 import psycopg
-import pytest
 from confluent_kafka import Consumer, TopicPartition
 
 from helpers import wait_until
-from logistream.config import Settings, child_env, read_secrets
+from logistream.config import Settings, child_env
 from logistream.kafka import make_producer
 from logistream.stack.postgres_server import PostgresServer
-from logistream.stack.process import free_port
 
 READINGS = 20_000
 RATE_PER_S = 2_000
 OUTAGE_S = 8.0
-
-
-@pytest.fixture
-def private_postgres(tmp_path: Path) -> Iterator[tuple[PostgresServer, str]]:
-    own = Settings(home=tmp_path / "pg-home", postgres_port=free_port(), database_url=None)
-    server = PostgresServer(own)
-    server.up()
-    try:
-        yield server, server.url(read_secrets(own)["postgres_password"])
-    finally:
-        server.destroy()
 
 
 def _produce_steadily(settings: Settings, acked: list[str], done: threading.Event) -> None:

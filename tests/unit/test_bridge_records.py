@@ -10,8 +10,8 @@ import pytest
 
 from helpers import seeded_random
 from logistream import events
+from logistream.backoff import Backoff
 from logistream.batch.archive import day_number, day_of
-from logistream.batch.backoff import Backoff
 from logistream.batch.dlq import MAX_DLQ_VALUE, dlq_value
 from logistream.batch.records import (
     ALERT_COLUMNS,

@@ -6,19 +6,14 @@ import logging
 import os
 import signal
 import sys
-import time
 from collections.abc import Callable
 from types import FrameType
-from typing import Final
 
 import typer
 
 from logistream import shutdown
 
 log = logging.getLogger("logistream.batch")
-
-# Connection errors that a wait will not cure: report them at once.
-_CONFIG_ERRORS: Final = ("authentication failed", "no password supplied", "does not exist")
 
 
 def _setup_logging() -> None:
@@ -28,37 +23,6 @@ def _setup_logging() -> None:
             format="%(asctime)s %(levelname)s %(name)s: %(message)s",
             stream=sys.stderr,
         )
-
-
-def _migrate_waiting(owner_url: str, deadline_s: float, stopping: Callable[[], bool]) -> bool:
-    """Apply migrations, waiting for PostgreSQL to come up; False if stopped meanwhile."""
-    from logistream.batch.backoff import Backoff
-    from logistream.batch.migrate import MigrationError, migrate
-    from logistream.config import get_settings
-
-    backoff = Backoff(cap_s=5.0)
-    end = time.monotonic() + deadline_s
-    while not stopping():
-        try:
-            applied = migrate(get_settings(), owner_url)
-        except MigrationError as error:
-            text = str(error)
-            if (
-                not text.startswith("cannot connect")
-                or any(marker in text for marker in _CONFIG_ERRORS)
-                or time.monotonic() > end
-            ):
-                raise
-            delay = backoff.next_delay()
-            log.warning("%s; retrying in %.1f s", text, delay)
-            until = time.monotonic() + delay
-            while not stopping() and time.monotonic() < until:
-                time.sleep(0.1)
-            continue
-        if applied:
-            log.info("schema migrated: %s", ", ".join(f"{m.version:04d}_{m.name}" for m in applied))
-        return True
-    return False
 
 
 def bridge_conninfo(owner_url: str, password: str) -> str:
@@ -107,6 +71,7 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Archive every reading and alert change into PostgreSQL, exactly once (Ctrl+C stops)."""
         from logistream.batch.data_bridge import BridgeOptions, DataBridge
+        from logistream.batch.migrate import migrate_waiting
         from logistream.config import get_settings, resolve_endpoints, role_password
 
         _setup_logging()
@@ -114,7 +79,9 @@ def register(app: typer.Typer) -> None:
         signals.install()
         settings = get_settings()
         endpoints = resolve_endpoints(settings)
-        if not _migrate_waiting(endpoints.database_url, wait_for_db_s, lambda: signals.requested):
+        if not migrate_waiting(
+            settings, endpoints.database_url, wait_for_db_s, lambda: signals.requested
+        ):
             return
         runner = DataBridge(
             settings,

@@ -24,8 +24,8 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any, Final, TypeVar
 
+from logistream.backoff import Backoff
 from logistream.batch.archive import Archive, WriteResult
-from logistream.batch.backoff import Backoff
 from logistream.batch.dlq import DeadLetters, DlqUnavailable
 from logistream.batch.records import Consumed, SortedBatch, sort_batch
 from logistream.config import Endpoints, Settings

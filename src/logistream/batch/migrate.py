@@ -9,15 +9,18 @@ in which order, which are pending) is pure; :func:`migrate` is the I/O edge.
 from __future__ import annotations
 
 import hashlib
+import logging
 import re
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from importlib import resources
 from typing import TYPE_CHECKING, Final
 
 from logistream.config import DATABASE_ROLES
 from logistream.errors import LogiStreamError
+
+log = logging.getLogger("logistream.batch")
 
 if TYPE_CHECKING:
     import psycopg
@@ -186,3 +189,39 @@ def migrate(settings: Settings, owner_url: str) -> list[Migration]:
         for short, role in (("bridge", BRIDGE_ROLE), ("reader", READER_ROLE)):
             set_role_password(conn, role, role_password(settings, short))
     return done
+
+
+# Connection errors that a wait will not cure: report them at once.
+_CONFIG_ERRORS: Final = ("authentication failed", "no password supplied", "does not exist")
+
+
+def migrate_waiting(
+    settings: Settings, owner_url: str, deadline_s: float, stopping: Callable[[], bool]
+) -> bool:
+    """:func:`migrate`, waiting up to ``deadline_s`` for PostgreSQL to come up (a service
+    started before its database, or during an outage); False if ``stopping`` meanwhile."""
+    from logistream.backoff import Backoff
+
+    backoff = Backoff(cap_s=5.0)
+    end = time.monotonic() + deadline_s
+    while not stopping():
+        try:
+            applied = migrate(settings, owner_url)
+        except MigrationError as error:
+            text = str(error)
+            if (
+                not text.startswith("cannot connect")
+                or any(marker in text for marker in _CONFIG_ERRORS)
+                or time.monotonic() > end
+            ):
+                raise
+            delay = backoff.next_delay()
+            log.warning("%s; retrying in %.1f s", text, delay)
+            until = time.monotonic() + delay
+            while not stopping() and time.monotonic() < until:
+                time.sleep(0.1)
+            continue
+        if applied:
+            log.info("schema migrated: %s", ", ".join(f"{m.version:04d}_{m.name}" for m in applied))
+        return True
+    return False

@@ -14,12 +14,15 @@ import time
 from datetime import datetime
 from pathlib import Path
 from types import FrameType
-from typing import Annotated
+from typing import Annotated, Final
 
 import typer
 
 from logistream import shutdown
 from logistream.errors import ConfigError, LogiStreamError
+
+MIGRATE_WAIT_S: Final = 600.0
+"""How long a starting notifier waits for PostgreSQL before it gives up with an error."""
 
 RoutingOption = Annotated[
     Path | None,
@@ -40,7 +43,12 @@ def serve(
     """Send alert changes to the people the routing rules name; escalate; watch the pipeline."""
     if ctx.invoked_subcommand is not None:
         return
-    from logistream.batch.migrate import migrate
+    if not logging.getLogger().handlers:  # progress and retries, not only warnings
+        logging.basicConfig(
+            level=os.environ.get("LOGISTREAM_LOG_LEVEL", "INFO").upper(),
+            format="%(asctime)s %(name)s %(message)s",
+        )
+    from logistream.batch.migrate import migrate_waiting
     from logistream.config import get_settings, resolve_endpoints
     from logistream.notify.options import load_options
     from logistream.notify.routing import load_routing
@@ -52,7 +60,6 @@ def serve(
     settings = get_settings()
     rules = load_routing(options.routing_file)
     endpoints = resolve_endpoints(settings)
-    migrate(settings, endpoints.database_url)  # the log's tables come with migration 0040
     notifier = Notifier(settings, options, rules, cached_registry(settings.registry_dir), endpoints)
     stop = threading.Event()
 
@@ -67,6 +74,10 @@ def serve(
     signal.signal(signal.SIGTERM, on_signal)
     if shutdown.stop_requested_early():
         stop.set()
+    # The log's tables come with migration 0040; a notifier started before its database (or
+    # during an outage) waits for it.
+    if not migrate_waiting(settings, endpoints.database_url, MIGRATE_WAIT_S, stop.is_set):
+        return
     typer.echo(
         f"notifier: {settings.topic_alerts} -> e-mail, SMS, webhooks (group "
         f"{settings.notify_group}, routing {rules.source}); Ctrl+C stops",
@@ -172,11 +183,6 @@ def main() -> None:
     """``python -m logistream.notify``: the same as ``logistream notify`` before it is wired in."""
     app = typer.Typer(add_completion=False, pretty_exceptions_enable=False)
     register(app)
-    if not logging.getLogger().handlers:
-        logging.basicConfig(
-            level=os.environ.get("LOGISTREAM_LOG_LEVEL", "INFO").upper(),
-            format="%(asctime)s %(name)s %(message)s",
-        )
     try:
         app(["notify", *sys.argv[1:]], prog_name="logistream")
     except LogiStreamError as error:

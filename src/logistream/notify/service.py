@@ -5,6 +5,11 @@ one transaction, and only then are the batch's offsets committed to Kafka (so a 
 the batch, and the log's unique idempotency keys make the replay a no-op). The channel workers
 send from the log, so a slow or dead channel never holds up consumption or the other channels.
 The same loop runs escalation and the watchdog every ``check_interval_s``.
+
+Outages: when PostgreSQL is unreachable (at start or later), the batch in hand is kept and its
+offsets stay uncommitted; the loop logs one warning per retry, backs off, reconnects and goes
+on. While it waits, the consumer's partitions are paused and it keeps polling, so it stays in
+its group. A stop request ends the wait at once; the uncommitted batch is read again next time.
 """
 
 from __future__ import annotations
@@ -15,6 +20,7 @@ import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from logistream.backoff import Backoff
 from logistream.config import Endpoints, Settings, resolve_endpoints
 from logistream.events import Alert, decode_alert
 from logistream.notify import escalation, log_store, watchdog
@@ -149,6 +155,8 @@ class Notifier:
         self.changes = 0
         self._workers_stop = threading.Event()
         self.workers: dict[str, ChannelWorker] = {}
+        self._conn: psycopg.Connection[Any] | None = None
+        self._waiting = False  # for PostgreSQL: the alert partitions are paused meanwhile
 
     # ---- the loop ------------------------------------------------------------------------
 
@@ -156,44 +164,49 @@ class Notifier:
         import psycopg
         import redis
 
-        from logistream.kafka import make_consumer
-
-        conn = psycopg.connect(self.endpoints.database_url, autocommit=True, connect_timeout=10)
         rclient = redis.Redis.from_url(self.endpoints.redis_url, socket_timeout=5)
-        # A short session: after a crash, a restarted notifier gets its partitions back in
-        # seconds instead of the default 45 s.
-        consumer = make_consumer(
-            self.settings, self.settings.notify_group, self.endpoints,
-            **{"session.timeout.ms": 10_000, "heartbeat.interval.ms": 2_000},
-        )  # fmt: skip
-        consumer.subscribe([self.settings.topic_alerts])
-        for channel in make_channels(self.settings, self.options):
-            worker = ChannelWorker(channel, self.endpoints.database_url, self.options,
-                                   self._workers_stop)  # fmt: skip
-            self.workers[channel.name] = worker
-            worker.start()
+        consumer = self._subscribe()
+        self._start_workers()
+        backoff = Backoff(cap_s=5.0)
+        held: list[Any] = []  # alert changes read but not yet logged: offsets not committed
         last_check = 0.0
         try:
             while not stop.is_set():
-                # poll() returns as soon as one change is there; consume(timeout=0) then takes
-                # what else is ready (consume with a timeout would wait to fill the batch).
-                first = consumer.poll(0.2)
-                msgs = [first, *consumer.consume(199, timeout=0)] if first is not None else []
-                good = [m for m in msgs if m.error() is None]
-                for m in msgs:
-                    if m.error() is not None:
-                        log.warning("Kafka: %s", m.error())
-                if good:
-                    self.handle_changes(conn, good)
-                    self._commit(consumer, good)
-                now = time.monotonic()
-                if now - last_check >= self.options.check_interval_s:
-                    last_check = now
-                    self.escalate(conn, time.time())
-                    self.watch(conn, rclient, time.time())
+                if not held:
+                    held = self._read(consumer, 0.2)
+                step = "connecting"
+                try:
+                    conn = self._connection()
+                    if held:
+                        step = f"logging {len(held)} alert changes"
+                        self.handle_changes(conn, held)
+                        self._commit(consumer, held)
+                        held = []
+                    now = time.monotonic()
+                    if now - last_check >= self.options.check_interval_s:
+                        last_check = now
+                        step = "checking escalations and the watchdog"
+                        self.escalate(conn, time.time())
+                        self.watch(conn, rclient, time.time())
+                except (psycopg.OperationalError, psycopg.InterfaceError) as error:
+                    self._drop_connection()
+                    delay = backoff.next_delay()
+                    log.warning(
+                        "PostgreSQL unavailable while %s (%s); %d alert changes held, offsets "
+                        "not committed; retry %d in %.1f s", step, " ".join(str(error).split()),
+                        len(held), backoff.attempts, delay,
+                    )  # fmt: skip
+                    self._set_waiting(consumer, True)
+                    held += self._wait(consumer, stop, delay)
+                    continue
+                if backoff.attempts:
+                    log.info("PostgreSQL is back after %d retries", backoff.attempts)
+                    backoff.reset()
+                self._set_waiting(consumer, False)  # a no-op unless it was waiting
         finally:
-            # Everything consumed has been logged and committed above; pending sends wait in
-            # the log for the next start. The workers finish the send in hand.
+            # What was committed is in the log; a batch still held (PostgreSQL down) is read
+            # again after the restart. Pending sends wait in the log; workers finish the one
+            # in hand.
             consumer.close()
             self._workers_stop.set()
             for worker in self.workers.values():
@@ -201,18 +214,104 @@ class Notifier:
             for worker in self.workers.values():
                 worker.join(timeout=30)
             rclient.close()
-            conn.close()
+            self._drop_connection()
+
+    def _subscribe(self) -> Any:
+        from logistream.kafka import make_consumer
+
+        # A short session: after a crash, a restarted notifier gets its partitions back in
+        # seconds instead of the default 45 s. A long poll interval: one slow step (a
+        # connect timing out) must not cost the assignment.
+        consumer = make_consumer(
+            self.settings, self.settings.notify_group, self.endpoints,
+            **{"session.timeout.ms": 10_000, "heartbeat.interval.ms": 2_000,
+               "max.poll.interval.ms": 600_000},
+        )  # fmt: skip
+        consumer.subscribe([self.settings.topic_alerts], on_assign=self._on_assign)
+        return consumer
+
+    def _on_assign(self, consumer: Any, partitions: list[Any]) -> None:
+        # Assigned here, not by the client after this callback, so that the pause state can be
+        # set: librdkafka keeps a pause across a revoke, so a partition paused during an outage
+        # could come back paused for good (resuming one that is not paused is a no-op).
+        consumer.incremental_assign(partitions)
+        self._pause(consumer, partitions, pause=self._waiting)
+
+    def _start_workers(self) -> None:
+        for channel in make_channels(self.settings, self.options):
+            worker = ChannelWorker(channel, self.endpoints.database_url, self.options,
+                                   self._workers_stop)  # fmt: skip
+            self.workers[channel.name] = worker
+            worker.start()
+
+    def _connection(self) -> psycopg.Connection[Any]:
+        import psycopg
+
+        if self._conn is None or self._conn.closed:
+            self._conn = psycopg.connect(
+                self.endpoints.database_url, autocommit=True, connect_timeout=10
+            )
+        return self._conn
+
+    def _drop_connection(self) -> None:
+        if self._conn is not None:
+            self._conn.close()  # safe on a broken connection; the next use reconnects
+            self._conn = None
+
+    def _read(self, consumer: Any, timeout: float) -> list[Any]:
+        # poll() returns as soon as one change is there; consume(timeout=0) then takes what
+        # else is ready (consume with a timeout would wait to fill the batch).
+        first = consumer.poll(timeout)
+        msgs = [first, *consumer.consume(199, timeout=0)] if first is not None else []
+        for m in msgs:
+            if m.error() is not None:
+                log.warning("Kafka: %s", m.error())
+        return [m for m in msgs if m.error() is None]
+
+    def _wait(self, consumer: Any, stop: threading.Event, seconds: float) -> list[Any]:
+        """Sleep ``seconds`` (less if stopped) while polling the paused consumer, so the group
+        keeps it; changes delivered anyway (fetched before the pause) are returned, not lost."""
+        kept: list[Any] = []
+        end = time.monotonic() + seconds
+        while not stop.is_set() and (left := end - time.monotonic()) > 0:
+            kept += self._read(consumer, min(left, 0.2))
+        return kept
+
+    def _set_waiting(self, consumer: Any, waiting: bool) -> None:
+        """Pause (or resume) the assigned alert partitions; on failure, the next call retries."""
+        from confluent_kafka import KafkaException
+
+        if waiting == self._waiting:
+            return
+        try:
+            self._pause(consumer, consumer.assignment(), pause=waiting)
+        except KafkaException as error:
+            log.warning("Kafka: could not %s the alert partitions (%s); trying again",
+                        "pause" if waiting else "resume", error)  # fmt: skip
+            return
+        self._waiting = waiting
+
+    def _pause(self, consumer: Any, partitions: list[Any], *, pause: bool) -> None:
+        if partitions:
+            (consumer.pause if pause else consumer.resume)(partitions)
 
     def _commit(self, consumer: Any, msgs: list[Any]) -> None:
-        from confluent_kafka import TopicPartition
+        from confluent_kafka import KafkaException, TopicPartition
 
         nexts: dict[tuple[str, int], int] = {}
         for m in msgs:
             key = (m.topic(), m.partition())
             nexts[key] = max(nexts.get(key, 0), m.offset() + 1)
-        consumer.commit(
-            offsets=[TopicPartition(t, p, o) for (t, p), o in nexts.items()], asynchronous=False
-        )
+        try:
+            consumer.commit(
+                offsets=[TopicPartition(t, p, o) for (t, p), o in nexts.items()],
+                asynchronous=False,
+            )
+        except KafkaException as error:
+            # E.g. a rebalance: the changes are logged already, so reading them again (here
+            # or in the partitions' next owner) is a no-op.
+            log.warning("Kafka: could not commit the offsets of %d logged alert changes (%s); "
+                        "they will be read again, harmlessly", len(msgs), error)  # fmt: skip
 
     def _wake(self, notes: list[Notification]) -> None:
         for channel in {n.channel for n in notes}:

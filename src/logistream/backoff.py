@@ -1,4 +1,4 @@
-"""Pure: how long to wait before retrying a store or broker that is down."""
+"""Pure and layer-free: how long to wait before retrying a store or broker that is down."""
 
 from __future__ import annotations
 
