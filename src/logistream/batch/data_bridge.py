@@ -9,7 +9,9 @@ partition assignment the consumer is positioned from them. Kafka's committed off
 updated afterwards for lag monitoring only.
 
 Outages: a failed write or DLQ flush is retried with backoff, the same batch, offsets not
-advanced; nothing good goes to the DLQ. A stop request (SIGTERM/SIGINT) is honoured between
+advanced; nothing good goes to the DLQ. A consumer that fails for good (a static member fenced
+after a broker bounce) is replaced by a new one that joins the group again; it is positioned
+from the stored offsets like any other. A stop request (SIGTERM/SIGINT) is honoured between
 steps: the batch in hand is committed with its offsets or abandoned whole, and the run returns.
 """
 
@@ -37,8 +39,7 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 _IDLE_HEARTBEAT_S: Final = 5.0
 _PROGRESS_LOG_S: Final = 10.0
-
-
+# A consumer that fails for good is replaced, but not forever: this many times in the window.
 _REJOINS_ALLOWED: Final = 5
 _REJOIN_WINDOW_S: Final = 300.0
 
