@@ -17,7 +17,7 @@ import psycopg
 import pytest
 import redis
 from tests.helpers import seeded_random, wait_until
-from tests.integration.test_api_support import (
+from tests.integration.api_support import (
     api_client,
     auth,
     bridge_process,
@@ -25,7 +25,7 @@ from tests.integration.test_api_support import (
     prepare,
     reading,
 )
-from tests.integration.test_speed_support import TopicReader, delete_checkpoint_topic, speed_process
+from tests.integration.speed_support import TopicReader, delete_checkpoint_topic, speed_process
 
 from logistream import live_views
 from logistream.config import Settings

@@ -8,7 +8,7 @@ import re
 import secrets
 import time
 
-from tests.integration.test_api_support import api_client, auth, fetch, prepare, run_api_cli
+from tests.integration.api_support import api_client, auth, fetch, prepare, run_api_cli
 
 from logistream.config import Settings
 from logistream.stack.process import free_port

@@ -14,14 +14,14 @@ from typing import Any
 import httpx
 import pytest
 import redis
-from tests.integration.test_api_support import (
+from tests.integration.api_support import (
     LOGISTREAM,
     api_server,
     auth,
     prepare,
     sse_events,
 )
-from tests.integration.test_speed_support import delete_checkpoint_topic, speed_process
+from tests.integration.speed_support import delete_checkpoint_topic, speed_process
 
 from logistream.config import Settings
 from logistream.stack.process import free_port

@@ -23,7 +23,7 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 from tests.helpers import wait_until
-from tests.integration.test_api_support import (
+from tests.integration.api_support import (
     api_client,
     auth,
     bridge_process,
@@ -31,7 +31,7 @@ from tests.integration.test_api_support import (
     prepare,
     reading,
 )
-from tests.integration.test_speed_support import delete_checkpoint_topic, speed_process
+from tests.integration.speed_support import delete_checkpoint_topic, speed_process
 
 from logistream.config import Settings
 

@@ -7,8 +7,8 @@ from datetime import UTC, datetime
 import psycopg
 import pytest
 from tests.helpers import seeded_random
-from tests.integration.test_batch_support import Row, apply_schema, fetch, insert_readings
-from tests.integration.test_batch_support import made_up_trip as trip
+from tests.integration.batch_support import Row, apply_schema, fetch, insert_readings
+from tests.integration.batch_support import made_up_trip as trip
 from tests.integration.test_batch_views import REGISTRY, snapshot
 
 from logistream.batch.views import recompute as rc

@@ -22,7 +22,7 @@ import psycopg
 import pytest
 import redis
 from tests.helpers import wait_until
-from tests.integration.test_speed_support import LOGISTREAM, delete_checkpoint_topic
+from tests.integration.speed_support import LOGISTREAM, delete_checkpoint_topic
 
 from logistream import live_views
 from logistream.config import Settings

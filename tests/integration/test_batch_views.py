@@ -10,7 +10,7 @@ from typing import Any
 import psycopg
 import pytest
 from tests.helpers import seeded_random
-from tests.integration.test_batch_support import (
+from tests.integration.batch_support import (
     Row,
     apply_schema,
     fetch,

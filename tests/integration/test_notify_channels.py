@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 from tests.helpers import wait_until
-from tests.integration.test_notify_support import (
+from tests.integration.notify_support import (
     SMS_KEY,
     SMS_USER,
     WEBHOOK_SECRET,

@@ -18,7 +18,7 @@ import httpx
 import pytest
 import redis
 from tests.helpers import wait_until
-from tests.integration.test_notify_support import (
+from tests.integration.notify_support import (
     ACK_SECRET,
     HttpReceiver,
     SmtpServer,
@@ -28,7 +28,7 @@ from tests.integration.test_notify_support import (
     notify_env,
     routing_toml,
 )
-from tests.integration.test_speed_support import (
+from tests.integration.speed_support import (
     TopicReader,
     delete_checkpoint_topic,
     produce,

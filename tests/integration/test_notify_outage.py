@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 from tests.helpers import seeded_random, wait_until
-from tests.integration.test_notify_support import (
+from tests.integration.notify_support import (
     HttpReceiver,
     SmtpServer,
     alert,

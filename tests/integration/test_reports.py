@@ -14,7 +14,7 @@ import psycopg
 import pypdf
 import pytest
 from tests.helpers import seeded_random
-from tests.integration.test_batch_support import (
+from tests.integration.batch_support import (
     Row,
     apply_schema,
     fetch,

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 import redis
 from tests.helpers import wait_until
-from tests.integration.test_speed_support import LOGISTREAM, delete_checkpoint_topic, speed_process
+from tests.integration.speed_support import LOGISTREAM, delete_checkpoint_topic, speed_process
 
 from logistream import live_views
 from logistream.config import Settings

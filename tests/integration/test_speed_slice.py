@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 import redis
 from tests.helpers import wait_until
-from tests.integration.test_speed_support import (
+from tests.integration.speed_support import (
     LOGISTREAM,
     TopicReader,
     delete_checkpoint_topic,

@@ -7,7 +7,7 @@ are tolerated side effects); nothing here derives them from the rules.
 from __future__ import annotations
 
 import pytest
-from tests.unit.test_rules_support import REGISTRY, T0, Run
+from tests.unit.rules_support import REGISTRY, T0, Run
 
 from logistream.errors import InvalidReading
 from logistream.events import Reading, decode_reading

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tests.unit.test_rules_support import T0, VOI, Run, every, rd, vax
+from tests.unit.rules_support import T0, VOI, Run, every, rd, vax
 
 
 def test_default_profile_is_the_original_rule_alerting_on_the_first_reading() -> None:

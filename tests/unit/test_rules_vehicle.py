@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tests.unit.test_rules_support import RULES, T0, VOI, Run, every, rd, vax
+from tests.unit.rules_support import RULES, T0, VOI, Run, every, rd, vax
 
 NAIROBI = (-1.2864, 36.8172)
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from tests.unit.test_rules_support import T0, Run, every, rd, vax
+from tests.unit.rules_support import T0, Run, every, rd, vax
 
 from logistream.errors import ConfigError
 from logistream.events import AlertCommand

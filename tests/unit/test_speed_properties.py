@@ -6,7 +6,7 @@ from collections import defaultdict
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from tests.unit.test_rules_support import REGISTRY, Run, rd
+from tests.unit.rules_support import REGISTRY, Run, rd
 
 from logistream.events import Alert, Reading
 from logistream.speed.state import dump_state, load_state
