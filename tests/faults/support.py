@@ -24,7 +24,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, ClassVar, TypeVar
 
 import psycopg
 from tests.helpers import wait_until
@@ -479,13 +479,20 @@ def pipeline(tmp_path: Path, *, brokers: int = 1) -> Iterator[Pipeline]:
         try:
             yield line
         finally:
+            RecoveryClock.halt_all()
             line.stop_all()
             for p in line.procs:
                 print(f"--- {p.name} ({p.log}) ---\n{p.tail(12)}")
 
 
 class RecoveryClock(threading.Thread):
-    """Measures, in the background, how long after ``started`` a condition first holds."""
+    """Measures, in the background, how long after ``started`` a condition first holds.
+
+    Every clock stops with its scenario's stack (:func:`pipeline`), so none goes on probing
+    servers that are gone while the next scenario runs.
+    """
+
+    running: ClassVar[list[RecoveryClock]] = []
 
     def __init__(self, condition: Callable[[], bool], timeout: float = 300.0) -> None:
         super().__init__(daemon=True)
@@ -493,16 +500,27 @@ class RecoveryClock(threading.Thread):
         self.timeout = timeout
         self.started = time.monotonic()
         self.seconds: float | None = None
+        self._halt = threading.Event()
+        RecoveryClock.running.append(self)
 
     def run(self) -> None:
-        while time.monotonic() - self.started < self.timeout:
+        while time.monotonic() - self.started < self.timeout and not self._halt.is_set():
             try:
                 if self.condition():
                     self.seconds = round(time.monotonic() - self.started, 2)
                     return
             except Exception:  # noqa: S110 - a server may be down while we measure
                 pass
-            time.sleep(0.5)
+            self._halt.wait(0.5)
+
+    @classmethod
+    def halt_all(cls) -> None:
+        for clock in cls.running:
+            clock._halt.set()
+        for clock in cls.running:
+            if clock.ident is not None:
+                clock.join(30)
+        cls.running.clear()
 
     def result(self, wait: float = 5.0) -> float | None:
         if self.ident is None:  # never started
