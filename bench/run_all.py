@@ -341,8 +341,8 @@ def _write_report(results: list[Result], total_s: float) -> None:
         "",
         f"Written by `make bench` on {dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M} UTC in "
         f"{total_s / 60:.0f} minutes: {os.cpu_count()} cores, Python {platform.python_version()}, "
-        "one throw-away stack (Kafka, PostgreSQL, Redis) on the same machine. The machine is "
-        "shared and noisy (other builds and test suites ran at the same time), so absolute "
+        "one throw-away stack (Kafka, PostgreSQL, Redis) on the same machine. Machines here can "
+        "be shared and noisy (other builds and test suites may run at the same time), so absolute "
         "figures move from run to run: read the medians and the ratios against baselines "
         "measured in the same run, not single numbers. Rerun with `make bench`; one benchmark "
         "with `python bench/bench_<name>.py` (each takes `--smoke` for a few-second run).",
