@@ -18,6 +18,17 @@ DURABLE_PRODUCER: dict[str, Any] = {
 }
 
 
+def is_fatal(error: Any) -> bool:
+    """Whether a client's ``KafkaError`` means the client can never be used again.
+
+    A fatal error reaches a consumer as an event whose code is ``_FATAL``, on which ``fatal()``
+    is not always true (a static member fenced after a broker bounce is one).
+    """
+    from confluent_kafka import KafkaError
+
+    return bool(error.fatal()) or error.code() == KafkaError._FATAL
+
+
 def _bootstrap(settings: Settings, endpoints: Endpoints | None) -> str:
     return (endpoints or resolve_endpoints(settings)).kafka_bootstrap
 

@@ -32,7 +32,7 @@ from logistream.batch.dlq import DeadLetters, DlqUnavailable
 from logistream.batch.records import Consumed, SortedBatch, sort_batch
 from logistream.config import Endpoints, Settings
 from logistream.errors import KafkaClientFailed
-from logistream.kafka import make_consumer, make_producer
+from logistream.kafka import is_fatal, make_consumer, make_producer
 
 log = logging.getLogger(__name__)
 
@@ -208,10 +208,7 @@ class DataBridge:
         for m in messages:
             error = m.error()
             if error is not None:
-                from confluent_kafka import KafkaError
-
-                # A fatal error arrives as an event whose code is _FATAL, not always fatal().
-                if error.fatal() or error.code() == KafkaError._FATAL:
+                if is_fatal(error):
                     raise ConsumerFailed(error.str())
                 log.warning("Kafka: %s", error)
                 continue

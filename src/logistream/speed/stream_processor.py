@@ -24,7 +24,7 @@ from logistream import live_views as lv
 from logistream.config import Endpoints, Settings, resolve_endpoints
 from logistream.errors import InvalidReading, KafkaClientFailed, LogiStreamError, StackError
 from logistream.events import Alert, AlertCommand, decode_command, decode_reading, encode
-from logistream.kafka import ensure_topics, make_consumer, make_producer
+from logistream.kafka import ensure_topics, is_fatal, make_consumer, make_producer
 from logistream.registry import Registry, cached_registry
 from logistream.speed import engine
 from logistream.speed.checkpoint import CheckpointStore, PartitionMark
@@ -44,10 +44,7 @@ COMMANDS_REPLAY_S: Final = 86_400.0
 def _raise_if_fatal(error: Any) -> None:
     """A consumer that failed for good reads nothing more: stop loudly rather than sit idle
     (state is checkpointed; a restarted process resumes from the checkpoint)."""
-    from confluent_kafka import KafkaError
-
-    # A fatal error arrives as an event whose code is _FATAL, not always fatal().
-    if error.fatal() or error.code() == KafkaError._FATAL:
+    if is_fatal(error):
         raise KafkaClientFailed(
             f"the Kafka consumer failed for good ({error.str()}); restart `logistream speed`, "
             "it resumes from its checkpoint"
