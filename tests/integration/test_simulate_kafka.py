@@ -13,8 +13,11 @@ import sys
 import time
 import uuid
 from collections import Counter
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
+import pytest
 from tests.helpers import seeded_random, wait_until
 
 from logistream.config import Settings
@@ -108,12 +111,13 @@ def test_scenario_run_delivers_exactly_what_was_acknowledged(
             assert value[13 : 13 + len(key)] == key
 
 
-def test_spool_delivers_each_reading_once_when_kafka_comes_back(tmp_path: Path) -> None:
-    """A private Kafka (never the shared one) is stopped mid-run and started again."""
+@pytest.fixture
+def private_kafka(tmp_path: Path) -> Iterator[tuple[Any, dict[str, str], Settings]]:
+    """A private Kafka (never the shared one) to stop and start, the simulator's environment
+    pointing at it, and settings to read its topic."""
     from logistream.stack.kafka_server import KafkaServer
     from logistream.stack.process import free_port
 
-    seed = seeded_random("spool").randrange(1_000_000)
     kafka_settings = Settings(
         home=tmp_path / "kafka-home",
         kafka_bootstrap=None,
@@ -130,57 +134,92 @@ def test_spool_delivers_each_reading_once_when_kafka_comes_back(tmp_path: Path) 
         LOGISTREAM_HOME=str(tmp_path / "sim-home"),
         PYTHONUNBUFFERED="1",
     )
-    settings = Settings(home=tmp_path / "sim-home", kafka_bootstrap=server.bootstrap)
-    args = [
-        "--scenario",
-        "none",
-        "--trucks",
-        "4",
-        "--rate",
-        "5",
-        "--duration",
-        "300",
-        "--seed",
-        str(seed),
-        "--start",
-        START,
-    ]
     try:
-        expected = _dry_run(args, env)
-        out_path, err_path = tmp_path / "out.txt", tmp_path / "err.txt"
-        with out_path.open("wb") as out, err_path.open("wb") as err:
-            process = subprocess.Popen(
-                [LOGISTREAM, "simulate", *args, "--speedup", "6"], env=env, stdout=out, stderr=err
-            )
-            try:
-                time.sleep(6)
-                assert process.poll() is None, err_path.read_text()
-                server.down()
-                wait_until(
-                    lambda: "spooling to" in err_path.read_text(),
-                    timeout=60,
-                    what="the simulator to notice Kafka is gone",
-                )
-                time.sleep(4)
-                server.up()
-                process.wait(timeout=240)
-            finally:
-                if process.poll() is None:
-                    process.kill()
-        assert process.returncode == 0, err_path.read_text()
-        stats = _summary(out_path.read_text())
-        print(out_path.read_text(), err_path.read_text())
-        assert stats["spooled"] > 0, "the spool was never used"
-        assert stats["drained"] > 0, "the spool was never drained"
-        assert stats["acked"] == len(expected)
-        assert stats["left"] == stats["dropped"] == 0
-
-        consumed = _consume_all(settings, len(expected))
-        counts = Counter(value for _, value in consumed)
-        assert counts == Counter(expected), (
-            f"{len(consumed)} consumed for {len(expected)} readings; "
-            f"duplicated {sum(1 for c in counts.values() if c > 1)}, "
-            f"missing {len(set(expected) - set(counts))}"
-        )
+        yield server, env, Settings(home=tmp_path / "sim-home", kafka_bootstrap=server.bootstrap)
     finally:
         server.down()
+
+
+def _fleet_args(name: str, duration_s: int) -> list[str]:
+    seed = seeded_random(name).randrange(1_000_000)
+    args = ["--scenario", "none", "--trucks", "4", "--rate", "5", "--duration", str(duration_s)]
+    return [*args, "--seed", str(seed), "--start", START]
+
+
+def _assert_delivered_once(settings: Settings, out: str, err: str, expected: list[bytes]) -> None:
+    stats = _summary(out)
+    print(out, err)
+    assert stats["spooled"] > 0, "the spool was never used"
+    assert stats["drained"] > 0, "the spool was never drained"
+    assert stats["acked"] == len(expected)
+    assert stats["left"] == stats["dropped"] == 0
+
+    consumed = _consume_all(settings, len(expected))
+    counts = Counter(value for _, value in consumed)
+    assert counts == Counter(expected), (
+        f"{len(consumed)} consumed for {len(expected)} readings; "
+        f"duplicated {sum(1 for c in counts.values() if c > 1)}, "
+        f"missing {len(set(expected) - set(counts))}"
+    )
+
+
+def test_spool_delivers_each_reading_once_when_kafka_comes_back(
+    tmp_path: Path, private_kafka: tuple[Any, dict[str, str], Settings]
+) -> None:
+    """Kafka is stopped mid-run and started again while the run goes on."""
+    server, env, settings = private_kafka
+    args = _fleet_args("spool", 300)
+    expected = _dry_run(args, env)
+    out_path, err_path = tmp_path / "out.txt", tmp_path / "err.txt"
+    with out_path.open("wb") as out, err_path.open("wb") as err:
+        process = subprocess.Popen(
+            [LOGISTREAM, "simulate", *args, "--speedup", "6"], env=env, stdout=out, stderr=err
+        )
+        try:
+            time.sleep(6)
+            assert process.poll() is None, err_path.read_text()
+            server.down()
+            wait_until(
+                lambda: "spooling to" in err_path.read_text(),
+                timeout=60,
+                what="the simulator to notice Kafka is gone",
+            )
+            time.sleep(4)
+            server.up()
+            process.wait(timeout=240)
+        finally:
+            if process.poll() is None:
+                process.kill()
+    assert process.returncode == 0, err_path.read_text()
+    _assert_delivered_once(settings, out_path.read_text(), err_path.read_text(), expected)
+
+
+def test_a_run_ending_while_kafka_restarts_waits_and_delivers_its_spool(
+    tmp_path: Path, private_kafka: tuple[Any, dict[str, str], Settings]
+) -> None:
+    """The run's last reading is made while Kafka is down; Kafka is back within the stop's
+    flush timeout, so the spool goes out in this run instead of waiting for the next one."""
+    server, env, settings = private_kafka
+    args = _fleet_args("spool at the end", 60)
+    expected = _dry_run(args, env)
+    out_path, err_path = tmp_path / "out.txt", tmp_path / "err.txt"
+    with out_path.open("wb") as out, err_path.open("wb") as err:
+        process = subprocess.Popen(
+            [LOGISTREAM, "simulate", *args, "--speedup", "6"], env=env, stdout=out, stderr=err
+        )
+        try:
+            time.sleep(3)
+            assert process.poll() is None, err_path.read_text()
+            server.down()
+            wait_until(
+                lambda: "Kafka unreachable: trying for up to" in err_path.read_text(),
+                timeout=60,
+                what="the run to end while Kafka is down",
+            )
+            server.up()
+            process.wait(timeout=240)
+        finally:
+            if process.poll() is None:
+                process.kill()
+    assert process.returncode == 0, err_path.read_text()
+    _assert_delivered_once(settings, out_path.read_text(), err_path.read_text(), expected)

@@ -6,8 +6,9 @@ When Kafka is unreachable (all brokers down, or messages timing out) new message
 spool on disk instead, as an edge device would keep them; a metadata probe notices Kafka coming
 back, and the spool is drained oldest first before new messages go out directly again, so each
 truck's readings keep their order. Messages that fail delivery are appended to the spool with
-their bytes unchanged. On stop, what Kafka has not acknowledged within the flush timeout is
-purged from the producer into the spool, for the next run.
+their bytes unchanged. On stop, Kafka gets the flush timeout to come back and take the spool;
+what it has not acknowledged by then is purged from the producer into the spool, for the next
+run.
 """
 
 from __future__ import annotations
@@ -247,16 +248,29 @@ class TruckSensors:
             self._poll(min(left, 0.1))
 
     def close(self, timeout_s: float = 30.0) -> SendStats:
-        """Drain and flush within ``timeout_s``; what is left unacknowledged goes to the spool."""
+        """Drain and flush within ``timeout_s``; what is left unacknowledged goes to the spool.
+
+        Offline, Kafka is probed until the deadline: a broker that is restarting comes back
+        within seconds, and its spool should not wait for the next run. A second stop signal
+        (``KeyboardInterrupt``) gives up waiting at once and keeps the spool."""
         deadline = time.monotonic() + timeout_s
-        while not self._direct and time.monotonic() < deadline:
-            self.service()
-            if self._offline:
-                break
-            self._poll(0.05)
-        # Offline, waiting the whole timeout would only delay the same outcome.
+        told = False
+        try:
+            while not self._direct and time.monotonic() < deadline:
+                if self._offline and not told:
+                    told = True
+                    self._log(
+                        f"Kafka unreachable: trying for up to {timeout_s:.0f} s to send "
+                        f"{self.spool.unread} spooled messages (stop again to keep them "
+                        "for the next run)"
+                    )
+                self.service()
+                self._poll(0.05)
+        except KeyboardInterrupt:
+            self._log("stopped waiting for Kafka: the spool is kept for the next run")
+            deadline = time.monotonic()
         wait = max(0.0, deadline - time.monotonic())
-        remaining = self._producer.flush(min(wait, 2.0) if self._offline else wait)
+        remaining = self._producer.flush(wait)
         if remaining:
             # Whatever Kafka did not confirm is kept (its delivery report puts it in the spool).
             self._producer.purge(in_queue=True, in_flight=True, blocking=True)
