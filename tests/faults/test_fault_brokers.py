@@ -198,14 +198,17 @@ def test_simulator_offline_killed_and_restarted_delivers_its_spool_once(
         silent = {(truck, "sensor_offline") for truck in trucks}
         problems = line.check(row, acked, set(), silent)
         # Readings run 1 made before its last spooled one, but neither sent nor spooled: they
-        # were in the producer's memory when it was killed (never acknowledged).
+        # were in the producer's memory when it was killed. Offline, the queue is purged into
+        # the spool every second, and the kill comes 15-25 s after going offline: none.
         order = [json.loads(m)["event_id"] for m in first.messages]
         last = max(order.index(i) for i in spooled)
         lost = [i for i in order[: last + 1] if i not in in_topic and i not in set(spooled)]
         row.notes = (
-            f"spooled at kill {len(spooled)}, run 2 {stats}; unacknowledged readings lost "
-            f"with the killed producer's memory: {len(lost)}"
+            f"spooled at kill {len(spooled)}, run 2 {stats}; readings lost with the killed "
+            f"producer's memory: {len(lost)}"
         )
+        if lost:
+            problems.append(f"{len(lost)} readings lost with the killed producer's memory")
         if stats["drained"] < len(spooled):
             problems.append(f"run 2 drained {stats['drained']} of {len(spooled)} spooled")
         if not complete:

@@ -6,9 +6,10 @@ When Kafka is unreachable (all brokers down, or messages timing out) new message
 spool on disk instead, as an edge device would keep them; a metadata probe notices Kafka coming
 back, and the spool is drained oldest first before new messages go out directly again, so each
 truck's readings keep their order. Messages that fail delivery are appended to the spool with
-their bytes unchanged. On stop, Kafka gets the flush timeout to come back and take the spool;
-what it has not acknowledged by then is purged from the producer into the spool, for the next
-run.
+their bytes unchanged, and so, each second while offline, are those still queued in the
+producer's memory, so that a crash loses none of them. On stop, Kafka gets the flush timeout
+to come back and take the spool; what it has not acknowledged by then is purged from the
+producer into the spool, for the next run.
 """
 
 from __future__ import annotations
@@ -138,6 +139,15 @@ class TruckSensors:
         self._next_probe = time.monotonic() + PROBE_INTERVAL_S
         self._log(f"{why}: spooling to {self.spool.directory}")
 
+    def _purge_queue_to_spool(self) -> None:
+        """Move what waits unsent in the producer's memory to the spool on disk, where a crash
+        does not lose it. Offline, it would only wait there for the message timeout; each
+        purged message's delivery report appends it to the spool. Messages in flight are left
+        to their delivery report: the broker may have written them."""
+        self._producer.purge(in_queue=True, in_flight=False, blocking=False)
+        self._poll(0)
+        self.spool.flush()
+
     def _probe(self) -> bool:
         from confluent_kafka import KafkaException
 
@@ -200,6 +210,7 @@ class TruckSensors:
                 self.spool.flush()
                 return
             self._next_probe = now + PROBE_INTERVAL_S
+            self._purge_queue_to_spool()
             if not self._probe():
                 self.spool.flush()
                 return
