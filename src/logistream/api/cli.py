@@ -6,7 +6,6 @@ Registered with :func:`register`; heavy imports happen inside the commands.
 from __future__ import annotations
 
 import logging
-import os
 import signal
 import sys
 from typing import Annotated
@@ -14,6 +13,7 @@ from typing import Annotated
 import typer
 
 from logistream.errors import ConfigError, LogiStreamError
+from logistream.log_setup import setup_logging
 
 log = logging.getLogger("logistream.api")
 
@@ -63,6 +63,7 @@ def serve(
     from logistream.batch.migrate import migrate
     from logistream.config import get_settings, resolve_endpoints
 
+    setup_logging()
     overrides = {
         k: v
         for k, v in {
@@ -164,8 +165,6 @@ def main() -> None:
     """``python -m logistream.api``: the same as ``logistream api`` before it is wired in."""
     app = typer.Typer(add_completion=False, pretty_exceptions_enable=False)
     register(app)
-    if not logging.getLogger().handlers:
-        logging.basicConfig(level=os.environ.get("LOGISTREAM_LOG_LEVEL", "INFO").upper())
     try:
         app(["api", *sys.argv[1:]], prog_name="logistream")
     except LogiStreamError as error:

@@ -5,24 +5,15 @@ from __future__ import annotations
 import logging
 import os
 import signal
-import sys
 from collections.abc import Callable
 from types import FrameType
 
 import typer
 
 from logistream import shutdown
+from logistream.log_setup import setup_logging
 
 log = logging.getLogger("logistream.batch")
-
-
-def _setup_logging() -> None:
-    if not logging.getLogger().handlers:
-        logging.basicConfig(
-            level=os.environ.get("LOGISTREAM_LOG_LEVEL", "INFO").upper(),
-            format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-            stream=sys.stderr,
-        )
 
 
 def bridge_conninfo(owner_url: str, password: str) -> str:
@@ -74,7 +65,7 @@ def register(app: typer.Typer) -> None:
         from logistream.batch.migrate import migrate_waiting
         from logistream.config import get_settings, resolve_endpoints, role_password
 
-        _setup_logging()
+        setup_logging()
         signals = _StopSignals()
         signals.install()
         settings = get_settings()

@@ -5,8 +5,6 @@ Registered with :func:`register`; heavy imports happen inside the commands.
 
 from __future__ import annotations
 
-import logging
-import os
 import signal
 import sys
 import threading
@@ -20,6 +18,7 @@ import typer
 
 from logistream import shutdown
 from logistream.errors import ConfigError, LogiStreamError
+from logistream.log_setup import setup_logging
 
 MIGRATE_WAIT_S: Final = 600.0
 """How long a starting notifier waits for PostgreSQL before it gives up with an error."""
@@ -43,11 +42,7 @@ def serve(
     """Send alert changes to the people the routing rules name; escalate; watch the pipeline."""
     if ctx.invoked_subcommand is not None:
         return
-    if not logging.getLogger().handlers:  # progress and retries, not only warnings
-        logging.basicConfig(
-            level=os.environ.get("LOGISTREAM_LOG_LEVEL", "INFO").upper(),
-            format="%(asctime)s %(name)s %(message)s",
-        )
+    setup_logging()  # progress and retries, not only warnings
     from logistream.batch.migrate import migrate_waiting
     from logistream.config import get_settings, resolve_endpoints
     from logistream.notify.options import load_options

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 import signal
 import sys
 import threading
@@ -16,6 +15,7 @@ import typer
 
 from logistream import shutdown
 from logistream.errors import LogiStreamError
+from logistream.log_setup import setup_logging
 
 if TYPE_CHECKING:
     from redis import Redis
@@ -59,7 +59,7 @@ def speed(
     from logistream.speed.rules.config import load_rules_config
     from logistream.speed.stream_processor import BatchAbandoned, SpeedProcessor
 
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    setup_logging()
     settings = get_settings()
     metrics = Metrics()
     if metrics_port is not None:
