@@ -14,6 +14,7 @@ import threading
 import time
 from typing import TYPE_CHECKING, Any
 
+from logistream.backoff import Backoff
 from logistream.notify import log_store
 from logistream.notify.channels.base import Channel, SendError, backoff_s
 from logistream.notify.log_store import Pending
@@ -58,16 +59,22 @@ class ChannelWorker(threading.Thread):
     def run(self) -> None:
         import psycopg
 
+        # PostgreSQL down: one warning per retry, spaced out to 10 s apart (a long outage does
+        # not flood the log, and sends resume within 10 s of its end).
+        backoff = Backoff(initial_s=1.0, cap_s=10.0)
         while not self.stop.is_set():
             self.wake.clear()  # before looking, so a wake-up during the look is not lost
             try:
                 busy = self.send_one()
             except psycopg.Error as error:
-                log.warning("%s worker: PostgreSQL error (%s); retrying in 2 s",
-                            self.channel.name, str(error).strip())  # fmt: skip
+                delay = backoff.next_delay()
+                log.warning("%s worker: PostgreSQL error (%s); retry %d in %.1f s",
+                            self.channel.name, str(error).strip(), backoff.attempts,
+                            delay)  # fmt: skip
                 self._conn = None
-                self.stop.wait(2.0)
+                self.stop.wait(delay)
                 continue
+            backoff.reset()
             if not busy:
                 self.wake.wait(self.options.check_interval_s)
         self.channel.close()
