@@ -1,12 +1,17 @@
-"""Small helpers shared by the tests: bounded waits and seeded randomness that is printed."""
+"""Small helpers shared by the tests: bounded waits, seeded randomness that is printed, and
+long-running commands run as real subprocesses."""
 
 from __future__ import annotations
 
 import os
 import random
+import signal
+import subprocess
 import time
-from collections.abc import Callable
-from typing import TypeVar
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, TypeVar
 
 T = TypeVar("T")
 
@@ -32,3 +37,32 @@ def seeded_random(name: str) -> random.Random:
     seed = int(os.environ.get("LOGISTREAM_TEST_SEED", str(random.SystemRandom().randrange(2**32))))
     print(f"{name}: seed={seed} (replay with LOGISTREAM_TEST_SEED={seed})")
     return random.Random(seed)
+
+
+def stop_cleanly(proc: subprocess.Popen[bytes], name: str, log: Path | None = None) -> None:
+    """SIGTERM a long-running command, which must exit 0 within 60 s (killed otherwise)."""
+    if proc.poll() is not None:
+        return
+    proc.send_signal(signal.SIGTERM)
+    try:
+        code = proc.wait(60)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        raise
+    tail = f":\n{log.read_text(errors='replace')[-3000:]}" if log and log.exists() else ""
+    assert code == 0, f"{name} exited {code} on SIGTERM{tail}"
+
+
+@contextmanager
+def running(argv: list[str], env: dict[str, str], log: Path | None, name: str) -> Iterator[Any]:
+    """``argv`` as a subprocess writing to ``log`` (or nowhere); stopped by ``stop_cleanly``."""
+    out = open(log, "ab") if log else subprocess.DEVNULL  # noqa: SIM115 - closed below
+    try:
+        proc = subprocess.Popen(argv, env=env, stdout=out, stderr=out)
+    finally:
+        if log:
+            out.close()  # type: ignore[union-attr]  # the child keeps its own descriptor
+    try:
+        yield proc
+    finally:
+        stop_cleanly(proc, name, log)

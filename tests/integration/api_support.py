@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import json
-import signal
 import subprocess
 import sys
 import time
@@ -16,7 +15,7 @@ from typing import Any
 import httpx
 import psycopg
 from fastapi.testclient import TestClient
-from tests.helpers import wait_until
+from tests.helpers import running, wait_until
 
 from logistream.api.app import create_app
 from logistream.api.options import ApiOptions
@@ -49,26 +48,8 @@ def api_client(settings: Settings, **options: Any) -> Iterator[TestClient]:
 
 
 @contextmanager
-def _process(argv: list[str], env: dict[str, str], log: Path, name: str) -> Iterator[Any]:
-    out = open(log, "ab")  # noqa: SIM115 - closed below
-    proc = subprocess.Popen(argv, env=env, stdout=out, stderr=out)
-    try:
-        yield proc
-    finally:
-        if proc.poll() is None:
-            proc.send_signal(signal.SIGTERM)
-            try:
-                code = proc.wait(60)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                raise
-            assert code == 0, f"{name} exited {code} on SIGTERM; see {log}"
-        out.close()
-
-
-@contextmanager
 def bridge_process(env: dict[str, str], log: Path) -> Iterator[Any]:
-    with _process([LOGISTREAM, "bridge", "--batch-wait-ms", "50"], env, log, "bridge") as proc:
+    with running([LOGISTREAM, "bridge", "--batch-wait-ms", "50"], env, log, "bridge") as proc:
         yield proc
 
 
@@ -76,7 +57,7 @@ def bridge_process(env: dict[str, str], log: Path) -> Iterator[Any]:
 def api_server(env: dict[str, str], port: int, log: Path, *extra: str) -> Iterator[str]:
     """A real `logistream api` (run as ``python -m logistream.api``) on ``port``."""
     argv = [*API, "--port", str(port), "--log-level", "warning", *extra]
-    with _process(argv, env, log, "logistream api") as proc:
+    with running(argv, env, log, "logistream api") as proc:
         base = f"http://127.0.0.1:{port}"
 
         def up() -> bool:

@@ -7,8 +7,6 @@ from __future__ import annotations
 import email
 import email.policy
 import json
-import signal
-import socket
 import subprocess
 import sys
 import threading
@@ -23,8 +21,11 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs
 
+from tests.helpers import running, stop_cleanly
+
 from logistream.config import Settings
 from logistream.events import Alert, encode
+from logistream.stack.process import free_port
 
 ACK_SECRET = "test-ack-secret-0123456789abcdef"
 WEBHOOK_SECRET = "test-webhook-secret"
@@ -32,12 +33,6 @@ SMS_USER = "logistream-test"
 SMS_KEY = "sms-api-key-test"
 SMTP_USER = "mailer"
 SMTP_PASSWORD = "mail-pw"
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 # ---- SMTP ----------------------------------------------------------------------------------
@@ -276,24 +271,14 @@ def start_notifier(env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
 
 
 def stop_notifier(proc: subprocess.Popen[bytes], log: Path) -> None:
-    if proc.poll() is None:
-        proc.send_signal(signal.SIGTERM)
-        try:
-            code = proc.wait(60)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            raise
-        assert code == 0, f"logistream notify exited {code} on SIGTERM:\n{log.read_text()[-3000:]}"
+    stop_cleanly(proc, "logistream notify", log)
 
 
 @contextmanager
-def notifier(env: dict[str, str], log: Path) -> Iterator[subprocess.Popen[bytes]]:
+def notifier(env: dict[str, str], log: Path) -> Iterator[Any]:
     """A real notifier subprocess; SIGTERM at the end must exit 0."""
-    proc = start_notifier(env, log)
-    try:
-        yield proc
-    finally:
-        stop_notifier(proc, log)
+    with running([sys.executable, "-m", "logistream.notify"], env, log, "logistream notify") as p:
+        yield p
 
 
 def alert(

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-import signal
-import subprocess
 import sys
 import time
 import uuid
@@ -12,6 +10,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
+
+from tests.helpers import running
 
 from logistream.config import Settings
 from logistream.events import Alert, decode_alert
@@ -22,21 +22,8 @@ LOGISTREAM = str(Path(sys.executable).parent / "logistream")
 @contextmanager
 def speed_process(env: dict[str, str], *args: str, log: Path | None = None) -> Iterator[Any]:
     """A real `logistream speed` subprocess; stopped with SIGTERM, which must exit 0."""
-    out = open(log, "ab") if log else subprocess.DEVNULL  # noqa: SIM115 - closed below
-    proc = subprocess.Popen([LOGISTREAM, "speed", *args], env=env, stdout=out, stderr=out)
-    try:
+    with running([LOGISTREAM, "speed", *args], env, log, "logistream speed") as proc:
         yield proc
-    finally:
-        if proc.poll() is None:
-            proc.send_signal(signal.SIGTERM)
-            try:
-                code = proc.wait(60)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                raise
-            assert code == 0, f"logistream speed exited {code} on SIGTERM"
-        if log:
-            out.close()  # type: ignore[union-attr]
 
 
 def produce(settings: Settings, records: list[tuple[str | None, bytes]]) -> None:

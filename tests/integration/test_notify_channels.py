@@ -20,7 +20,6 @@ from tests.integration.notify_support import (
     HttpReceiver,
     SmtpServer,
     alert,
-    free_port,
     log_rows,
     notifier,
     notify_env,
@@ -31,6 +30,7 @@ from tests.integration.notify_support import (
 from logistream.config import Settings
 from logistream.notify.messages import idempotency_key
 from logistream.notify.sms_text import is_gsm7
+from logistream.stack.process import free_port
 
 # The test SMTP server takes AUTH without TLS on purpose (localhost only).
 pytestmark = pytest.mark.filterwarnings("ignore:Requiring AUTH while not requiring TLS")
