@@ -1,8 +1,8 @@
 """``logistream demo``: the whole product on one machine, stopped cleanly by one Ctrl+C.
 
 Starts the local stack (what is not already running), then the speed layer, the data bridge,
-the simulator and the dashboard as child processes with their logs under the stack home, and
-recomputes the batch views every minute.
+the simulator, the dashboard and the integration API as child processes with their logs under
+the stack home, and recomputes the batch views every minute.
 Ctrl+C (or SIGTERM) stops the children in order — producer first, so nothing is left
 half-sent — and then the servers this command started.
 """
@@ -39,7 +39,9 @@ def _logistream(*args: str) -> list[str]:
     return [sys.executable, "-m", "logistream", *args]
 
 
-def _children(settings: Settings, port: int, speedup: float, trucks: int | None) -> list[Child]:
+def _children(
+    settings: Settings, port: int, api_port: int, speedup: float, trucks: int | None
+) -> list[Child]:
     logs = settings.home.resolve() / "logs"
     simulate = ["simulate", "--speedup", str(speedup)]
     if trucks:
@@ -48,13 +50,14 @@ def _children(settings: Settings, port: int, speedup: float, trucks: int | None)
         Child("speed", _logistream("speed"), logs / "speed.log"),
         Child("bridge", _logistream("bridge"), logs / "bridge.log"),
         Child("dashboard", _logistream("dashboard", "--port", str(port)), logs / "dashboard.log"),
+        Child("api", _logistream("api", "--port", str(api_port)), logs / "api.log"),
         Child("simulator", _logistream(*simulate), logs / "simulator.log"),
     ]
 
 
 def _stop(children: list[Child]) -> None:
-    # Producer first, then the consumers drain what it sent, the dashboard last.
-    for name in ("simulator", "speed", "bridge", "dashboard"):
+    # Producer first, then the consumers drain what it sent, the readers last.
+    for name in ("simulator", "speed", "bridge", "api", "dashboard"):
         for child in children:
             if child.name != name or child.process is None or child.process.poll() is not None:
                 continue
@@ -73,8 +76,10 @@ def _stop(children: list[Child]) -> None:
 DEMO_USER = "demo"
 
 
-def _ensure_demo_user(settings: Settings) -> str:
-    """Migrate the archive and make sure an admin ``demo`` can sign in; return its password."""
+def _ensure_demo_user(settings: Settings) -> tuple[str, str]:
+    """Migrate the archive, make sure an admin ``demo`` can sign in, and give ``demo`` a fresh
+    API token (read, ack; the last run's is revoked); return the password and the token."""
+    from logistream.api.token_store import create_token, revoke_token
     from logistream.batch.migrate import migrate
     from logistream.config import resolve_endpoints
     from logistream.serving import users
@@ -88,10 +93,12 @@ def _ensure_demo_user(settings: Settings) -> str:
             users.set_password(conn, DEMO_USER, password)
         else:
             users.add_user(conn, DEMO_USER, "admin", password)
-    return password
+        revoke_token(conn, DEMO_USER)
+        token = create_token(conn, DEMO_USER, ["read", "ack"])
+    return password, token
 
 
-def run_demo(port: int, speedup: float, trucks: int | None, keep_stack: bool) -> int:
+def run_demo(port: int, api_port: int, speedup: float, trucks: int | None, keep_stack: bool) -> int:
     """Run everything until Ctrl+C; return the exit code."""
     from logistream.stack.manager import Stack
 
@@ -100,7 +107,7 @@ def run_demo(port: int, speedup: float, trucks: int | None, keep_stack: bool) ->
     already_running = {s.name for s in stack.status() if s.state != "stopped"}
     typer.echo("starting the local stack (Kafka, PostgreSQL, Redis) …", err=True)
     stack.up()
-    password = _ensure_demo_user(settings)
+    password, token = _ensure_demo_user(settings)
 
     stop = threading.Event()
 
@@ -110,7 +117,7 @@ def run_demo(port: int, speedup: float, trucks: int | None, keep_stack: bool) ->
     signal.signal(signal.SIGINT, on_signal)
     signal.signal(signal.SIGTERM, on_signal)
 
-    children = _children(settings, port, speedup, trucks)
+    children = _children(settings, port, api_port, speedup, trucks)
     exit_code = 0
     try:
         for child in children:
@@ -124,6 +131,9 @@ def run_demo(port: int, speedup: float, trucks: int | None, keep_stack: bool) ->
             f"\nLogiStream control room: http://localhost:{port}\n"
             f"Sign in as {DEMO_USER!r} with password {password!r} (kept in "
             f"{settings.secrets_file}); add people with `logistream users add`.\n"
+            f"Integration API: http://localhost:{api_port}/docs; token of {DEMO_USER!r} "
+            f"(read, ack; new each run): {token}\n"
+            f"  curl -N -H 'Authorization: Bearer {token}' http://localhost:{api_port}/v1/stream\n"
             "Press Ctrl+C to stop everything.\n"
         )
         batch: subprocess.Popen[bytes] | None = None
@@ -167,12 +177,13 @@ def register(app: typer.Typer) -> None:
     @app.command("demo")
     def demo(
         port: int = typer.Option(8501, help="Port of the dashboard."),
+        api_port: int = typer.Option(8600, help="Port of the integration API."),
         speedup: float = typer.Option(60.0, help="Simulated seconds per wall-clock second."),
         trucks: int | None = typer.Option(None, help="Fleet size (default: the registry's fleet)."),
         keep_stack: bool = typer.Option(False, help="Leave the stack running after Ctrl+C."),
     ) -> None:
-        """Run everything: stack, simulator, speed layer, bridge and dashboard. Ctrl+C stops all."""
+        """Run the stack, simulator, speed layer, bridge, dashboard and API. Ctrl+C stops all."""
         started = time.monotonic()
-        code = run_demo(port, speedup, trucks, keep_stack)
+        code = run_demo(port, api_port, speedup, trucks, keep_stack)
         typer.echo(f"demo ran {time.monotonic() - started:.0f} s", err=True)
         raise typer.Exit(code)

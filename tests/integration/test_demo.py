@@ -5,12 +5,14 @@ Runs in its own home on free ports (its own Kafka, PostgreSQL and Redis), as a u
 
 from __future__ import annotations
 
+import re
 import signal
 import subprocess
 import sys
 import urllib.request
 from pathlib import Path
 
+import httpx
 import psycopg
 import redis
 
@@ -33,7 +35,7 @@ def _answers(url: str) -> bool:
 def test_demo_runs_everything_and_ctrl_c_stops_everything(tmp_path: Path) -> None:
     settings = isolated_settings(tmp_path / "home", kafka_heap="512m")
     env = child_env(settings)
-    port = free_port()
+    port, api_port = free_port(), free_port()
     out = (tmp_path / "demo.out").open("wb")
     demo = subprocess.Popen(
         [
@@ -41,6 +43,8 @@ def test_demo_runs_everything_and_ctrl_c_stops_everything(tmp_path: Path) -> Non
             "demo",
             "--port",
             str(port),
+            "--api-port",
+            str(api_port),
             "--speedup",
             "30",
         ],
@@ -74,6 +78,20 @@ def test_demo_runs_everything_and_ctrl_c_stops_everything(tmp_path: Path) -> Non
             assert conn.execute("SELECT role FROM users WHERE name = 'demo'").fetchone() == (
                 "admin",
             )
+        # The integration API answers with the token the demo printed.
+        wait_until(
+            lambda: _answers(f"http://127.0.0.1:{api_port}/health"), timeout=120, what="the API"
+        )
+        found = re.search(r"token of 'demo' \(read, ack; new each run\): (\S+)",
+                          (tmp_path / "demo.out").read_text())  # fmt: skip
+        assert found, "the demo did not print the API token"
+        answer = httpx.get(
+            f"http://127.0.0.1:{api_port}/v1/trucks",
+            headers={"Authorization": f"Bearer {found.group(1)}"},
+            timeout=10,
+        )
+        assert answer.status_code == 200, answer.text
+        assert answer.json()["count"] >= 10
         server_pids = [s.pid for s in stack.status() if s.pid]
         assert len(server_pids) == 3
 
@@ -89,6 +107,6 @@ def test_demo_runs_everything_and_ctrl_c_stops_everything(tmp_path: Path) -> Non
         stack.postgres.destroy()
     assert f"LogiStream control room: http://localhost:{port}" in printed
     assert "Sign in as 'demo'" in printed
-    for name in ("simulator", "speed", "bridge", "dashboard"):
+    for name in ("simulator", "speed", "bridge", "api", "dashboard"):
         assert f"stopped {name} (exit 0)" in printed, f"{name} did not stop cleanly"
     assert not [pid for pid in server_pids if pid_alive(pid)], "the servers it started must stop"
