@@ -71,6 +71,9 @@ class Settings(BaseSettings):
 
     registry_dir: Path | None = None
     """Folder of user-edited registry TOML files (cargo, routes, fleet); unset = shipped data."""
+    rules_file: Path | None = None
+    """Your rules.toml: the speed layer's thresholds, and the batch views' where they decide the
+    same thing (speed limit, harsh driving, gaps, fuel); unset = the shipped one."""
 
     timezone: str = "Africa/Nairobi"
     max_message_bytes: Annotated[int, Field(ge=1024)] = 64 * 1024

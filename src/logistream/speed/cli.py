@@ -43,7 +43,11 @@ def speed(
         int | None, typer.Option(help="Serve Prometheus metrics on this port.")
     ] = None,
     rules: Annotated[
-        Path | None, typer.Option(help="A rules.toml with your thresholds (default: shipped).")
+        Path | None,
+        typer.Option(
+            help="A rules.toml with your thresholds (default: LOGISTREAM_RULES_FILE, else the "
+            "shipped one)."
+        ),
     ] = None,
     batch_size: Annotated[int, typer.Option(min=1, help="Readings per batch at most.")] = 2000,
     instance: Annotated[
@@ -66,7 +70,7 @@ def speed(
         metrics.serve(metrics_port)
     processor = SpeedProcessor(
         settings,
-        rules=load_rules_config(rules),
+        rules=load_rules_config(rules or settings.rules_file),
         batch_size=batch_size,
         instance=instance,
         metrics=metrics,

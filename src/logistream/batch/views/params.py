@@ -1,14 +1,18 @@
 """The batch layer's thresholds, shared by the pure maths and the SQL that does the same sums.
 
 Temperature limits, delays, hysteresis, budgets and the defrost allowance come from the cargo
-profiles in the registry; the values here match the speed layer's rules.toml where both decide
-the same thing (a mismatch would show up as noise in the reconciliation).
+profiles in the registry. Where the speed layer's rules.toml decides the same thing (speed
+limit, harsh driving, gaps, fuel), ``params_from_rules`` takes its values, so that the two layers
+never disagree (a mismatch would show up as noise in the reconciliation).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Final
+from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING, Final
+
+if TYPE_CHECKING:
+    from logistream.speed.rules.config import RulesConfig
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,3 +50,24 @@ class BatchParams:
 
 
 DEFAULT_PARAMS: Final = BatchParams()
+"""The thresholds of the shipped rules: the batch layer's agree with the speed layer's rules.toml
+where both decide the same thing (a drift would show up as false disagreements in the
+reconciliation of the two)."""
+
+
+def params_from_rules(rules: RulesConfig, base: BatchParams = DEFAULT_PARAMS) -> BatchParams:
+    """``base`` with every threshold that the speed layer's rules also decide taken from
+    ``rules``, so that one rules file (``LOGISTREAM_RULES_FILE``) sets both layers."""
+    return replace(
+        base,
+        hold_max_s=rules.temperature.tor_max_gap_s,
+        gap_s=rules.offline.offline_s,
+        speed_limit_kmh=rules.driving.speed_limit_kmh,
+        parked_kmh=rules.fuel.parked_kmh,
+        harsh_braking_ms2=rules.driving.harsh_braking_ms2,
+        harsh_acceleration_ms2=rules.driving.harsh_acceleration_ms2,
+        accel_max_gap_s=rules.driving.max_gap_s,
+        idle_l_per_h=rules.fuel.idle_litres_per_h,
+        theft_min_l=rules.fuel.theft_min_litres,
+        default_tank_litres=rules.fuel.default_tank_litres,
+    )

@@ -25,9 +25,11 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
+from functools import lru_cache
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from logistream.batch.views.params import DEFAULT_PARAMS, BatchParams
+from logistream.batch.views.params import BatchParams, params_from_rules
 from logistream.registry import Registry
 
 if TYPE_CHECKING:
@@ -638,11 +640,19 @@ def _write_views(
     return RunResult(trips=trips, seconds=seconds)
 
 
+@lru_cache(maxsize=4)
+def configured_params(rules_file: Path | None) -> BatchParams:
+    """The batch thresholds of a rules file (``None``: the shipped rules.toml)."""
+    from logistream.speed.rules.config import load_rules_config
+
+    return params_from_rules(load_rules_config(rules_file))
+
+
 def recompute(
     conn: psycopg.Connection[Any],
     registry: Registry,
     scope: Scope | None = None,
-    params: BatchParams = DEFAULT_PARAMS,
+    params: BatchParams | None = None,
     *,
     workers: int = 1,
     progress: Progress | None = None,
@@ -652,10 +662,16 @@ def recompute(
     With ``workers`` > 1 (and ``conn`` not inside a transaction) the pass runs in slices of
     whole trucks on that many connections at once; the views are still replaced in one
     transaction at the end. A single trip, or a connection in a transaction, runs serially.
+    ``params`` unset: those of the rules file the settings name (``LOGISTREAM_RULES_FILE``).
     """
     from datetime import UTC
 
     from psycopg.pq import TransactionStatus
+
+    from logistream.config import get_settings
+
+    if params is None:
+        params = configured_params(get_settings().rules_file)
 
     scope = scope or Scope()
     began = time.monotonic()
