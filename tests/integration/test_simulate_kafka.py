@@ -146,7 +146,39 @@ def _fleet_args(name: str, duration_s: int) -> list[str]:
     return [*args, "--seed", str(seed), "--start", START]
 
 
-def _assert_delivered_once(settings: Settings, out: str, err: str, expected: list[bytes]) -> None:
+def _simulate_through_outage(
+    tmp_path: Path,
+    kafka: tuple[Any, dict[str, str], Settings],
+    args: list[str],
+    *,
+    down_after_s: float,
+    up_when: str,
+    what: str,
+    up_after_s: float = 0.0,
+) -> None:
+    """Run the simulator at speed-up 6, stop Kafka ``down_after_s`` into the run, start it
+    again ``up_after_s`` after the simulator logs ``up_when``; then every reading of the run
+    must have arrived exactly once, some of them through the spool."""
+    server, env, settings = kafka
+    expected = _dry_run(args, env)
+    out_path, err_path = tmp_path / "out.txt", tmp_path / "err.txt"
+    with out_path.open("wb") as out, err_path.open("wb") as err:
+        process = subprocess.Popen(
+            [LOGISTREAM, "simulate", *args, "--speedup", "6"], env=env, stdout=out, stderr=err
+        )
+        try:
+            time.sleep(down_after_s)
+            assert process.poll() is None, err_path.read_text()
+            server.down()
+            wait_until(lambda: up_when in err_path.read_text(), timeout=60, what=what)
+            time.sleep(up_after_s)
+            server.up()
+            process.wait(timeout=240)
+        finally:
+            if process.poll() is None:
+                process.kill()
+    assert process.returncode == 0, err_path.read_text()
+    out, err = out_path.read_text(), err_path.read_text()
     stats = _summary(out)
     print(out, err)
     assert stats["spooled"] > 0, "the spool was never used"
@@ -167,31 +199,15 @@ def test_spool_delivers_each_reading_once_when_kafka_comes_back(
     tmp_path: Path, private_kafka: tuple[Any, dict[str, str], Settings]
 ) -> None:
     """Kafka is stopped mid-run and started again while the run goes on."""
-    server, env, settings = private_kafka
-    args = _fleet_args("spool", 300)
-    expected = _dry_run(args, env)
-    out_path, err_path = tmp_path / "out.txt", tmp_path / "err.txt"
-    with out_path.open("wb") as out, err_path.open("wb") as err:
-        process = subprocess.Popen(
-            [LOGISTREAM, "simulate", *args, "--speedup", "6"], env=env, stdout=out, stderr=err
-        )
-        try:
-            time.sleep(6)
-            assert process.poll() is None, err_path.read_text()
-            server.down()
-            wait_until(
-                lambda: "spooling to" in err_path.read_text(),
-                timeout=60,
-                what="the simulator to notice Kafka is gone",
-            )
-            time.sleep(4)
-            server.up()
-            process.wait(timeout=240)
-        finally:
-            if process.poll() is None:
-                process.kill()
-    assert process.returncode == 0, err_path.read_text()
-    _assert_delivered_once(settings, out_path.read_text(), err_path.read_text(), expected)
+    _simulate_through_outage(
+        tmp_path,
+        private_kafka,
+        _fleet_args("spool", 300),
+        down_after_s=6,
+        up_when="spooling to",
+        what="the simulator to notice Kafka is gone",
+        up_after_s=4,
+    )
 
 
 def test_a_run_ending_while_kafka_restarts_waits_and_delivers_its_spool(
@@ -199,27 +215,11 @@ def test_a_run_ending_while_kafka_restarts_waits_and_delivers_its_spool(
 ) -> None:
     """The run's last reading is made while Kafka is down; Kafka is back within the stop's
     flush timeout, so the spool goes out in this run instead of waiting for the next one."""
-    server, env, settings = private_kafka
-    args = _fleet_args("spool at the end", 60)
-    expected = _dry_run(args, env)
-    out_path, err_path = tmp_path / "out.txt", tmp_path / "err.txt"
-    with out_path.open("wb") as out, err_path.open("wb") as err:
-        process = subprocess.Popen(
-            [LOGISTREAM, "simulate", *args, "--speedup", "6"], env=env, stdout=out, stderr=err
-        )
-        try:
-            time.sleep(3)
-            assert process.poll() is None, err_path.read_text()
-            server.down()
-            wait_until(
-                lambda: "Kafka unreachable: trying for up to" in err_path.read_text(),
-                timeout=60,
-                what="the run to end while Kafka is down",
-            )
-            server.up()
-            process.wait(timeout=240)
-        finally:
-            if process.poll() is None:
-                process.kill()
-    assert process.returncode == 0, err_path.read_text()
-    _assert_delivered_once(settings, out_path.read_text(), err_path.read_text(), expected)
+    _simulate_through_outage(
+        tmp_path,
+        private_kafka,
+        _fleet_args("spool at the end", 60),
+        down_after_s=3,
+        up_when="Kafka unreachable: trying for up to",
+        what="the run to end while Kafka is down",
+    )
