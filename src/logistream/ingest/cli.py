@@ -178,7 +178,7 @@ def _to_kafka(
             sensors.service()
         if stop.is_set():
             typer.echo("stopping: flushing what is in hand", err=True)
-        stats = sensors.close()
+        stats = sensors.close(stop=stop)
     elapsed = time.monotonic() - begun
     typer.echo(f"{stats.summary()} in {elapsed:.1f} s")
     if stats.left_in_spool:

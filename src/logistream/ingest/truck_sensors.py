@@ -258,22 +258,26 @@ class TruckSensors:
                 return
             self._poll(min(left, 0.1))
 
-    def close(self, timeout_s: float = 30.0) -> SendStats:
+    def close(self, timeout_s: float = 30.0, stop: threading.Event | None = None) -> SendStats:
         """Drain and flush within ``timeout_s``; what is left unacknowledged goes to the spool.
 
         Offline, Kafka is probed until the deadline: a broker that is restarting comes back
-        within seconds, and its spool should not wait for the next run. A second stop signal
-        (``KeyboardInterrupt``) gives up waiting at once and keeps the spool."""
+        within seconds, and its spool should not wait for the next run. A stop request made
+        while waiting (``stop`` set, or ``KeyboardInterrupt`` from a second stop signal) gives
+        up at once and keeps the spool."""
         deadline = time.monotonic() + timeout_s
+        stopped_before = stop is None or stop.is_set()
         told = False
         try:
             while not self._direct and time.monotonic() < deadline:
+                if not stopped_before and stop is not None and stop.is_set():
+                    raise KeyboardInterrupt
                 if self._offline and not told:
                     told = True
                     self._log(
                         f"Kafka unreachable: trying for up to {timeout_s:.0f} s to send "
-                        f"{self.spool.unread} spooled messages (stop again to keep them "
-                        "for the next run)"
+                        f"{self.spool.unread} spooled messages (Ctrl-C keeps them for the "
+                        "next run)"
                     )
                 self.service()
                 self._poll(0.05)
