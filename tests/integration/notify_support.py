@@ -263,11 +263,13 @@ def notify_env(
     return env
 
 
+NOTIFY = [sys.executable, "-m", "logistream.notify"]
+
+
 def start_notifier(env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
+    """A notifier the test kills or stops itself (``stop_notifier``)."""
     with open(log, "ab") as out:  # the child keeps its own copy of the descriptor
-        return subprocess.Popen(
-            [sys.executable, "-m", "logistream.notify"], env=env, stdout=out, stderr=out
-        )
+        return subprocess.Popen(NOTIFY, env=env, stdout=out, stderr=out)
 
 
 def stop_notifier(proc: subprocess.Popen[bytes], log: Path) -> None:
@@ -277,8 +279,8 @@ def stop_notifier(proc: subprocess.Popen[bytes], log: Path) -> None:
 @contextmanager
 def notifier(env: dict[str, str], log: Path) -> Iterator[Any]:
     """A real notifier subprocess; SIGTERM at the end must exit 0."""
-    with running([sys.executable, "-m", "logistream.notify"], env, log, "logistream notify") as p:
-        yield p
+    with running(NOTIFY, env, log, "logistream notify") as proc:
+        yield proc
 
 
 def alert(
