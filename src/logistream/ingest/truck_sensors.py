@@ -266,12 +266,15 @@ class TruckSensors:
         while waiting (``stop`` set, or ``KeyboardInterrupt`` from a second stop signal) gives
         up at once and keeps the spool."""
         deadline = time.monotonic() + timeout_s
-        stopped_before = stop is None or stop.is_set()
-        told = False
+        # A stop asked for before close() is what ended the run: only a later one means
+        # "stop waiting" (as does a second signal, which raises KeyboardInterrupt).
+        later_stop = stop if stop is not None and not stop.is_set() else None
+        gave_up = told = False
         try:
             while not self._direct and time.monotonic() < deadline:
-                if not stopped_before and stop is not None and stop.is_set():
-                    raise KeyboardInterrupt
+                if later_stop is not None and later_stop.is_set():
+                    gave_up = True
+                    break
                 if self._offline and not told:
                     told = True
                     self._log(
@@ -282,6 +285,8 @@ class TruckSensors:
                 self.service()
                 self._poll(0.05)
         except KeyboardInterrupt:
+            gave_up = True
+        if gave_up:
             self._log("stopped waiting for Kafka: the spool is kept for the next run")
             deadline = time.monotonic()
         wait = max(0.0, deadline - time.monotonic())
