@@ -7,6 +7,7 @@ import os
 import random
 import signal
 import subprocess
+import sys
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -14,6 +15,9 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 T = TypeVar("T")
+
+LOGISTREAM = str(Path(sys.executable).parent / "logistream")
+"""The `logistream` command of the virtualenv the tests run in."""
 
 
 def wait_until(

@@ -14,7 +14,6 @@ import os
 import re
 import signal
 import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -24,14 +23,13 @@ import redis
 from confluent_kafka import Consumer
 from playwright.sync_api import Page, expect, sync_playwright
 from tests import dashboard_data as data
-from tests.helpers import wait_until
+from tests.helpers import LOGISTREAM, wait_until
 
 from logistream import live_views
 from logistream.batch.migrate import migrate
 from logistream.config import Settings
 from logistream.stack.process import free_port
 
-LOGISTREAM = str(Path(sys.executable).parent / "logistream")
 CHROMIUM_ARGS = [
     "--no-sandbox",
     "--disable-gpu",

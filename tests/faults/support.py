@@ -15,7 +15,6 @@ import json
 import re
 import signal
 import subprocess
-import sys
 import threading
 import time
 import uuid
@@ -27,14 +26,13 @@ from pathlib import Path
 from typing import Any, ClassVar, TypeVar
 
 import psycopg
-from tests.helpers import wait_until
+from tests.helpers import LOGISTREAM, wait_until
 
 from logistream.config import Settings, child_env
 from logistream.registry import load_registry
 from logistream.registry.scenarios import load_scenario
 from logistream.stack.temporary import TemporaryStack, temporary_stack_control
 
-LOGISTREAM = str(Path(sys.executable).parent / "logistream")
 START = "2025-03-03T06:00:00+03:00"
 SIM_SEED = 42
 """The scenario files' hand-written alerts are checked for this seed (tests/unit, rate 1)."""

@@ -15,7 +15,7 @@ from typing import Any
 import httpx
 import psycopg
 from fastapi.testclient import TestClient
-from tests.helpers import running, wait_until
+from tests.helpers import LOGISTREAM, running, wait_until
 
 from logistream.api.app import create_app
 from logistream.api.options import ApiOptions
@@ -23,7 +23,6 @@ from logistream.api.token_store import create_token
 from logistream.batch.migrate import migrate
 from logistream.config import Settings
 
-LOGISTREAM = str(Path(sys.executable).parent / "logistream")
 API = [sys.executable, "-m", "logistream.api"]
 
 

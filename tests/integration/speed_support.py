@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import sys
 import time
 import uuid
 from collections.abc import Iterator
@@ -11,12 +10,10 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from tests.helpers import running
+from tests.helpers import LOGISTREAM, running
 
 from logistream.config import Settings
 from logistream.events import Alert, decode_alert
-
-LOGISTREAM = str(Path(sys.executable).parent / "logistream")
 
 
 @contextmanager

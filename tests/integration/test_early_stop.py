@@ -4,13 +4,10 @@ from __future__ import annotations
 
 import signal
 import subprocess
-import sys
 import time
-from pathlib import Path
 
 import pytest
-
-LOGISTREAM = str(Path(sys.executable).parent / "logistream")
+from tests.helpers import LOGISTREAM
 
 
 @pytest.mark.parametrize("command", ["speed", "bridge", "simulate", "notify"])

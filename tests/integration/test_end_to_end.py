@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 import signal
 import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -20,12 +19,11 @@ import pytest
 import redis
 from confluent_kafka import Consumer, Producer
 from streamlit.testing.v1 import AppTest
-from tests.helpers import wait_until
+from tests.helpers import LOGISTREAM, wait_until
 
 from logistream import live_views
 from logistream.config import Settings, to_env
 
-LOGISTREAM = str(Path(sys.executable).parent / "logistream")
 APP = Path(__file__).resolve().parents[2] / "src" / "logistream" / "serving" / "app.py"
 ORIGINAL = b'{"truck_id": "TRUCK-001", "temp": 9.1, "fuel": 80, "timestamp": 1767225600.0}'
 

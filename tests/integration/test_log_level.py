@@ -5,12 +5,9 @@ from __future__ import annotations
 
 import os
 import subprocess
-import sys
-from pathlib import Path
 
 import pytest
-
-LOGISTREAM = str(Path(sys.executable).parent / "logistream")
+from tests.helpers import LOGISTREAM
 
 
 @pytest.mark.parametrize("command", [["speed"], ["bridge"], ["notify"], ["api", "--port", "1"]])

@@ -9,17 +9,14 @@ from __future__ import annotations
 import signal
 import sqlite3
 import subprocess
-import sys
 import urllib.request
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from tests.helpers import wait_until
+from tests.helpers import LOGISTREAM, wait_until
 
 from logistream.config import Settings
 from logistream.stack.process import free_port
-
-LOGISTREAM = str(Path(sys.executable).parent / "logistream")
 
 
 def _login_page(port: int) -> str | None:

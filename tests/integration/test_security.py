@@ -6,7 +6,6 @@ One secure stack for the module, started with the real command in its own home o
 from __future__ import annotations
 
 import subprocess
-import sys
 import time
 import uuid
 from collections.abc import Iterator
@@ -16,13 +15,12 @@ from typing import Any
 import psycopg
 import pytest
 import redis
+from tests.helpers import LOGISTREAM
 
 from logistream.config import Settings, child_env, read_secrets, resolve_endpoints
 from logistream.kafka import ensure_topics, make_admin, make_consumer, make_producer
 from logistream.stack.manager import Stack
 from logistream.stack.temporary import isolated_settings
-
-LOGISTREAM = str(Path(sys.executable).parent / "logistream")
 
 
 def _run(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:

@@ -9,7 +9,6 @@ from __future__ import annotations
 import os
 import re
 import subprocess
-import sys
 import time
 import uuid
 from collections import Counter
@@ -18,12 +17,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from tests.helpers import seeded_random, wait_until
+from tests.helpers import LOGISTREAM, seeded_random, wait_until
 
 from logistream.config import Settings
 from logistream.kafka import make_consumer
 
-LOGISTREAM = str(Path(sys.executable).parent / "logistream")
 START = "2025-03-03T06:00:00+03:00"
 SUMMARY = re.compile(
     r"sent (?P<sent>\d+), acknowledged (?P<acked>\d+), failed (?P<failed>\d+); "

@@ -6,15 +6,13 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
-import sys
 from pathlib import Path
 
-from tests.helpers import wait_until
+from tests.helpers import LOGISTREAM, wait_until
 
 from logistream.ingest.spool import Spool
 from logistream.stack.process import free_port
 
-LOGISTREAM = str(Path(sys.executable).parent / "logistream")
 ARGS = ["--trucks", "2", "--duration", "600", "--seed", "7", "--start", "2025-03-03T06:00:00+03:00"]
 
 

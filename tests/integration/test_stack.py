@@ -3,17 +3,15 @@
 from __future__ import annotations
 
 import subprocess
-import sys
 from pathlib import Path
 
 import psycopg
 import pytest
+from tests.helpers import LOGISTREAM
 
 from logistream.config import Settings, child_env, resolve_endpoints
 from logistream.stack.process import pid_alive
 from logistream.stack.temporary import isolated_settings
-
-LOGISTREAM = str(Path(sys.executable).parent / "logistream")
 
 
 def _run(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:

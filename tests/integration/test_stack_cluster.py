@@ -8,14 +8,13 @@ from __future__ import annotations
 
 import json
 import subprocess
-import sys
 import time
 import uuid
 from pathlib import Path
 from typing import Any
 
 import pytest
-from tests.helpers import wait_until
+from tests.helpers import LOGISTREAM, wait_until
 
 from logistream.config import Settings, child_env
 from logistream.kafka import make_consumer, make_producer
@@ -23,7 +22,6 @@ from logistream.stack.manager import Stack
 from logistream.stack.process import pid_alive
 from logistream.stack.temporary import isolated_settings
 
-LOGISTREAM = str(Path(sys.executable).parent / "logistream")
 TOPICS = {"truck_telemetry", "truck_alerts", "alert_commands", "truck_telemetry.dlq"}
 
 

@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 import subprocess
-import sys
 import time
-from pathlib import Path
+
+from tests.helpers import LOGISTREAM
 
 from logistream.events import decode_reading
 from logistream.ingest.cli import parse_start
-
-LOGISTREAM = str(Path(sys.executable).parent / "logistream")
 
 
 def _dry(*args: str) -> list[bytes]:
