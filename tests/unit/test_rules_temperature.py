@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from tests.unit.rules_support import T0, VOI, Run, every, rd, vax
 
+from logistream.events import Reading
+
 
 def test_default_profile_is_the_original_rule_alerting_on_the_first_reading() -> None:
     run = Run()
@@ -147,3 +149,43 @@ def test_steady_temperature_with_noise_never_warns() -> None:
     run = Run()
     run.feed([vax(m * 30, 7.5 + (0.1 if m % 2 else -0.1)) for m in range(200)])
     assert run.changes == []
+
+
+def _delivery_stop(door_flags: bool) -> list[Reading]:
+    """Flowers at 3.0 °C for ten minutes, five minutes with the door open at a stop on a hot
+    afternoon (the air warms to 3.5 °C), then ten minutes cooling back."""
+    temps = [3.0] * 20 + [3.0 + 0.05 * i for i in range(1, 11)]
+    temps += [3.5 - 0.025 * i for i in range(1, 21)]
+    return [
+        rd(i * 30, t, cargo="flowers", door_open=(door_flags and 20 <= i < 30))
+        for i, t in enumerate(temps)
+    ]
+
+
+def test_a_door_opened_at_a_stop_does_not_raise_the_trend_warning() -> None:
+    run = Run()
+    run.feed(_delivery_stop(door_flags=True))
+    assert run.changes == []
+    # The same temperatures without the door's word do look like a drift towards 4 °C.
+    unexplained = Run()
+    unexplained.feed(_delivery_stop(door_flags=False))
+    assert ("temp_rising", "open") in unexplained.transitions()
+
+
+def test_an_open_trend_warning_holds_through_a_door_opening() -> None:
+    run = Run()
+    # A failing reefer, +0.2 °C per minute from 5.0; the door is opened at minutes 6 and 7.
+    run.feed([vax(m * 60, 5.0 + 0.2 * m, door_open=m in (6, 7)) for m in range(14)])
+    assert run.transitions() == [("temp_rising", "open")]
+
+
+def test_a_recovery_that_crosses_the_setpoint_is_not_a_falling_trend() -> None:
+    run = Run()
+    # Flowers (setpoint 3 °C, low 2 °C) cooling back from 3.25 °C after a stop and dipping just
+    # below the setpoint: the slope points at 2 °C, but the truck is coming back, not drifting.
+    run.feed([rd(i * 30, 3.25 - 0.025 * i, cargo="flowers") for i in range(14)])
+    assert run.changes == []
+    # Past the setpoint by as much as it started above it, the same slope is a drift.
+    run.feed([rd(i * 30, 3.25 - 0.025 * i, cargo="flowers") for i in range(14, 30)])
+    assert run.transitions() == [("temp_rising", "open")]
+    assert "falling, 2 °C predicted" in run.changes[0].message
