@@ -25,7 +25,7 @@ REGISTRY = load_registry()
 SEED = 42
 # A fixed start makes the readings byte-identical on every run: the cargo's temperature follows
 # the hour of the day (ambient air), so a start taken from the clock would vary with the time the
-# suite runs. The unit sweep (test_scenarios_through_rules) covers the other hours in-process.
+# suite runs. tests/unit/test_rules_scenarios.py runs them in-process at four other hours.
 START = "2026-03-02T10:00:00+03:00"
 
 
