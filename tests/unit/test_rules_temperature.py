@@ -1,10 +1,12 @@
-"""Temperature rules on hand-made sequences: delays, hysteresis, hard limits, TOR, defrost."""
+"""Temperature rules on hand-made sequences: delays, hysteresis, limits, TOR, defrost, trend."""
 
 from __future__ import annotations
 
+import pytest
 from tests.unit.rules_support import T0, VOI, Run, every, rd, vax
 
 from logistream.events import Reading
+from logistream.speed.rules.trend import line_fit
 
 
 def test_default_profile_is_the_original_rule_alerting_on_the_first_reading() -> None:
@@ -189,3 +191,10 @@ def test_a_recovery_that_crosses_the_setpoint_is_not_a_falling_trend() -> None:
     run.feed([rd(i * 30, 3.25 - 0.025 * i, cargo="flowers") for i in range(14, 30)])
     assert run.transitions() == [("temp_rising", "open")]
     assert "falling, 2 °C predicted" in run.changes[0].message
+
+
+def test_line_fit_of_a_straight_line_and_of_one_sample() -> None:
+    fit = line_fit(((0.0, 3.0), (60.0, 3.5), (120.0, 4.0)))
+    assert fit.slope_per_s == pytest.approx(0.5 / 60)
+    assert (fit.mean_c, fit.first_c, fit.last_c) == pytest.approx((3.5, 3.0, 4.0))
+    assert line_fit(((0.0, 2.5),)) == (0.0, 2.5, 2.5, 2.5)

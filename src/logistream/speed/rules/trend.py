@@ -29,6 +29,8 @@ class TrendState(msgspec.Struct, frozen=True, kw_only=True):
 class LineFit(NamedTuple):
     slope_per_s: float
     """°C per second (0 for fewer than two distinct times)."""
+    mean_c: float
+    """The samples' mean."""
     first_c: float
     """The fitted line at the window's first sample."""
     last_c: float
@@ -42,9 +44,9 @@ def line_fit(points: tuple[tuple[float, float], ...]) -> LineFit:
     mv = sum(p[1] for p in points) / n
     var = sum((p[0] - mt) ** 2 for p in points)
     if n < 2 or var == 0:
-        return LineFit(0.0, mv, mv)
+        return LineFit(0.0, mv, mv, mv)
     slope = sum((p[0] - mt) * (p[1] - mv) for p in points) / var
-    return LineFit(slope, mv + slope * (points[0][0] - mt), mv + slope * (points[-1][0] - mt))
+    return LineFit(slope, mv, mv + slope * (points[0][0] - mt), mv + slope * (points[-1][0] - mt))
 
 
 def step(
@@ -80,11 +82,10 @@ def step(
         # than it began (a recovery that crosses the setpoint by a hair is no drift), and the
         # newest reading must sit on the trend's side of the window's mean (a V-shaped
         # recovery has a slope pointing the wrong way).
-        mean = sum(pt[1] for pt in points) / len(points)
         drifting = abs(fit.last_c - p.setpoint_c) > abs(fit.first_c - p.setpoint_c)
         away = drifting and (
-            (slope > 0 and t > p.setpoint_c and t > mean)
-            or (slope < 0 and t < p.setpoint_c and t < mean)
+            (slope > 0 and t > p.setpoint_c and t > fit.mean_c)
+            or (slope < 0 and t < p.setpoint_c and t < fit.mean_c)
         )
         if away and abs(slope) * 3600.0 >= cfg.min_slope_c_per_h:
             limit = p.high_c if slope > 0 else p.low_c
