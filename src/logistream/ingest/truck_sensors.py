@@ -210,9 +210,8 @@ class TruckSensors:
                 self.spool.flush()
                 return
             self._next_probe = now + PROBE_INTERVAL_S
-            self._purge_queue_to_spool()
+            self._purge_queue_to_spool()  # flushes the spool too
             if not self._probe():
-                self.spool.flush()
                 return
             self._offline = False
             self._last_report = time.monotonic()
