@@ -12,6 +12,7 @@ from tests.integration.batch_support import made_up_trip as trip
 from tests.integration.test_batch_views import REGISTRY, snapshot
 
 from logistream.batch.views import recompute as rc
+from logistream.batch.views import slicing
 from logistream.config import Settings
 
 
@@ -48,7 +49,7 @@ def test_parallel_slices_give_the_serial_views(
     assert serial.trips == 6
 
     # A tiny slice size: several slices per connection, some of them empty.
-    monkeypatch.setattr(rc, "ROWS_PER_SLICE", 200)
+    monkeypatch.setattr(slicing, "ROWS_PER_SLICE", 200)
     steps: list[str] = []
     with psycopg.connect(url) as conn:
         parallel = rc.recompute(

@@ -1,0 +1,228 @@
+"""From the per-trip pass to the view tables, as SQL, and the speed-vs-batch reconciliation.
+
+The pass (:mod:`pass_sql`) gives one row per trip with its marked readings as an array; each
+statement here fills one view table from it (unnesting the marked rows where it needs them),
+in an order where each reads only what was written before it. The reconciliation then matches
+the temperature excursions and spent budgets the views found with the alerts the speed layer
+raised (``alert_changes``).
+"""
+
+from __future__ import annotations
+
+from logistream.batch.views.params import BatchParams
+from logistream.batch.views.pass_sql import PER_TRIP_TABLE
+
+VIEW_TABLES = (
+    "trips",
+    "trip_gaps",
+    "trip_compliance",
+    "excursions",
+    "fuel_efficiency",
+    "fuel_events",
+    "driver_behaviour",
+)
+"""The tables of per-trip views, replaced per trip in scope (reconciliation: replaced whole)."""
+
+
+def write_sql(p: BatchParams, per_trip: str = PER_TRIP_TABLE) -> list[tuple[str, str]]:
+    """From the per-trip pass to the view tables (the trips in scope were deleted first):
+    (view, statement) pairs, in an order where each reads only what was written before it."""
+    marked = f"SELECT tp.truck_id, tp.trip_id, tp.profile, (unnest(tp.marked)).* FROM {per_trip} tp"
+    statements = [
+        """
+INSERT INTO trips
+SELECT tp.truck_id, tp.trip_id, tp.trip_sent, tp.driver_id, tp.profile, bt.route,
+       tp.start_time, tp.end_time, extract(epoch FROM tp.end_time - tp.start_time)::float8,
+       tp.start_lat, tp.start_lon, tp.end_lat, tp.end_lon, tp.distance_km, tp.readings,
+       tp.gap_count, tp.gap_total_s, tp.longest_gap_s
+FROM batch_trip_pass tp LEFT JOIN batch_trucks bt ON bt.truck_id = tp.truck_id
+""",
+        f"""
+INSERT INTO trip_gaps
+SELECT truck_id, trip_id, to_timestamp(ts), to_timestamp(next_ts), next_ts - ts
+FROM ({marked}) m WHERE next_ts - ts > {p.gap_s}
+""",
+        f"""
+INSERT INTO excursions
+WITH m AS ({marked}),
+ex AS (
+    SELECT m.truck_id, m.trip_id, 'high' AS kind, exc_high_no AS no, ts, next_ts, temp, lat, lon,
+           w, above AS beyond, temp - high_eff AS violation, c.alarm_delay_high_s AS delay
+    FROM m JOIN batch_cargo_profiles c ON c.name = m.profile WHERE st_high
+    UNION ALL
+    SELECT m.truck_id, m.trip_id, 'low', exc_low_no, ts, next_ts, temp, lat, lon,
+           w, below, c.low_c - temp, c.alarm_delay_low_s
+    FROM m JOIN batch_cargo_profiles c ON c.name = m.profile WHERE st_low
+    UNION ALL
+    SELECT m.truck_id, m.trip_id, 'critical', exc_crit_no, ts, next_ts, temp, lat, lon,
+           w, beyond_hard,
+           greatest(coalesce(temp - c.hard_high_c, '-infinity'),
+                    coalesce(c.hard_low_c - temp, '-infinity')), 0
+    FROM m JOIN batch_cargo_profiles c ON c.name = m.profile WHERE st_crit
+),
+g AS (SELECT ex.*, min(ts) OVER (PARTITION BY truck_id, trip_id, kind, no) AS start_ts FROM ex)
+SELECT truck_id, trip_id, kind, to_timestamp(min(ts)),
+       to_timestamp(coalesce(max(next_ts), max(ts))), bool_or(next_ts IS NULL),
+       coalesce(max(next_ts), max(ts)) - min(ts),
+       coalesce(sum(w) FILTER (WHERE beyond), 0),
+       (array_agg(temp ORDER BY violation DESC, ts) FILTER (WHERE beyond))[1],
+       to_timestamp((array_agg(ts ORDER BY violation DESC, ts) FILTER (WHERE beyond))[1]),
+       to_timestamp(min(ts) FILTER (WHERE beyond AND ts - start_ts >= delay)),
+       (array_agg(lat ORDER BY ts))[1], (array_agg(lon ORDER BY ts))[1]
+FROM g GROUP BY truck_id, trip_id, kind, no
+""",
+        """
+INSERT INTO trip_compliance
+SELECT tp.truck_id, tp.trip_id, tp.profile, tp.readings, tp.min_c, tp.max_c, tp.mean_c,
+       tp.above_s, tp.below_s, tp.above_s + tp.below_s, c.tor_budget_s, tp.defrost_s,
+       tp.covered_s, tp.uncovered_s, v.mkt_c, c.activation_energy_kj_mol, tp.hard_limit_passed,
+       v.excursions, to_timestamp(tp.tor_alarm_ts),
+       CASE WHEN tp.hard_limit_passed THEN 'fail'
+            WHEN c.tor_budget_s > 0 AND tp.above_s + tp.below_s >= c.tor_budget_s THEN 'fail'
+            WHEN v.excursions > 0 OR tp.above_s + tp.below_s > 0 THEN 'review'
+            WHEN v.mkt_c > c.high_c THEN 'review'
+            WHEN c.tor_budget_s > 0 AND tp.uncovered_s >= c.tor_budget_s THEN 'review'
+            ELSE 'pass' END,
+       CASE WHEN tp.hard_limit_passed THEN 'a hard temperature limit was passed'
+            WHEN c.tor_budget_s > 0 AND tp.above_s + tp.below_s >= c.tor_budget_s
+                THEN format('out of range %s min, budget %s min spent',
+                            round((tp.above_s + tp.below_s) / 60), round(c.tor_budget_s / 60))
+            WHEN v.excursions > 0 OR tp.above_s + tp.below_s > 0
+                THEN format('excursions within budget: out of range %s min',
+                            round(((tp.above_s + tp.below_s) / 60)::numeric, 1))
+            WHEN v.mkt_c > c.high_c
+                THEN format('MKT %s °C above the %s °C limit', round(v.mkt_c::numeric, 2), c.high_c)
+            WHEN c.tor_budget_s > 0 AND tp.uncovered_s >= c.tor_budget_s
+                THEN format('%s min without readings could hide a spent budget',
+                            round(tp.uncovered_s / 60))
+            ELSE 'always within range' END
+FROM batch_trip_pass tp
+JOIN batch_cargo_profiles c ON c.name = tp.profile
+CROSS JOIN LATERAL (
+    SELECT CASE WHEN c.mkt_enabled AND tp.covered_s > 0
+                THEN (c.activation_energy_kj_mol * 1000.0 / 8.3144)
+                     / -ln(tp.arrhenius_sum / tp.covered_s) - 273.15 END AS mkt_c,
+           (SELECT count(*) FROM excursions e
+            WHERE e.truck_id = tp.truck_id AND e.trip_id = tp.trip_id
+              AND e.kind <> 'critical')::int AS excursions
+) v
+""",
+        f"""
+INSERT INTO fuel_events
+WITH m AS ({marked})
+SELECT truck_id, trip_id, 'refuel', to_timestamp(min(ts)), to_timestamp(max(ts)), sum(d_l), 0,
+       (array_agg(lat ORDER BY ts))[1], (array_agg(lon ORDER BY ts))[1]
+FROM m WHERE refuel_zone GROUP BY truck_id, trip_id, refuel_no
+HAVING sum(d_l) >= {p.refuel_min_l}
+UNION ALL
+SELECT truck_id, trip_id, 'theft', to_timestamp(min(ts)), to_timestamp(max(ts)), -sum(d_l),
+       sum(unexplained), (array_agg(lat ORDER BY ts))[1], (array_agg(lon ORDER BY ts))[1]
+FROM m WHERE theft_zone GROUP BY truck_id, trip_id, theft_no
+HAVING sum(unexplained) >= {p.theft_min_l}
+""",
+        f"""
+INSERT INTO fuel_efficiency
+SELECT tp.truck_id, tp.trip_id, tp.driver_id, bt.route, tp.tank, tp.distance_km,
+       tp.fuel_first_pct / 100.0 * tp.tank, tp.fuel_last_pct / 100.0 * tp.tank, f.consumed,
+       CASE WHEN tp.distance_km >= 1 THEN f.consumed / tp.distance_km * 100 END,
+       f.refuelled, f.refuels, f.stolen, f.thefts, tp.reefer_s / 3600.0,
+       CASE WHEN tp.reefer_s / 3600.0 >= {p.reefer_min_h}
+            THEN tp.reefer_l / (tp.reefer_s / 3600.0) END
+FROM batch_trip_pass tp
+LEFT JOIN batch_trucks bt ON bt.truck_id = tp.truck_id
+CROSS JOIN LATERAL (
+    SELECT coalesce(sum(litres) FILTER (WHERE kind = 'refuel'), 0) AS refuelled,
+           count(*) FILTER (WHERE kind = 'refuel')::int AS refuels,
+           coalesce(sum(litres) FILTER (WHERE kind = 'theft'), 0) AS stolen,
+           count(*) FILTER (WHERE kind = 'theft')::int AS thefts
+    FROM fuel_events e WHERE e.truck_id = tp.truck_id AND e.trip_id = tp.trip_id
+) e
+CROSS JOIN LATERAL (
+    SELECT (tp.fuel_first_pct - tp.fuel_last_pct) / 100.0 * tp.tank + e.refuelled - e.stolen
+               AS consumed,
+           e.refuelled, e.refuels, e.stolen, e.thefts
+) f
+""",
+        """
+INSERT INTO driver_behaviour
+SELECT tp.driver_id, tp.truck_id, tp.trip_id, tp.distance_km, tp.harsh_brakes, tp.harsh_accels,
+       tp.harsh_brakes * r.per, tp.harsh_accels * r.per, tp.driving_s, tp.speeding_s,
+       tp.idling_s, tp.max_speed_kmh,
+       least(100.0, greatest(0.0,
+           100.0 - 5.0 * (tp.harsh_brakes * r.per + tp.harsh_accels * r.per)
+           - 100.0 * CASE WHEN tp.driving_s > 0 THEN tp.speeding_s / tp.driving_s ELSE 0 END
+           - 20.0 * CASE WHEN tp.driving_s + tp.idling_s > 0
+                         THEN tp.idling_s / (tp.driving_s + tp.idling_s) ELSE 0 END))
+FROM batch_trip_pass tp
+CROSS JOIN LATERAL (SELECT 100.0 / greatest(tp.distance_km, 10.0) AS per) r
+""",
+    ]
+    views = (
+        "trips",
+        "trip_gaps",
+        "excursions",
+        "trip_compliance",
+        "fuel_events",
+        "fuel_efficiency",
+        "driver_behaviour",
+    )
+    return [
+        # The statements name the serial run's pass table; a staged run reads its own.
+        (view, statement.replace("batch_trip_pass", per_trip))
+        for view, statement in zip(views, statements, strict=True)
+    ]
+
+
+def reconcile_sql(p: BatchParams) -> str:
+    """Each expected alarm (excursion or spent budget) paired with the speed layer's alert for
+    it, graded missed, early, late or on time; plus the alerts that match nothing."""
+    tol = p.alert_tolerance_s
+    return f"""
+INSERT INTO reconciliation
+WITH expected AS (
+    SELECT truck_id, trip_id,
+           CASE kind WHEN 'high' THEN 'temp_high' WHEN 'low' THEN 'temp_low'
+                     ELSE 'temp_critical' END AS rule,
+           start_time AS exc_start, end_time AS exc_end, alarm_at
+    FROM excursions
+    UNION ALL
+    SELECT c.truck_id, c.trip_id, 'tor_budget', t.start_time, t.end_time, c.tor_alarm_at
+    FROM trip_compliance c JOIN trips t USING (truck_id, trip_id)
+    WHERE c.tor_alarm_at IS NOT NULL
+),
+alerts AS (
+    SELECT alert_id, truck_id, max(trip_id) AS trip_id, rule, min(opened_at) AS opened_at,
+           min(coalesce(resolved_at, changed_at)) FILTER (WHERE state = 'resolved')
+               AS resolved_at
+    FROM alert_changes
+    WHERE rule IN ('temp_high', 'temp_low', 'temp_critical', 'tor_budget')
+    GROUP BY alert_id, truck_id, rule
+),
+pairs AS (
+    SELECT x.*, a.alert_id, a.opened_at,
+           row_number() OVER (PARTITION BY x.truck_id, x.rule, x.exc_start
+                              ORDER BY a.opened_at, a.alert_id) AS k
+    FROM expected x
+    JOIN alerts a ON a.truck_id = x.truck_id AND a.rule = x.rule
+     AND a.opened_at <= x.exc_end + interval '{tol} seconds'
+     AND coalesce(a.resolved_at, 'infinity') >= x.exc_start - interval '{tol} seconds'
+     AND (x.rule <> 'tor_budget' OR a.trip_id IS NULL OR a.trip_id = x.trip_id)
+)
+SELECT x.truck_id, x.trip_id, x.rule,
+       CASE WHEN p.alert_id IS NULL THEN 'missed'
+            WHEN x.alarm_at IS NULL THEN 'early'
+            WHEN extract(epoch FROM p.opened_at - x.alarm_at) > {tol} THEN 'late'
+            ELSE 'on_time' END,
+       x.exc_start, x.alarm_at, p.alert_id, p.opened_at,
+       CASE WHEN p.alert_id IS NOT NULL AND x.alarm_at IS NOT NULL
+            THEN greatest(0, extract(epoch FROM p.opened_at - x.alarm_at))::float8 END
+FROM expected x
+LEFT JOIN pairs p ON p.truck_id = x.truck_id AND p.rule = x.rule AND p.exc_start = x.exc_start
+                 AND p.k = 1
+WHERE p.alert_id IS NOT NULL OR x.alarm_at IS NOT NULL
+UNION ALL
+SELECT a.truck_id, a.trip_id, a.rule, 'unmatched_alert', NULL, NULL, a.alert_id, a.opened_at,
+       NULL
+FROM alerts a
+WHERE NOT EXISTS (SELECT FROM pairs p WHERE p.alert_id = a.alert_id)
+"""
