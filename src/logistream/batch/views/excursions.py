@@ -26,7 +26,6 @@ from logistream.batch.views.timeline import holds
 from logistream.registry import CargoProfile
 
 Kind = Literal["high", "low", "critical"]
-KIND_RULE: dict[str, str] = {"high": "temp_high", "low": "temp_low", "critical": "temp_critical"}
 
 
 @dataclass(frozen=True, slots=True)
