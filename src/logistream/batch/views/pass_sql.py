@@ -5,7 +5,8 @@ so PostgreSQL sorts once, computes per reading what the pure modules compute (ho
 hysteresis states, excursion and fuel-event islands, accelerations), and aggregates per trip in
 the same stream. The few rows the excursion, fuel event and gap tables need are gathered per
 trip as arrays (``marked``); :mod:`view_sql` turns them into the view tables. Nothing is looped
-over in Python.
+over in Python. ``tune_for_pass`` sets what such a pass runs best with (a large ``work_mem``, no
+JIT: it spends seconds compiling this many expressions).
 """
 
 from __future__ import annotations
