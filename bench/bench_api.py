@@ -43,9 +43,9 @@ from psycopg import sql
 
 from logistream import live_views
 from logistream.api.token_store import create_token
-from logistream.batch.migrate import migrate
 from logistream.config import Settings, child_env, resolve_endpoints
 from logistream.kafka import ensure_topics, make_producer, pipeline_topics
+from logistream.schema.migrate import migrate
 from logistream.stack.process import free_port
 
 LOGISTREAM = str(Path(sys.executable).parent / "logistream")

@@ -28,10 +28,10 @@ from urllib.parse import urlsplit, urlunsplit
 import psycopg
 from psycopg import sql
 
-from logistream.batch.migrate import apply_migrations, shipped_migrations
 from logistream.batch.views.recompute import recompute
 from logistream.config import Settings, resolve_endpoints
 from logistream.registry import cached_registry
+from logistream.schema.migrate import apply_migrations, shipped_migrations
 
 FILL = """
 INSERT INTO readings (event_id, event_time, truck_id, temp, fuel, trip_id, driver_id, cargo,

@@ -34,10 +34,10 @@ from psycopg import sql
 
 from logistream.batch.archive import Archive
 from logistream.batch.cli import bridge_conninfo
-from logistream.batch.migrate import migrate
 from logistream.batch.records import Consumed, SortedBatch, sort_batch
 from logistream.config import Settings, child_env, resolve_endpoints
 from logistream.kafka import ensure_topics, make_producer
+from logistream.schema.migrate import migrate
 
 BRIDGE_PW = "bench-bridge-pw"
 READER_PW = "bench-reader-pw"

@@ -33,11 +33,11 @@ import psycopg
 import redis
 from psycopg import sql
 
-from logistream.batch.migrate import migrate
 from logistream.config import Settings, get_settings, resolve_endpoints, to_env
 from logistream.events import Reading
 from logistream.live_views import HeartbeatRecord
 from logistream.registry import load_registry
+from logistream.schema.migrate import migrate
 from logistream.serving import users
 from logistream.speed.state import TruckState
 from logistream.speed.views import ViewWriter

@@ -40,11 +40,11 @@ import psycopg
 from hdrh.histogram import HdrHistogram
 from psycopg import sql
 
-from logistream.batch.migrate import migrate
 from logistream.config import Settings, child_env, resolve_endpoints
 from logistream.events import Alert, encode
 from logistream.kafka import ensure_topics, make_producer
 from logistream.notify.messages import idempotency_key
+from logistream.schema.migrate import migrate
 
 CHANNELS = ("email", "webhook", "sms")
 BRIDGE_PW = "bench-bridge-pw"

@@ -40,9 +40,9 @@ from confluent_kafka import Consumer, TopicPartition
 from psycopg import sql
 
 from logistream import live_views
-from logistream.batch.migrate import migrate
 from logistream.config import Settings, child_env, resolve_endpoints
 from logistream.kafka import ensure_topics, pipeline_topics
+from logistream.schema.migrate import migrate
 
 LOGISTREAM = str(Path(sys.executable).parent / "logistream")
 # Roles are cluster-wide: the test suite's passwords, so a test run on the same servers is

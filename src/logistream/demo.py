@@ -80,8 +80,8 @@ def _ensure_demo_user(settings: Settings) -> tuple[str, str]:
     """Migrate the archive, make sure an admin ``demo`` can sign in, and give ``demo`` a fresh
     API token (read, ack; the last run's is revoked); return the password and the token."""
     from logistream.api.token_store import create_token, revoke_token
-    from logistream.batch.migrate import migrate
     from logistream.config import resolve_endpoints
+    from logistream.schema.migrate import migrate
     from logistream.serving import users
     from logistream.stack.secrets import ensure_secrets
 

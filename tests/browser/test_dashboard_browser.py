@@ -26,8 +26,8 @@ from tests import dashboard_data as data
 from tests.helpers import LOGISTREAM, wait_until
 
 from logistream import live_views
-from logistream.batch.migrate import migrate
 from logistream.config import Settings
+from logistream.schema.migrate import migrate
 from logistream.stack.process import free_port
 
 CHROMIUM_ARGS = [

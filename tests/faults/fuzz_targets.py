@@ -19,8 +19,8 @@ from logistream.events import (
     decode_reading_with_extras,
 )
 from logistream.registry import load_registry
+from logistream.registry.rules import load_rules_config
 from logistream.speed import engine
-from logistream.speed.rules.config import load_rules_config
 from logistream.speed.state import TruckState, dump_state, load_state
 
 REGISTRY = load_registry()

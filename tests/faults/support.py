@@ -169,7 +169,7 @@ def rules_with_lateness(path: Path, lateness_s: float) -> Path:
     """
     from importlib import resources
 
-    text = resources.files("logistream.speed").joinpath("rules.toml").read_text("utf-8")
+    text = resources.files("logistream.registry").joinpath("data", "rules.toml").read_text("utf-8")
     replaced, count = re.subn(
         r"^watermark_lateness_s = .*$", f"watermark_lateness_s = {lateness_s:g}", text, flags=re.M
     )

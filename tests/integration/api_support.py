@@ -20,8 +20,8 @@ from tests.helpers import LOGISTREAM, running, wait_until
 from logistream.api.app import create_app
 from logistream.api.options import ApiOptions
 from logistream.api.token_store import create_token
-from logistream.batch.migrate import migrate
 from logistream.config import Settings
+from logistream.schema.migrate import migrate
 
 API = [sys.executable, "-m", "logistream.api"]
 

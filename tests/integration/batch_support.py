@@ -1,6 +1,6 @@
 """Helpers for the batch-view tests: the schema, readings written as the owner, a made-up trip.
 
-``apply_schema`` is ``logistream.batch.migrate.migrate`` (the batch views are 0010 and 0011).
+``apply_schema`` is ``logistream.schema.migrate.migrate`` (the batch views are 0010 and 0011).
 """
 
 from __future__ import annotations
@@ -14,8 +14,8 @@ from typing import Any
 
 import psycopg
 
-from logistream.batch.migrate import migrate
 from logistream.config import Settings
+from logistream.schema.migrate import migrate
 
 READING_COLUMNS = (
     "event_id",

@@ -338,11 +338,10 @@ def ack_server(settings: Settings) -> Iterator[str]:
     import uvicorn
     from fastapi import FastAPI
 
-    from logistream.notify.ack_links import build_router
-    from logistream.notify.options import NotifyOptions
+    from logistream.api.ack_links import build_router
 
     app = FastAPI()
-    app.include_router(build_router(settings, NotifyOptions(ack_secret=ACK_SECRET)))
+    app.include_router(build_router(settings, ACK_SECRET))
     port = free_port()
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
     thread = threading.Thread(target=server.run, daemon=True)

@@ -7,8 +7,8 @@ from typing import Any
 
 import psycopg
 
-from logistream.batch.migrate import migrate, shipped_migrations
 from logistream.config import Settings
+from logistream.schema.migrate import migrate, shipped_migrations
 
 
 def _versions(url: str) -> list[tuple[Any, ...]]:

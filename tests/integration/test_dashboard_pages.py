@@ -16,8 +16,8 @@ from confluent_kafka import Consumer
 from streamlit.testing.v1 import AppTest
 from tests import dashboard_data as data
 
-from logistream.batch.migrate import migrate
 from logistream.config import Settings, get_settings, to_env
+from logistream.schema.migrate import migrate
 from logistream.serving.ui import USER_KEY
 from logistream.serving.users import User
 

@@ -39,7 +39,7 @@ from tests.integration.speed_support import (
 from logistream import live_views
 from logistream.config import Settings
 from logistream.events import decode_command
-from logistream.notify.link_tokens import make_token
+from logistream.link_tokens import make_token
 
 pytestmark = pytest.mark.filterwarnings("ignore:Requiring AUTH while not requiring TLS")
 

@@ -202,7 +202,7 @@ def test_redis_default_user_is_off_and_readers_cannot_write(secure: Secure) -> N
 
 
 def _migrated(secure: Secure) -> tuple[str, Settings]:
-    from logistream.batch.migrate import migrate
+    from logistream.schema.migrate import migrate
 
     settings = secure.settings
     owner_url = resolve_endpoints(settings).database_url

@@ -8,8 +8,8 @@ from typing import Any
 
 from logistream.events import Alert, Reading, derive_event_id
 from logistream.registry import load_registry
+from logistream.registry.rules import RulesConfig, load_rules_config
 from logistream.speed import engine
-from logistream.speed.rules.config import RulesConfig, load_rules_config
 from logistream.speed.state import TruckState
 
 REGISTRY = load_registry()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from logistream.batch.migrate import (
+from logistream.schema.migrate import (
     MigrationError,
     parse_migrations,
     pending,

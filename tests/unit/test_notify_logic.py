@@ -8,10 +8,10 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from logistream.events import Alert
+from logistream.link_tokens import LinkError, make_token, read_token
 from logistream.notify.channels.base import backoff_s, http_retryable
 from logistream.notify.channels.webhook import body_bytes, signature
 from logistream.notify.channels.worker import superseded
-from logistream.notify.link_tokens import LinkError, make_token, read_token
 from logistream.notify.log_store import Pending
 from logistream.notify.messages import idempotency_key, place, render_alert, render_watchdog
 from logistream.notify.routing import Person, Target

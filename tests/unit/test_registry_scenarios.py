@@ -46,8 +46,8 @@ REQUIRED = {
     "malformed",
     "demo",
 }
-# Thresholds of the speed layer (speed/rules.toml at the time of writing), with a margin so that
-# an expected alert is clearly caused and an unexpected one clearly not.
+# Thresholds of the speed layer (registry/data/rules.toml at the time of writing), with a margin so
+# that an expected alert is clearly caused and an unexpected one clearly not.
 DOOR_MAX_S = 10 * 60
 OFFLINE_S = 10 * 60
 FUEL_THEFT_L = 20.0

@@ -9,9 +9,9 @@ from tests.unit.rules_support import T0, Run, every, rd, vax
 
 from logistream.errors import ConfigError
 from logistream.events import AlertCommand
+from logistream.registry.rules import load_rules_config, parse_rules_config
 from logistream.speed import engine
 from logistream.speed.alerts import alert_id_for
-from logistream.speed.rules.config import load_rules_config, parse_rules_config
 from logistream.speed.state import dump_state, load_state
 from logistream.speed.views import status_of
 

@@ -77,7 +77,7 @@ def create_app(
     for module in (health, fleet, alerts, trips, ingest, stream):
         app.include_router(module.router)
     # The confirmation pages behind the notifier's signed ack links (not part of the OpenAPI).
-    from logistream.notify.ack_links import build_router
+    from logistream.api.ack_links import build_router
 
     app.include_router(build_router(settings))
     app.add_middleware(BodySizeLimit, limit=options.max_body_bytes)

@@ -21,8 +21,8 @@ log = logging.getLogger("logistream.api")
 def _owner_connection() -> object:
     import psycopg
 
-    from logistream.batch.migrate import migrate
     from logistream.config import get_settings, resolve_endpoints
+    from logistream.schema.migrate import migrate
 
     settings = get_settings()
     url = resolve_endpoints(settings).database_url
@@ -60,8 +60,8 @@ def serve(
 
     from logistream.api.app import create_app
     from logistream.api.options import load_options
-    from logistream.batch.migrate import migrate
     from logistream.config import get_settings, resolve_endpoints
+    from logistream.schema.migrate import migrate
 
     setup_logging()
     overrides = {

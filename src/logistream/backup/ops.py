@@ -9,7 +9,7 @@ reading lost or archived twice.
 Restore: only into an empty or absent database (``force`` drops and recreates it). The
 cluster-wide roles are created first (the roles migration), the dump is restored in one
 transaction (all or nothing), the row counts are checked against the manifest, then
-:func:`logistream.batch.migrate.migrate` applies any newer migration and sets the role passwords
+:func:`logistream.schema.migrate.migrate` applies any newer migration and sets the role passwords
 of this installation.
 """
 
@@ -189,7 +189,7 @@ def backup(settings: Settings, owner_url: str, output: Path, echo: Echo) -> Mani
 
 def _check_schema(manifest: Manifest, where: str) -> None:
     """Refuse a backup from a newer LogiStream, or one whose migrations differ from ours."""
-    from logistream.batch.migrate import shipped_migrations
+    from logistream.schema.migrate import shipped_migrations
 
     shipped = {m.version: m for m in shipped_migrations()}
     for entry in manifest.schema_version:
@@ -272,7 +272,7 @@ def _recreate(owner_url: str, force: bool, echo: Echo) -> None:
 
 def _create_roles(owner_url: str) -> None:
     """The cluster-wide roles the dump's grants name (the roles migration; idempotent)."""
-    from logistream.batch.migrate import shipped_migrations
+    from logistream.schema.migrate import shipped_migrations
 
     roles = [m for m in shipped_migrations() if m.name == "roles"]
     with _connect(owner_url, autocommit=True) as conn:
@@ -292,7 +292,7 @@ def restore(
     """Restore ``backup_file`` into the database at ``owner_url``; see the module docstring."""
     import psycopg
 
-    from logistream.batch.migrate import MigrationError, migrate
+    from logistream.schema.migrate import MigrationError, migrate
 
     began = time.monotonic()
     where = _where(owner_url)

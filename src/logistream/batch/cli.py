@@ -62,8 +62,8 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Archive every reading and alert change into PostgreSQL, exactly once (Ctrl+C stops)."""
         from logistream.batch.data_bridge import BridgeOptions, DataBridge
-        from logistream.batch.migrate import migrate_waiting
         from logistream.config import get_settings, resolve_endpoints, role_password
+        from logistream.schema.migrate import migrate_waiting
 
         setup_logging()
         signals = _StopSignals()
@@ -92,8 +92,8 @@ def register(app: typer.Typer) -> None:
     @app.command()
     def migrate() -> None:
         """Apply pending schema migrations to the archive and set the role passwords."""
-        from logistream.batch.migrate import migrate as run_migrations
         from logistream.config import get_settings, resolve_endpoints
+        from logistream.schema.migrate import migrate as run_migrations
 
         settings = get_settings()
         applied = run_migrations(settings, resolve_endpoints(settings).database_url)

@@ -43,12 +43,12 @@ def serve(
     if ctx.invoked_subcommand is not None:
         return
     setup_logging()  # progress and retries, not only warnings
-    from logistream.batch.migrate import migrate_waiting
     from logistream.config import get_settings, resolve_endpoints
     from logistream.notify.options import load_options
     from logistream.notify.routing import load_routing
     from logistream.notify.service import Notifier
     from logistream.registry import cached_registry
+    from logistream.schema.migrate import migrate_waiting
 
     overrides = {k: v for k, v in {"routing_file": routing, "public_url": public_url}.items() if v}
     options = load_options(**overrides)

@@ -12,6 +12,7 @@ from typing import Annotated, Final, Literal
 from pydantic import AliasChoices, Field, ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from logistream import link_tokens
 from logistream.config import Port, Settings, format_validation_error, read_secrets
 from logistream.errors import ConfigError
 
@@ -84,16 +85,8 @@ def secret(settings: Settings, explicit: str | None, key: str) -> str | None:
 
 
 def ack_secret(settings: Settings, options: NotifyOptions) -> bytes:
-    """The key that signs ack links; refuses to run without one (links must not be forgeable)."""
-    value = secret(settings, options.ack_secret, "notify_ack_secret")
-    if not value or len(value) < 16:
-        raise ConfigError(
-            "LOGISTREAM_NOTIFY_ACK_SECRET: not set (or shorter than 16 characters) and no "
-            f"'notify_ack_secret' in {settings.secrets_file}; set it to a long random value, e.g. "
-            "`python -c 'import secrets; print(secrets.token_urlsafe(32))'`, the same for the "
-            "notifier and the API"
-        )
-    return value.encode()
+    """The key that signs ack links (:func:`logistream.link_tokens.ack_secret`)."""
+    return link_tokens.ack_secret(settings, options.ack_secret)
 
 
 def public_url(options: NotifyOptions) -> str:

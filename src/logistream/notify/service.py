@@ -23,13 +23,13 @@ from typing import TYPE_CHECKING, Any
 from logistream.backoff import Backoff
 from logistream.config import Endpoints, Settings, resolve_endpoints
 from logistream.events import Alert, decode_alert
+from logistream.link_tokens import make_token
 from logistream.notify import escalation, log_store, watchdog
 from logistream.notify.channels.base import Channel
 from logistream.notify.channels.email import EmailChannel
 from logistream.notify.channels.sms import SmsChannel
 from logistream.notify.channels.webhook import WebhookChannel
 from logistream.notify.channels.worker import ChannelWorker
-from logistream.notify.link_tokens import make_token
 from logistream.notify.messages import (
     KIND_ALERT,
     KIND_ESCALATION,

@@ -59,8 +59,8 @@ def speed(
 ) -> None:
     """Run the stream processor: truck_telemetry -> rules -> Redis views and truck_alerts."""
     from logistream.config import get_settings
+    from logistream.registry.rules import load_rules_config
     from logistream.speed.metrics import Metrics
-    from logistream.speed.rules.config import load_rules_config
     from logistream.speed.stream_processor import BatchAbandoned, SpeedProcessor
 
     setup_logging()

@@ -15,10 +15,10 @@ import msgspec
 
 from logistream.events import Alert, AlertCommand, Reading, Severity
 from logistream.registry import Registry
+from logistream.registry.rules import RulesConfig
 from logistream.speed import alerts as lifecycle
 from logistream.speed.rules import door, driving, fuel, offline, route, temperature, trend
 from logistream.speed.rules.base import RuleContext, Verdict
-from logistream.speed.rules.config import RulesConfig
 from logistream.speed.state import TruckState
 
 NO_CHANGES: Final[tuple[Alert, ...]] = ()

@@ -26,11 +26,11 @@ from logistream.errors import InvalidReading, KafkaClientFailed, LogiStreamError
 from logistream.events import Alert, AlertCommand, decode_command, decode_reading, encode
 from logistream.kafka import ensure_topics, is_fatal, make_consumer, make_producer
 from logistream.registry import Registry, cached_registry
+from logistream.registry.rules import RulesConfig, load_rules_config
 from logistream.speed import engine
 from logistream.speed.checkpoint import CheckpointStore, PartitionMark
 from logistream.speed.metrics import Metrics
 from logistream.speed.rules import offline
-from logistream.speed.rules.config import RulesConfig, load_rules_config
 from logistream.speed.state import TruckState
 from logistream.speed.views import ViewWriter
 

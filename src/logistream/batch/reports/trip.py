@@ -15,8 +15,8 @@ from typing import TYPE_CHECKING, Any
 from logistream.batch.reports.digest import DIGEST_FORMAT, trip_digest
 from logistream.batch.views import read
 from logistream.batch.views.recompute import Scope, recompute
-from logistream.notify.log_read import trip_notifications
 from logistream.registry import Registry
+from logistream.schema.notification_log import trip_notifications
 
 if TYPE_CHECKING:
     import psycopg

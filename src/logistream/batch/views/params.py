@@ -12,7 +12,7 @@ from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Final
 
 if TYPE_CHECKING:
-    from logistream.speed.rules.config import RulesConfig
+    from logistream.registry.rules import RulesConfig
 
 
 @dataclass(frozen=True, slots=True)

@@ -64,7 +64,7 @@ __all__ = [
 @lru_cache(maxsize=4)
 def configured_params(rules_file: Path | None) -> BatchParams:
     """The batch thresholds of a rules file (``None``: the shipped rules.toml)."""
-    from logistream.speed.rules.config import load_rules_config
+    from logistream.registry.rules import load_rules_config
 
     return params_from_rules(load_rules_config(rules_file))
 

@@ -5,8 +5,8 @@ all and turns verdicts into alert changes. Thresholds come from ``rules.toml`` a
 """
 
 from logistream.events import RULE_NAMES
+from logistream.registry.rules import RulesConfig, load_rules_config
 from logistream.speed.rules.base import Clear, Raise, RuleContext, Verdict
-from logistream.speed.rules.config import RulesConfig, load_rules_config
 
 __all__ = [
     "RULE_NAMES",

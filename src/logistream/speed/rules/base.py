@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 from logistream.events import Severity
 from logistream.registry import CargoProfile, Waypoint
-from logistream.speed.rules.config import RulesConfig
+from logistream.registry.rules import RulesConfig
 
 LatLon = tuple[float, float]
 

@@ -15,8 +15,8 @@ import heapq
 from collections.abc import Collection
 from typing import Final
 
+from logistream.registry.rules import OfflineConfig
 from logistream.speed.rules.base import NO_VERDICTS, Clear, Raise, Verdict, minutes
-from logistream.speed.rules.config import OfflineConfig
 
 RULE = "sensor_offline"
 QUORUM: Final = 3

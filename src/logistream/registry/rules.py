@@ -1,4 +1,4 @@
-"""The rules' thresholds, read from ``rules.toml`` (shipped with the speed layer, or a user's).
+"""The rules' thresholds, read from ``rules.toml`` (shipped in ``registry/data``, or a user's).
 
 Durations are converted to seconds of event time here, so the rules never see minutes.
 """
@@ -171,7 +171,7 @@ def parse_rules_config(data: dict[str, Any]) -> RulesConfig:
 
 
 def load_rules_config(path: Path | None = None) -> RulesConfig:
-    """The thresholds from ``path``, or from the ``rules.toml`` shipped with the speed layer."""
+    """The thresholds from ``path``, or from the ``rules.toml`` shipped in ``registry/data``."""
     if path is not None:
         try:
             text = path.read_text(encoding="utf-8")
@@ -179,7 +179,9 @@ def load_rules_config(path: Path | None = None) -> RulesConfig:
             raise ConfigError(f"rules file {path}: {error.strerror}") from error
         where = str(path)
     else:
-        text = resources.files("logistream.speed").joinpath("rules.toml").read_text("utf-8")
+        text = (
+            resources.files("logistream.registry").joinpath("data", "rules.toml").read_text("utf-8")
+        )
         where = "shipped rules.toml"
     try:
         return parse_rules_config(tomllib.loads(text))

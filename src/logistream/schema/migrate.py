@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Final
 from logistream.config import DATABASE_ROLES
 from logistream.errors import LogiStreamError
 
-log = logging.getLogger("logistream.batch")
+log = logging.getLogger("logistream.schema")
 
 if TYPE_CHECKING:
     import psycopg
@@ -99,8 +99,8 @@ def pending(migrations: Iterable[Migration], applied: Mapping[int, str]) -> list
 
 
 def shipped_migrations() -> list[Migration]:
-    """The migrations packaged with LogiStream (``logistream/batch/migrations/*.sql``)."""
-    folder = resources.files("logistream.batch") / "migrations"
+    """The migrations packaged with LogiStream (``logistream/schema/migrations/*.sql``)."""
+    folder = resources.files("logistream.schema") / "migrations"
     files = {
         entry.name: entry.read_text(encoding="utf-8")
         for entry in folder.iterdir()

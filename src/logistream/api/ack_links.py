@@ -22,8 +22,7 @@ from starlette.concurrency import run_in_threadpool
 from logistream.config import Settings, resolve_endpoints
 from logistream.errors import ConfigError, LogiStreamError
 from logistream.events import Alert, AlertCommand
-from logistream.notify.link_tokens import LinkClaims, LinkError, read_token
-from logistream.notify.options import NotifyOptions, ack_secret
+from logistream.link_tokens import LinkClaims, LinkError, ack_secret, read_token
 
 MAX_NOTE: Final = 500
 _HEADERS: Final = {
@@ -93,14 +92,15 @@ class _Backend:
             publish_command(self._producer, self.settings, command, timeout_s=15.0)
 
 
-def build_router(
-    settings: Settings, options: NotifyOptions | None = None, *, prefix: str = "/ack"
-) -> APIRouter:
-    """The ack pages under ``prefix`` (the notifier's links point at ``/ack/<token>``)."""
+def build_router(settings: Settings, key: str | None = None, *, prefix: str = "/ack") -> APIRouter:
+    """The ack pages under ``prefix`` (the notifier's links point at ``/ack/<token>``).
+
+    ``key`` signs the links (default: ``LOGISTREAM_NOTIFY_ACK_SECRET``, else the secrets file).
+    """
     from logistream.commands import ack_command
 
     try:
-        secret: bytes | None = ack_secret(settings, options or NotifyOptions())
+        secret: bytes | None = ack_secret(settings, key)
     except ConfigError as error:
         # The API must still start without the notifier's key; the pages then say what to set.
         secret, missing = None, str(error)

@@ -1,4 +1,7 @@
-"""Signed, expiring ack-link tokens (pure).
+"""Signed, expiring ack-link tokens: the notifier makes them, the API's ack pages read them.
+
+Layer-free, since both sides must agree on the format and the key. The token maths is pure;
+:func:`ack_secret` alone reads the key (its variable, else the stack's secrets file).
 
 A token is ``base64url(version | alert id | expiry | recipient name | MAC)``: the alert's UUID in
 16 bytes, the expiry in 4, the name in at most 40, and a 96-bit truncated HMAC-SHA256 — about 60
@@ -11,11 +14,22 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+import os
 import struct
 import uuid
 from dataclasses import dataclass
-from typing import Final
+from typing import TYPE_CHECKING, Final
 
+from logistream.config import read_secrets
+from logistream.errors import ConfigError
+
+if TYPE_CHECKING:
+    from logistream.config import Settings
+
+ACK_KEY_VARIABLE: Final = "LOGISTREAM_NOTIFY_ACK_SECRET"
+"""The variable that holds the signing key, the same for the notifier and the API."""
+ACK_KEY_SECRET: Final = "notify_ack_secret"  # noqa: S105 (a key name, not a key)
+"""Its name in the stack's secrets file, used when the variable is unset."""
 VERSION: Final = 1
 MAC_BYTES: Final = 12
 MAX_NAME_BYTES: Final = 40
@@ -102,3 +116,21 @@ def read_token(secret: bytes, token: str, now: float) -> LinkClaims:
             "`logistream alerts ack`.",
         )
     return LinkClaims(alert_id=alert_id, name=name, expires_at=expires_at)
+
+
+def ack_secret(settings: Settings, explicit: str | None = None) -> bytes:
+    """The key that signs ack links; refuses to run without one (links must not be forgeable).
+
+    ``explicit`` (the notifier's option) wins, then the variable, then the secrets file.
+    """
+    value = (
+        explicit or os.environ.get(ACK_KEY_VARIABLE) or read_secrets(settings).get(ACK_KEY_SECRET)
+    )
+    if not value or len(value) < 16:
+        raise ConfigError(
+            f"{ACK_KEY_VARIABLE}: not set (or shorter than 16 characters) and no "
+            f"'{ACK_KEY_SECRET}' in {settings.secrets_file}; set it to a long random value, e.g. "
+            "`python -c 'import secrets; print(secrets.token_urlsafe(32))'`, the same for the "
+            "notifier and the API"
+        )
+    return value.encode()

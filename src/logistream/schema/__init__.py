@@ -1,0 +1,1 @@
+"""The database schema every layer shares: numbered migrations and their runner (``migrate``)."""
