@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import pytest
 
-from logistream.schema.migrate import MigrationError, pending, shipped_migrations
+from logistream.errors import MigrationError
+from logistream.schema.migrate import pending, shipped_migrations
 
 RELEASED = {
     1: ("roles", "8f1690fec7037d4025017796b49c3527de1f23a975f4e88c05db0256172c534b"),

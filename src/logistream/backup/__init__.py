@@ -6,6 +6,7 @@ bridge's stored offsets and the SHA-256 of every other member; never a password)
 same snapshot as the row counts), then ``registry/*.toml`` (the registry files in use).
 """
 
-from logistream.backup.bundle import BackupError, Manifest
+from logistream.backup.bundle import Manifest
+from logistream.errors import BackupError
 
 __all__ = ["BackupError", "Manifest"]

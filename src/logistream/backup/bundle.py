@@ -15,7 +15,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any, Final
 
-from logistream.errors import LogiStreamError
+from logistream.errors import BackupError
 from logistream.registry.loader import FILES as REGISTRY_FILES
 
 FORMAT: Final = "logistream-backup-v1"
@@ -23,10 +23,6 @@ MANIFEST: Final = "manifest.json"
 DUMP: Final = "database.dump"
 REGISTRY_PREFIX: Final = "registry/"
 _CHUNK: Final = 1 << 20
-
-
-class BackupError(LogiStreamError):
-    """A backup cannot be made or restored; the message says why and what to do."""
 
 
 @dataclass(slots=True)

@@ -25,13 +25,13 @@ from typing import TYPE_CHECKING, Any, Final
 
 from logistream import __version__
 from logistream.backup.bundle import (
-    BackupError,
     Manifest,
     read_backup,
     registry_in_use,
     write_backup,
 )
 from logistream.backup.pgtools import client_bin, client_version, run_with_progress, split_password
+from logistream.errors import BackupError
 
 if TYPE_CHECKING:
     import psycopg
@@ -292,7 +292,8 @@ def restore(
     """Restore ``backup_file`` into the database at ``owner_url``; see the module docstring."""
     import psycopg
 
-    from logistream.schema.migrate import MigrationError, migrate
+    from logistream.errors import MigrationError
+    from logistream.schema.migrate import migrate
 
     began = time.monotonic()
     where = _where(owner_url)

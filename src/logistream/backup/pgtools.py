@@ -16,8 +16,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Final
 
-from logistream.backup.bundle import BackupError
-from logistream.errors import PrerequisiteError
+from logistream.errors import BackupError, PrerequisiteError
 
 Echo = Callable[[str], None]
 _VERSION_RE: Final = re.compile(r"\b(\d+)(?:\.(\d+))?")

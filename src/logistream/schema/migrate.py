@@ -18,7 +18,7 @@ from importlib import resources
 from typing import TYPE_CHECKING, Final
 
 from logistream.config import DATABASE_ROLES
-from logistream.errors import LogiStreamError
+from logistream.errors import MigrationError
 
 log = logging.getLogger("logistream.schema")
 
@@ -32,10 +32,6 @@ READER_ROLE: Final = DATABASE_ROLES["reader"]
 # Key of the advisory lock that serialises runners on one database ("LSMIGRAT" in ASCII).
 MIGRATION_LOCK_KEY: Final = 0x4C534D4947524154
 _NAME_RE: Final = re.compile(r"^(?P<version>\d{4})_(?P<name>[a-z0-9_]+)\.sql$")
-
-
-class MigrationError(LogiStreamError):
-    """A migration file is malformed, was edited after it ran, or failed to apply."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -5,17 +5,8 @@ from __future__ import annotations
 import hashlib
 from typing import Protocol
 
+from logistream.errors import SendError as SendError  # channels raise it; re-exported here
 from logistream.notify.log_store import Pending
-
-
-class SendError(Exception):
-    """A send that did not go through. ``permanent``: retrying cannot help (bad address, refused
-    credentials, a 4xx); otherwise it is retried with backoff. The message is logged: it must
-    say what failed and what to do, and never contain a secret."""
-
-    def __init__(self, message: str, *, permanent: bool = False) -> None:
-        super().__init__(message)
-        self.permanent = permanent
 
 
 class Channel(Protocol):
