@@ -68,6 +68,14 @@ class NotFound(LogiStreamError):
         self.detail = detail
 
 
+class TripNotFound(NotFound):
+    """No trip ``key`` (of ``truck_id``, when given) in the batch views or the archive."""
+
+    def __init__(self, trip_id: str, detail: str, *, truck_id: str | None = None) -> None:
+        super().__init__("trip", trip_id, detail)
+        self.truck_id = truck_id
+
+
 class Refused(LogiStreamError):
     """An input that must be refused: a request, a token, a cursor, a name or password.
 

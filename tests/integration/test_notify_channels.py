@@ -109,7 +109,7 @@ def test_an_alert_reaches_email_webhook_and_sms_with_idempotency_keys_and_retrie
     # The trip report's section: who was told what, and who acknowledged.
     import psycopg
 
-    from logistream.schema.notification_log import trip_notifications
+    from logistream.reads.notifications import trip_notifications
 
     assert settings.database_url
     with psycopg.connect(settings.database_url) as conn:

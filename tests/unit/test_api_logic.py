@@ -32,6 +32,7 @@ from logistream.api.tokens import (
 from logistream.errors import InvalidReading
 from logistream.events import Alert
 from logistream.live_views import Heartbeat, HeartbeatRecord
+from logistream.reads.heartbeats import BridgeBeat
 
 NOW = 1_750_000_000.0
 
@@ -290,11 +291,11 @@ def test_pipeline_health_is_red_on_silence_and_stale_heartbeats() -> None:
     behind = Heartbeat(HeartbeatRecord(instance="h:3", at=NOW, lag_s=120), age_s=1.0)
     assert "behind" in speed_state([behind])[0]["detail"]
     assert bridge_state([], NOW)[0]["ok"] is False
-    state, rows = bridge_state([("h:9", NOW - 3, 12, 0.4, 1000)], NOW)
+    state, rows = bridge_state([BridgeBeat("h:9", NOW - 3, 12, 0.4, 1000)], NOW)
     assert state["ok"] is True
     assert "lag 12 messages" in state["detail"]
     assert rows[0]["age_s"] == 3.0
-    assert bridge_state([("h:9", NOW - 31, None, None, 5)], NOW)[0]["ok"] is False
+    assert bridge_state([BridgeBeat("h:9", NOW - 31, None, None, 5)], NOW)[0]["ok"] is False
 
 
 def test_server_sent_event_framing_and_truck_change_detection() -> None:

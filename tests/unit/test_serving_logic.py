@@ -6,6 +6,7 @@ from pathlib import Path
 
 from logistream.events import Alert
 from logistream.live_views import Heartbeat, HeartbeatRecord
+from logistream.reads.heartbeats import BridgeBeat
 from logistream.registry import load_registry
 from logistream.serving import alerts_data, auth, health, map_data, pgadmin, truck_data
 
@@ -57,7 +58,7 @@ def test_health_is_red_without_a_heartbeat_or_with_an_old_one() -> None:
     assert not health.speed_health([]).ok
     beat = Heartbeat(HeartbeatRecord(instance="a", at=0.0), age_s=60.0)
     assert not health.speed_health([beat]).ok
-    fresh = health.BridgeBeat("b", last_commit_at=100.0, lag_messages=3, lag_seconds=0.1)
+    fresh = BridgeBeat("b", last_commit_at=100.0, lag_messages=3, lag_seconds=0.1)
     assert health.bridge_health([fresh], now=105.0).ok
     assert not health.bridge_health([fresh], now=200.0).ok
     assert not health.bridge_health([], now=0.0).ok

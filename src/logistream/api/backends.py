@@ -13,33 +13,15 @@ from logistream.api.limits import Snapshot
 from logistream.api.options import ApiOptions
 from logistream.api.publish import Publisher
 from logistream.api.token_store import TokenCache, lookup_in
-from logistream.config import Settings, resolve_endpoints, role_conninfo, role_password
-from logistream.errors import LogiStreamError
+from logistream.config import Settings, resolve_endpoints, role_password
+from logistream.errors import StoreUnavailable
+from logistream.reads.connect import configure_reader, reader_conninfo
 
 if TYPE_CHECKING:
     import psycopg
     import redis
     import redis.asyncio
     from psycopg_pool import ConnectionPool
-
-
-class StoreUnavailable(LogiStreamError):
-    """A backing service does not answer; ``service`` is redis, postgres or kafka."""
-
-    def __init__(self, service: str, message: str) -> None:
-        super().__init__(message)
-        self.service = service
-
-
-def reader_conninfo(owner_url: str, password: str) -> str:
-    """The archive's URL with the read-only role in place of the owner."""
-    return role_conninfo(owner_url, "reader", password)
-
-
-def _configure_reader(conn: psycopg.Connection[Any]) -> None:
-    conn.autocommit = True
-    conn.execute("SET default_transaction_read_only = on")
-    conn.execute("SET statement_timeout = '10s'")
 
 
 class Backends:
@@ -78,7 +60,7 @@ class Backends:
                     min_size=1,
                     max_size=self.options.reader_pool_size,
                     kwargs={"connect_timeout": 3},
-                    configure=_configure_reader,
+                    configure=configure_reader,
                     check=ConnectionPool.check_connection,
                     open=False,
                     name="api-reader",

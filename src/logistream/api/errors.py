@@ -12,9 +12,9 @@ from fastapi.responses import Response
 from redis.exceptions import RedisError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from logistream.api.backends import StoreUnavailable
 from logistream.api.publish import KafkaUnavailable
 from logistream.api.schemas import ErrorBody
+from logistream.errors import StoreUnavailable
 
 
 class ApiError(Exception):
@@ -75,7 +75,7 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(StoreUnavailable)
     async def _store(_request: Request, exc: StoreUnavailable) -> Response:
         return error_response(
-            503, f"{exc.service}_unavailable", str(exc), {"Retry-After": "5"}, service=exc.service
+            503, f"{exc.store}_unavailable", str(exc), {"Retry-After": "5"}, service=exc.store
         )
 
     @app.exception_handler(RedisError)

@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from typing import Any, Final
 
 from logistream.live_views import Heartbeat
+from logistream.reads.heartbeats import BridgeBeat
 
 # The speed layer beats every second, the bridge with every commit and every 5 s when idle.
 STALE_SPEED_S: Final = 10.0
@@ -42,18 +43,17 @@ def speed_state(beats: Sequence[Heartbeat]) -> tuple[dict[str, Any], list[dict[s
 
 
 def bridge_state(
-    rows: Sequence[Sequence[Any]], now: float
+    beats: Sequence[BridgeBeat], now: float
 ) -> tuple[dict[str, Any], list[dict[str, Any]]]:
-    """From ``bridge_heartbeat`` rows (instance, last commit epoch, lag msgs, lag s, total)."""
     out: list[dict[str, Any]] = [
         {
-            "instance": str(r[0]),
-            "age_s": round(max(0.0, now - float(r[1])), 3),
-            "lag_messages": None if r[2] is None else int(r[2]),
-            "lag_seconds": None if r[3] is None else float(r[3]),
-            "total_messages": int(r[4]),
+            "instance": b.instance,
+            "age_s": round(max(0.0, now - b.last_commit_at), 3),
+            "lag_messages": b.lag_messages,
+            "lag_seconds": b.lag_seconds,
+            "total_messages": b.total_messages,
         }
-        for r in rows
+        for b in beats
     ]
     if not out:
         return {"ok": False, "detail": "bridge: no heartbeat; the archive is not growing"}, out

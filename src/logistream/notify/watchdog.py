@@ -1,4 +1,5 @@
-"""Is the pipeline alive? The speed layer's heartbeat in Redis and the bridge's in PostgreSQL.
+"""Is the pipeline alive? The speed layer's heartbeat in the live views and the bridge's in
+PostgreSQL.
 
 A missing heartbeat counts as stale: silence must never be mistaken for a quiet fleet. Each
 component is reported once when it stalls and once when it recovers; the last verdict is kept in
@@ -13,7 +14,8 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     import psycopg
-    from redis import Redis
+
+    from logistream.live_views import LiveViews
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,21 +49,14 @@ def transition(known: Known | None, verdict: Verdict) -> bool:
     return known.stalled != verdict.stalled
 
 
-def speed_age(client: Redis, now: float) -> float | None:
+def speed_age(views: LiveViews, now: float) -> float | None:
     """Age of the freshest speed-layer heartbeat (None: none)."""
-    from logistream.live_views import read_heartbeat
-
-    beat = read_heartbeat(client, now=now)
+    beat = views.heartbeat(now=now)
     return beat.age_s if beat is not None else None
 
 
 def bridge_age(conn: psycopg.Connection[Any], group: str, now: float) -> float | None:
     """Age of the bridge's freshest commit or idle heartbeat (None: none)."""
-    row = conn.execute(
-        "SELECT extract(epoch FROM max(last_commit_at)) FROM bridge_heartbeat "
-        "WHERE consumer_group = %s",
-        [group],
-    ).fetchone()
-    if row is None or row[0] is None:
-        return None
-    return max(0.0, now - float(row[0]))
+    from logistream.reads import heartbeats
+
+    return heartbeats.bridge_age(heartbeats.bridge_beats(conn, group), now)

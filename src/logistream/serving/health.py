@@ -10,21 +10,11 @@ from dataclasses import dataclass
 from typing import Final
 
 from logistream.live_views import Heartbeat
+from logistream.reads.heartbeats import BridgeBeat
 from logistream.serving.live_data import speed_layer_health
 
 # The bridge writes a heartbeat with every commit and every 5 s when idle.
 STALE_BRIDGE_S: Final = 30.0
-
-
-@dataclass(frozen=True, slots=True)
-class BridgeBeat:
-    """One row of ``bridge_heartbeat``."""
-
-    instance: str
-    last_commit_at: float
-    """Epoch seconds of its last commit (or idle heartbeat)."""
-    lag_messages: int | None
-    lag_seconds: float | None
 
 
 @dataclass(frozen=True, slots=True)

@@ -62,7 +62,7 @@ def reader() -> Iterator[psycopg.Connection[tuple[Any, ...]]]:
     """The read-only PostgreSQL connection; a broken one is dropped so the next run reconnects."""
     import psycopg
 
-    from logistream.serving.archive_reads import connect_reader
+    from logistream.reads.connect import connect_reader
 
     s = settings()
     slot = _reader_pool(f"{resolve_endpoints(s).database_url}|{s.bridge_group}")
@@ -106,7 +106,7 @@ def pipeline_health() -> list[health.ServiceHealth]:
         services.append(health.store_down("Redis", error))
     try:
         with reader() as conn:
-            from logistream.serving.archive_reads import bridge_beats
+            from logistream.reads.heartbeats import bridge_beats
 
             beats = bridge_beats(conn, settings().bridge_group)
         services.append(health.bridge_health(beats, time.time()))

@@ -25,6 +25,7 @@ from logistream.api.routes.common import ID_PATTERN, alert_dict, backends, json_
 from logistream.api.schemas import AckIn, AckOut, Alert, AlertHistory, Alerts, AlertState, Severity
 from logistream.api.tokens import Principal
 from logistream.commands import ack_command, publish_command
+from logistream.reads import pages
 
 router = APIRouter(prefix="/v1/alerts", tags=["alerts"])
 Reader = Annotated[Principal, Depends(require("read"))]
@@ -32,10 +33,6 @@ Acker = Annotated[Principal, Depends(require("ack"))]
 AlertIdPath = Annotated[
     str, Path(min_length=1, max_length=128, pattern=ID_PATTERN, description="The alert's id.")
 ]
-_HISTORY_COLUMNS: Final = (
-    "alert_id, state, changed_at, truck_id, trip_id, cargo, rule, severity, opened_at, value, "
-    "threshold, lat, lon, message, acknowledged_by, ack_note, resolved_at"
-)
 _CURSOR: Final = "alert-history"
 
 
@@ -94,13 +91,7 @@ def alert_history(
             raise ApiError(422, "invalid_cursor", str(error)) from None
     where, params = history_where(f, after)
     with backends(request).reader() as conn:
-        cur = conn.execute(
-            f"SELECT {_HISTORY_COLUMNS} FROM alert_changes WHERE {where} "
-            "ORDER BY changed_at DESC, alert_id DESC, state DESC LIMIT %s".encode(),
-            [*params, limit + 1],
-        )
-        names = [d.name for d in cur.description or []]
-        rows = [dict(zip(names, r, strict=True)) for r in cur.fetchall()]
+        rows = pages.alert_history_page(conn, where, params, limit)
     page, more = split_page(rows, limit)
     next_cursor = None
     if more and page:

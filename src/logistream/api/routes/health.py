@@ -9,13 +9,14 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
 
-from logistream import live_views
+from logistream.live_views import RedisLiveViews
 from logistream.api.auth import require
 from logistream.api.errors import responses
 from logistream.api.pipeline import bridge_state, speed_state
 from logistream.api.routes.common import backends, json_response
 from logistream.api.schemas import Health, Pipeline, Ready
 from logistream.api.tokens import Principal
+from logistream.reads.heartbeats import bridge_beats
 
 router = APIRouter(tags=["health"])
 Reader = Annotated[Principal, Depends(require("read"))]
@@ -78,18 +79,14 @@ def pipeline(request: Request, _who: Reader) -> Response:
     api = backends(request)
     now = time.time()
     try:
-        beats = live_views.read_heartbeats(api.redis, now=now)
+        beats = RedisLiveViews(api.redis).heartbeats(now=now)
         speed, speed_rows = speed_state(beats)
     except Exception as error:
         speed, speed_rows = {"ok": False, "detail": f"redis is down: {error}"}, []
     try:
         with api.reader() as conn:
-            rows = conn.execute(
-                "SELECT instance, extract(epoch FROM last_commit_at)::float8, lag_messages, "
-                "lag_seconds, total_messages FROM bridge_heartbeat WHERE consumer_group = %s",
-                [api.settings.bridge_group],
-            ).fetchall()
-        bridge, bridge_rows = bridge_state(rows, now)
+            bridges = bridge_beats(conn, api.settings.bridge_group)
+        bridge, bridge_rows = bridge_state(bridges, now)
     except Exception as error:
         bridge, bridge_rows = {"ok": False, "detail": f"postgres is down: {error}"}, []
     return json_response(

@@ -4,7 +4,7 @@ report (the same code as ``logistream report trip``). Read-only role, except iss
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Any, Final, Literal
+from typing import Annotated, Final, Literal
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import Response
@@ -30,31 +30,18 @@ from logistream.api.routes.common import (
 )
 from logistream.api.schemas import ReportFormat, TripDetail, TripReadings, Trips
 from logistream.api.tokens import Principal
+from logistream.errors import TripNotFound
+from logistream.reads import pages, views
 
 router = APIRouter(prefix="/v1/trips", tags=["trips"])
 Reader = Annotated[Principal, Depends(require("read"))]
 _TRIPS_CURSOR: Final = "trips"
 _READINGS_CURSOR: Final = "readings"
-_TRIP_COLUMNS: Final = (
-    "t.truck_id, t.trip_id, t.trip_id_sent, t.driver_id, t.cargo, t.route, t.start_time, "
-    "t.end_time, t.duration_s, t.distance_km, t.readings, t.gap_s, c.verdict, c.reason, c.mkt_c, "
-    "c.min_c, c.max_c, c.mean_c, c.tor_s, c.tor_budget_s, c.excursions, c.hard_limit_passed"
-)
-_READING_COLUMNS: Final = (
-    "r.event_id, r.truck_id, r.event_time, r.temp, r.fuel, r.seq, r.trip_id, r.driver_id, "
-    "r.cargo, r.lat, r.lon, r.speed_kmh, r.heading_deg, r.humidity, r.door_open, r.reefer_on, "
-    "r.defrost, r.extras"
-)
 _MEDIA: Final = {
     "pdf": "application/pdf",
     "csv": "text/csv; charset=utf-8",
     "json": "application/json",
 }
-
-
-def _rows(cur: Any) -> list[dict[str, Any]]:
-    names = [d.name for d in cur.description or []]
-    return [dict(zip(names, r, strict=True)) for r in cur.fetchall()]
 
 
 def _cursor(kind: str, cursor: str | None) -> tuple[datetime, str, str] | None:
@@ -100,14 +87,7 @@ def trips(
     where, params = trips_where(wanted, _cursor(_TRIPS_CURSOR, cursor))
     try:
         with backends(request).reader() as conn:
-            rows = _rows(
-                conn.execute(
-                    f"SELECT {_TRIP_COLUMNS} FROM trips t LEFT JOIN trip_compliance c "
-                    f"USING (truck_id, trip_id) WHERE {where} "
-                    "ORDER BY t.start_time DESC, t.truck_id DESC, t.trip_id DESC LIMIT %s".encode(),
-                    [*params, limit + 1],
-                )
-            )
+            rows = pages.trips_page(conn, where, params, limit)
     except psycopg.errors.UndefinedTable as error:
         raise _missing_views(error) from None
     page, more = split_page(rows, limit)
@@ -139,27 +119,19 @@ def trip(request: Request, truck_id: TruckIdPath, trip_id: TripIdPath, _who: Rea
     gaps (scope: read)."""
     import psycopg
 
-    from logistream.batch.views import read
-
     try:
         with backends(request).reader() as conn:
-            rows = _rows(
-                conn.execute(
-                    f"SELECT {_TRIP_COLUMNS} FROM trips t LEFT JOIN trip_compliance c "
-                    "USING (truck_id, trip_id) WHERE t.truck_id = %s AND t.trip_id = %s".encode(),
-                    [truck_id, trip_id],
-                )
-            )
-            if not rows:
+            summary = pages.trip_summary(conn, truck_id, trip_id)
+            if summary is None:
                 raise _trip_not_found(truck_id, trip_id)
-            compliance = read.trip_compliance(conn, truck_id, trip_id)
-            excursions = read.trip_excursions(conn, truck_id, trip_id)
-            gaps = read.trip_gaps(conn, truck_id, trip_id)
+            compliance = views.trip_compliance(conn, truck_id, trip_id)
+            excursions = views.trip_excursions(conn, truck_id, trip_id)
+            gaps = views.trip_gaps(conn, truck_id, trip_id)
     except psycopg.errors.UndefinedTable as error:
         raise _missing_views(error) from None
     return json_response(
         {
-            "trip": plain(rows[0]),
+            "trip": plain(summary),
             "compliance": plain(compliance) if compliance else None,
             "excursions": plain(excursions),
             "gaps": plain(gaps),
@@ -183,19 +155,10 @@ def trip_readings(
     """The trip's archived readings in event-time order, paged (scope: read; the raw archive,
     so readings archived after the last batch run are included). A trip without a ``trip_id``
     is ``<truck>@<YYYY-MM-DD>`` (UTC day)."""
-    from logistream.batch.views.recompute import TRIP_EXPR
-
     after = _cursor(_READINGS_CURSOR, cursor)
-    keyset = "AND (r.event_time, r.event_id) > (%s, %s)" if after else ""
-    params: list[Any] = [truck_id, trip_id, *(after[:2] if after else ())]
     with backends(request).reader() as conn:
-        rows = _rows(
-            conn.execute(
-                f"SELECT {_READING_COLUMNS} FROM readings r WHERE r.truck_id = %s "
-                f"AND {TRIP_EXPR} = %s {keyset} ORDER BY r.event_time, r.event_id "
-                "LIMIT %s".encode(),
-                [*params, limit + 1],
-            )
+        rows = pages.trip_readings_page(
+            conn, truck_id, trip_id, (after[0], after[1]) if after else None, limit
         )
     page, more = split_page(rows, limit)
     next_cursor = None
@@ -244,7 +207,6 @@ def trip_report(
     write this API makes, with the owner role, since issued reports are append-only)."""
     from logistream.batch.reports.current import current_trip_report
     from logistream.batch.reports.render import render
-    from logistream.batch.views.read import TripNotFound
     from logistream.registry import cached_registry
 
     api = backends(request)

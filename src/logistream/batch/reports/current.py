@@ -16,9 +16,10 @@ import psycopg
 
 from logistream.batch.reports.digest import trip_digest
 from logistream.batch.reports.trip import Content, issue
-from logistream.batch.views.read import TripNotFound, report_versions
-from logistream.batch.views.recompute import TRIP_EXPR
+from logistream.errors import TripNotFound
+from logistream.reads.views import report_versions
 from logistream.registry import Registry
+from logistream.schema.trip_key import TRIP_EXPR
 
 OwnerConnection = Callable[[], AbstractContextManager[psycopg.Connection[Any]]]
 
@@ -32,7 +33,11 @@ def _stored_if_unchanged(
             [truck_id, trip_id],
         ).fetchone()
         if not archived or not archived[0]:
-            raise TripNotFound(f"no trip {trip_id!r} of truck {truck_id!r} in the archive")
+            raise TripNotFound(
+                trip_id,
+                f"no trip {trip_id!r} of truck {truck_id!r} in the archive",
+                truck_id=truck_id,
+            )
         versions = report_versions(reader, truck_id, trip_id)
         if not versions:
             return None

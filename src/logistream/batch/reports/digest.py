@@ -20,7 +20,7 @@ import hashlib
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any, Final
 
-from logistream.batch.views.recompute import TRIP_EXPR
+from logistream.schema.trip_key import TRIP_EXPR
 
 if TYPE_CHECKING:
     import psycopg

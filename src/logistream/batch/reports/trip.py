@@ -13,10 +13,10 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from logistream.batch.reports.digest import DIGEST_FORMAT, trip_digest
-from logistream.batch.views import read
 from logistream.batch.views.recompute import Scope, recompute
+from logistream.reads import views
+from logistream.reads.notifications import trip_notifications
 from logistream.registry import Registry
-from logistream.schema.notification_log import trip_notifications
 
 if TYPE_CHECKING:
     import psycopg
@@ -38,11 +38,11 @@ def build_content(
     conn: psycopg.Connection[Any], registry: Registry, truck_id: str, trip_id: str
 ) -> Content:
     """Everything the report shows, from the views as they are now (JSON-ready)."""
-    trip = read.find_trip(conn, trip_id, truck_id)
-    compliance = read.trip_compliance(conn, truck_id, trip_id)
+    trip = views.find_trip(conn, trip_id, truck_id)
+    compliance = views.trip_compliance(conn, truck_id, trip_id)
     route = registry.routes.get(trip["route"] or "")
     digest, count = trip_digest(conn, truck_id, trip_id)
-    series = read.trip_series(conn, truck_id, trip_id)
+    series = views.trip_series(conn, truck_id, trip_id)
     content: Content = {
         "report": "trip temperature report",
         "truck_id": truck_id,
@@ -59,13 +59,13 @@ def build_content(
         "start": [trip["start_lat"], trip["start_lon"]],
         "end": [trip["end_lat"], trip["end_lon"]],
         "readings": count,
-        "gaps": read.trip_gaps(conn, truck_id, trip_id),
+        "gaps": views.trip_gaps(conn, truck_id, trip_id),
         "compliance": {k: v for k, v in compliance.items() if k not in ("truck_id", "trip_id")},
         "verdict": compliance.get("verdict"),
         "reason": compliance.get("reason"),
-        "excursions": read.trip_excursions(conn, truck_id, trip_id),
-        "alerts": read.trip_alerts(conn, truck_id, trip_id, trip["start_time"], trip["end_time"]),
-        "reconciliation": read.trip_reconciliation(conn, truck_id, trip_id),
+        "excursions": views.trip_excursions(conn, truck_id, trip_id),
+        "alerts": views.trip_alerts(conn, truck_id, trip_id, trip["start_time"], trip["end_time"]),
+        "reconciliation": views.trip_reconciliation(conn, truck_id, trip_id),
         # Who was told what, when and how: the audit shows what was done about an excursion.
         "notifications": trip_notifications(conn, truck_id, trip["start_time"], trip["end_time"]),
         "digest": digest,
@@ -81,7 +81,7 @@ def issue(
 ) -> Content:
     """The current version of the trip's report, issuing a new one if the readings changed."""
     if truck_id is None:
-        truck_id = str(read.find_trip(conn, trip_id)["truck_id"])
+        truck_id = str(views.find_trip(conn, trip_id)["truck_id"])
     recompute(conn, registry, Scope(truck_id=truck_id, trip_id=trip_id))
     with conn.transaction():
         # One issuer per trip at a time, so two reports cannot both claim version n + 1.
@@ -90,7 +90,7 @@ def issue(
             [f"{truck_id}|{trip_id}"],
         )
         content = build_content(conn, registry, truck_id, trip_id)
-        versions = read.report_versions(conn, truck_id, trip_id)
+        versions = views.report_versions(conn, truck_id, trip_id)
         if versions and versions[-1]["digest"] == content["digest"]:
             row = conn.execute(
                 "SELECT content FROM report_versions WHERE truck_id = %s AND trip_id = %s "
@@ -126,6 +126,6 @@ def issue(
 
 
 def fleet_content(conn: psycopg.Connection[Any], start: datetime, end: datetime) -> Content:
-    data = read.fleet(conn, start, end)
+    data = views.fleet(conn, start, end)
     data["report"] = "fleet report"
     return dict(_jsonable(data))

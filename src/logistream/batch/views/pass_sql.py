@@ -14,7 +14,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from logistream.batch.views.params import BatchParams
-from logistream.batch.views.scope import TRIP_EXPR
+from logistream.schema.trip_key import TRIP_EXPR
 
 if TYPE_CHECKING:
     import psycopg

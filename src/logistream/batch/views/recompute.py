@@ -24,7 +24,7 @@ from logistream.batch.views.params import BatchParams, params_from_rules
 from logistream.batch.views.pass_sql import PER_TRIP_TABLE, pass_sql, tune_for_pass
 from logistream.batch.views.progress import Progress, RunClock
 from logistream.batch.views.registry_copy import sync_registry
-from logistream.batch.views.scope import SCOPE_TABLE, TRIP_EXPR, Scope, make_scope, scope_sql
+from logistream.batch.views.scope import SCOPE_TABLE, Scope, make_scope, scope_sql
 from logistream.batch.views.slicing import (
     estimated_readings,
     run_slices,
@@ -51,7 +51,6 @@ if TYPE_CHECKING:
 
 # The names callers and tests import from here, wherever they are defined.
 __all__ = [
-    "TRIP_EXPR",
     "VIEW_TABLES",
     "Progress",
     "RunResult",

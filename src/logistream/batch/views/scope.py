@@ -11,14 +11,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
+from logistream.schema.trip_key import TRIP_EXPR
+
 if TYPE_CHECKING:
     import psycopg
 
-# A trip's key: the trip_id sent, else truck and UTC day (the original producer sends none).
-TRIP_EXPR = (
-    "coalesce(r.trip_id, r.truck_id || '@' || to_char(r.event_time AT TIME ZONE 'UTC', "
-    "'YYYY-MM-DD'))"
-)
 
 SCOPE_TABLE = "batch_scope"
 """The serial run's scope: a temporary table, dropped at the end of the run's transaction."""

@@ -52,13 +52,13 @@ def _failed_notifications(alert_ids: list[str]) -> None:
     """A notification nobody received must be seen: someone has to call instead."""
     if not alert_ids:
         return
-    from logistream.serving import archive_reads
+    from logistream.reads import tables
 
     try:
         with ui.reader() as conn:
-            if "notifications" not in archive_reads.present(conn, ["notifications"]):
+            if "notifications" not in tables.present(conn, ["notifications"]):
                 return
-            failed = archive_reads.failed_notifications(conn, alert_ids)
+            failed = tables.failed_notifications(conn, alert_ids)
     except ui.pg_errors() as error:
         ui.store_down("PostgreSQL", error)
         return

@@ -6,7 +6,7 @@ from typing import Any
 
 import streamlit as st
 
-from logistream.serving import archive_reads as ar
+from logistream.reads import tables as ar
 from logistream.serving import audits_data, ui
 
 

@@ -6,7 +6,7 @@ from typing import Any
 
 import streamlit as st
 
-from logistream.serving import archive_reads as ar
+from logistream.reads import tables as ar
 from logistream.serving import audits_data, ui
 
 TIME_COLUMNS = ("started", "ended", "last_reading", "start", "end", "alarm_at", "changed")
@@ -44,7 +44,7 @@ def _signed_report(conn: Any, truck_id: str, trip_id: str) -> None:
     key = f"report:{truck_id}|{trip_id}"
     if st.button("Get the signed trip report", key=f"get-{key}"):
         from logistream.batch.reports.current import current_trip_report
-        from logistream.batch.views.read import TripNotFound
+        from logistream.errors import TripNotFound
 
         try:
             st.session_state[key] = current_trip_report(

@@ -20,7 +20,7 @@ HISTORY_H = 6.0
 
 @st.cache_data(ttl=10, show_spinner=False)
 def _history(truck_id: str, since_s: float, key: str) -> tuple[list[tuple[Any, ...]], list[str]]:
-    from logistream.serving.archive_reads import truck_history
+    from logistream.reads.tables import truck_history
 
     with ui.reader() as conn:
         table = truck_history(conn, truck_id, since_s)

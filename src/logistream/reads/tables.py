@@ -1,4 +1,4 @@
-"""The history pages' reads from PostgreSQL, as the read-only ``logistream_reader`` role.
+"""The dashboard's history pages' reads, as column tables ready for a data frame.
 
 Batch views (trips, compliance, fuel, drivers, reconciliation) are read by table name and
 shown column by column, so the pages keep working while the batch layer adds columns; a view
@@ -11,13 +11,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Final
 
-from logistream.config import role_conninfo
-from logistream.serving.health import BridgeBeat
-
 if TYPE_CHECKING:
     import psycopg
-
-    from logistream.config import Settings
 
 # The batch layer's tables and views (migration 0010) that the history pages read.
 AUDIT_VIEWS: Final = ("trips", "trip_compliance", "excursions", "reconciliation")
@@ -39,26 +34,6 @@ class Table:
         return len(self.rows)
 
 
-def reader_conninfo(owner_url: str, password: str) -> str:
-    """The archive's URL with the read-only role in place of the owner."""
-    return role_conninfo(owner_url, "reader", password)
-
-
-def connect_reader(settings: Settings) -> psycopg.Connection[tuple[Any, ...]]:
-    """A read-only, autocommit connection (raises psycopg.OperationalError when down)."""
-    import psycopg
-
-    from logistream.config import resolve_endpoints, role_password
-
-    conninfo = reader_conninfo(
-        resolve_endpoints(settings).database_url, role_password(settings, "reader")
-    )
-    conn = psycopg.connect(conninfo, autocommit=True, connect_timeout=3)
-    conn.execute("SET default_transaction_read_only = on")
-    conn.execute("SET statement_timeout = '10s'")
-    return conn
-
-
 def _table(cursor: Any) -> Table:
     columns = tuple(d.name for d in cursor.description or ())
     return Table(columns, tuple(tuple(r) for r in cursor.fetchall()))
@@ -74,23 +49,6 @@ def present(conn: psycopg.Connection[tuple[Any, ...]], names: Iterable[str]) -> 
     return {str(r[0]) for r in rows}
 
 
-def bridge_beats(conn: psycopg.Connection[tuple[Any, ...]], group: str) -> list[BridgeBeat]:
-    rows = conn.execute(
-        "SELECT instance, extract(epoch FROM last_commit_at)::float8, lag_messages, lag_seconds "
-        "FROM bridge_heartbeat WHERE consumer_group = %s",
-        [group],
-    ).fetchall()
-    return [
-        BridgeBeat(
-            instance=str(r[0]),
-            last_commit_at=float(r[1]),
-            lag_messages=None if r[2] is None else int(r[2]),
-            lag_seconds=None if r[3] is None else float(r[3]),
-        )
-        for r in rows
-    ]
-
-
 def truck_history(
     conn: psycopg.Connection[tuple[Any, ...]], truck_id: str, since_s: float, limit: int = 5000
 ) -> Table:
@@ -100,18 +58,6 @@ def truck_history(
         "speed_kmh, lat, lon, trip_id, cargo FROM readings WHERE truck_id = %s "
         "AND event_time >= to_timestamp(%s) ORDER BY event_time DESC LIMIT %s) r ORDER BY t",
         [truck_id, since_s, limit],
-    )
-    return _table(cursor)
-
-
-def truck_alert_history(
-    conn: psycopg.Connection[tuple[Any, ...]], truck_id: str, limit: int = 200
-) -> Table:
-    cursor = conn.execute(
-        "SELECT extract(epoch FROM changed_at)::float8 AS changed, state, rule, severity, "
-        "message, acknowledged_by, ack_note, alert_id FROM alert_changes WHERE truck_id = %s "
-        "ORDER BY changed_at DESC LIMIT %s",
-        [truck_id, limit],
     )
     return _table(cursor)
 

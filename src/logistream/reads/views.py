@@ -1,4 +1,4 @@
-"""The read API of the batch views, for the dashboard and the reports: plain dicts, no ORM.
+"""The batch views as plain dicts, for the trip reports and the API: no ORM.
 
 Every function takes an open psycopg connection (the reader role is enough: all of these are
 SELECTs) and returns JSON-ready values (times as ``datetime``). Tables, if you prefer SQL:
@@ -12,16 +12,13 @@ from __future__ import annotations
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from logistream.errors import LogiStreamError
+from logistream.errors import TripNotFound
+from logistream.schema.trip_key import TRIP_EXPR
 
 if TYPE_CHECKING:
     import psycopg
 
 Record = dict[str, Any]
-
-
-class TripNotFound(LogiStreamError):
-    """No trip of that id in the batch views."""
 
 
 def _rows(conn: psycopg.Connection[Any], query: str, params: list[Any]) -> list[Record]:
@@ -39,11 +36,15 @@ def find_trip(conn: psycopg.Connection[Any], trip_id: str, truck_id: str | None 
     )
     if not found:
         raise TripNotFound(
-            f"no trip {trip_id!r} in the batch views; check the id, or run `logistream batch`"
+            trip_id,
+            f"no trip {trip_id!r} in the batch views; check the id, or run `logistream batch`",
+            truck_id=truck_id,
         )
     if len(found) > 1:
         trucks = ", ".join(r["truck_id"] for r in found)
-        raise TripNotFound(f"trip {trip_id!r} exists for several trucks ({trucks}); add --truck")
+        raise TripNotFound(
+            trip_id, f"trip {trip_id!r} exists for several trucks ({trucks}); add --truck"
+        )
     return found[0]
 
 
@@ -121,8 +122,6 @@ def trip_reconciliation(conn: psycopg.Connection[Any], truck_id: str, trip_id: s
 
 def trip_series(conn: psycopg.Connection[Any], truck_id: str, trip_id: str) -> list[Record]:
     """The trip's archived temperatures in time order (for the chart)."""
-    from logistream.batch.views.recompute import TRIP_EXPR
-
     return _rows(
         conn,
         f"SELECT r.event_time, r.temp, coalesce(r.defrost, false) AS defrost FROM readings r "
