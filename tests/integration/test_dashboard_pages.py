@@ -177,13 +177,27 @@ def test_truck_page_shows_live_figures_history_and_alerts(dashboard: Settings) -
     assert metrics["Status"] == "alarm"
     assert metrics["Trip"] == data.TRIP
     assert metrics["Fuel %"] == "62.0"
-    excursions = page.dataframe[0].value
-    assert list(excursions["side"]) == ["high"]
-    assert excursions["peak °C"][0] == 12.5
-    alerts = page.dataframe[1].value
+    # Before a batch run the page shows no excursion of its own: the audit alone counts them.
+    assert not any("excursion" in c.value for c in page.caption)
+    alerts = page.dataframe[0].value
     assert list(alerts["rule"]) == ["temp_high"]
     assert len(page.get("deck_gl_json_chart")) == 1
     assert len(page.get("vega_lite_chart")) == 2  # temperature with its range; fuel and speed
+
+
+def test_truck_page_shows_the_audits_excursions(dashboard: Settings) -> None:
+    data.place_batch_views(dashboard)
+    page = _page("truck", User("vic", "viewer"))
+    page.selectbox[0].set_value(data.HOT_TRUCK).run()
+    assert not page.exception
+    assert any(
+        "1 excursion(s) in this window, as the audit counts them" in c.value for c in page.caption
+    )
+    excursions = page.dataframe[0].value
+    assert list(excursions["kind"]) == ["high (ongoing)"]
+    assert list(excursions["peak °C"]) == [12.5]
+    assert list(excursions["minutes out"]) == [9.0]
+    assert list(excursions["trip"]) == [data.TRIP]
 
 
 def _get_signed_report(page: AppTest, version: int) -> None:

@@ -64,12 +64,12 @@ def test_health_is_red_without_a_heartbeat_or_with_an_old_one() -> None:
     assert not health.bridge_health([], now=0.0).ok
 
 
-def test_excursions_are_runs_outside_the_range() -> None:
-    points = [(0, 5.0), (60, 9.0), (120, 10.0), (180, 5.0), (240, 1.0), (300, 5.0)]
-    found = truck_data.excursions(points, 2.0, 8.0)
-    assert [(e.side, e.start, e.end, e.peak) for e in found] == [
-        ("high", 60, 120, 10.0), ("low", 240, 240, 1.0)
-    ]  # fmt: skip
+def test_truck_page_shows_the_audits_excursions_in_local_time() -> None:
+    audited = {"start": 0.0, "end": 600.0, "kind": "high", "trip_id": "T1", "ongoing": True,
+               "minutes_out": 9.0, "peak_c": 12.46, "alarm_at": None}  # fmt: skip
+    (row,) = truck_data.excursion_rows([audited], "Africa/Nairobi")
+    assert (row["start"].hour, row["end"].minute) == (3, 10)  # EAT is UTC+3
+    assert (row["kind"], row["peak °C"], row["alarm"]) == ("high (ongoing)", 12.5, "—")
     assert truck_data.merge_series([(0, 1.0), (60, 2.0)], [(60, 2.0), (120, 3.0)]) == [
         (0, 1.0), (60, 2.0), (120, 3.0)
     ]  # fmt: skip

@@ -62,6 +62,21 @@ def truck_history(
     return _table(cursor)
 
 
+def truck_excursions(
+    conn: psycopg.Connection[tuple[Any, ...]], truck_id: str, since_s: float
+) -> Table:
+    """The audit's excursions (batch view ``excursions``) of a truck that end after ``since_s``."""
+    cursor = conn.execute(
+        "SELECT extract(epoch FROM start_time)::float8 AS start, "
+        "extract(epoch FROM end_time)::float8 AS end, kind, trip_id, ongoing, "
+        "round((out_s / 60)::numeric, 1)::float8 AS minutes_out, peak_c, "
+        "extract(epoch FROM alarm_at)::float8 AS alarm_at FROM excursions "
+        "WHERE truck_id = %s AND end_time >= to_timestamp(%s) ORDER BY start_time",
+        [truck_id, since_s],
+    )
+    return _table(cursor)
+
+
 def audit_trips(conn: psycopg.Connection[tuple[Any, ...]], limit: int = ROW_LIMIT) -> Table:
     """Trips of the batch views with their compliance verdict, newest first."""
     cursor = conn.execute(
@@ -159,16 +174,6 @@ def has_rows(conn: psycopg.Connection[tuple[Any, ...]], name: str) -> bool:
     query = sql.SQL("SELECT EXISTS (SELECT FROM {})").format(sql.Identifier(name))
     row = conn.execute(query).fetchone()
     return bool(row and row[0])
-
-
-def trip_readings(conn: psycopg.Connection[tuple[Any, ...]], trip_id: str) -> Table:
-    cursor = conn.execute(
-        "SELECT extract(epoch FROM event_time)::float8 AS t, truck_id, temp, fuel, lat, lon, "
-        "speed_kmh, door_open, reefer_on, defrost FROM readings WHERE trip_id = %s "
-        "ORDER BY event_time",
-        [trip_id],
-    )
-    return _table(cursor)
 
 
 def trip_alerts(conn: psycopg.Connection[tuple[Any, ...]], trip_id: str) -> Table:

@@ -7,7 +7,6 @@ from typing import Any
 
 from logistream.registry import CargoProfile
 from logistream.serving.live_data import local_time
-from logistream.serving.truck_data import Excursion, excursions
 
 
 def missing_line(wanted: Sequence[str], found: Collection[str], what: str) -> str | None:
@@ -37,19 +36,6 @@ def trip_summary(trip: Mapping[str, Any], profile: CargoProfile, timezone: str) 
         if isinstance(trip.get(key), int | float):
             summary[key] = local_time(float(trip[key]), timezone)
     return summary
-
-
-def raw_excursions(readings: Sequence[Mapping[str, Any]], profile: CargoProfile) -> list[Excursion]:
-    """Stretches outside the range in a trip's raw readings (display only, no alarm delay)."""
-    return excursions([(r["t"], r["temp"]) for r in readings], profile.low_c, profile.high_c)
-
-
-def excursion_lines(found: Sequence[Excursion], timezone: str) -> list[str]:
-    return [
-        f"{e.side} from {local_time(e.start, timezone)} to {local_time(e.end, timezone)}, "
-        f"peak {e.peak:.1f} °C, {(e.end - e.start) / 60:.0f} min"
-        for e in found
-    ]
 
 
 def alert_lines(alerts: Sequence[Mapping[str, Any]], timezone: str) -> list[str]:

@@ -1,45 +1,17 @@
-"""The truck page's logic (pure): temperature series, excursions against the cargo range."""
+"""The truck page's logic (pure): the temperature series, and the audit's excursions for display.
+
+The page shows the batch views' excursions, never its own: one definition of an excursion (alarm
+delays, hysteresis, critical limits) for the page, the report and the audit.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from logistream.registry import CargoProfile
-
-
-@dataclass(frozen=True, slots=True)
-class Excursion:
-    """A stretch of consecutive readings outside the range (display only; audits use batch)."""
-
-    start: float
-    end: float
-    side: str
-    """``high`` or ``low``."""
-    peak: float
-
-
-def excursions(points: Sequence[tuple[float, float]], low: float, high: float) -> list[Excursion]:
-    """Runs of (time, °C) points, oldest first, above ``high`` or below ``low``."""
-    found: list[Excursion] = []
-    current: tuple[str, float, float, float] | None = None  # side, start, end, peak
-    for t, temp in points:
-        side = "high" if temp > high else "low" if temp < low else None
-        if current is not None and side == current[0]:
-            peak = max(current[3], temp) if side == "high" else min(current[3], temp)
-            current = (current[0], current[1], t, peak)
-            continue
-        if current is not None:
-            found.append(Excursion(current[1], current[2], current[0], current[3]))
-            current = None
-        if side is not None:
-            current = (side, t, t, temp)
-    if current is not None:
-        found.append(Excursion(current[1], current[2], current[0], current[3]))
-    return found
 
 
 def to_local(epoch_s: float, timezone: str) -> datetime:
@@ -74,14 +46,17 @@ def chart_rows(
     ]
 
 
-def excursion_rows(found: Sequence[Excursion], timezone: str) -> list[dict[str, Any]]:
+def excursion_rows(records: Sequence[dict[str, Any]], timezone: str) -> list[dict[str, Any]]:
+    """The audit's excursions (rows of ``reads.tables.truck_excursions``) in local time."""
     return [
         {
-            "start": to_local(e.start, timezone),
-            "end": to_local(e.end, timezone),
-            "side": e.side,
-            "peak °C": round(e.peak, 1),
-            "minutes": round((e.end - e.start) / 60, 1),
+            "start": to_local(r["start"], timezone),
+            "end": to_local(r["end"], timezone),
+            "kind": r["kind"] + (" (ongoing)" if r["ongoing"] else ""),
+            "peak °C": round(r["peak_c"], 1),
+            "minutes out": r["minutes_out"],
+            "alarm": "—" if r["alarm_at"] is None else to_local(r["alarm_at"], timezone),
+            "trip": r["trip_id"],
         }
-        for e in found
+        for r in records
     ]

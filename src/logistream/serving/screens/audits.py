@@ -15,7 +15,6 @@ TIME_COLUMNS = ("started", "ended", "last_reading", "start", "end", "alarm_at", 
 def _trip_report(conn: Any, trip: dict[str, Any], batch: bool) -> None:
     s, registry = ui.settings(), ui.registry()
     trip_id, truck_id = str(trip["trip_id"]), str(trip["truck_id"])
-    readings = ar.trip_readings(conn, trip_id)
     profile = registry.profile_for(trip.get("cargo"))
     summary = audits_data.trip_summary(trip, profile, s.timezone)
     st.subheader(f"Trip {trip_id} — {truck_id}")
@@ -28,11 +27,12 @@ def _trip_report(conn: Any, trip: dict[str, Any], batch: bool) -> None:
         st.caption("Excursions (batch view)")
         if found:
             st.dataframe(audits_data.localise(found, TIME_COLUMNS, s.timezone), hide_index=True)
+        st.write("\n".join(f"- {line}" for line in lines) or "No excursion.")
     else:
-        raw = audits_data.raw_excursions(readings.records(), profile)
-        lines = audits_data.excursion_lines(raw, s.timezone)
-        st.caption("Stretches outside the range in the raw readings (no alarm delays applied)")
-    st.write("\n".join(f"- {line}" for line in lines) or "No excursion.")
+        st.caption(
+            "Excursions: the batch layer has not audited this trip yet; run `logistream batch` "
+            "to count them with the cargo's alarm delays."
+        )
     alerts = audits_data.alert_lines(ar.trip_alerts(conn, trip_id).records(), s.timezone)
     st.caption("Alerts and acknowledgements")
     st.write("\n".join(f"- {line}" for line in alerts) or "No alert.")
