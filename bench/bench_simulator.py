@@ -26,7 +26,8 @@ from pathlib import Path
 from logistream.config import Settings, get_settings
 from logistream.events import encode
 from logistream.ingest.faults import RawMessage
-from logistream.ingest.simulator import FleetSim, build_fleet
+from logistream.ingest.fleet import build_fleet
+from logistream.ingest.simulator import FleetSim
 from logistream.ingest.spool import Spool
 from logistream.ingest.truck_sensors import make_sensors
 from logistream.kafka import ensure_topics, make_producer

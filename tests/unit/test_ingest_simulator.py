@@ -11,8 +11,8 @@ from tests.helpers import seeded_random
 
 from logistream.events import Reading, decode_reading, encode
 from logistream.geo import haversine_km
+from logistream.ingest.fleet import build_fleet, fleet_trucks
 from logistream.ingest.route import RoutePath
-from logistream.ingest.simulator import build_fleet, fleet_trucks
 from logistream.registry import load_registry
 from logistream.registry.scenarios import load_scenario
 

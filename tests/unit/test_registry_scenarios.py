@@ -19,7 +19,7 @@ from logistream.errors import ConfigError
 from logistream.events import Reading, decode_reading
 from logistream.geo import distance_to_polyline_km
 from logistream.ingest.faults import RawMessage
-from logistream.ingest.simulator import build_fleet
+from logistream.ingest.fleet import build_fleet
 from logistream.registry import Registry, load_registry
 from logistream.registry.models import CargoProfile
 from logistream.registry.scenarios import (

@@ -13,7 +13,7 @@ from tests.unit.rules_support import REGISTRY, T0, Run
 
 from logistream.errors import InvalidReading
 from logistream.events import Reading, decode_reading
-from logistream.ingest.simulator import build_fleet
+from logistream.ingest.fleet import build_fleet
 from logistream.registry.scenarios import load_all_scenarios, load_scenario
 
 SCENARIOS = sorted(load_all_scenarios(REGISTRY))

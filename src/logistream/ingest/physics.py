@@ -1,6 +1,6 @@
 """Truck and reefer physics as pure functions over plain numbers: no state, no I/O, no randomness.
 
-The simulator (``simulator.py``) keeps the state and draws the noise; everything that decides
+The simulated truck (``truck.py``) keeps the state and draws the noise; everything that decides
 *how* a value changes lives here, so the curves can be tested on their own.
 
 Assumptions, stated once:
@@ -125,8 +125,6 @@ def ambient_c(lat: float, lon: float, epoch_s: float) -> float:
 
 # --- fuel ----------------------------------------------------------------------------------------
 
-DRIVE_L_PER_KM_MIN: Final = 0.30
-DRIVE_L_PER_KM_MAX: Final = 0.40
 REEFER_LPH_MIN: Final = 1.5
 REEFER_LPH_MAX: Final = 4.0
 
