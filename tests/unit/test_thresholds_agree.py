@@ -41,31 +41,6 @@ def _nudged(config: Any) -> Any:
     return dataclasses.replace(config, **changes)
 
 
-def test_batch_params_match_the_shipped_speed_rules() -> None:
-    rules = load_rules_config()
-    batch = DEFAULT_PARAMS
-    pairs = {
-        "a reading holds the air for at most": (batch.hold_max_s, rules.temperature.tor_max_gap_s),
-        "silence that makes a gap / sensor_offline": (batch.gap_s, rules.offline.offline_s),
-        "speed limit": (batch.speed_limit_kmh, rules.driving.speed_limit_kmh),
-        "parked below": (batch.parked_kmh, rules.fuel.parked_kmh),
-        "harsh braking": (batch.harsh_braking_ms2, rules.driving.harsh_braking_ms2),
-        "harsh acceleration": (batch.harsh_acceleration_ms2, rules.driving.harsh_acceleration_ms2),
-        "readings close enough for an acceleration": (
-            batch.accel_max_gap_s,
-            rules.driving.max_gap_s,
-        ),
-        "idle and reefer litres per hour": (batch.idle_l_per_h, rules.fuel.idle_litres_per_h),
-        "smallest theft": (batch.theft_min_l, rules.fuel.theft_min_litres),
-        "tank when the fleet file has none": (
-            batch.default_tank_litres,
-            rules.fuel.default_tank_litres,
-        ),
-    }
-    differ = {what: pair for what, pair in pairs.items() if pair[0] != pair[1]}
-    assert not differ, f"batch/views/params.py and registry/data/rules.toml disagree: {differ}"
-
-
 def test_the_shipped_rules_file_writes_every_shared_threshold_the_batch_uses() -> None:
     """Read from the file itself, not through the loader, whose defaults would hide a key
     missing from (or misspelt in) the shipped file."""
