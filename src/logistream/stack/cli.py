@@ -44,12 +44,27 @@ def up(
 
 
 @stack_app.command("down")
-def down() -> None:
-    """Stop the servers this stack started, cleanly."""
+def down(
+    purge: bool = typer.Option(
+        False,
+        "--purge",
+        help="Also remove the stack's data: PostgreSQL, Kafka and Redis folders (as root, "
+        "PostgreSQL's under /var/tmp/logistream-postgres too), the layout and --secure env files. "
+        "The passwords file stays.",
+    ),
+) -> None:
+    """Stop the servers this stack started, cleanly; their data stays unless --purge."""
     from logistream.stack.manager import Stack
 
     stack = Stack(get_settings())
-    stack.down()
+    if purge:
+        removed = stack.purge()
+        for path in removed:
+            typer.echo(f"removed {path}", err=True)
+        if not removed:
+            typer.echo("nothing to remove", err=True)
+    else:
+        stack.down()
     _print_status(stack)
 
 

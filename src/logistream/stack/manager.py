@@ -1,8 +1,16 @@
-"""The local stack as a whole: the servers the environment does not already name."""
+"""The local stack as a whole: the servers the environment does not already name.
+
+A stack home keeps its data across ``down`` and ``up``; :meth:`Stack.purge` removes it on request
+(``stack down --purge``, and every temporary stack when it stops).
+"""
 
 from __future__ import annotations
 
+import shutil
+from pathlib import Path
+
 from logistream.config import Endpoints, Settings
+from logistream.errors import StackError
 from logistream.stack import security
 from logistream.stack.kafka_server import KafkaCluster
 from logistream.stack.layout import StackLayout
@@ -83,9 +91,45 @@ class Stack:
         return self.settings.model_copy(update=update)
 
     def down(self) -> None:
-        """Stop exactly the processes this stack started (Kafka first: it holds no one's data)."""
+        """Stop exactly the processes this stack started (Kafka first: it holds no one's data).
+
+        One server that fails to stop does not keep the others running; the first failure is
+        raised once every server was asked.
+        """
+        failures: list[StackError] = []
         for service in reversed(self.local_services()):
-            service.down()
+            try:
+                service.down()
+            except StackError as error:
+                failures.append(error)
+        if failures:
+            raise failures[0]
+
+    def purge(self) -> list[Path]:
+        """Stop this home's own servers and remove their data; the paths removed.
+
+        Removed: Kafka's and Redis's folders, PostgreSQL's data folder (as root, the one under
+        ``/var/tmp/logistream-postgres``) and its link, the layout and the ``--secure`` env files.
+        Kept: the passwords (``secrets.json``) and what is not the servers' (a simulator's spool).
+        Every server of the home is stopped, even one a ``LOGISTREAM_*`` URL now replaces.
+        """
+        self.kafka.down()
+        self.redis.down()
+        removed = self.postgres.destroy()
+        for path in (
+            self.kafka.root,
+            self.redis.root,
+            StackLayout.path(self.settings),
+            security.env_dir(self.settings),
+        ):
+            if path.is_dir():
+                shutil.rmtree(path)
+            elif path.exists():
+                path.unlink()
+            else:
+                continue
+            removed.append(path)
+        return removed
 
     def status(self) -> list[ServiceStatus]:
         statuses: list[ServiceStatus] = []

@@ -1,10 +1,14 @@
 """A throw-away stack in its own home on free ports, for tests and benchmarks.
 
-It never touches a stack the user runs, and removes its PostgreSQL data when done.
+It never touches a stack the user runs, and when it stops, even after the body raised, it leaves
+nothing: its servers' data (PostgreSQL's folder under ``/var/tmp`` too when run as root) and
+everything in its home go. A user's own home keeps its data (``stack down --purge`` removes it).
 """
 
 from __future__ import annotations
 
+import contextlib
+import shutil
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -65,8 +69,11 @@ def temporary_stack_control(
 ) -> Iterator[TemporaryStack]:
     """Start Kafka (``brokers`` nodes), PostgreSQL and Redis under ``home``; clean up on exit.
 
-    The heap defaults to 512m for one Kafka node and 384m each for a cluster.
+    On exit every server stops and all the stack's data is removed: the home is emptied (and
+    removed, if this call created it). The heap defaults to 512m for one Kafka node and 384m
+    each for a cluster.
     """
+    created_home = not home.exists()
     settings = isolated_settings(
         home,
         partitions=partitions,
@@ -77,8 +84,10 @@ def temporary_stack_control(
         stack.up()
         yield TemporaryStack(stack, stack.endpoints())
     finally:
-        stack.down()
-        stack.postgres.destroy()
+        try:
+            stack.purge()
+        finally:
+            _remove_home(home, created_home)
 
 
 @contextmanager
@@ -99,6 +108,20 @@ def temporary_stack(
         home, partitions=partitions, kafka_heap=kafka_heap, brokers=brokers, secure=secure
     ) as running:
         yield running.endpoints
+
+
+def _remove_home(home: Path, created: bool) -> None:
+    """Empty ``home``; remove it too when it was ours (a caller's folder may clean up itself)."""
+    if not home.is_dir():
+        return
+    for entry in home.iterdir():
+        if entry.is_dir() and not entry.is_symlink():
+            shutil.rmtree(entry, ignore_errors=True)
+        else:
+            entry.unlink(missing_ok=True)
+    if created:
+        with contextlib.suppress(OSError):  # a straggler's file: the servers' data is gone
+            home.rmdir()
 
 
 def test_environment(endpoints: Endpoints) -> dict[str, str]:
