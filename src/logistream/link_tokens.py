@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Final
 
 from logistream.config import read_secrets
-from logistream.errors import ConfigError
+from logistream.errors import ConfigError, Refused
 
 if TYPE_CHECKING:
     from logistream.config import Settings
@@ -38,12 +38,11 @@ _KIND_TEXT: Final = 1
 _DAMAGED: Final = "This link is damaged; open the alert in the control room."
 
 
-class LinkError(ValueError):
-    """A token that must be refused. ``reason``: ``malformed``, ``forged`` or ``expired``."""
+class LinkError(Refused):
+    """A link token that must be refused. ``reason``: ``malformed``, ``forged`` or ``expired``."""
 
     def __init__(self, reason: str, message: str) -> None:
-        super().__init__(message)
-        self.reason = reason
+        super().__init__(reason, message, field="token")
 
 
 @dataclass(frozen=True, slots=True)

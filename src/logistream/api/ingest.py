@@ -15,7 +15,7 @@ from typing import Final
 
 import msgspec
 
-from logistream.errors import InvalidReading
+from logistream.errors import InvalidReading, Refused
 from logistream.events import (
     REASON_FUTURE_EVENT,
     REASON_INVALID_JSON,
@@ -45,11 +45,11 @@ class Accepted:
     """The reading's bytes as sent: produced unchanged, so unknown fields reach the archive."""
 
 
-class BodyRefused(Exception):
+class BodyRefused(Refused):
     """The body is not one reading or a JSON array of them."""
 
     def __init__(self, rejection: Rejection) -> None:
-        super().__init__(rejection.detail)
+        super().__init__(rejection.reason, rejection.detail, field=rejection.field)
         self.rejection = rejection
 
 

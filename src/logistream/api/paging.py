@@ -13,12 +13,17 @@ from typing import Any, Final
 
 import msgspec
 
+from logistream.errors import Refused
+
 DEFAULT_LIMIT: Final = 500
 MAX_LIMIT: Final = 5000
 
 
-class BadCursor(ValueError):
+class BadCursor(Refused):
     """The cursor was not made by this API (or was cut short)."""
+
+    def __init__(self, detail: str) -> None:
+        super().__init__("invalid_cursor", detail, field="cursor")
 
 
 def encode_cursor(kind: str, *key: Any) -> str:

@@ -20,7 +20,7 @@ from logistream.api.tokens import (
     revoked_token,
     unknown_token,
 )
-from logistream.errors import LogiStreamError
+from logistream.errors import Refused, SchemaMissing
 
 if TYPE_CHECKING:
     import psycopg
@@ -28,8 +28,11 @@ if TYPE_CHECKING:
 _NEGATIVE_CACHE_S: Final = 1.0
 
 
-class TokenError(LogiStreamError):
+class TokenError(Refused):
     """A token cannot be created or revoked as asked; the message says why."""
+
+    def __init__(self, detail: str) -> None:
+        super().__init__("token_refused", detail, field="name")
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,10 +43,11 @@ class TokenInfo:
     revoked_at: datetime | None
 
 
-def _missing_schema(error: Exception) -> TokenError:
-    return TokenError(
+def _missing_schema(error: Exception) -> SchemaMissing:
+    return SchemaMissing(
+        "api_tokens",
         f"the api_tokens table is missing ({error}); run `logistream migrate` (or start "
-        "`logistream api`, which migrates) first"
+        "`logistream api`, which migrates) first",
     )
 
 

@@ -14,16 +14,12 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from logistream.errors import ConfigError, LogiStreamError
+from logistream.errors import ConfigError, SchemaMissing
 
 if TYPE_CHECKING:
     import psycopg
 
 FORMATS = ("pdf", "csv", "json")
-
-
-class SchemaMissing(LogiStreamError):
-    """The batch-view tables are not there: the schema needs migrating."""
 
 
 def _parse_day(text: str | None, option: str) -> datetime | None:
@@ -61,7 +57,9 @@ def _connect() -> psycopg.Connection[Any]:
     conn.rollback()
     if not row or not row[0]:
         conn.close()
-        raise SchemaMissing("the batch-view tables are missing: run `logistream migrate` first")
+        raise SchemaMissing(
+            "trip_compliance", "the batch-view tables are missing: run `logistream migrate` first"
+        )
     return conn
 
 

@@ -9,7 +9,7 @@ import re
 import secrets
 from typing import Final, Literal, get_args
 
-from logistream.errors import LogiStreamError
+from logistream.errors import Refused
 
 Role = Literal["viewer", "dispatcher", "admin"]
 ROLES: Final[tuple[str, ...]] = get_args(Role)
@@ -24,8 +24,11 @@ _NAME_RE: Final = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._@-]{0,63}$")
 MIN_PASSWORD_LEN: Final = 8
 
 
-class AuthError(LogiStreamError):
+class AuthError(Refused):
     """A user name, role or password is not acceptable; the message says what to change."""
+
+    def __init__(self, detail: str) -> None:
+        super().__init__("user_refused", detail)
 
 
 def _b64(raw: bytes) -> str:

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from logistream.errors import LogiStreamError
+from logistream.errors import LogiStreamError, SchemaMissing
 from logistream.serving.auth import (
     AuthError,
     Role,
@@ -34,14 +34,11 @@ class User:
     role: Role
 
 
-class UsersTableMissing(LogiStreamError):
-    """The schema has no ``users`` table yet."""
-
-
-def _missing(error: Exception) -> UsersTableMissing:
-    return UsersTableMissing(
+def _missing(error: Exception) -> SchemaMissing:
+    return SchemaMissing(
+        "users",
         f"no users table in the archive ({error}); apply the migrations with "
-        "`logistream migrate` (or start `logistream bridge`)"
+        "`logistream migrate` (or start `logistream bridge`)",
     )
 
 
