@@ -12,14 +12,13 @@ from __future__ import annotations
 import signal
 import subprocess
 import sys
-import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from types import FrameType
 
 import typer
 
+from logistream import shutdown
 from logistream.config import Settings, get_settings
 
 STOP_TIMEOUT_S = 30.0
@@ -109,68 +108,64 @@ def run_demo(port: int, api_port: int, speedup: float, trucks: int | None, keep_
     stack.up()
     password, token = _ensure_demo_user(settings)
 
-    stop = threading.Event()
-
-    def on_signal(signum: int, frame: FrameType | None) -> None:
-        stop.set()
-
-    signal.signal(signal.SIGINT, on_signal)
-    signal.signal(signal.SIGTERM, on_signal)
-
     children = _children(settings, port, api_port, speedup, trucks)
-    exit_code = 0
-    try:
-        for child in children:
-            child.log.parent.mkdir(parents=True, exist_ok=True)
-            with child.log.open("ab") as log:
-                child.process = subprocess.Popen(
-                    child.argv, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL
-                )
-            typer.echo(f"started {child.name:<9} (log: {child.log})", err=True)
-        typer.echo(
-            f"\nLogiStream control room: http://localhost:{port}\n"
-            f"Sign in as {DEMO_USER!r} with password {password!r} (kept in "
-            f"{settings.secrets_file}); add people with `logistream users add`.\n"
-            f"Integration API: http://localhost:{api_port}/docs; token of {DEMO_USER!r} "
-            f"(read, ack; new each run): {token}\n"
-            f"  curl -N -H 'Authorization: Bearer {token}' http://localhost:{api_port}/v1/stream\n"
-            "Press Ctrl+C to stop everything.\n"
-        )
-        batch: subprocess.Popen[bytes] | None = None
-        next_batch = time.monotonic() + BATCH_EVERY_S
-        batch_log = settings.home.resolve() / "logs" / "batch.log"
-        while not stop.wait(1.0):
-            if time.monotonic() >= next_batch and (batch is None or batch.poll() is not None):
-                # One recompute at a time; a slow one simply delays the next.
-                with batch_log.open("ab") as log:
-                    batch = subprocess.Popen(
-                        _logistream("batch"),
-                        stdout=log,
-                        stderr=subprocess.STDOUT,
-                        stdin=subprocess.DEVNULL,
-                    )
-                next_batch = time.monotonic() + BATCH_EVERY_S
+    # First signal: stop the children in order and the servers this command started, exit 0.
+    # Second: kill (a Ctrl-C at a terminal reaches the children too).
+    with shutdown.stop_on_signals() as stop:
+        exit_code = 0
+        try:
             for child in children:
-                assert child.process is not None
-                code = child.process.poll()
-                if code is not None:
-                    typer.echo(
-                        f"{child.name} stopped unexpectedly (exit {code}); see {child.log}",
-                        err=True,
+                child.log.parent.mkdir(parents=True, exist_ok=True)
+                with child.log.open("ab") as log:
+                    child.process = subprocess.Popen(
+                        child.argv, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL
                     )
-                    exit_code = 1
-                    stop.set()
-        if batch is not None and batch.poll() is None:
-            batch.wait(timeout=STOP_TIMEOUT_S)
-    finally:
-        typer.echo("stopping …", err=True)
-        _stop(children)
-        if not keep_stack:
-            for service in reversed(stack.local_services()):
-                if service.name not in already_running:
-                    service.down()
-                    typer.echo(f"stopped {service.name}", err=True)
-    return exit_code
+                typer.echo(f"started {child.name:<9} (log: {child.log})", err=True)
+            typer.echo(
+                f"\nLogiStream control room: http://localhost:{port}\n"
+                f"Sign in as {DEMO_USER!r} with password {password!r} (kept in "
+                f"{settings.secrets_file}); add people with `logistream users add`.\n"
+                f"Integration API: http://localhost:{api_port}/docs; token of {DEMO_USER!r} "
+                f"(read, ack; new each run): {token}\n"
+                f"  curl -N -H 'Authorization: Bearer {token}' http://localhost:{api_port}/v1/stream\n"
+                "Press Ctrl+C to stop everything.\n"
+            )
+            batch: subprocess.Popen[bytes] | None = None
+            next_batch = time.monotonic() + BATCH_EVERY_S
+            batch_log = settings.home.resolve() / "logs" / "batch.log"
+            while not stop.wait(1.0):
+                if time.monotonic() >= next_batch and (batch is None or batch.poll() is not None):
+                    # One recompute at a time; a slow one simply delays the next.
+                    with batch_log.open("ab") as log:
+                        batch = subprocess.Popen(
+                            _logistream("batch"),
+                            stdout=log,
+                            stderr=subprocess.STDOUT,
+                            stdin=subprocess.DEVNULL,
+                        )
+                    next_batch = time.monotonic() + BATCH_EVERY_S
+                for child in children:
+                    assert child.process is not None
+                    code = child.process.poll()
+                    if code is not None:
+                        typer.echo(
+                            f"{child.name} stopped unexpectedly (exit {code}); see {child.log}",
+                            err=True,
+                        )
+                        exit_code = 1
+                if exit_code:
+                    break
+            if batch is not None and batch.poll() is None:
+                batch.wait(timeout=STOP_TIMEOUT_S)
+        finally:
+            typer.echo("stopping …", err=True)
+            _stop(children)
+            if not keep_stack:
+                for service in reversed(stack.local_services()):
+                    if service.name not in already_running:
+                        service.down()
+                        typer.echo(f"stopped {service.name}", err=True)
+        return exit_code
 
 
 def register(app: typer.Typer) -> None:

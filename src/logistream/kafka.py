@@ -1,12 +1,23 @@
-"""Kafka clients configured the one way LogiStream uses them (layer-free, shared by every layer)."""
+"""Kafka clients configured the one way LogiStream uses them (layer-free, shared by every layer).
+
+The factories give the raw ``confluent_kafka`` clients (:func:`make_producer`,
+:func:`make_consumer`) and their typed wrappers (:func:`durable_producer`,
+:func:`group_consumer`). The wrappers are the one place that retries a full local queue
+(``BufferError``: serve delivery reports and try again, never drop) and that counts delivery
+reports (:class:`Deliveries`), so the rest of the code sees typed objects, not ``Any``.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from typing import Any
+import builtins
+import functools
+import threading
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, Generic, Protocol, TypeVar
 
 from logistream.config import Endpoints, Settings, resolve_endpoints
-from logistream.errors import ConfigError, StackError
+from logistream.errors import ConfigError, KafkaClientFailed, StackError
 
 # Durable producing: nothing acknowledged is lost, retries never duplicate within a session.
 DURABLE_PRODUCER: dict[str, Any] = {
@@ -153,3 +164,292 @@ def pipeline_topics(settings: Settings) -> list[str]:
         settings.topic_commands,
         settings.topic_dlq,
     ]
+
+
+# --- Typed clients ----------------------------------------------------------------------------
+# confluent_kafka is untyped; the Protocols and wrappers below are the typed edge every module
+# uses, so ``Any`` stays in this file. The Protocols describe what librdkafka's objects already
+# are (no copy per message): a delivery report or a consumed record is passed through as is.
+
+ConfigValue = str | int | float | bool
+"""A librdkafka setting's value (callbacks have their own keyword arguments)."""
+
+
+class KafkaIssue(Protocol):
+    """A ``confluent_kafka.KafkaError``: a delivery failure or a client-wide error."""
+
+    def code(self) -> int: ...
+    def name(self) -> builtins.str: ...
+    def fatal(self) -> bool: ...
+    def retriable(self) -> bool: ...
+    def str(self) -> builtins.str: ...
+
+
+class Record(Protocol):
+    """A ``confluent_kafka.Message``: a consumed record, or the subject of a delivery report."""
+
+    def topic(self) -> str | None: ...
+    def partition(self) -> int | None: ...
+    def offset(self) -> int | None: ...
+    def key(self) -> bytes | None: ...
+    def value(self) -> bytes | None: ...
+    def headers(self) -> list[tuple[str, bytes]] | None: ...
+    def timestamp(self) -> tuple[int, int]: ...
+    def error(self) -> KafkaIssue | None: ...
+
+
+DeliveryCallback = Callable[[KafkaIssue | None, Record], None]
+"""Called once per produced message from ``poll``/``flush``: ``(None, record)`` when the broker
+acknowledged it, ``(error, record)`` when it will not."""
+
+
+@dataclass(frozen=True, slots=True)
+class TopicOffset:
+    """A position in a topic partition (``offset`` is the next one to read)."""
+
+    topic: str
+    partition: int
+    offset: int
+
+
+T = TypeVar("T")
+
+
+class Deliveries(Generic[T]):
+    """The delivery reports of a group of messages, counted once for every producer.
+
+    ``track(item)`` gives the callback for one message; ``pending`` is how many the broker has not
+    answered yet and ``failed`` the items it refused, with the error. Thread-safe: reports may
+    be served on another thread (the API's poll thread), and ``wait`` blocks until none is
+    pending.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._settled = threading.Event()
+        self._settled.set()
+        self.pending = 0
+        self.failed: list[tuple[T, str]] = []
+
+    def track(self, item: T) -> DeliveryCallback:
+        with self._lock:
+            self.pending += 1
+            self._settled.clear()
+        return functools.partial(self._report, item)
+
+    def _report(self, item: T, error: KafkaIssue | None, _record: Record) -> None:
+        with self._lock:
+            if error is not None:
+                self.failed.append((item, error.str()))
+            self.pending -= 1
+            if self.pending <= 0:
+                self._settled.set()
+
+    def wait(self, timeout_s: float | None) -> bool:
+        """Whether every tracked message got its report within ``timeout_s``."""
+        return self._settled.wait(timeout_s)
+
+
+class Producer:
+    """A producer that never drops a message: a full local queue (``BufferError``) is drained
+    by serving delivery reports, and the message handed over again.
+
+    Wraps a ``confluent_kafka.Producer`` (from :func:`make_producer`: idempotent, acks=all).
+    """
+
+    def __init__(self, client: Any) -> None:
+        self._client = client
+        # Bound once: the simulator produces hundreds of thousands of messages a second.
+        self._produce = client.produce
+        self._poll = client.poll
+
+    def produce(
+        self,
+        topic: str,
+        value: bytes | None,
+        key: bytes | str | None = None,
+        *,
+        headers: Sequence[tuple[str, bytes]] | None = None,
+        on_delivery: DeliveryCallback | None = None,
+        give_up: Callable[[], bool] | None = None,
+        wait_s: float = 0.05,
+    ) -> bool:
+        """Hand one message to the producer; ``True`` once it has it.
+
+        While the local queue is full, delivery reports are served for ``wait_s`` and it is
+        tried again; ``False`` only when ``give_up()`` says so between tries (the caller keeps
+        the message). Without ``give_up`` it waits until there is room.
+        """
+        while True:
+            try:
+                if headers is None:
+                    self._produce(topic, value, key, on_delivery=on_delivery)
+                else:
+                    self._produce(topic, value, key, headers=headers, on_delivery=on_delivery)
+                return True
+            except BufferError:
+                self._poll(wait_s)
+                if give_up is not None and give_up():
+                    return False
+
+    def poll(self, timeout_s: float = 0.0) -> int:
+        """Serve delivery reports (and the error callback) for up to ``timeout_s``."""
+        return int(self._poll(timeout_s))
+
+    def flush(self, timeout_s: float) -> int:
+        """Wait up to ``timeout_s`` for every message to be reported; how many still are not."""
+        return int(self._client.flush(timeout_s))
+
+    def purge(
+        self, *, in_queue: bool = True, in_flight: bool = True, blocking: bool = True
+    ) -> None:
+        """Give up messages not yet acknowledged; each gets a failed delivery report."""
+        self._client.purge(in_queue=in_queue, in_flight=in_flight, blocking=blocking)
+
+    def leaders_ready(self, topic: str, timeout_s: float) -> bool:
+        """Whether the broker answers and every partition of ``topic`` has a leader."""
+        from confluent_kafka import KafkaException
+
+        try:
+            metadata = self._client.list_topics(topic, timeout=timeout_s)
+        except KafkaException:
+            return False
+        found = metadata.topics.get(topic)
+        if found is None or found.error is not None or not found.partitions:
+            return False
+        return all(p.leader >= 0 for p in found.partitions.values())
+
+    def send_all(
+        self,
+        topic: str,
+        messages: Iterable[tuple[bytes | str | None, bytes]],
+        timeout_s: float,
+    ) -> list[str]:
+        """Produce ``(key, value)`` pairs and flush; the errors (empty: all acknowledged).
+
+        A message not acknowledged within ``timeout_s`` counts as an error.
+        """
+        deliveries: Deliveries[int] = Deliveries()
+        for i, (key, value) in enumerate(messages):
+            self.produce(topic, value, key, on_delivery=deliveries.track(i))
+        left = self.flush(timeout_s)
+        errors = [error for _i, error in deliveries.failed]
+        if left:
+            errors.append(f"{left} not acknowledged within {timeout_s:g} s")
+        return errors
+
+
+def as_producer(client: object) -> Producer:
+    """The typed wrapper over a ``confluent_kafka.Producer`` (a wrapper is returned as is), for
+    callers that still hold the client :func:`make_producer` returns."""
+    return client if isinstance(client, Producer) else Producer(client)
+
+
+def durable_producer(
+    settings: Settings,
+    endpoints: Endpoints | None = None,
+    *,
+    config: Mapping[str, ConfigValue] | None = None,
+    on_error: Callable[[KafkaIssue], None] | None = None,
+) -> Producer:
+    """A typed, durable producer (:func:`make_producer`; ``config`` adds or overrides
+    settings); ``on_error`` gets client-wide errors (all brokers down, a fatal error) from
+    ``poll``/``flush``."""
+    callbacks: dict[str, Any] = {"error_cb": on_error} if on_error is not None else {}
+    return Producer(make_producer(settings, endpoints, **(config or {}), **callbacks))
+
+
+class Consumer:
+    """A consumer in a group that stores and commits offsets only when told (the typed face
+    of :func:`make_consumer`). Fatal client errors raise :class:`KafkaClientFailed`; other
+    error events are skipped and counted in ``errors`` (librdkafka retries them itself)."""
+
+    def __init__(self, client: Any) -> None:
+        self._client = client
+        self.errors = 0
+
+    def subscribe(
+        self,
+        topics: Sequence[str],
+        *,
+        on_assign: Callable[[list[TopicOffset]], None] | None = None,
+        on_revoke: Callable[[list[TopicOffset]], None] | None = None,
+        on_lost: Callable[[list[TopicOffset]], None] | None = None,
+    ) -> None:
+        """Join the group; the callbacks run inside ``consume`` with the partitions concerned."""
+        given = {"on_assign": on_assign, "on_revoke": on_revoke, "on_lost": on_lost}
+        callbacks = {name: _adapt(cb) for name, cb in given.items() if cb is not None}
+        self._client.subscribe(list(topics), **callbacks)
+
+    def assign(self, positions: Sequence[TopicOffset]) -> None:
+        """Read exactly these partitions from these offsets (no group rebalancing)."""
+        self._client.assign([_partition(p) for p in positions])
+
+    def consume(self, count: int, timeout_s: float) -> list[Record]:
+        """Up to ``count`` records within ``timeout_s``; error events are left out."""
+        records: list[Record] = []
+        for message in self._client.consume(count, timeout=timeout_s):
+            error = message.error()
+            if error is None:
+                records.append(message)
+            elif is_fatal(error):
+                raise KafkaClientFailed(f"Kafka consumer failed for good: {error}")
+            elif error.code() != _partition_eof():
+                self.errors += 1
+        return records
+
+    def store_offsets(self, positions: Sequence[TopicOffset]) -> None:
+        """Mark these positions as done; the next :meth:`commit` writes them."""
+        self._client.store_offsets(offsets=[_partition(p) for p in positions])
+
+    def commit(self, positions: Sequence[TopicOffset] | None = None) -> None:
+        """Commit ``positions`` (or the stored ones) and wait for the broker's answer."""
+        if positions is None:
+            self._client.commit(asynchronous=False)
+        else:
+            self._client.commit(offsets=[_partition(p) for p in positions], asynchronous=False)
+
+    def assignment(self) -> list[TopicOffset]:
+        return [_offset(p) for p in self._client.assignment()]
+
+    def close(self) -> None:
+        """Leave the group (a cooperative rebalance hands the partitions on)."""
+        self._client.close()
+
+
+def _adapt(callback: Callable[[list[TopicOffset]], None]) -> Callable[[Any, list[Any]], None]:
+    def call(_client: Any, parts: list[Any]) -> None:
+        callback([_offset(p) for p in parts])
+
+    return call
+
+
+def _offset(part: Any) -> TopicOffset:
+    return TopicOffset(str(part.topic), int(part.partition), int(part.offset))
+
+
+def _partition(position: TopicOffset) -> Any:
+    from confluent_kafka import TopicPartition
+
+    return TopicPartition(position.topic, position.partition, position.offset)
+
+
+def _partition_eof() -> int:
+    from confluent_kafka import KafkaError
+
+    return int(KafkaError._PARTITION_EOF)
+
+
+def group_consumer(
+    settings: Settings,
+    group: str,
+    endpoints: Endpoints | None = None,
+    *,
+    config: Mapping[str, ConfigValue] | None = None,
+    on_stats: Callable[[str], None] | None = None,
+) -> Consumer:
+    """A typed consumer in ``group`` (:func:`make_consumer`: no auto-commit, no auto-store;
+    ``config`` adds or overrides settings); ``on_stats`` gets librdkafka's statistics JSON
+    when ``statistics.interval.ms`` is set."""
+    callbacks: dict[str, Any] = {"stats_cb": on_stats} if on_stats is not None else {}
+    return Consumer(make_consumer(settings, group, endpoints, **(config or {}), **callbacks))

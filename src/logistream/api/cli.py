@@ -5,13 +5,15 @@ Registered with :func:`register`; heavy imports happen inside the commands.
 
 from __future__ import annotations
 
+import contextlib
 import logging
-import signal
 import sys
+from collections.abc import Iterator
 from typing import Annotated
 
 import typer
 
+from logistream import shutdown
 from logistream.errors import ConfigError, LogiStreamError
 from logistream.log_setup import setup_logging
 
@@ -57,6 +59,7 @@ def serve(
     if ctx.invoked_subcommand is not None:
         return
     import uvicorn
+    from uvicorn.config import STARTUP_FAILURE
 
     from logistream.api.app import create_app
     from logistream.api.options import load_options
@@ -81,19 +84,34 @@ def serve(
         "docs at /docs)",
         err=True,
     )
-    # uvicorn handles SIGINT/SIGTERM: it stops accepting, lets requests finish (live streams
-    # are cut after 5 s) and closes the app's connections. It then re-raises the signal to the
-    # handler it found; a no-op one makes that a clean exit 0, as every long-running command.
-    for signum in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(signum, lambda _signum, _frame: None)
-    uvicorn.run(
-        app,
-        host=options.host,
-        port=options.port,
-        log_level=workers_log_level,
-        timeout_graceful_shutdown=5,
-        proxy_headers=options.public_url is not None,
+
+    class Server(uvicorn.Server):
+        """uvicorn's server, with the signals left to ``logistream.shutdown``."""
+
+        @contextlib.contextmanager
+        def capture_signals(self) -> Iterator[None]:
+            yield
+
+        def request_exit(self) -> None:
+            self.should_exit = True
+
+    server = Server(
+        uvicorn.Config(
+            app,
+            host=options.host,
+            port=options.port,
+            log_level=workers_log_level,
+            timeout_graceful_shutdown=5,
+            proxy_headers=options.public_url is not None,
+        )
     )
+    # First signal: uvicorn stops accepting, lets requests finish (live streams are cut after
+    # 5 s), closes the app's connections, and the command exits 0. Second: kill.
+    with shutdown.stop_on_signals():
+        shutdown.on_stop(server.request_exit)
+        server.run()
+    if not server.started:  # as uvicorn.run: the app or the socket failed at start-up
+        sys.exit(STARTUP_FAILURE)
 
 
 def token_create(

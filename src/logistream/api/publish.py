@@ -10,9 +10,10 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Iterable
-from typing import Any, Final
+from typing import Final
 
 from logistream.errors import LogiStreamError
+from logistream.kafka import Deliveries, as_producer
 
 _POLL_S: Final = 0.05
 
@@ -21,29 +22,11 @@ class KafkaUnavailable(LogiStreamError):
     """Kafka did not acknowledge in time; nothing can be promised about the messages."""
 
 
-class _Pending:
-    def __init__(self, count: int) -> None:
-        self.left = count
-        self.errors: list[str] = []
-        self.done = threading.Event()
-        self._lock = threading.Lock()
-        if count == 0:
-            self.done.set()
-
-    def delivered(self, error: Any, _message: Any) -> None:
-        with self._lock:
-            if error is not None:
-                self.errors.append(str(error))
-            self.left -= 1
-            if self.left <= 0:
-                self.done.set()
-
-
 class Publisher:
     """``publish`` blocks until Kafka has every message (or raises :class:`KafkaUnavailable`)."""
 
-    def __init__(self, producer: Any, timeout_s: float) -> None:
-        self._producer = producer
+    def __init__(self, producer: object, timeout_s: float) -> None:
+        self._producer = as_producer(producer)
         self._timeout = timeout_s
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._serve, name="api-kafka-poll", daemon=True)
@@ -54,27 +37,24 @@ class Publisher:
             self._producer.poll(_POLL_S)
 
     def publish(self, topic: str, messages: Iterable[tuple[str, bytes]]) -> None:
-        items = list(messages)
-        pending = _Pending(len(items))
+        deliveries: Deliveries[str] = Deliveries()
         deadline = time.monotonic() + self._timeout
-        for key, value in items:
-            while True:
-                try:
-                    self._producer.produce(
-                        topic, key=key, value=value, on_delivery=pending.delivered
-                    )
-                    break
-                except BufferError:
-                    # The local queue is full: the poll thread drains it; wait, bounded.
-                    if time.monotonic() > deadline:
-                        raise KafkaUnavailable(self._late(topic)) from None
-                    time.sleep(_POLL_S)
-        if not pending.done.wait(max(0.0, deadline - time.monotonic())):
+
+        def late() -> bool:
+            return time.monotonic() > deadline
+
+        for key, value in messages:
+            # A full local queue waits for room, bounded by the request's deadline.
+            if not self._producer.produce(
+                topic, value, key, on_delivery=deliveries.track(key), give_up=late, wait_s=_POLL_S
+            ):
+                raise KafkaUnavailable(self._late(topic))
+        if not deliveries.wait(max(0.0, deadline - time.monotonic())):
             raise KafkaUnavailable(self._late(topic))
-        if pending.errors:
+        if deliveries.failed:
             raise KafkaUnavailable(
-                f"Kafka refused {len(pending.errors)} message(s) on {topic}: {pending.errors[0]}; "
-                "send them again (the archive keeps each event_id once)"
+                f"Kafka refused {len(deliveries.failed)} message(s) on {topic}: "
+                f"{deliveries.failed[0][1]}; send them again (the archive keeps each event_id once)"
             )
 
     def _late(self, topic: str) -> str:

@@ -2,18 +2,10 @@
 
 from __future__ import annotations
 
-import logging
-import os
-import signal
-from collections.abc import Callable
-from types import FrameType
-
 import typer
 
 from logistream import shutdown
 from logistream.log_setup import setup_logging
-
-log = logging.getLogger("logistream.batch")
 
 
 def bridge_conninfo(owner_url: str, password: str) -> str:
@@ -21,27 +13,6 @@ def bridge_conninfo(owner_url: str, password: str) -> str:
     from logistream.config import role_conninfo
 
     return role_conninfo(owner_url, "bridge", password)
-
-
-class _StopSignals:
-    """First SIGTERM/SIGINT: stop after the batch in hand. Second SIGINT: leave at once."""
-
-    def __init__(self) -> None:
-        self.requested = False
-        self.on_stop: Callable[[], None] = lambda: None
-
-    def install(self) -> None:
-        signal.signal(signal.SIGTERM, self._handle)
-        signal.signal(signal.SIGINT, self._handle)
-        self.requested = shutdown.stop_requested_early()
-
-    def _handle(self, signum: int, _frame: FrameType | None) -> None:
-        if self.requested and signum == signal.SIGINT:
-            # The open transaction, if any, is rolled back by the server: still all-or-nothing.
-            os._exit(130)
-        self.requested = True
-        log.info("%s: finishing the batch in hand, then stopping", signal.Signals(signum).name)
-        self.on_stop()
 
 
 def register(app: typer.Typer) -> None:
@@ -66,28 +37,27 @@ def register(app: typer.Typer) -> None:
         from logistream.schema.migrate import migrate_waiting
 
         setup_logging()
-        signals = _StopSignals()
-        signals.install()
-        settings = get_settings()
-        endpoints = resolve_endpoints(settings)
-        if not migrate_waiting(
-            settings, endpoints.database_url, wait_for_db_s, lambda: signals.requested
-        ):
-            return
-        runner = DataBridge(
-            settings,
-            endpoints,
-            bridge_conninfo(endpoints.database_url, role_password(settings, "bridge")),
-            BridgeOptions(
-                batch_size=batch_size,
-                batch_wait_s=batch_wait_ms / 1000.0,
-                static_member_id=instance_id,
-            ),
-        )
-        signals.on_stop = runner.request_stop
-        if signals.requested:
-            return
-        runner.run()
+        # First signal: finish or abandon the batch in hand (an open transaction is rolled
+        # back: still all-or-nothing), commit, exit 0. Second: kill.
+        with shutdown.stop_on_signals() as stop:
+            settings = get_settings()
+            endpoints = resolve_endpoints(settings)
+            if not migrate_waiting(settings, endpoints.database_url, wait_for_db_s, stop.is_set):
+                return
+            runner = DataBridge(
+                settings,
+                endpoints,
+                bridge_conninfo(endpoints.database_url, role_password(settings, "bridge")),
+                BridgeOptions(
+                    batch_size=batch_size,
+                    batch_wait_s=batch_wait_ms / 1000.0,
+                    static_member_id=instance_id,
+                ),
+            )
+            if stop.is_set():
+                return
+            shutdown.on_stop(runner.request_stop)
+            runner.run()
 
     @app.command()
     def migrate() -> None:

@@ -12,9 +12,10 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable, Sequence
-from typing import Any, Final
+from typing import Final
 
 from logistream.batch.records import Rejection, dlq_headers
+from logistream.kafka import Deliveries, as_producer
 
 log = logging.getLogger(__name__)
 
@@ -40,8 +41,8 @@ def dlq_value(rejection: Rejection) -> tuple[bytes, list[tuple[str, bytes]]]:
 class DeadLetters:
     """Publishes the rejections of one batch and waits until the broker has them all."""
 
-    def __init__(self, producer: Any, topic: str) -> None:
-        self._producer = producer
+    def __init__(self, producer: object, topic: str) -> None:
+        self._producer = as_producer(producer)
         self._topic = topic
 
     def publish(
@@ -60,39 +61,31 @@ class DeadLetters:
         pending = list(rejections)
         deadline = time.monotonic() + timeout_s
         while pending:
-            failed: list[Rejection] = []
+            deliveries: Deliveries[Rejection] = Deliveries()
             for rejection in pending:
-                self._produce(rejection, failed)
+                value, headers = dlq_value(rejection)
+                self._producer.produce(
+                    self._topic,
+                    value,
+                    rejection.message.key,
+                    headers=headers,
+                    on_delivery=deliveries.track(rejection),
+                    wait_s=0.1,
+                )
             while self._producer.flush(0.5) > 0:
                 if should_stop() or time.monotonic() > deadline:
                     raise DlqUnavailable(
                         f"DLQ topic {self._topic!r}: records not acknowledged within "
                         f"{timeout_s:.0f} s; is Kafka up?"
                     )
+            failed = [rejection for rejection, _error in deliveries.failed]
             if failed:
-                log.warning("%d DLQ records failed; producing them again", len(failed))
+                log.warning(
+                    "%d DLQ records failed (%s); producing them again",
+                    len(failed),
+                    deliveries.failed[0][1],
+                )
                 if should_stop() or time.monotonic() > deadline:
                     raise DlqUnavailable(f"DLQ topic {self._topic!r}: delivery failed")
                 time.sleep(0.5)
             pending = failed
-
-    def _produce(self, rejection: Rejection, failed: list[Rejection]) -> None:
-        def report(error: Any, _message: Any) -> None:
-            # Delivery reports run inside flush()/poll() on this thread.
-            if error is not None:
-                log.warning("DLQ delivery failed: %s", error)
-                failed.append(rejection)
-
-        value, headers = dlq_value(rejection)
-        while True:
-            try:
-                self._producer.produce(
-                    self._topic,
-                    value=value,
-                    key=rejection.message.key,
-                    headers=headers,
-                    on_delivery=report,
-                )
-                return
-            except BufferError:  # local queue full: let it drain
-                self._producer.poll(0.1)

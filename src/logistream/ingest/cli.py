@@ -78,7 +78,7 @@ def simulate(
 ) -> None:
     """Simulate the reefer fleet and send its readings to Kafka (key = truck_id)."""
     from logistream.config import get_settings
-    from logistream.ingest.fleet import build_fleet
+    from logistream.ingest.simulator import build_fleet
     from logistream.registry import cached_registry
     from logistream.registry.scenarios import DEFAULT, load_scenario
 
@@ -125,7 +125,8 @@ def _dry_run(fleet: object, duration_s: float | None, speedup: float) -> None:
     from logistream.events import encode
     from logistream.ingest.faults import RawMessage
     from logistream.ingest.simulator import FleetSim
-    from logistream.ingest.truck_sensors import pace, stop_on_signals
+    from logistream.ingest.truck_sensors import pace
+    from logistream.shutdown import stop_on_signals
 
     assert isinstance(fleet, FleetSim)
     out = sys.stdout.buffer
@@ -153,7 +154,8 @@ def _to_kafka(
     from logistream.ingest.faults import RawMessage
     from logistream.ingest.simulator import FleetSim
     from logistream.ingest.spool import Spool
-    from logistream.ingest.truck_sensors import make_sensors, pace, stop_on_signals
+    from logistream.ingest.truck_sensors import make_sensors, pace
+    from logistream.shutdown import stop_on_signals
 
     assert isinstance(settings, Settings)
     assert isinstance(fleet, FleetSim)

@@ -15,19 +15,19 @@ producer into the spool, for the next run.
 from __future__ import annotations
 
 import functools
-import signal
 import threading
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
-from types import FrameType
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 
-from logistream import shutdown
 from logistream.ingest.faults import RawMessage
 from logistream.ingest.simulator import FleetSim
 from logistream.ingest.spool import Segment, Spool
+from logistream.kafka import ConfigValue, KafkaIssue, Producer, Record, durable_producer
+
+if TYPE_CHECKING:
+    from logistream.config import Settings
 
 POLL_EVERY: Final = 2_000
 """Serve delivery reports after this many produce calls."""
@@ -37,7 +37,7 @@ STUCK_S: Final = 5.0
 """A queue that stays full this long with no delivery report means Kafka is out of reach."""
 
 # Producer settings for throughput, on top of the durable ones (idempotence, acks=all, lz4).
-THROUGHPUT: Final[dict[str, Any]] = {
+THROUGHPUT: Final[dict[str, ConfigValue]] = {
     "linger.ms": 20,
     "batch.size": 1_000_000,
     "queue.buffering.max.messages": 500_000,
@@ -73,7 +73,7 @@ class TruckSensors:
 
     def __init__(
         self,
-        producer: Any,
+        producer: Producer,
         topic: str,
         spool: Spool,
         *,
@@ -86,6 +86,8 @@ class TruckSensors:
         self._producer = producer
         self._produce = producer.produce
         self._poll = producer.poll
+        self._cannot_send = self._stuck_or_away
+        self._drain_stuck = self._stuck_or_offline
         self._topic = topic
         self.spool = spool
         self.stats = SendStats()
@@ -99,21 +101,21 @@ class TruckSensors:
 
     # --- callbacks (run inside poll/flush) ----------------------------------------------------
 
-    def on_error(self, error: Any) -> None:
+    def on_error(self, error: KafkaIssue) -> None:
         """The producer's ``error_cb``: all brokers down means offline."""
         if error.fatal():
             raise RuntimeError(f"Kafka producer failed for good: {error}")
         if error.code() in self._codes_down and not self._offline:
             self._go_offline(f"Kafka unreachable ({error.str()})")
 
-    def _on_delivery(self, error: Any, message: Any) -> None:
+    def _on_delivery(self, error: KafkaIssue | None, message: Record) -> None:
         self._last_report = time.monotonic()
         if error is None:
             self.stats.acknowledged += 1
             return
         self._delivery_failed(error, message)
 
-    def _on_drained(self, segment: Segment, error: Any, message: Any) -> None:
+    def _on_drained(self, segment: Segment, error: KafkaIssue | None, message: Record) -> None:
         self._last_report = time.monotonic()
         if error is None:
             self.stats.acknowledged += 1
@@ -122,9 +124,9 @@ class TruckSensors:
             self._delivery_failed(error, message)
         self.spool.resolved(segment)
 
-    def _delivery_failed(self, error: Any, message: Any) -> None:
+    def _delivery_failed(self, error: KafkaIssue, message: Record) -> None:
         self.stats.failed += 1
-        self.spool.append(message.key(), message.value())
+        self.spool.append(message.key(), message.value() or b"")
         self.stats.spooled += 1
         if error.code() == self._code_timeout and not self._offline:
             self._go_offline(f"delivery timed out ({error.str()})")
@@ -149,16 +151,14 @@ class TruckSensors:
         self.spool.flush()
 
     def _probe(self) -> bool:
-        from confluent_kafka import KafkaException
+        return self._producer.leaders_ready(self._topic, 0.5)
 
-        try:
-            metadata = self._producer.list_topics(self._topic, timeout=0.5)
-        except KafkaException:
-            return False
-        topic = metadata.topics.get(self._topic)
-        if topic is None or topic.error is not None or not topic.partitions:
-            return False
-        return all(p.leader >= 0 for p in topic.partitions.values())
+    def _stuck_or_away(self) -> bool:
+        """While the queue is full: give up sending directly (and spool) once Kafka seems away."""
+        return not self._direct or time.monotonic() - self._last_report > STUCK_S
+
+    def _stuck_or_offline(self) -> bool:
+        return self._offline or time.monotonic() - self._last_report > STUCK_S
 
     @property
     def offline(self) -> bool:
@@ -169,10 +169,14 @@ class TruckSensors:
     def send(self, key: bytes | None, value: bytes) -> None:
         """Send one message, or spool it; never drops it."""
         if self._direct:
-            try:
-                self._produce(self._topic, value, key, on_delivery=self._deliver)
-            except BufferError:
-                self._queue_full(key, value)
+            # A full queue is waited out by serving delivery reports, unless Kafka is away.
+            if not self._produce(
+                self._topic, value, key, on_delivery=self._deliver, give_up=self._cannot_send
+            ):
+                if not self._offline:
+                    self._go_offline("producer queue full and no delivery reports")
+                self.spool.append(key, value)
+                self.stats.spooled += 1
                 return
             self.stats.sent += 1
             self._since_poll += 1
@@ -182,23 +186,6 @@ class TruckSensors:
         else:
             self.spool.append(key, value)
             self.stats.spooled += 1
-
-    def _queue_full(self, key: bytes | None, value: bytes) -> None:
-        """Wait for room by serving delivery reports; spool if Kafka turns out to be away."""
-        while True:
-            self._poll(0.05)
-            if not self._direct or time.monotonic() - self._last_report > STUCK_S:
-                if not self._offline:
-                    self._go_offline("producer queue full and no delivery reports")
-                self.spool.append(key, value)
-                self.stats.spooled += 1
-                return
-            try:
-                self._produce(self._topic, value, key, on_delivery=self._deliver)
-            except BufferError:
-                continue
-            self.stats.sent += 1
-            return
 
     def service(self) -> None:
         """Serve delivery reports, notice Kafka coming back, drain the spool."""
@@ -228,21 +215,17 @@ class TruckSensors:
             segment, records = batch
             callback = functools.partial(self._on_drained, segment)
             for i, (key, value) in enumerate(records):
-                while True:
-                    try:
-                        self._produce(self._topic, value, key, on_delivery=callback)
-                        break
-                    except BufferError:
-                        self._poll(0.05)
-                        if self._offline or time.monotonic() - self._last_report > STUCK_S:
-                            # Put back what was not handed over; it stays in order on disk.
-                            for k, v in records[i:]:
-                                self.spool.append(k, v)
-                            self.stats.spooled += len(records) - i
-                            self.spool.resolved(segment, len(records) - i)
-                            if not self._offline:
-                                self._go_offline("producer queue full while draining")
-                            return
+                if not self._produce(
+                    self._topic, value, key, on_delivery=callback, give_up=self._drain_stuck
+                ):
+                    # Put back what was not handed over; it stays in order on disk.
+                    for k, v in records[i:]:
+                        self.spool.append(k, v)
+                    self.stats.spooled += len(records) - i
+                    self.spool.resolved(segment, len(records) - i)
+                    if not self._offline:
+                        self._go_offline("producer queue full while draining")
+                    return
                 self.stats.sent += 1
             budget -= len(records)
             self._poll(0)
@@ -262,11 +245,13 @@ class TruckSensors:
 
         Offline, Kafka is probed until the deadline: a broker that is restarting comes back
         within seconds, and its spool should not wait for the next run. A stop request made
-        while waiting (``stop`` set, or ``KeyboardInterrupt`` from a second stop signal) gives
-        up at once and keeps the spool."""
+        while waiting (``stop`` set, or ``KeyboardInterrupt`` under Python's default SIGINT
+        handler) gives up at once and keeps the spool. Under ``shutdown.stop_on_signals`` a
+        stop after the one that ended the run kills the process (the spool on disk keeps what
+        the offline purges put there)."""
         deadline = time.monotonic() + timeout_s
         # A stop asked for before close() is what ended the run: only a later one means
-        # "stop waiting" (as does a second signal, which raises KeyboardInterrupt).
+        # "stop waiting".
         later_stop = stop if stop is not None and not stop.is_set() else None
         gave_up = told = False
         try:
@@ -301,18 +286,16 @@ class TruckSensors:
 
 
 def make_sensors(
-    settings: Any, spool: Spool, *, log: Callable[[str], None], **overrides: Any
+    settings: Settings, spool: Spool, *, log: Callable[[str], None], **overrides: ConfigValue
 ) -> TruckSensors:
     """Sensors producing to the settings' telemetry topic with the durable producer."""
-    from logistream.kafka import make_producer
-
     holder: list[TruckSensors] = []
 
-    def on_error(error: Any) -> None:
+    def on_error(error: KafkaIssue) -> None:
         if holder:
             holder[0].on_error(error)
 
-    producer = make_producer(settings, **{**THROUGHPUT, "error_cb": on_error, **overrides})
+    producer = durable_producer(settings, config={**THROUGHPUT, **overrides}, on_error=on_error)
     sensors = TruckSensors(producer, settings.topic_telemetry, spool, log=log)
     holder.append(sensors)
     return sensors
@@ -346,23 +329,3 @@ def pace(
             if stop.is_set():
                 return
         yield batch
-
-
-@contextmanager
-def stop_on_signals() -> Iterator[threading.Event]:
-    """SIGINT/SIGTERM set the event (finish cleanly); a second one stops at once."""
-    stop = threading.Event()
-
-    def handler(signum: int, frame: FrameType | None) -> None:
-        if stop.is_set():
-            raise KeyboardInterrupt
-        stop.set()
-
-    previous = {s: signal.signal(s, handler) for s in (signal.SIGINT, signal.SIGTERM)}
-    if shutdown.stop_requested_early():
-        stop.set()
-    try:
-        yield stop
-    finally:
-        for s, h in previous.items():
-            signal.signal(s, h)

@@ -5,13 +5,10 @@ Registered with :func:`register`; heavy imports happen inside the commands.
 
 from __future__ import annotations
 
-import signal
 import sys
-import threading
 import time
 from datetime import datetime
 from pathlib import Path
-from types import FrameType
 from typing import Annotated, Final
 
 import typer
@@ -56,29 +53,18 @@ def serve(
     rules = load_routing(options.routing_file)
     endpoints = resolve_endpoints(settings)
     notifier = Notifier(settings, options, rules, cached_registry(settings.registry_dir), endpoints)
-    stop = threading.Event()
-
-    def on_signal(signum: int, _frame: FrameType | None) -> None:
-        # First signal: finish the batch and the sends in hand, exit 0. Second: die at once.
-        if stop.is_set():
-            signal.signal(signum, signal.SIG_DFL)
-            signal.raise_signal(signum)
-        stop.set()
-
-    signal.signal(signal.SIGINT, on_signal)
-    signal.signal(signal.SIGTERM, on_signal)
-    if shutdown.stop_requested_early():
-        stop.set()
-    # The log's tables come with migration 0040; a notifier started before its database (or
-    # during an outage) waits for it.
-    if not migrate_waiting(settings, endpoints.database_url, MIGRATE_WAIT_S, stop.is_set):
-        return
-    typer.echo(
-        f"notifier: {settings.topic_alerts} -> e-mail, SMS, webhooks (group "
-        f"{settings.notify_group}, routing {rules.source}); Ctrl+C stops",
-        err=True,
-    )
-    notifier.run(stop)
+    # First signal: finish the batch and the sends in hand, exit 0. Second: die at once.
+    with shutdown.stop_on_signals() as stop:
+        # The log's tables come with migration 0040; a notifier started before its database
+        # (or during an outage) waits for it.
+        if not migrate_waiting(settings, endpoints.database_url, MIGRATE_WAIT_S, stop.is_set):
+            return
+        typer.echo(
+            f"notifier: {settings.topic_alerts} -> e-mail, SMS, webhooks (group "
+            f"{settings.notify_group}, routing {rules.source}); Ctrl+C stops",
+            err=True,
+        )
+        notifier.run(stop)
     typer.echo("notifier stopped cleanly", err=True)
 
 

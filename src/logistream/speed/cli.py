@@ -2,13 +2,10 @@
 
 from __future__ import annotations
 
-import signal
 import sys
-import threading
 import time
 import uuid
 from pathlib import Path
-from types import FrameType
 from typing import TYPE_CHECKING, Annotated
 
 import typer
@@ -76,28 +73,17 @@ def speed(
         metrics=metrics,
         checkpoint_interval_s=checkpoint_s,
     )
-    stop = threading.Event()
-
-    def on_signal(signum: int, _frame: FrameType | None) -> None:
-        # First signal: finish the batch in hand, checkpoint, commit, exit 0. Second: kill.
-        if stop.is_set():
-            signal.signal(signum, signal.SIG_DFL)
-            signal.raise_signal(signum)
-        stop.set()
-
-    signal.signal(signal.SIGINT, on_signal)
-    signal.signal(signal.SIGTERM, on_signal)
-    if shutdown.stop_requested_early():
-        stop.set()
     typer.echo(
         f"speed layer: {settings.topic_telemetry} -> Redis + {settings.topic_alerts} "
         f"(group {settings.speed_group}); Ctrl+C stops"
     )
-    try:
-        processor.run(stop)
-    except BatchAbandoned as abandoned:
-        typer.echo(f"speed layer stopped: {abandoned}")
-        return
+    # First signal: finish the batch in hand, checkpoint, commit, exit 0. Second: kill.
+    with shutdown.stop_on_signals() as stop:
+        try:
+            processor.run(stop)
+        except BatchAbandoned as abandoned:
+            typer.echo(f"speed layer stopped: {abandoned}")
+            return
     typer.echo("speed layer stopped cleanly")
 
 
