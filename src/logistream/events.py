@@ -32,6 +32,9 @@ REASON_MISSING_FIELD: Final = "missing_field"
 REASON_WRONG_TYPE: Final = "wrong_type"
 REASON_IMPOSSIBLE_VALUE: Final = "impossible_value"
 REASON_FUTURE_EVENT: Final = "future_event"
+# A valid reading whose event_id the archive already holds with another timestamp (the bridge
+# decides it against the archive, not from the message alone).
+REASON_CONFLICTING_DUPLICATE: Final = "conflicting_duplicate"
 REASON_CODES: Final = (
     REASON_TOO_LARGE,
     REASON_INVALID_JSON,
@@ -40,6 +43,7 @@ REASON_CODES: Final = (
     REASON_WRONG_TYPE,
     REASON_IMPOSSIBLE_VALUE,
     REASON_FUTURE_EVENT,
+    REASON_CONFLICTING_DUPLICATE,
 )
 
 TruckId = Annotated[str, msgspec.Meta(min_length=1, max_length=64)]

@@ -1,8 +1,13 @@
 """The archive's PostgreSQL edge: one batch = one transaction of rows, rejections and offsets.
 
-Rows go in with binary ``COPY`` into session-temporary staging tables, then ``INSERT ... SELECT
-... ON CONFLICT DO NOTHING`` into the archive, so a reading seen twice (a retry, a replay, the
-same message at two offsets) is stored once. The next offsets to read are upserted in the SAME
+Rows go in with binary ``COPY`` into session-temporary staging tables, then one ``INSERT ...
+SELECT`` per table. One event id is one row: the archive's key is ``(event_id, event_time)``
+(the partitioning needs the time in it), so each reading's id is first registered in
+``reading_ids`` (unpartitioned, keyed by the id alone) and only the readings registered now are
+archived. Within a batch the first copy of an id by (partition, offset) is the one kept. A copy
+whose id is already registered with the same timestamp (a retry, a replay, the same message at
+two offsets) is a silent no-op; one with another timestamp is refused as
+``conflicting_duplicate`` and goes to the DLQ. The next offsets to read are upserted in the SAME
 transaction: after a crash the archive and its resume point agree, which is what makes "every
 reading exactly once" hold. Day partitions are ensured beforehand in their own short
 transaction (see :meth:`Archive.ensure_partitions`).
@@ -11,7 +16,7 @@ transaction (see :meth:`Archive.ensure_partitions`).
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Final
 
@@ -22,7 +27,9 @@ from logistream.batch.records import (
     READING_TYPES,
     REJECTED_COLUMNS,
     REJECTED_TYPES,
+    Rejection,
     SortedBatch,
+    conflicting_duplicate,
 )
 
 if TYPE_CHECKING:
@@ -38,16 +45,40 @@ _STAGING: Final = (
     ("stage_rejected", REJECTED_COLUMNS, REJECTED_TYPES),
 )
 
+# The registry insert waits for a concurrent bridge's uncommitted insert of the same id, so
+# the id goes to exactly one of them; the readings' own ON CONFLICT covers rows written
+# without the registry (by hand, as the owner).
 _INSERT_READINGS: Final = """
+WITH firsts AS (
+    SELECT DISTINCT ON (event_id) *
+    FROM stage_readings
+    ORDER BY event_id, source_partition, source_offset  -- the first copy in the batch wins
+), registered AS (
+    INSERT INTO reading_ids (event_id, event_time)
+    SELECT event_id, to_timestamp(ts) FROM firsts
+    ORDER BY event_id  -- one lock order for concurrent bridges: no deadlock on shared ids
+    ON CONFLICT DO NOTHING
+    RETURNING event_id
+)
 INSERT INTO readings (event_id, event_time, truck_id, temp, fuel, seq, trip_id, driver_id,
     cargo, lat, lon, speed_kmh, heading_deg, humidity, door_open, reefer_on, defrost, extras,
     source_partition, source_offset, produced_at)
-SELECT event_id, to_timestamp(ts), truck_id, temp, fuel, seq, trip_id, driver_id,
-    cargo, lat, lon, speed_kmh, heading_deg, humidity, door_open, reefer_on, defrost,
-    extras::jsonb, source_partition, source_offset, to_timestamp(produced_ms / 1000.0)
-FROM stage_readings
-ORDER BY event_id  -- one lock order for concurrent bridges: no deadlock on shared ids
+SELECT f.event_id, to_timestamp(f.ts), f.truck_id, f.temp, f.fuel, f.seq, f.trip_id,
+    f.driver_id, f.cargo, f.lat, f.lon, f.speed_kmh, f.heading_deg, f.humidity, f.door_open,
+    f.reefer_on, f.defrost, f.extras::jsonb, f.source_partition, f.source_offset,
+    to_timestamp(f.produced_ms / 1000.0)
+FROM firsts f JOIN registered r ON r.event_id = f.event_id
+ORDER BY f.event_id
 ON CONFLICT DO NOTHING
+"""
+
+# Run only when fewer rows went in than were staged. Rows registered by this transaction are
+# visible here, so a later copy in the same batch is checked against the first one.
+_CONFLICTS: Final = """
+SELECT s.source_partition, s.source_offset, s.event_id, s.ts, r.event_time
+FROM stage_readings s JOIN reading_ids r ON r.event_id = s.event_id
+WHERE r.event_time <> to_timestamp(s.ts)
+ORDER BY s.source_partition, s.source_offset
 """
 
 _INSERT_ALERTS: Final = """
@@ -116,6 +147,9 @@ class WriteResult:
     """New archive rows (accepted readings minus those already stored)."""
     alerts_inserted: int
     rejected_inserted: int
+    conflicts: tuple[Rejection, ...] = ()
+    """Readings refused by the archive (``conflicting_duplicate``): counted as rejected, not
+    accepted, and already handed to the DLQ."""
 
 
 class Archive:
@@ -205,8 +239,21 @@ class Archive:
             raise
         self._known_days.update(missing)
 
-    def write(self, batch: SortedBatch, *, lag_messages: int | None, now_s: float) -> WriteResult:
-        """Store one batch and its offsets (and a heartbeat) in one transaction."""
+    def write(
+        self,
+        batch: SortedBatch,
+        *,
+        lag_messages: int | None,
+        now_s: float,
+        dead_letters: Callable[[Sequence[Rejection]], None] | None = None,
+    ) -> WriteResult:
+        """Store one batch and its offsets (and a heartbeat) in one transaction.
+
+        ``dead_letters`` publishes the readings the archive refuses (conflicting duplicates)
+        and returns once the broker has them; it runs inside the transaction, before the
+        commit, so a crash can repeat a DLQ record but never lose one (as in :mod:`dlq`).
+        Without it they are only recorded in ``rejected_readings``.
+        """
         conn = self._connection()
         try:
             with conn.cursor() as cur:
@@ -214,13 +261,18 @@ class Archive:
                     cur, "stage_readings", READING_COLUMNS, READING_TYPES, batch.readings,
                     _INSERT_READINGS,
                 )  # fmt: skip
+                conflicts: list[Rejection] = []
+                if inserted < len(batch.readings):
+                    conflicts = self._conflicts(cur, batch)
+                    if conflicts and dead_letters is not None:
+                        dead_letters(conflicts)
                 alerts = self._stage_and_insert(
                     cur, "stage_alerts", ALERT_COLUMNS, ALERT_TYPES, batch.alerts,
                     _INSERT_ALERTS,
                 )  # fmt: skip
                 rejected = self._stage_and_insert(
                     cur, "stage_rejected", REJECTED_COLUMNS, REJECTED_TYPES,
-                    [r.row() for r in batch.rejected], _INSERT_REJECTED,
+                    [r.row() for r in (*batch.rejected, *conflicts)], _INSERT_REJECTED,
                 )  # fmt: skip
                 if batch.next_offsets:
                     keys = sorted(batch.next_offsets)
@@ -241,7 +293,7 @@ class Archive:
                         "instance": self._instance,
                         "started_at": self._started_at,
                         "messages": batch.consumed,
-                        "rejected": len(batch.rejected),
+                        "rejected": len(batch.rejected) + len(conflicts),
                         "lag_messages": lag_messages,
                         "oldest_s": oldest / 1000.0 if oldest is not None else now_s,
                     },
@@ -251,7 +303,21 @@ class Archive:
             if not conn.closed:
                 conn.rollback()
             raise
-        return WriteResult(inserted, alerts, rejected)
+        return WriteResult(inserted, alerts, rejected, tuple(conflicts))
+
+    @staticmethod
+    def _conflicts(cur: psycopg.Cursor[tuple[Any, ...]], batch: SortedBatch) -> list[Rejection]:
+        """The staged readings whose id is registered with another timestamp."""
+        rows = cur.execute(_CONFLICTS).fetchall()
+        if not rows:
+            return []
+        by_position = {(m.partition, m.offset): m for m in batch.reading_messages}
+        return [
+            conflicting_duplicate(
+                by_position[(partition, offset)], event_id, archived.timestamp(), ts
+            )
+            for partition, offset, event_id, ts, archived in rows
+        ]
 
     @staticmethod
     def _stage_and_insert(

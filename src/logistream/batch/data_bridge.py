@@ -3,10 +3,11 @@
 One loop: read up to ``batch_size`` messages or for ``batch_wait_s``; sort them (pure,
 :mod:`records`); then, on one writer thread, publish refusals to the DLQ and wait for the broker's
 acknowledgement (:mod:`dlq`), and write rows, refusals and the next offsets in ONE PostgreSQL
-transaction (:mod:`archive`). At most one batch is in the writer while the next is decoded, and
-batches commit in order. The offsets stored there are the only resume point: on every
-partition assignment the consumer is positioned from them. Kafka's committed offsets are
-updated afterwards for lag monitoring only.
+transaction (:mod:`archive`; a re-sent event id with another timestamp is refused there, and
+published to the DLQ before that transaction commits). At most one batch is in the writer
+while the next is decoded, and batches commit in order. The offsets stored there are the only
+resume point: on every partition assignment the consumer is positioned from them. Kafka's
+committed offsets are updated afterwards for lag monitoring only.
 
 Outages: a failed write or DLQ flush is retried with backoff, the same batch, offsets not
 advanced; nothing good goes to the DLQ. A consumer that fails for good (a static member fenced
@@ -237,7 +238,13 @@ class DataBridge:
         )
         return self._with_retry(
             "writing the batch to PostgreSQL",
-            lambda: self._archive.write(batch, lag_messages=lag, now_s=time.time()),
+            lambda: self._archive.write(
+                batch,
+                lag_messages=lag,
+                now_s=time.time(),
+                # Conflicting duplicates are known only inside the transaction.
+                dead_letters=lambda refused: dlq.publish(refused, should_stop=lambda: self._stop),
+            ),
         )
 
     def _submit(self, batch: SortedBatch, dlq: DeadLetters) -> None:
@@ -257,8 +264,8 @@ class DataBridge:
         stats = self.stats
         stats.batches += 1
         stats.consumed += batch.consumed
-        stats.accepted += len(batch.readings) + len(batch.alerts)
-        stats.rejected += len(batch.rejected)
+        stats.accepted += len(batch.readings) + len(batch.alerts) - len(result.conflicts)
+        stats.rejected += len(batch.rejected) + len(result.conflicts)
         stats.inserted += result.inserted
         for key, offset in batch.next_offsets.items():
             if key in self._positions:

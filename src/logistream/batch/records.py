@@ -8,6 +8,7 @@ receive. Every consumed message lands in exactly one of ``readings``, ``alerts``
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Final
@@ -90,6 +91,9 @@ class SortedBatch:
     """One batch split by destination, with the next offset to read per (topic, partition)."""
 
     readings: list[ReadingRow] = field(default_factory=list)
+    reading_messages: list[Consumed] = field(default_factory=list)
+    """The message of each row of ``readings`` (same order): a row the archive refuses later
+    (:func:`conflicting_duplicate`) goes to the DLQ with its original bytes."""
     alerts: list[AlertRow] = field(default_factory=list)
     rejected: list[Rejection] = field(default_factory=list)
     next_offsets: dict[tuple[str, int], int] = field(default_factory=dict)
@@ -169,6 +173,28 @@ def decode_telemetry(
     if why := _unstorable(raw, strings):
         return Rejection(message, events.REASON_IMPOSSIBLE_VALUE, why)
     return reading_row(reading, extras, message)
+
+
+def _utc_text(ts: float) -> str:
+    return dt.datetime.fromtimestamp(ts, dt.UTC).isoformat(timespec="microseconds")
+
+
+def conflicting_duplicate(
+    message: Consumed, event_id: str, archived_ts: float, resent_ts: float
+) -> Rejection:
+    """The refusal of a reading whose ``event_id`` the archive holds with another timestamp.
+
+    One event id is one reading: the copy archived first stays, this one goes to the DLQ with
+    both times named.
+    """
+    return Rejection(
+        message,
+        events.REASON_CONFLICTING_DUPLICATE,
+        f"Event id {event_id!r} is already archived with timestamp {archived_ts!r} "
+        f"({_utc_text(archived_ts)}), and this message sends it again with timestamp "
+        f"{resent_ts!r} ({_utc_text(resent_ts)}): one event id is one reading. Fix the producer "
+        "to give every new reading its own event_id (a re-send must repeat the same timestamp).",
+    )
 
 
 def decode_alert_change(message: Consumed, *, max_bytes: int) -> AlertRow | Rejection:
@@ -254,6 +280,7 @@ def sort_batch(
                 batch.rejected.append(row)
             else:
                 batch.readings.append(row)
+                batch.reading_messages.append(message)
                 batch.days.add(utc_day(row[1]))
         elif message.topic == alerts_topic:
             alert = decode_alert_change(message, max_bytes=max_bytes)
