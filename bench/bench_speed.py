@@ -78,7 +78,8 @@ def reading_bytes(i: int, trucks: int, start: float, run: str) -> tuple[bytes, b
 
 
 def _speed_child(settings_json: str, total: int, queue: Any) -> None:
-    from logistream.speed.stream_processor import Batch, SpeedProcessor
+    from logistream.speed.delivery import Batch
+    from logistream.speed.stream_processor import SpeedProcessor
 
     settings = Settings.model_validate_json(settings_json)
     hist = HdrHistogram(1, 60_000_000, 3)  # microseconds

@@ -119,3 +119,9 @@ class SendError(LogiStreamError):
     def __init__(self, message: str, *, permanent: bool = False) -> None:
         super().__init__(message)
         self.permanent = permanent
+
+
+class BatchAbandoned(StopRequested):
+    """The speed processor was asked to stop while a store (``waiting_for``: ``Redis`` or
+    ``truck_alerts``) refused the batch in hand: the batch is left uncommitted and is processed
+    again on restart."""

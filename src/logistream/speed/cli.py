@@ -56,9 +56,10 @@ def speed(
 ) -> None:
     """Run the stream processor: truck_telemetry -> rules -> Redis views and truck_alerts."""
     from logistream.config import get_settings
+    from logistream.errors import BatchAbandoned
     from logistream.registry.rules import load_rules_config
     from logistream.speed.metrics import Metrics
-    from logistream.speed.stream_processor import BatchAbandoned, SpeedProcessor
+    from logistream.speed.stream_processor import SpeedProcessor
 
     setup_logging()
     settings = get_settings()

@@ -1,0 +1,156 @@
+"""Delivering one batch's effects: views to Redis, alert changes to truck_alerts, then offsets.
+
+Redis first (what people see), then truck_alerts. Kafka's acknowledgement is not awaited per
+batch: the next batch is processed meanwhile, and the :class:`OffsetBook` settles batches in
+order, so a batch's offsets are stored only once Kafka has all its alert changes. A store that
+refuses a batch is retried with :class:`Backoff`; when a stop is asked for meanwhile, the batch
+is abandoned (:class:`BatchAbandoned`), uncommitted, and processed again on restart.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from logistream.backoff import Backoff
+from logistream.errors import BatchAbandoned
+from logistream.events import Alert, encode
+from logistream.speed.metrics import Metrics
+from logistream.speed.offsets import InFlight, OffsetBook
+from logistream.speed.state import TruckState
+
+log = logging.getLogger("logistream.speed")
+
+
+@dataclass
+class Batch:
+    """What one batch changed, to be delivered together."""
+
+    touched: dict[str, TruckState] = field(default_factory=dict)
+    history: dict[str, list[tuple[float, float]]] = field(default_factory=dict)
+    changes: list[Alert] = field(default_factory=list)
+    change_record_ts: list[float] = field(default_factory=list)
+    advance: dict[int, int] = field(default_factory=dict)
+    oldest_record_ts: float | None = None
+
+
+def produce_changes(
+    producer: Any, topic: str, changes: list[Alert], on_delivery: Callable[[Any, Any], None]
+) -> None:
+    """Queue every change on the producer; a full local queue is drained, never an error."""
+    for change in changes:
+        while True:
+            try:
+                producer.produce(
+                    topic, key=change.truck_id, value=encode(change), on_delivery=on_delivery
+                )
+                break
+            except BufferError:  # the local queue is full: let deliveries drain
+                producer.poll(0.05)
+
+
+def _retry_backoff() -> Backoff:
+    return Backoff(initial_s=0.1, cap_s=5.0)
+
+
+class Delivery:
+    """Delivers batches and settles their offsets; ``stopping`` says a stop was asked for."""
+
+    def __init__(
+        self,
+        *,
+        producer: Any,
+        consumer: Any,
+        topic: str,
+        alerts_topic: str,
+        book: OffsetBook,
+        metrics: Metrics,
+        write_views: Callable[[Batch], None],
+        stopping: Callable[[], bool],
+    ) -> None:
+        self.producer = producer
+        self.consumer = consumer
+        self.topic = topic
+        self.alerts_topic = alerts_topic
+        self.book = book
+        self.metrics = metrics
+        self.write_views = write_views
+        self.stopping = stopping
+        self.abandoned = False
+        """A batch was abandoned: nothing more may be checkpointed or committed."""
+
+    def deliver(self, batch: Batch) -> None:
+        """Views to Redis (retried), alert changes to Kafka; then settle what Kafka acknowledged."""
+        if batch.touched or batch.changes:
+            self._retry("Redis", lambda: self.write_views(batch))
+            visible = time.time()
+            for change, record_ts in zip(batch.changes, batch.change_record_ts, strict=True):
+                self.metrics.alert_latency.observe(max(0.0, visible - record_ts))
+                self.metrics.alerts.labels(change.rule, change.state).inc()
+            if batch.oldest_record_ts is not None:
+                self.metrics.batch_latency.observe(max(0.0, visible - batch.oldest_record_ts))
+        flight = self.book.begin(batch.advance, batch.changes)
+        if batch.changes:
+            self._publish(flight)
+        self.producer.poll(0)
+        self.settle()
+
+    def settle(self, block: bool = False) -> None:
+        """Store the offsets of batches Kafka fully accepted, oldest first; ``block``: wait for
+        every batch in hand (a checkpoint is about to save the offsets)."""
+        backoff = _retry_backoff()
+        while (head := self.book.head) is not None:
+            if block and head.waiting:
+                self.producer.flush(30)
+            if head.waiting:
+                return
+            if head.refused:
+                # Publish the batch's changes again (same ids and states: consumers drop repeats).
+                if block and self.stopping():
+                    raise self._abandon(
+                        "truck_alerts",
+                        f"stopped while truck_alerts refused a batch ({head.errors}); it was "
+                        "not committed and will be processed again on restart",
+                    )
+                log.warning("truck_alerts rejected a batch (%s); publishing again", head.errors)
+                time.sleep(backoff.next_delay())
+                self._publish(head)
+                continue
+            self._store(self.book.settle())
+
+    def _store(self, offsets: dict[int, int]) -> None:
+        from confluent_kafka import TopicPartition
+
+        if offsets:
+            self.consumer.store_offsets(
+                offsets=[TopicPartition(self.topic, p, o) for p, o in offsets.items()]
+            )
+
+    def _publish(self, flight: InFlight) -> None:
+        flight.expect_deliveries()
+        produce_changes(self.producer, self.alerts_topic, flight.changes, flight.on_delivery)
+
+    def _retry(self, what: str, action: Callable[[], None]) -> None:
+        """Retry a delivery until it succeeds; if asked to stop meanwhile, the batch failed."""
+        backoff = _retry_backoff()
+        while True:
+            try:
+                action()
+                return
+            except Exception as error:  # any store failure is retried the same way
+                if self.stopping():
+                    raise self._abandon(
+                        what,
+                        f"stopped while {what} refused the batch ({error}); it was not "
+                        "committed and will be processed again on restart",
+                    ) from error
+                delay = backoff.next_delay()
+                log.warning("%s rejected the batch (%s); retrying in %.1f s", what, error, delay)
+                time.sleep(delay)
+
+    def _abandon(self, what: str, detail: str) -> BatchAbandoned:
+        self.abandoned = True
+        return BatchAbandoned(what, detail)
