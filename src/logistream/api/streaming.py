@@ -1,9 +1,10 @@
-"""The live stream: alert changes (Redis stream ``ls:alerts:changes``, XREAD with block) and
-truck updates (trucks whose latest reading changed), as Server-Sent Events.
+"""The live stream: alert changes (as soon as the speed layer writes them: the feed's wait returns
+the moment a change is added) and truck updates (trucks whose latest reading changed, looked for
+every ``scan_s``, since the speed layer writes no stream of them), as Server-Sent Events.
 
-Alerts arrive as soon as the speed layer writes them: XREAD returns the moment an entry is
-added. Truck updates are looked for every ``scan_s`` (one ZRANGE over ``ls:trucks``, then the
-changed trucks' views), since the speed layer writes no stream of them.
+An alert event's id is the change's sequence number (``AlertChange.seq``), which LogiStream gives
+when the speed layer writes the change: a whole number, increasing, never a store's own id.
+A client resumes with it (``Last-Event-ID``, or ``since``) on any API server, after a restart too.
 """
 
 from __future__ import annotations
@@ -11,20 +12,15 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import AsyncIterator, Callable
-from typing import TYPE_CHECKING, Any, Final
+from typing import Final
 
 import msgspec
 
-from logistream import live_views
-from logistream.events import Alert
-from logistream.live_views import TruckView
+from logistream.live_views import LiveFeed, TruckView
 
-if TYPE_CHECKING:
-    import redis.asyncio
-
-_alert_decoder: Final = msgspec.json.Decoder(Alert)
-_STREAM_ID: Final = r"^(\$|0|\d{1,20}-\d{1,20}|\d{1,20})$"
-STREAM_ID_PATTERN: Final = _STREAM_ID
+SINCE_PATTERN: Final = r"^(\$|\d{1,19})$"
+"""``$`` (only changes from now on) or a sequence number (the changes after it; 0: all kept)."""
+EVENT_ID_PATTERN: Final = r"^\d{1,19}$"
 
 
 def sse(data: bytes, event: str | None = None, event_id: str | None = None) -> bytes:
@@ -37,8 +33,10 @@ def sse(data: bytes, event: str | None = None, event_id: str | None = None) -> b
     return head + b"data: " + data + b"\n\n"
 
 
-def _text(value: Any) -> str:
-    return value.decode() if isinstance(value, bytes) else str(value)
+def start_after(since: str, last_event_id: str | None) -> int | None:
+    """The sequence number to resume after (``Last-Event-ID`` wins); None: from now on."""
+    chosen = last_event_id or since
+    return None if chosen == "$" else int(chosen)
 
 
 def changed_trucks(seen: dict[str, float], current: list[tuple[str, float]]) -> list[str]:
@@ -49,23 +47,10 @@ def changed_trucks(seen: dict[str, float], current: list[tuple[str, float]]) -> 
     return changed
 
 
-async def _start_id(client: redis.asyncio.Redis, since: str) -> str:
-    """``$`` resolved to the stream's last id now, so nothing added between reads is lost."""
-    if since != "$":
-        return since
-    last: Any = await client.xrevrange(live_views.ALERT_CHANGES, count=1)
-    return _text(last[0][0]) if last else "0-0"
-
-
-async def _truck_scores(client: redis.asyncio.Redis) -> list[tuple[str, float]]:
-    pairs: list[Any] = await client.zrange(live_views.TRUCKS, 0, -1, withscores=True)
-    return [(_text(t), float(s)) for t, s in pairs]
-
-
 async def events(
-    client: redis.asyncio.Redis,
+    feed: LiveFeed,
     *,
-    since: str = "$",
+    after: int | None = None,
     truck: str | None = None,
     trucks: bool = True,
     scan_s: float = 1.0,
@@ -73,38 +58,30 @@ async def events(
     read_truck: Callable[[str], TruckView | None] | None = None,
     clock: Callable[[], float] = time.monotonic,
 ) -> AsyncIterator[bytes]:
-    """SSE bytes forever: ``alert`` events (id = stream id, for Last-Event-ID resume) and
-    ``truck`` events (the truck's view, as GET /v1/trucks/{id}, read by ``read_truck``)."""
+    """SSE bytes forever: ``alert`` events (id = the change's sequence number, for resuming) and
+    ``truck`` events (the truck's view, as GET /v1/trucks/{id}, read by ``read_truck``).
+    ``after``: the sequence number to start after; None: the latest now, so nothing written
+    between the reads is lost."""
     from logistream.api.routes.common import truck_dict
 
-    last_id = await _start_id(client, since)
+    last_seq = await feed.last_seq() if after is None else after
     seen: dict[str, float] = {}
     if trucks:
-        changed_trucks(seen, await _truck_scores(client))
+        changed_trucks(seen, await feed.truck_times())
     yield b"retry: 2000\n: connected; alert changes and truck updates follow\n\n"
     next_scan = clock() + scan_s
     last_sent = clock()
     while True:
         wait_s = max(0.0, next_scan - clock()) if trucks else keepalive_s
-        block_ms = max(1, int(1000 * min(keepalive_s, wait_s)))
-        reply: Any = await client.xread(
-            {live_views.ALERT_CHANGES: last_id}, count=500, block=block_ms
-        )
-        # RESP2 answers a list of (stream, entries), RESP3 a mapping.
-        for _stream, entries in reply.items() if isinstance(reply, dict) else reply or []:
-            for entry_id, fields in entries:
-                last_id = _text(entry_id)
-                raw = fields.get(b"alert", fields.get("alert"))
-                if raw is None:
-                    continue
-                raw = raw if isinstance(raw, bytes) else str(raw).encode()
-                if truck is not None and _alert_decoder.decode(raw).truck_id != truck:
-                    continue
-                yield sse(raw, "alert", last_id)
-                last_sent = clock()
+        for change in await feed.changes_after(last_seq, wait_s=min(keepalive_s, wait_s)):
+            last_seq = change.seq
+            if truck is not None and change.alert.truck_id != truck:
+                continue
+            yield sse(change.raw, "alert", str(change.seq))
+            last_sent = clock()
         if trucks and clock() >= next_scan:
             next_scan = clock() + scan_s
-            current = await _truck_scores(client)
+            current = await feed.truck_times()
             if truck is not None:
                 current = [(t, s) for t, s in current if t == truck]
             for truck_id in changed_trucks(seen, current):

@@ -52,6 +52,8 @@ from logistream.registry import Registry
 if TYPE_CHECKING:
     import psycopg
 
+    from logistream.live_views import LiveViews
+
 log = logging.getLogger("logistream.notify")
 
 ACK_PATH = "/ack/"
@@ -164,7 +166,10 @@ class Notifier:
         import psycopg
         import redis
 
+        from logistream.live_views import RedisLiveViews
+
         rclient = redis.Redis.from_url(self.endpoints.redis_url, socket_timeout=5)
+        live = RedisLiveViews(rclient)
         consumer = self._subscribe()
         self._start_workers()
         backoff = Backoff(cap_s=5.0)
@@ -187,7 +192,7 @@ class Notifier:
                         last_check = now
                         step = "checking escalations and the watchdog"
                         self.escalate(conn, time.time())
-                        self.watch(conn, rclient, time.time())
+                        self.watch(conn, live, time.time())
                 except (psycopg.OperationalError, psycopg.InterfaceError) as error:
                     self._drop_connection()
                     delay = backoff.next_delay()
@@ -370,7 +375,9 @@ class Notifier:
 
     # ---- watchdog ------------------------------------------------------------------------
 
-    def watch(self, conn: psycopg.Connection[Any], rclient: Any, now: float) -> list[Notification]:
+    def watch(
+        self, conn: psycopg.Connection[Any], live: LiveViews, now: float
+    ) -> list[Notification]:
         cfg = self.context.routing.watchdog
         checks: list[tuple[str, float]] = []
         if cfg.speed:
@@ -384,7 +391,7 @@ class Notifier:
         for component, stale_s in checks:
             if now - self.started < stale_s:
                 continue  # a grace period: the pipeline may be starting alongside us
-            verdict = self._verdict(component, stale_s, conn, rclient, now)
+            verdict = self._verdict(component, stale_s, conn, live, now)
             previous = known.get(component)
             if not watchdog.transition(previous, verdict):
                 continue
@@ -411,14 +418,14 @@ class Notifier:
         component: str,
         stale_s: float,
         conn: psycopg.Connection[Any],
-        rclient: Any,
+        live: LiveViews,
         now: float,
     ) -> watchdog.Verdict:
         import redis
 
         if component == "speed":
             try:
-                age = watchdog.speed_age(rclient, now)
+                age = watchdog.speed_age(live, now)
             except redis.RedisError as error:
                 return watchdog.Verdict(
                     "speed", True, f"Redis unreachable ({type(error).__name__})"

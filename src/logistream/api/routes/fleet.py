@@ -8,12 +8,12 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
 
-from logistream import live_views
 from logistream.api.auth import require
 from logistream.api.errors import ApiError, responses
 from logistream.api.routes.common import TruckIdPath, backends, encode, json_response, truck_dict
 from logistream.api.schemas import Fleet, Truck
 from logistream.api.tokens import Principal
+from logistream.live_views import RedisLiveViews
 
 router = APIRouter(prefix="/v1/trucks", tags=["fleet"])
 Reader = Annotated[Principal, Depends(require("read"))]
@@ -27,7 +27,7 @@ def fleet(request: Request, _who: Reader) -> Response:
     api = backends(request)
 
     def read() -> bytes:
-        views = live_views.read_fleet(api.redis)
+        views = RedisLiveViews(api.redis).fleet()
         trucks = [truck_dict(v) for v in views]
         return encode({"trucks": trucks, "count": len(trucks), "as_of": time.time()})
 
@@ -38,7 +38,7 @@ def fleet(request: Request, _who: Reader) -> Response:
 @router.get("/{truck_id}", response_model=Truck, responses=responses(401, 403, 404, 422, 429, 503))
 def truck(request: Request, truck_id: TruckIdPath, _who: Reader) -> Response:
     """One truck's latest reading, status and open alerts (scope: read)."""
-    view = live_views.read_truck(backends(request).redis, truck_id)
+    view = RedisLiveViews(backends(request).redis).truck(truck_id)
     if view is None:
         raise ApiError(
             404,

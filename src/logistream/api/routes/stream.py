@@ -2,18 +2,17 @@
 
 from __future__ import annotations
 
-from functools import partial
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Header, Query, Request
 from fastapi.responses import StreamingResponse
 
-from logistream import live_views
 from logistream.api.auth import require
 from logistream.api.errors import responses
 from logistream.api.routes.common import ID_PATTERN, backends
-from logistream.api.streaming import STREAM_ID_PATTERN, events
+from logistream.api.streaming import EVENT_ID_PATTERN, SINCE_PATTERN, events, start_after
 from logistream.api.tokens import Principal
+from logistream.live_views import RedisLiveFeed, RedisLiveViews
 
 router = APIRouter(prefix="/v1", tags=["live"])
 Reader = Annotated[Principal, Depends(require("read"))]
@@ -30,8 +29,10 @@ Reader = Annotated[Principal, Depends(require("read"))]
         503,
         ok={
             200: {
-                "description": "Server-Sent Events: `alert` (data: an Alert, id: its stream "
-                "id) and `truck` (data: a Truck).",
+                "description": "Server-Sent Events: `alert` (data: an Alert; id: the change's "
+                "sequence number, a whole number given by LogiStream that increases with every "
+                "alert change, also after the API restarts or the live views are rebuilt) and "
+                "`truck` (data: a Truck; no id).",
                 "content": {"text/event-stream": {"schema": {"type": "string"}}},
             }
         },
@@ -47,30 +48,34 @@ async def stream(
     since: Annotated[
         str,
         Query(
-            pattern=STREAM_ID_PATTERN,
-            description="Start after this alert stream id ('$': only new, '0': the kept "
-            "history, about the last 10,000 changes).",
+            pattern=SINCE_PATTERN,
+            description="Start after this alert change sequence number (an `alert` event's "
+            "id); '$': only changes from now on; '0': every kept change (about the last "
+            "10,000).",
         ),
     ] = "$",
     last_event_id: Annotated[
         str | None,
         Header(
-            pattern=STREAM_ID_PATTERN, description="Resume after this id (EventSource sends it)."
+            pattern=EVENT_ID_PATTERN,
+            description="Resume after this alert change sequence number (the id of the last "
+            "`alert` event received; EventSource sends it); wins over `since`.",
         ),
     ] = None,
 ) -> StreamingResponse:
     """Alert changes as the speed layer makes them (within milliseconds, no polling) and truck
     updates (at most once a second per truck), as Server-Sent Events (scope: read). Reconnect
-    with ``Last-Event-ID`` to get the alert changes missed meanwhile."""
+    with ``Last-Event-ID`` (any API server, after a restart too) to get the alert changes missed
+    meanwhile, as long as they are among the kept ones."""
     api = backends(request)
     body = events(
-        api.redis_async,
-        since=last_event_id or since,
+        RedisLiveFeed(api.redis_async),
+        after=start_after(since, last_event_id),
         truck=truck,
         trucks=trucks,
         scan_s=api.options.stream_truck_scan_s,
         keepalive_s=api.options.stream_keepalive_s,
-        read_truck=partial(live_views.read_truck, api.redis),
+        read_truck=RedisLiveViews(api.redis).truck,
     )
     return StreamingResponse(
         body,

@@ -1,0 +1,95 @@
+"""The live views' layout in Redis: key names, limits, and the script that numbers alert changes.
+
+Only the Redis implementation (``redis_reads``, ``redis_writes``, ``redis_feed``) uses these;
+everyone else holds a ``LiveViews``. Every key starts with ``ls:`` (the Redis ACLs grant that
+prefix):
+
+======================================  ======  ===============================================
+key                                     type    content
+======================================  ======  ===============================================
+``ls:trucks``                           ZSET    truck_id -> event time of its latest reading
+``ls:truck:{truck_id}``                 HASH    ``reading`` (JSON, the contract's fields),
+                                                ``status`` (``ok``, ``offline`` or the worst
+                                                open severity), ``alerts`` (JSON list of
+                                                ``{alert_id, rule, severity, state}``),
+                                                ``event_time``, ``updated_at`` (wall clock)
+``ls:temp:{truck_id}``                  ZSET    rolling temperature history: member
+                                                ``"{ts}:{temp}"``, score = event time; the last
+                                                ``TEMP_HISTORY_LEN`` readings
+``ls:alert:{alert_id}``                 STRING  JSON of the alert's latest state (an ``Alert``);
+                                                resolved alerts expire after a week
+``ls:alerts:open``                      ZSET    alert_id -> opened_at, open and acknowledged
+``ls:alerts:recent``                    ZSET    alert_id -> changed_at, every state (trimmed)
+``ls:alerts:seq``                       STRING  the last alert-change sequence number given
+``ls:alerts:changes``                   STREAM  one entry per alert change, capped; entry id
+                                                ``{seq}-0``, fields ``alert`` (JSON) and ``at``
+                                                (Redis clock, epoch seconds)
+``ls:speed:heartbeats``                 HASH    processor instance -> JSON heartbeat, every
+                                                second (wall clock ``at``, last record, lag)
+``ls:speed:views``                      HASH    telemetry partition -> wall time its views
+                                                were last rebuilt; a missing partition (Redis
+                                                flushed) makes the speed layer rewrite them
+======================================  ======  ===============================================
+"""
+
+from __future__ import annotations
+
+from typing import Any, Final
+
+PREFIX: Final = "ls:"
+TRUCKS: Final = "ls:trucks"
+ALERTS_OPEN: Final = "ls:alerts:open"
+ALERTS_RECENT: Final = "ls:alerts:recent"
+ALERT_SEQ: Final = "ls:alerts:seq"
+ALERT_CHANGES: Final = "ls:alerts:changes"
+HEARTBEATS: Final = "ls:speed:heartbeats"
+VIEWS_MARKER: Final = "ls:speed:views"
+
+TEMP_HISTORY_LEN: Final = 360
+ALERT_CHANGES_MAXLEN: Final = 10_000
+ALERTS_RECENT_MAX: Final = 10_000
+RESOLVED_TTL_S: Final = 7 * 86_400
+
+# Numbers the change and appends it in one atomic step, so the stream's order is the sequence's
+# order even with several speed processes. A missing counter (a new or flushed Redis) starts at
+# the clock in microseconds: above every number handed out before, so a client resuming with an
+# old number still gets every change written after the rebuild. (Lua formats big numbers with
+# an exponent, hence string.format('%d').)
+APPEND_CHANGE_LUA: Final = """
+local t = redis.call('TIME')
+local seq = redis.call('INCR', KEYS[1])
+if seq == 1 then
+  seq = tonumber(t[1]) * 1000000 + tonumber(t[2])
+  redis.call('SET', KEYS[1], string.format('%d', seq))
+end
+local id = string.format('%d', seq)
+redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[2], id .. '-0',
+           'alert', ARGV[1], 'at', t[1] .. '.' .. string.format('%06d', tonumber(t[2])))
+return id
+"""
+
+
+def truck_key(truck_id: str) -> str:
+    return f"ls:truck:{truck_id}"
+
+
+def temp_history_key(truck_id: str) -> str:
+    return f"ls:temp:{truck_id}"
+
+
+def alert_key(alert_id: str) -> str:
+    return f"ls:alert:{alert_id}"
+
+
+def text(value: Any) -> str:
+    """A Redis reply as text (bytes unless the client decodes responses)."""
+    return value.decode() if isinstance(value, bytes) else str(value)
+
+
+def seq_of(entry_id: Any) -> int:
+    """The sequence number of a change stream entry (its id is ``{seq}-0``)."""
+    return int(text(entry_id).partition("-")[0])
+
+
+def entry_id(seq: int) -> str:
+    return f"{seq}-0"

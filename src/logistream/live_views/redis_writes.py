@@ -1,0 +1,132 @@
+"""``RedisLiveViewsWriter``: the speed layer's writes to Redis, one pipeline per call."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterable, Sequence
+from dataclasses import asdict
+from typing import TYPE_CHECKING, Final
+
+import msgspec
+
+from logistream.events import Alert, encode
+from logistream.live_views import redis_layout as k
+from logistream.live_views.interface import HistoryPoints
+from logistream.live_views.records import HeartbeatRecord, TruckLatest
+
+if TYPE_CHECKING:
+    from redis import Redis
+    from redis.client import Pipeline
+
+_json: Final = msgspec.json.Encoder()
+TRIM_EVERY: Final = 32
+
+
+class RedisLiveViewsWriter:
+    """:class:`~logistream.live_views.LiveViewsWriter` over a Redis client that may write."""
+
+    def __init__(self, client: Redis) -> None:
+        self.client = client
+        self._since_trim: dict[str, int] = {}
+        self._append_change = client.register_script(k.APPEND_CHANGE_LUA)
+
+    @staticmethod
+    def _trucks(pipe: Pipeline, trucks: Iterable[TruckLatest], now: float) -> None:
+        latest: dict[str, float] = {}
+        for truck in trucks:
+            summaries = _json.encode([asdict(a) for a in truck.alerts]) if truck.alerts else b"[]"
+            pipe.hset(
+                k.truck_key(truck.truck_id),
+                mapping={
+                    "reading": encode(truck.reading),
+                    "status": truck.status,
+                    "alerts": summaries,
+                    "event_time": truck.reading.timestamp,
+                    "updated_at": now,
+                },
+            )
+            latest[truck.truck_id] = truck.reading.timestamp
+        # One command for the whole batch, not one per truck.
+        if latest:
+            pipe.zadd(k.TRUCKS, latest)
+
+    def _history(
+        self, pipe: Pipeline, truck_id: str, points: Sequence[tuple[float, float]], trim: bool
+    ) -> None:
+        # Members carry their time, so writing the same reading twice (a replay) is a no-op.
+        key = k.temp_history_key(truck_id)
+        pipe.zadd(key, {f"{ts!r}:{temp!r}": ts for ts, temp in points})
+        added = self._since_trim.get(truck_id, 0) + len(points)
+        # Trimming every batch would double the commands; a few extra points are harmless.
+        if trim or added >= TRIM_EVERY:
+            pipe.zremrangebyrank(key, 0, -(k.TEMP_HISTORY_LEN + 1))
+            added = 0
+        self._since_trim[truck_id] = added
+
+    @staticmethod
+    def _current(pipe: Pipeline, alert: Alert, raw: bytes) -> None:
+        if alert.state == "resolved":
+            pipe.set(k.alert_key(alert.alert_id), raw, ex=k.RESOLVED_TTL_S)
+            pipe.zrem(k.ALERTS_OPEN, alert.alert_id)
+        else:
+            pipe.set(k.alert_key(alert.alert_id), raw)
+            pipe.zadd(k.ALERTS_OPEN, {alert.alert_id: alert.opened_at})
+        pipe.zadd(k.ALERTS_RECENT, {alert.alert_id: alert.changed_at})
+
+    def write_batch(
+        self, trucks: Iterable[TruckLatest], history: HistoryPoints, changes: Sequence[Alert]
+    ) -> None:
+        now = time.time()
+        pipe = self.client.pipeline(transaction=False)
+        self._trucks(pipe, trucks, now)
+        for truck_id, points in history.items():
+            if points:
+                self._history(pipe, truck_id, points, trim=False)
+        for alert in changes:
+            raw = encode(alert)
+            self._current(pipe, alert, raw)
+            self._append_change(
+                keys=[k.ALERT_SEQ, k.ALERT_CHANGES],
+                args=[raw, k.ALERT_CHANGES_MAXLEN],
+                client=pipe,
+            )
+        if changes:
+            pipe.zremrangebyrank(k.ALERTS_RECENT, 0, -(k.ALERTS_RECENT_MAX + 1))
+        pipe.execute()
+
+    def rewrite(
+        self,
+        trucks: Iterable[TruckLatest],
+        history: HistoryPoints,
+        alerts: Iterable[Alert],
+        partitions: Iterable[int],
+    ) -> None:
+        # The change stream is history: a rebuild restores the current state only.
+        now = time.time()
+        pipe = self.client.pipeline(transaction=False)
+        self._trucks(pipe, trucks, now)
+        for truck_id, points in history.items():
+            if points:
+                self._history(pipe, truck_id, points, trim=True)
+        for alert in alerts:
+            raw = encode(alert)
+            pipe.set(k.alert_key(alert.alert_id), raw)
+            pipe.zadd(k.ALERTS_OPEN, {alert.alert_id: alert.opened_at})
+            pipe.zadd(k.ALERTS_RECENT, {alert.alert_id: alert.changed_at})
+        marks = {str(p): now for p in partitions}
+        if marks:
+            pipe.hset(k.VIEWS_MARKER, mapping=marks)  # type: ignore[arg-type]
+        pipe.execute()
+
+    def missing_partitions(self, partitions: Iterable[int]) -> set[int]:
+        wanted = sorted(partitions)
+        if not wanted:
+            return set()
+        found = self.client.hmget(k.VIEWS_MARKER, [str(p) for p in wanted])
+        return {p for p, v in zip(wanted, found, strict=True) if v is None}
+
+    def heartbeat(self, record: HeartbeatRecord) -> None:
+        self.client.hset(k.HEARTBEATS, record.instance, _json.encode(record))
+
+    def forget_heartbeat(self, instance: str) -> None:
+        self.client.hdel(k.HEARTBEATS, instance)
