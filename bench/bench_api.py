@@ -6,9 +6,10 @@ in the same run.
   on the same server (HTTP + auth-free framework overhead), so the ratio is the fleet's cost;
 - ingest: POST /v1/readings in batches of 500, readings/s acknowledged by Kafka; baseline: the
   same readings produced straight to Kafka with the same durable producer settings;
-- live: delay from an alert raised (the speed layer's write to the alert-changes stream, whose
-  id is its Redis time) to its arrival on GET /v1/stream, p50/p99, under an open-loop load of
-  readings that each raise one alert; also from the reading's produce time (end to end).
+- live: delay from an alert raised (the speed layer's write of the alert change, whose time the
+  live views keep under the change's number, the event's id) to its arrival on GET /v1/stream,
+  p50/p99, under an open-loop load of readings that each raise one alert; also from the
+  reading's produce time (end to end).
 
 Servers: LOGISTREAM_TEST_KAFKA_BOOTSTRAP / LOGISTREAM_TEST_DATABASE_URL /
 LOGISTREAM_TEST_REDIS_URL when set, else the local stack. A fresh database, topics and Redis
@@ -45,6 +46,7 @@ from logistream import live_views
 from logistream.api.token_store import create_token
 from logistream.config import Settings, child_env, resolve_endpoints
 from logistream.kafka import ensure_topics, make_producer, pipeline_topics
+from logistream.live_views import RedisLiveViews
 from logistream.schema.migrate import migrate
 from logistream.stack.process import free_port
 
@@ -156,7 +158,7 @@ def _live_delays(
 ) -> tuple[list[float], list[float]]:
     """(write -> stream, produce -> stream) delays in seconds, one per alert."""
     produced: dict[str, float] = {}
-    write_delays: list[float] = []
+    received_at: dict[int, float] = {}
     e2e_delays: list[float] = []
     ready = threading.Event()
 
@@ -175,9 +177,9 @@ def _live_delays(
                     received = time.time()
                     alert = json.loads(data)
                     if alert["state"] == "open" and alert["truck_id"] in produced:
-                        write_delays.append(received - int(event_id.split("-")[0]) / 1000)
+                        received_at[int(event_id)] = received
                         e2e_delays.append(received - produced[alert["truck_id"]])
-                    if len(write_delays) >= alerts:
+                    if len(received_at) >= alerts:
                         return
                     data = event_id = None
 
@@ -196,6 +198,11 @@ def _live_delays(
         producer.poll(0)
     producer.flush(30)
     listener.join(60)
+    assert settings.redis_url
+    client = redis.Redis.from_url(settings.redis_url)
+    written = {c.seq: c.written_at for c in RedisLiveViews(client).alert_changes_after(0, 100_000)}
+    client.close()
+    write_delays = [at - written[seq] for seq, at in received_at.items() if seq in written]
     return write_delays, e2e_delays
 
 

@@ -1,7 +1,8 @@
 """The live stream over a real `logistream api` server: an alert raised by the speed layer on
 the `reefer_failure` scenario (`logistream simulate --scenario reefer_failure`) arrives as a
 Server-Sent Event within a second of the speed layer writing it, with truck updates, and a
-reconnect with Last-Event-ID resumes after the last alert seen."""
+reconnect with Last-Event-ID (the alert change's sequence number) to a restarted API server
+resumes after the last alert seen."""
 
 from __future__ import annotations
 
@@ -24,8 +25,8 @@ from tests.integration.api_support import (
 )
 from tests.integration.speed_support import delete_checkpoint_topic, speed_process
 
-from logistream import live_views
 from logistream.config import Settings
+from logistream.live_views import RedisLiveViews
 from logistream.stack.process import free_port
 
 SCENARIO_TRUCK = "KCK 293K"
@@ -42,15 +43,11 @@ def client(settings: Settings) -> Iterator[redis.Redis]:
     delete_checkpoint_topic(settings)
 
 
-def _stream_id_seconds(event_id: str) -> float:
-    """A Redis stream id is ``<ms since epoch>-<n>``: the moment the speed layer wrote it."""
-    return int(event_id.split("-")[0]) / 1000.0
-
-
 def test_live_stream_delivers_the_reefer_failure_alert(
     settings: Settings, settings_env: dict[str, str], client: redis.Redis, tmp_path: Path
 ) -> None:
     tokens = prepare(settings, partner=["read"])
+    live = RedisLiveViews(client)
     print(f"simulate seed={SEED}")
     with api_server(settings_env, free_port(), tmp_path / "api.log") as base:
         collected: dict[str, Any] = {}
@@ -88,7 +85,7 @@ def test_live_stream_delivers_the_reefer_failure_alert(
             # that the speed layer writes after the first one (the run raises several).
             first_id = next(e for e in collected["events"] if e.get("event") == "alert")["id"]
             following = wait_until(
-                lambda: client.xrange(live_views.ALERT_CHANGES, min=f"({first_id}", count=1),
+                lambda: live.alert_changes_after(int(first_id), count=1),
                 timeout=120,
                 what="an alert change after the first",
             )
@@ -100,13 +97,20 @@ def test_live_stream_delivers_the_reefer_failure_alert(
         assert {a["json"]["rule"] for a in scenario if a["json"]["state"] == "open"} & (
             TEMPERATURE_RULES
         )
-        delays = [a["received"] - _stream_id_seconds(a["id"]) for a in alerts]
+        # Event ids are the changes' sequence numbers; the live views keep when each was written.
+        written = {c.seq: c for c in live.alert_changes_after(0, count=100_000)}
+        assert all(a["id"].isdigit() and int(a["id"]) in written for a in alerts)
+        assert [int(a["id"]) for a in alerts] == sorted({int(a["id"]) for a in alerts})
+        assert all(written[int(a["id"])].alert.alert_id == a["json"]["alert_id"] for a in alerts)
+        delays = [a["received"] - written[int(a["id"])].written_at for a in alerts]
         print(f"alert -> stream delays (s): max {max(delays):.3f} over {len(delays)} alerts")
         assert max(delays) < 1.0
         trucks = [e for e in events if e.get("event") == "truck"]
         assert trucks[0]["json"]["reading"]["truck_id"] == trucks[0]["json"]["truck_id"]
 
-        # Reconnecting with Last-Event-ID: the alert changes after it, first of all the next.
+    # Reconnecting with Last-Event-ID to another API process (the first one has stopped): the
+    # alert changes after it, first of all the next.
+    with api_server(settings_env, free_port(), tmp_path / "api-restarted.log") as base:
         first = alerts[0]
         with httpx.stream(
             "GET",
@@ -118,6 +122,6 @@ def test_live_stream_delivers_the_reefer_failure_alert(
             resumed = sse_events(response.iter_lines(), lambda ev: len(ev) >= 1, timeout_s=30)
         assert resumed, "a reconnect with Last-Event-ID got no event"
         assert resumed[0]["event"] == "alert"
-        assert resumed[0]["id"] == following[0][0].decode()
+        assert resumed[0]["id"] == str(following[0].seq)
         if len(alerts) > 1:
             assert resumed[0]["id"] == alerts[1]["id"]

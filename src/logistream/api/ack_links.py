@@ -73,14 +73,14 @@ class _Backend:
     def alert(self, alert_id: str) -> Alert | None:
         import redis
 
-        from logistream.live_views import read_alert
+        from logistream.live_views import RedisLiveViews
 
         with self._lock:
             if self._redis is None:
                 self._redis = redis.Redis.from_url(
                     resolve_endpoints(self.settings).redis_url, socket_timeout=5
                 )
-        return read_alert(self._redis, alert_id)
+        return RedisLiveViews(self._redis).alert(alert_id)
 
     def publish(self, command: AlertCommand) -> None:
         from logistream.commands import publish_command

@@ -11,8 +11,8 @@ from typing import TYPE_CHECKING, Any, Final
 
 import streamlit as st
 
-from logistream import live_views
 from logistream.config import Settings, get_settings, resolve_endpoints
+from logistream.live_views import LiveViews, RedisLiveViews
 from logistream.registry import Registry, cached_registry
 from logistream.serving import health
 from logistream.serving.users import User
@@ -42,6 +42,11 @@ def _redis(url: str) -> Redis:
 
 def redis_client() -> Redis:
     return _redis(resolve_endpoints(settings()).redis_url)
+
+
+def live() -> LiveViews:
+    """The speed layer's live views, read through the session's Redis client."""
+    return RedisLiveViews(redis_client())
 
 
 def redis_errors() -> tuple[type[BaseException], ...]:
@@ -101,7 +106,7 @@ def pipeline_health() -> list[health.ServiceHealth]:
     """Speed layer from Redis, bridge from PostgreSQL; a store that is down is red too."""
     services: list[health.ServiceHealth] = []
     try:
-        services.append(health.speed_health(live_views.read_heartbeats(redis_client())))
+        services.append(health.speed_health(live().heartbeats()))
     except redis_errors() as error:
         services.append(health.store_down("Redis", error))
     try:

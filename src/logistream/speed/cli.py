@@ -96,11 +96,10 @@ def list_alerts(
     """List alerts from the live views (newest change first; --active: most severe first)."""
     if ctx.invoked_subcommand is not None:
         return
-    from logistream import live_views
     from logistream.events import encode
+    from logistream.live_views import RedisLiveViews
 
-    client = _redis()
-    alerts = live_views.read_alerts(client, active_only=active)
+    alerts = RedisLiveViews(_redis()).alerts(active_only=active)
     if as_json:
         for alert in alerts:
             sys.stdout.write(encode(alert).decode() + "\n")
@@ -122,13 +121,13 @@ def ack(
     ] = 10.0,
 ) -> None:
     """Acknowledge an alert: publishes a command on alert_commands; the speed layer applies it."""
-    from logistream import live_views
     from logistream.config import get_settings
     from logistream.events import AlertCommand, encode
     from logistream.kafka import make_producer
+    from logistream.live_views import RedisLiveViews
 
-    client = _redis()
-    alert = live_views.read_alert(client, alert_id)
+    live = RedisLiveViews(_redis())
+    alert = live.alert(alert_id)
     if alert is None:
         raise LogiStreamError(f"no alert {alert_id} in the live views; see `logistream alerts`")
     if alert.state != "open":
@@ -152,7 +151,7 @@ def ack(
         )
     deadline = time.monotonic() + wait
     while time.monotonic() < deadline:
-        current = live_views.read_alert(client, alert_id)
+        current = live.alert(alert_id)
         if current is not None and current.state != "open":
             typer.echo(f"alert {alert_id} {current.state} by {by}")
             return

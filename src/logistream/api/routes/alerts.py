@@ -9,7 +9,6 @@ from typing import Annotated, Final
 from fastapi import APIRouter, Body, Depends, Path, Query, Request
 from fastapi.responses import Response
 
-from logistream import live_views
 from logistream.api.auth import require
 from logistream.api.errors import ApiError, responses
 from logistream.api.filters import AlertFilter, history_where, matches
@@ -25,6 +24,7 @@ from logistream.api.routes.common import ID_PATTERN, alert_dict, backends, json_
 from logistream.api.schemas import AckIn, AckOut, Alert, AlertHistory, Alerts, AlertState, Severity
 from logistream.api.tokens import Principal
 from logistream.commands import ack_command, publish_command
+from logistream.live_views import RedisLiveViews
 from logistream.reads import pages
 
 router = APIRouter(prefix="/v1/alerts", tags=["alerts"])
@@ -65,9 +65,8 @@ Filter = Annotated[AlertFilter, Depends(_filter)]
 def open_alerts(request: Request, f: Filter, _who: Reader) -> Response:
     """Open and acknowledged alerts now, most severe first (scope: read; live, from Redis).
     ``since``/``until`` apply to ``opened_at``."""
-    alerts = [
-        alert_dict(a) for a in live_views.read_open_alerts(backends(request).redis) if matches(a, f)
-    ]
+    live = RedisLiveViews(backends(request).redis)
+    alerts = [alert_dict(a) for a in live.open_alerts() if matches(a, f)]
     return json_response({"alerts": alerts, "count": len(alerts)})
 
 
@@ -104,7 +103,7 @@ def alert_history(
 @router.get("/{alert_id}", response_model=Alert, responses=responses(401, 403, 404, 422, 429, 503))
 def alert(request: Request, alert_id: AlertIdPath, _who: Reader) -> Response:
     """One alert in its latest state (scope: read; live, from Redis)."""
-    found = live_views.read_alert(backends(request).redis, alert_id)
+    found = RedisLiveViews(backends(request).redis).alert(alert_id)
     if found is None:
         raise _no_alert(alert_id)
     return json_response(alert_dict(found))
@@ -150,7 +149,8 @@ def acknowledge(
     the change then reaches Redis, ``truck_alerts`` and the archive. 200 if applied within
     ``wait`` seconds, else 202 (it will be)."""
     api = backends(request)
-    current = live_views.read_alert(api.redis, alert_id)
+    live = RedisLiveViews(api.redis)
+    current = live.alert(alert_id)
     if current is None:
         raise _no_alert(alert_id)
     if current.state != "open":
@@ -171,7 +171,7 @@ def acknowledge(
     deadline = time.monotonic() + (api.options.ack_wait_s if wait is None else wait)
     latest = current
     while True:
-        latest = live_views.read_alert(api.redis, alert_id) or latest
+        latest = live.alert(alert_id) or latest
         applied = latest.state != "open"
         if applied or time.monotonic() >= deadline:
             break

@@ -9,13 +9,13 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
 
-from logistream.live_views import RedisLiveViews
 from logistream.api.auth import require
 from logistream.api.errors import responses
 from logistream.api.pipeline import bridge_state, speed_state
 from logistream.api.routes.common import backends, json_response
 from logistream.api.schemas import Health, Pipeline, Ready
 from logistream.api.tokens import Principal
+from logistream.live_views import RedisLiveViews
 from logistream.reads.heartbeats import bridge_beats
 
 router = APIRouter(tags=["health"])

@@ -6,7 +6,6 @@ import time
 
 import streamlit as st
 
-from logistream import live_views
 from logistream.events import SEVERITY_ORDER, Alert
 from logistream.serving import alerts_data, ui
 from logistream.serving.auth import can_acknowledge
@@ -27,9 +26,9 @@ def _chosen() -> alerts_data.AlertFilter:
 def _tables() -> None:
     s, registry = ui.settings(), ui.registry()
     try:
-        client = ui.redis_client()
-        alerts = live_views.read_open_alerts(client)
-        changes = live_views.read_recent_alert_changes(client, count=50)
+        views = ui.live()
+        alerts = views.open_alerts()
+        changes = [c.alert for c in views.recent_alert_changes(50)]
     except ui.redis_errors() as error:
         ui.store_down("Redis", error)
         return
@@ -76,9 +75,9 @@ def _acknowledge(alert: Alert, note: str, by: str) -> None:
 
     publish_command(_producer(), ui.settings(), ack_command(alert, by, note))
     deadline = time.monotonic() + ACK_WAIT_S
-    client = ui.redis_client()
+    views = ui.live()
     while time.monotonic() < deadline:
-        current = live_views.read_alert(client, alert.alert_id)
+        current = views.alert(alert.alert_id)
         if current is not None and current.acknowledged_by is not None:
             since = "; it has resolved since" if current.state == "resolved" else ""
             _say("success", f"{alert.truck_id} {alert.rule}: acknowledged by {by}{since}.")
@@ -146,7 +145,7 @@ def render() -> None:
     st.title("Alerts")
     registry = ui.registry()
     try:
-        alerts = live_views.read_open_alerts(ui.redis_client())
+        alerts = ui.live().open_alerts()
     except ui.redis_errors() as error:
         ui.store_down("Redis", error)
         return

@@ -6,7 +6,6 @@ import time
 
 import streamlit as st
 
-from logistream import live_views
 from logistream.serving import live_data, map_data, map_view, ui
 
 REFRESH_S = 2.0
@@ -17,9 +16,9 @@ def _live() -> None:
     started_wall_ms = int(time.time() * 1000)
     s, registry = ui.settings(), ui.registry()
     try:
-        client = ui.redis_client()
-        fleet = live_views.read_fleet(client)
-        alerts = live_views.read_open_alerts(client)
+        views = ui.live()
+        fleet = views.fleet()
+        alerts = views.open_alerts()
     except ui.redis_errors() as error:
         ui.store_down("Redis", error)
         return

@@ -11,7 +11,6 @@ from typing import Any
 import altair as alt
 import streamlit as st
 
-from logistream import live_views
 from logistream.serving import alerts_data, live_data, map_data, map_view, truck_data, ui
 
 REFRESH_S = 2.0
@@ -59,10 +58,10 @@ def _chart(rows: list[dict[str, Any]]) -> alt.LayerChart:
 def _live(truck_id: str) -> None:
     s, registry = ui.settings(), ui.registry()
     try:
-        client = ui.redis_client()
-        view = live_views.read_truck(client, truck_id)
-        live_points = live_views.read_temperature_history(client, truck_id)
-        alerts = [a for a in live_views.read_open_alerts(client) if a.truck_id == truck_id]
+        views = ui.live()
+        view = views.truck(truck_id)
+        live_points = views.temperature_history(truck_id)
+        alerts = [a for a in views.open_alerts() if a.truck_id == truck_id]
     except ui.redis_errors() as error:
         ui.store_down("Redis", error)
         return
@@ -138,7 +137,7 @@ def _live(truck_id: str) -> None:
 def render() -> None:
     st.title("Truck")
     try:
-        ids = live_views.read_truck_ids(ui.redis_client())
+        ids = ui.live().truck_ids()
     except ui.redis_errors() as error:
         ui.store_down("Redis", error)
         return
