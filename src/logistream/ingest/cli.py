@@ -78,7 +78,7 @@ def simulate(
 ) -> None:
     """Simulate the reefer fleet and send its readings to Kafka (key = truck_id)."""
     from logistream.config import get_settings
-    from logistream.ingest.simulator import build_fleet
+    from logistream.ingest.fleet import build_fleet
     from logistream.registry import cached_registry
     from logistream.registry.scenarios import DEFAULT, load_scenario
 
