@@ -51,6 +51,8 @@ def _raise_if_fatal(error: Any) -> None:
 
 
 class SpeedProcessor:
+    """Runs the speed layer as one consumer-group member until stopped (see the module doc)."""
+
     def __init__(
         self,
         settings: Settings,
