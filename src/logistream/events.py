@@ -3,7 +3,12 @@
 Decoding is strict about what the contract requires and lenient about what it does not know:
 unknown fields are allowed (the archive keeps them), while a missing ``truck_id``, a non-numeric
 ``temp``, an impossible value or an event time from the future raise :class:`InvalidReading`
-with a reason code (for the DLQ) and a sentence a person can act on.
+with a reason code (for the DLQ), the field to blame and a sentence a person can act on.
+
+This is the one validation of a reading: the speed layer (:func:`decode_reading`) and the bridge
+(:func:`decode_reading_with_extras`) run the same checks, so a reading that raises an alert is
+never refused by the archive, and one the archive refuses never raises an alert. The bridge only
+adds the unknown fields, which never decide acceptance.
 """
 
 from __future__ import annotations
@@ -23,6 +28,8 @@ FUTURE_TOLERANCE_S: Final = 300.0
 # Readings older than this are refused as impossible (a clock that was never set reads 1970).
 EARLIEST_EVENT_TIME: Final = 946_684_800.0  # 2000-01-01T00:00:00Z
 EVENT_ID_NAMESPACE: Final = uuid.UUID("6f1c8a52-3d4b-5e8f-9a0b-1c2d3e4f5a6b")
+# The archive stores ``seq`` as a 64-bit integer (PostgreSQL bigint).
+SEQ_MAX: Final = 2**63 - 1
 
 # Reason codes written to the DLQ and the rejected_readings table.
 REASON_TOO_LARGE: Final = "too_large"
@@ -65,7 +72,7 @@ class Reading(msgspec.Struct, kw_only=True, omit_defaults=True):
     timestamp: EpochSeconds
     fuel: Percent | None = None
     event_id: ShortText | None = None
-    seq: Annotated[int, msgspec.Meta(ge=0)] | None = None
+    seq: Annotated[int, msgspec.Meta(ge=0, le=SEQ_MAX)] | None = None
     trip_id: ShortText | None = None
     driver_id: ShortText | None = None
     cargo: ShortText | None = None
@@ -141,6 +148,8 @@ class AlertCommand(msgspec.Struct, kw_only=True):
 
 _typed_decoder: Final = msgspec.json.Decoder(Reading)
 _object_decoder: Final = msgspec.json.Decoder(dict[str, Any])
+# Values left as their JSON text: an unknown field may hold a number no float holds (1e400).
+_raw_object_decoder: Final = msgspec.json.Decoder(dict[str, msgspec.Raw])
 _encoder: Final = msgspec.json.Encoder()
 _alert_decoder: Final = msgspec.json.Decoder(Alert)
 _command_decoder: Final = msgspec.json.Decoder(AlertCommand)
@@ -155,7 +164,7 @@ _FIELD_HELP: Final[dict[str, str]] = {
     "speed_kmh": "a number of km/h between 0 and 250",
     "heading_deg": "degrees between 0 and 360",
     "humidity": "a number between 0 and 100 (% RH)",
-    "seq": "a whole number of at least 0",
+    "seq": f"a whole number from 0 to {SEQ_MAX} (64 bits)",
 }
 _MISSING_RE: Final = re.compile(r"missing required field `(?P<field>[^`]+)`")
 _AT_RE: Final = re.compile(r"- at `\$\.(?P<field>[^`\[]+)")
@@ -175,6 +184,7 @@ def _explain_validation(error: msgspec.ValidationError) -> InvalidReading:
             REASON_MISSING_FIELD,
             f"Required field '{field}' is missing: every reading needs truck_id, temp and "
             "timestamp; fix the producer to send it.",
+            field=field,
         )
     at = _AT_RE.search(text)
     field = at["field"] if at else None
@@ -190,11 +200,13 @@ def _explain_validation(error: msgspec.ValidationError) -> InvalidReading:
             REASON_WRONG_TYPE,
             f"Field '{field}' has the wrong type (got {wrong_type['got']}): it must be "
             f"{help_text}; fix the producer.",
+            field=field,
         )
     return InvalidReading(
         REASON_IMPOSSIBLE_VALUE,
         f"Field '{field}' has an impossible value ({text}): it must be {help_text}; "
         "check the sensor or its calibration.",
+        field=field,
     )
 
 
@@ -211,6 +223,7 @@ def _explain_bad_json(raw: bytes, error: Exception) -> InvalidReading:
                     REASON_IMPOSSIBLE_VALUE,
                     f"Field '{key}' is {value!r}, not a finite number: the sensor sent no "
                     "real value; check the sensor, or leave the field out.",
+                    field=key,
                 )
     return InvalidReading(
         REASON_INVALID_JSON,
@@ -229,6 +242,7 @@ def _check(reading: Reading, record_ts_ms: int | None, future_tolerance_s: float
                 f"Event time is {ahead:.0f} s after the message was produced (limit "
                 f"{future_tolerance_s:.0f} s): the device clock runs ahead; set it right "
                 "(NTP or GPS time).",
+                field="timestamp",
             )
     if reading.event_id is None:
         reading.event_id = derive_event_id(reading.truck_id, reading.timestamp)
@@ -244,8 +258,69 @@ def _check_size(raw: bytes, max_bytes: int) -> None:
         )
 
 
+def _has_nul(value: object) -> bool:
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, dict):
+        return any(_has_nul(k) or _has_nul(v) for k, v in value.items())
+    if isinstance(value, list):
+        return any(_has_nul(v) for v in value)
+    return False
+
+
+def nul_field(raw: bytes) -> str | None:
+    """The top-level field of a JSON object whose text (name or value) holds a NUL character,
+    which PostgreSQL text and jsonb cannot store; None when there is none."""
+    # A NUL can only arrive escaped; the byte test keeps the common case free.
+    if b"\\u0000" not in raw:
+        return None
+    try:
+        fields: dict[str, Any] = _object_decoder.decode(raw)
+    except msgspec.ValidationError:  # a number beyond float: look at the JSON text instead
+        texts = {k: bytes(v) for k, v in _raw_object_decoder.decode(raw).items()}
+        found = [k for k, v in texts.items() if "\x00" in k or b"\\u0000" in v]
+    else:
+        found = [k for k, v in fields.items() if _has_nul(k) or _has_nul(v)]
+    return found[0].replace("\x00", "\\u0000") if found else None
+
+
+def _check_storable(raw: bytes) -> None:
+    if (field := nul_field(raw)) is not None:
+        raise InvalidReading(
+            REASON_IMPOSSIBLE_VALUE,
+            f"Field '{field}' contains a NUL character (\\u0000), which the archive cannot "
+            "store: fix the producer to send printable text.",
+            field=field,
+        )
+
+
+def _validated(
+    raw: bytes | None, record_ts_ms: int | None, max_bytes: int, future_tolerance_s: float
+) -> Reading:
+    """The one validation of a reading, for the speed layer and the bridge alike."""
+    if raw is None:
+        raise InvalidReading(
+            REASON_INVALID_JSON,
+            "The message has no value (a Kafka tombstone): send one JSON reading per message.",
+        )
+    _check_size(raw, max_bytes)
+    try:
+        reading = _typed_decoder.decode(raw)
+    except msgspec.ValidationError as error:
+        raise _explain_validation(error) from None
+    except (msgspec.DecodeError, UnicodeDecodeError) as error:
+        raise _explain_bad_json(raw, error) from None
+    except RecursionError:
+        raise InvalidReading(
+            REASON_INVALID_JSON,
+            "The message nests arrays or objects too deep to read: send flat readings.",
+        ) from None
+    _check_storable(raw)
+    return _check(reading, record_ts_ms, future_tolerance_s)
+
+
 def decode_reading(
-    raw: bytes,
+    raw: bytes | None,
     *,
     record_ts_ms: int | None = None,
     max_bytes: int = MAX_MESSAGE_BYTES,
@@ -254,39 +329,29 @@ def decode_reading(
     """Decode and validate one message; ``event_id`` is always set on the result.
 
     ``record_ts_ms`` is the Kafka record timestamp (produce time); with it, readings from the
-    future are refused. Raises :class:`InvalidReading`.
+    future are refused. ``None`` (a message without a value) is refused too. Raises
+    :class:`InvalidReading`.
     """
-    _check_size(raw, max_bytes)
-    try:
-        reading = _typed_decoder.decode(raw)
-    except msgspec.ValidationError as error:
-        raise _explain_validation(error) from None
-    except (msgspec.DecodeError, UnicodeDecodeError) as error:
-        raise _explain_bad_json(raw, error) from None
-    return _check(reading, record_ts_ms, future_tolerance_s)
+    return _validated(raw, record_ts_ms, max_bytes, future_tolerance_s)
 
 
 def decode_reading_with_extras(
-    raw: bytes,
+    raw: bytes | None,
     *,
     record_ts_ms: int | None = None,
     max_bytes: int = MAX_MESSAGE_BYTES,
     future_tolerance_s: float = FUTURE_TOLERANCE_S,
 ) -> tuple[Reading, dict[str, Any] | None]:
-    """Like :func:`decode_reading`, also returning fields the contract does not name (or None)."""
-    _check_size(raw, max_bytes)
+    """Like :func:`decode_reading` (the same checks, the same refusals), also returning the
+    fields the contract does not name (or None), for the archive."""
+    reading = _validated(raw, record_ts_ms, max_bytes, future_tolerance_s)
+    assert raw is not None  # refused above
     try:
-        obj = _object_decoder.decode(raw)
-    except msgspec.ValidationError as error:
-        raise _explain_validation(error) from None
-    except (msgspec.DecodeError, UnicodeDecodeError) as error:
-        raise _explain_bad_json(raw, error) from None
-    try:
-        reading = msgspec.convert(obj, Reading)
-    except msgspec.ValidationError as error:
-        raise _explain_validation(error) from None
-    extras = {k: v for k, v in obj.items() if k not in READING_FIELDS} or None
-    return _check(reading, record_ts_ms, future_tolerance_s), extras
+        fields: dict[str, Any] = _object_decoder.decode(raw)
+    except msgspec.ValidationError:  # a number beyond float in an unknown field: kept as sent
+        fields = dict(_raw_object_decoder.decode(raw))
+    extras = {k: v for k, v in fields.items() if k not in READING_FIELDS} or None
+    return reading, extras
 
 
 def encode(value: Reading | Alert | AlertCommand) -> bytes:

@@ -9,7 +9,6 @@ receive. Every consumed message lands in exactly one of ``readings``, ``alerts``
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Final
 
@@ -23,11 +22,9 @@ from logistream.errors import InvalidReading
 _PG_EPOCH_S: Final = 946_684_800.0
 _PG_EPOCH_US: Final = 946_684_800_000_000
 _DAY_US: Final = 86_400_000_000
-INT8_MAX: Final = 2**63 - 1
 MAX_EPOCH_S: Final = 1e11  # year 5138: beyond any clock, well inside PostgreSQL's range
 
 _json: Final = msgspec.json.Encoder()
-_alert_object: Final = msgspec.json.Decoder(dict[str, Any])
 
 READING_COLUMNS: Final = (
     "event_id", "ts", "truck_id", "temp", "fuel", "seq", "trip_id", "driver_id", "cargo",
@@ -122,27 +119,6 @@ def reading_row(
     )  # fmt: skip
 
 
-def _has_nul(value: object) -> bool:
-    if isinstance(value, str):
-        return "\x00" in value
-    if isinstance(value, dict):
-        return any(_has_nul(k) or _has_nul(v) for k, v in value.items())
-    if isinstance(value, list):
-        return any(_has_nul(v) for v in value)
-    return False
-
-
-def _unstorable(raw: bytes, values: Sequence[object]) -> str | None:
-    """Why valid JSON still cannot be archived (PostgreSQL text holds no NUL), or None."""
-    # A NUL can only arrive escaped; the byte test keeps the common case free.
-    if b"\\u0000" in raw and any(_has_nul(v) for v in values):
-        return (
-            "A text field contains a NUL character (\\u0000), which the archive cannot "
-            "store: fix the producer to send printable text."
-        )
-    return None
-
-
 def decode_telemetry(
     message: Consumed,
     *,
@@ -150,28 +126,20 @@ def decode_telemetry(
     future_tolerance_s: float,
     fallback_ts_ms: int | None = None,
 ) -> ReadingRow | Rejection:
-    """A reading row, or why the message was refused (reason codes of :mod:`events`)."""
-    raw = message.value or b""
+    """A reading row, or why the message was refused (reason codes of :mod:`events`).
+
+    The checks are the speed layer's too (:func:`events.decode_reading_with_extras`): a
+    reading refused here raised no alert there.
+    """
     try:
         reading, extras = events.decode_reading_with_extras(
-            raw,
+            message.value,
             record_ts_ms=message.timestamp_ms or fallback_ts_ms,
             max_bytes=max_bytes,
             future_tolerance_s=future_tolerance_s,
         )
     except InvalidReading as error:
         return Rejection(message, error.code, error.message)
-    if reading.seq is not None and reading.seq > INT8_MAX:
-        return Rejection(
-            message,
-            events.REASON_IMPOSSIBLE_VALUE,
-            f"Field 'seq' is {reading.seq}, above {INT8_MAX}: it must be a per-truck counter "
-            "that fits in 64 bits; fix the producer.",
-        )
-    strings = [reading.truck_id, reading.event_id, reading.trip_id, reading.driver_id,
-               reading.cargo, extras]  # fmt: skip
-    if why := _unstorable(raw, strings):
-        return Rejection(message, events.REASON_IMPOSSIBLE_VALUE, why)
     return reading_row(reading, extras, message)
 
 
@@ -236,8 +204,13 @@ def decode_alert_change(message: Consumed, *, max_bytes: int) -> AlertRow | Reje
             events.REASON_IMPOSSIBLE_VALUE,
             f"Alert times {times} are not Unix epoch seconds; fix the publisher.",
         )
-    if b"\\u0000" in raw and (why := _unstorable(raw, [_alert_object.decode(raw)])):
-        return Rejection(message, events.REASON_IMPOSSIBLE_VALUE, why)
+    if (field := events.nul_field(raw)) is not None:
+        return Rejection(
+            message,
+            events.REASON_IMPOSSIBLE_VALUE,
+            f"Alert field '{field}' contains a NUL character (\\u0000), which the archive "
+            "cannot store: fix the publisher to send printable text.",
+        )
     return (
         a.alert_id, a.state, a.changed_at, a.truck_id, a.trip_id, a.cargo, a.rule, a.severity,
         a.opened_at, a.value, a.threshold, a.lat, a.lon, a.message, a.acknowledged_by,
