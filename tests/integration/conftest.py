@@ -6,6 +6,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import redis
+from tests.integration.speed_support import delete_checkpoint_topic
 
 from logistream.config import Settings, read_secrets
 from logistream.stack.postgres_server import PostgresServer
@@ -23,3 +25,14 @@ def private_postgres(tmp_path: Path) -> Iterator[tuple[PostgresServer, str]]:
         yield server, server.url(read_secrets(own)["postgres_password"])
     finally:
         server.destroy()
+
+
+@pytest.fixture
+def client(settings: Settings) -> Iterator[redis.Redis]:
+    """A Redis client on the test's own database; the speed layer's checkpoint topic of the
+    test (if a speed process made one) is deleted afterwards."""
+    assert settings.redis_url
+    c = redis.Redis.from_url(settings.redis_url)
+    yield c
+    c.close()
+    delete_checkpoint_topic(settings)

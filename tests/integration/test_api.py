@@ -10,7 +10,6 @@ from __future__ import annotations
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import psycopg
@@ -25,7 +24,7 @@ from tests.integration.api_support import (
     prepare,
     reading,
 )
-from tests.integration.speed_support import TopicReader, delete_checkpoint_topic, speed_process
+from tests.integration.speed_support import TopicReader, speed_process
 
 from logistream import live_views
 from logistream.config import Settings
@@ -35,15 +34,6 @@ REPORT_CLI = (
     "import typer; from logistream.batch import report_cli; "
     "app = typer.Typer(); report_cli.register(app); app()"
 )
-
-
-@pytest.fixture
-def client(settings: Settings) -> Iterator[redis.Redis]:
-    assert settings.redis_url
-    c = redis.Redis.from_url(settings.redis_url)
-    yield c
-    c.close()
-    delete_checkpoint_topic(settings)
 
 
 def _archived(settings: Settings) -> int:

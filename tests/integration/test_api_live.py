@@ -8,12 +8,10 @@ from __future__ import annotations
 
 import subprocess
 import threading
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import httpx
-import pytest
 import redis
 from tests.helpers import wait_until
 from tests.integration.api_support import (
@@ -23,7 +21,7 @@ from tests.integration.api_support import (
     prepare,
     sse_events,
 )
-from tests.integration.speed_support import delete_checkpoint_topic, speed_process
+from tests.integration.speed_support import speed_process
 
 from logistream.config import Settings
 from logistream.live_views import RedisLiveViews
@@ -32,15 +30,6 @@ from logistream.stack.process import free_port
 SCENARIO_TRUCK = "KCK 293K"
 TEMPERATURE_RULES = {"temp_rising", "temp_high", "temp_critical", "tor_budget"}
 SEED = 42
-
-
-@pytest.fixture
-def client(settings: Settings) -> Iterator[redis.Redis]:
-    assert settings.redis_url
-    c = redis.Redis.from_url(settings.redis_url)
-    yield c
-    c.close()
-    delete_checkpoint_topic(settings)
 
 
 def test_live_stream_delivers_the_reefer_failure_alert(

@@ -13,7 +13,6 @@ from __future__ import annotations
 import json
 import signal
 import subprocess
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -22,7 +21,7 @@ import psycopg
 import pytest
 import redis
 from tests.helpers import wait_until
-from tests.integration.speed_support import LOGISTREAM, delete_checkpoint_topic
+from tests.integration.speed_support import LOGISTREAM
 
 from logistream import live_views
 from logistream.config import Settings
@@ -94,15 +93,6 @@ EXPECTED: dict[str, Expected] = {
     "duplicates": Expected(),
     "out_of_order": Expected(),
 }
-
-
-@pytest.fixture
-def client(settings: Settings) -> Iterator[redis.Redis]:
-    assert settings.redis_url
-    c = redis.Redis.from_url(settings.redis_url)
-    yield c
-    c.close()
-    delete_checkpoint_topic(settings)
 
 
 def _high_watermarks(settings: Settings, topic: str) -> dict[int, int]:

@@ -6,9 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Iterator
 
-import pytest
 import redis
 import redis.asyncio
 
@@ -23,14 +21,6 @@ from logistream.live_views import (
 )
 
 NOW = 1_767_225_600.0
-
-
-@pytest.fixture
-def client(settings: Settings) -> Iterator[redis.Redis]:
-    assert settings.redis_url
-    c = redis.Redis.from_url(settings.redis_url)
-    yield c
-    c.close()
 
 
 def _alert(alert_id: str, state: str, at: float) -> Alert:

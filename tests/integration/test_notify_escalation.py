@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import re
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
@@ -30,7 +29,6 @@ from tests.integration.notify_support import (
 )
 from tests.integration.speed_support import (
     TopicReader,
-    delete_checkpoint_topic,
     produce,
     reading,
     speed_process,
@@ -44,15 +42,6 @@ from logistream.link_tokens import make_token
 pytestmark = pytest.mark.filterwarnings("ignore:Requiring AUTH while not requiring TLS")
 
 ESCALATE_AFTER_MIN = (0.15, 0.3)  # 9 s and 18 s after the first notice
-
-
-@pytest.fixture
-def client(settings: Settings) -> Iterator[redis.Redis]:
-    assert settings.redis_url
-    c = redis.Redis.from_url(settings.redis_url)
-    yield c
-    c.close()
-    delete_checkpoint_topic(settings)
 
 
 def _levels(settings: Settings, alert_id: str) -> list[tuple[int, str, str]]:

@@ -4,7 +4,6 @@ speed` -> `logistream notify` (real processes) notifies the routed recipients of
 from __future__ import annotations
 
 import subprocess
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -18,7 +17,7 @@ from tests.integration.notify_support import (
     notify_env,
     routing_toml,
 )
-from tests.integration.speed_support import LOGISTREAM, delete_checkpoint_topic, speed_process
+from tests.integration.speed_support import LOGISTREAM, speed_process
 
 from logistream import live_views
 from logistream.config import Settings
@@ -37,15 +36,6 @@ sms = "+254711000010"
 [roles.driver]
 driver = true
 """
-
-
-@pytest.fixture
-def client(settings: Settings) -> Iterator[redis.Redis]:
-    assert settings.redis_url
-    c = redis.Redis.from_url(settings.redis_url)
-    yield c
-    c.close()
-    delete_checkpoint_topic(settings)
 
 
 def test_reefer_failure_through_the_pipeline_notifies_the_routed_recipients(

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import signal
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -19,21 +18,12 @@ from tests.integration.notify_support import (
     notify_env,
     routing_toml,
 )
-from tests.integration.speed_support import delete_checkpoint_topic, speed_process
+from tests.integration.speed_support import speed_process
 
 from logistream import live_views
 from logistream.config import Settings
 
 pytestmark = pytest.mark.filterwarnings("ignore:Requiring AUTH while not requiring TLS")
-
-
-@pytest.fixture
-def client(settings: Settings) -> Iterator[redis.Redis]:
-    assert settings.redis_url
-    c = redis.Redis.from_url(settings.redis_url)
-    yield c
-    c.close()
-    delete_checkpoint_topic(settings)
 
 
 def _told(settings: Settings) -> list[tuple[str, str]]:

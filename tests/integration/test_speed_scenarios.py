@@ -7,13 +7,12 @@ processes it; the alerts in Redis are compared with the scenario file's hand-wri
 from __future__ import annotations
 
 import subprocess
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 import redis
 from tests.helpers import wait_until
-from tests.integration.speed_support import LOGISTREAM, delete_checkpoint_topic, speed_process
+from tests.integration.speed_support import LOGISTREAM, speed_process
 
 from logistream import live_views
 from logistream.config import Settings
@@ -27,15 +26,6 @@ SEED = 42
 # the hour of the day (ambient air), so a start taken from the clock would vary with the time the
 # suite runs. tests/unit/test_rules_scenarios.py runs them in-process at four other hours.
 START = "2026-03-02T10:00:00+03:00"
-
-
-@pytest.fixture
-def client(settings: Settings) -> Iterator[redis.Redis]:
-    assert settings.redis_url
-    c = redis.Redis.from_url(settings.redis_url)
-    yield c
-    c.close()
-    delete_checkpoint_topic(settings)
 
 
 def _records_in_topic(settings: Settings) -> int:

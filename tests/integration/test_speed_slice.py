@@ -7,16 +7,13 @@ import socket
 import subprocess
 import time
 import urllib.request
-from collections.abc import Iterator
 from pathlib import Path
 
-import pytest
 import redis
 from tests.helpers import wait_until
 from tests.integration.speed_support import (
     LOGISTREAM,
     TopicReader,
-    delete_checkpoint_topic,
     produce,
     reading,
     speed_process,
@@ -46,15 +43,6 @@ def _metrics(port: int) -> dict[str, float]:
 
 
 ORIGINAL = b'{"truck_id": "TRUCK-001", "temp": 9.1, "fuel": 80, "timestamp": 1767225600.0}'
-
-
-@pytest.fixture
-def client(settings: Settings) -> Iterator[redis.Redis]:
-    assert settings.redis_url
-    c = redis.Redis.from_url(settings.redis_url)
-    yield c
-    c.close()
-    delete_checkpoint_topic(settings)
 
 
 def test_hot_reading_alerts_in_redis_and_on_truck_alerts(
