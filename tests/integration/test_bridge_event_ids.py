@@ -15,7 +15,9 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import psycopg
 import pytest
+from tests.integration.batch_support import Row, insert_readings
 from tests.integration.test_bridge import (
     Bridge,
     caught_up,
@@ -32,7 +34,7 @@ from logistream.batch.archive import Archive
 from logistream.batch.cli import bridge_conninfo
 from logistream.batch.records import Consumed, Rejection, sort_batch
 from logistream.config import Settings
-from logistream.schema.migrate import migrate
+from logistream.schema.migrate import apply_migrations, migrate, shipped_migrations
 
 DAY = 86_400.0
 
@@ -212,3 +214,31 @@ def test_one_archive_write_keeps_the_first_copy_and_refuses_the_conflicts_before
     assert {seen for _, seen in handed} == {0}, "handed to the DLQ before the rows committed"
     assert query(settings, "SELECT DISTINCT temp FROM readings") == [(4.0,)]
     assert query(settings, "SELECT count(*) FROM rejected_readings") == [(len(ids),)]
+
+
+def test_the_migration_registers_what_an_older_archive_holds(settings: Settings) -> None:
+    """An archive written before ``reading_ids`` existed, duplicate ids and all, is registered
+    by the migration, and the bridge role may only add to the registry."""
+    assert settings.database_url
+    assert settings.bridge_db_password
+    url = settings.database_url
+    shipped = shipped_migrations()
+    with psycopg.connect(url, autocommit=True) as conn:
+        apply_migrations(conn, [m for m in shipped if m.name != "event_ids"])
+    t0 = float(int(time.time() - DAY))
+    # The old defect: "a" twice with two times (offsets 0 and 2); the first archived is kept.
+    insert_readings(url, [Row(t0, "KMG-1", 4.0, event_id="a"), Row(t0 + 5, "KMG-1", 4.1,
+                          event_id="b"), Row(t0 + 9, "KMG-1", 4.2, event_id="a")])  # fmt: skip
+    assert [m.name for m in migrate(settings, url)] == ["event_ids"]  # and sets passwords
+    registered = query(
+        settings,
+        "SELECT event_id, extract(epoch FROM event_time)::float8 FROM reading_ids ORDER BY 1",
+    )
+    assert registered == [("a", t0), ("b", t0 + 5)]
+
+    as_bridge = bridge_conninfo(url, settings.bridge_db_password)
+    with psycopg.connect(as_bridge, autocommit=True) as conn:
+        for statement in ("UPDATE reading_ids SET event_time = now()", "DELETE FROM reading_ids",
+                          "TRUNCATE reading_ids"):  # fmt: skip
+            with pytest.raises(psycopg.errors.InsufficientPrivilege):
+                conn.execute(statement.encode())
