@@ -13,7 +13,7 @@ import pytest
 from tests.helpers import seeded_random
 
 from logistream.api.filters import AlertFilter, TripFilter, history_where, matches, trips_where
-from logistream.api.ingest import BodyRefused, field_of, split_body, summary, validate
+from logistream.api.ingest import BodyRefused, split_body, summary, validate
 from logistream.api.limits import BodySizeLimit, RateLimiter, TokenBucket
 from logistream.api.paging import BadCursor, decode_cursor, encode_cursor, split_page
 from logistream.api.pipeline import bridge_state, speed_state
@@ -29,7 +29,6 @@ from logistream.api.tokens import (
     new_token,
     scope_problem,
 )
-from logistream.errors import InvalidReading
 from logistream.events import Alert
 from logistream.live_views import Heartbeat, HeartbeatRecord
 from logistream.reads.heartbeats import BridgeBeat
@@ -270,13 +269,6 @@ def test_a_batch_reports_every_bad_reading_by_index() -> None:
     text = summary(rejected, 4)
     assert text.startswith("2 of 4 readings break the contract, so none was accepted")
     assert "reading 1" in text
-
-
-def test_field_of_reads_the_field_from_the_contract_message() -> None:
-    assert field_of(InvalidReading("wrong_type", "Field 'fuel' has the wrong type")) == "fuel"
-    assert field_of(InvalidReading("missing_field", "Required field 'temp' is missing")) == "temp"
-    assert field_of(InvalidReading("future_event", "Event time is 400 s after ...")) == "timestamp"
-    assert field_of(InvalidReading("invalid_json", "Not valid UTF-8 JSON")) is None
 
 
 # --- pipeline health and the live stream ----------------------------------------------------

@@ -9,7 +9,6 @@ archive keep it once.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from typing import Final
 
@@ -17,14 +16,12 @@ import msgspec
 
 from logistream.errors import InvalidReading, Refused
 from logistream.events import (
-    REASON_FUTURE_EVENT,
     REASON_INVALID_JSON,
     REASON_NOT_AN_OBJECT,
     Reading,
     decode_reading,
 )
 
-_FIELD_RE: Final = re.compile(r"[Ff]ield '(?P<field>[^']+)'")
 _raw_list: Final = msgspec.json.Decoder(list[msgspec.Raw])
 
 
@@ -51,14 +48,6 @@ class BodyRefused(Refused):
     def __init__(self, rejection: Rejection) -> None:
         super().__init__(rejection.reason, rejection.detail, field=rejection.field)
         self.rejection = rejection
-
-
-def field_of(error: InvalidReading) -> str | None:
-    """The contract field an :class:`InvalidReading` is about, if it names one."""
-    if error.code == REASON_FUTURE_EVENT:
-        return "timestamp"
-    found = _FIELD_RE.search(error.message)
-    return found["field"] if found else None
 
 
 def split_body(body: bytes, max_batch: int) -> tuple[list[bytes], bool]:
@@ -117,7 +106,7 @@ def validate(
             )
         except InvalidReading as error:
             rejected.append(
-                Rejection(index if batch else None, error.code, field_of(error), error.message)
+                Rejection(index if batch else None, error.code, error.field, error.message)
             )
             continue
         accepted.append(Accepted(reading, raw))
