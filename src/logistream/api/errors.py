@@ -12,12 +12,13 @@ from fastapi.responses import Response
 from redis.exceptions import RedisError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from logistream.api.publish import KafkaUnavailable
 from logistream.api.schemas import ErrorBody
-from logistream.errors import StoreUnavailable
+from logistream.errors import LogiStreamError, StoreUnavailable
 
 
-class ApiError(Exception):
+class ApiError(LogiStreamError):
+    """An HTTP answer other than 2xx: ``status``, the ``error`` code and a ``detail`` sentence."""
+
     def __init__(
         self,
         status: int,
@@ -86,12 +87,6 @@ def install(app: FastAPI) -> None:
             f"Redis is not answering ({exc.__class__.__name__}); try again shortly (see /ready)",
             {"Retry-After": "5"},
             service="redis",
-        )
-
-    @app.exception_handler(KafkaUnavailable)
-    async def _kafka(_request: Request, exc: KafkaUnavailable) -> Response:
-        return error_response(
-            503, "kafka_unavailable", str(exc), {"Retry-After": "5"}, service="kafka"
         )
 
 

@@ -12,14 +12,17 @@ import time
 from collections.abc import Iterable
 from typing import Final
 
-from logistream.errors import LogiStreamError
+from logistream.errors import StoreUnavailable
 from logistream.kafka import Deliveries, as_producer
 
 _POLL_S: Final = 0.05
 
 
-class KafkaUnavailable(LogiStreamError):
+class KafkaUnavailable(StoreUnavailable):
     """Kafka did not acknowledge in time; nothing can be promised about the messages."""
+
+    def __init__(self, detail: str) -> None:
+        super().__init__("kafka", detail)
 
 
 class Publisher:
