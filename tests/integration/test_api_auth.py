@@ -106,14 +106,14 @@ def test_rate_refused_token_and_body_size_limits(settings: Settings) -> None:
 
 
 def test_ready_and_reads_name_the_service_that_is_down(settings: Settings) -> None:
-    tokens = prepare(settings, reader=["read"])
+    tokens = prepare(settings, reader=["read"], device=["ingest"])
     down = settings.model_copy(
         update={
             "redis_url": f"redis://127.0.0.1:{free_port()}/0",
             "kafka_bootstrap": f"127.0.0.1:{free_port()}",
         }
     )
-    with api_client(down) as api:
+    with api_client(down, kafka_timeout_s=2.0) as api:
         assert api.get("/health").status_code == 200
         ready = api.get("/ready")
         assert ready.status_code == 503
@@ -122,6 +122,14 @@ def test_ready_and_reads_name_the_service_that_is_down(settings: Settings) -> No
             False, True, False,
         )  # fmt: skip
         assert services["redis"]["detail"].startswith("redis is down")
+        sent = api.post(
+            "/v1/readings",
+            json={"truck_id": "KBX 101A", "temp": 5.0, "timestamp": time.time() - 5},
+            headers=auth(tokens["device"]),
+        )
+        assert sent.status_code == 503, "a reading Kafka did not acknowledge is not accepted"
+        assert (sent.json()["error"], sent.json()["service"]) == ("kafka_unavailable", "kafka")
+        assert sent.headers["Retry-After"] == "5"
         fleet = api.get("/v1/trucks", headers=auth(tokens["reader"]))
         assert fleet.status_code == 503
         assert (fleet.json()["error"], fleet.json()["service"]) == ("redis_unavailable", "redis")
