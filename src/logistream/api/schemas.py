@@ -11,6 +11,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from logistream.events import SEQ_MAX
+
 Severity = Literal["critical", "major", "minor", "warning"]
 AlertState = Literal["open", "acknowledged", "resolved"]
 ReportFormat = Literal["pdf", "csv", "json"]
@@ -45,7 +47,7 @@ class ReadingIn(BaseModel):
     )
     fuel: float | None = Field(None, ge=0, le=100)
     event_id: str | None = Field(None, max_length=128)
-    seq: int | None = Field(None, ge=0)
+    seq: int | None = Field(None, ge=0, le=SEQ_MAX)
     trip_id: str | None = Field(None, max_length=128)
     driver_id: str | None = Field(None, max_length=128)
     cargo: str | None = Field(None, max_length=128)
