@@ -125,3 +125,14 @@ class BatchAbandoned(StopRequested):
     """The speed processor was asked to stop while a store (``waiting_for``: ``Redis`` or
     ``truck_alerts``) refused the batch in hand: the batch is left uncommitted and is processed
     again on restart."""
+
+
+class ConsumerFailed(KafkaClientFailed):
+    """A Kafka consumer hit a fatal error (``code``: Kafka's error name, e.g. a static member
+    fenced after a broker bounce) and cannot be used again; a new consumer that joins the group
+    in its place is the cure, not a new process (the bridge does that)."""
+
+    def __init__(self, code: str, detail: str) -> None:
+        super().__init__(detail)
+        self.code = code
+        self.detail = detail

@@ -15,6 +15,7 @@ from collections.abc import Callable, Sequence
 from typing import Final
 
 from logistream.batch.records import Rejection, dlq_headers
+from logistream.errors import StoreUnavailable
 from logistream.kafka import Deliveries, as_producer
 
 log = logging.getLogger(__name__)
@@ -22,10 +23,6 @@ log = logging.getLogger(__name__)
 # Keep a DLQ record under the producer's default 1 MB limit even with headers; the full bytes
 # are in rejected_readings either way.
 MAX_DLQ_VALUE: Final = 900_000
-
-
-class DlqUnavailable(Exception):
-    """The DLQ records of a batch could not all be acknowledged (Kafka down); retry later."""
 
 
 def dlq_value(rejection: Rejection) -> tuple[bytes, list[tuple[str, bytes]]]:
@@ -52,7 +49,7 @@ class DeadLetters:
         should_stop: Callable[[], bool],
         timeout_s: float = 30.0,
     ) -> None:
-        """Produce and flush; raises :class:`DlqUnavailable` if not all were acknowledged.
+        """Produce and flush; :class:`StoreUnavailable` (``kafka``) unless all were acknowledged.
 
         Within one call only records whose delivery failed are produced again, so a slow
         broker does not multiply them; a caller that retries after the error may duplicate
@@ -74,9 +71,10 @@ class DeadLetters:
                 )
             while self._producer.flush(0.5) > 0:
                 if should_stop() or time.monotonic() > deadline:
-                    raise DlqUnavailable(
+                    raise StoreUnavailable(
+                        "kafka",
                         f"DLQ topic {self._topic!r}: records not acknowledged within "
-                        f"{timeout_s:.0f} s; is Kafka up?"
+                        f"{timeout_s:.0f} s; is Kafka up?",
                     )
             failed = [rejection for rejection, _error in deliveries.failed]
             if failed:
@@ -86,6 +84,6 @@ class DeadLetters:
                     deliveries.failed[0][1],
                 )
                 if should_stop() or time.monotonic() > deadline:
-                    raise DlqUnavailable(f"DLQ topic {self._topic!r}: delivery failed")
+                    raise StoreUnavailable("kafka", f"DLQ topic {self._topic!r}: delivery failed")
                 time.sleep(0.5)
             pending = failed
