@@ -11,13 +11,21 @@ from __future__ import annotations
 
 import builtins
 import functools
+import logging
 import threading
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Generic, Protocol, TypeVar
+from typing import Any, Final, Generic, Protocol, TypeVar
 
 from logistream.config import Endpoints, Settings, resolve_endpoints
-from logistream.errors import ConfigError, KafkaClientFailed, StackError
+from logistream.errors import (
+    ConfigError,
+    ConsumerFailed,
+    StackError,
+    StoreUnavailable,
+)
+
+log = logging.getLogger("logistream.kafka")
 
 # Durable producing: nothing acknowledged is lost, retries never duplicate within a session.
 DURABLE_PRODUCER: dict[str, Any] = {
@@ -110,6 +118,19 @@ def make_consumer(
     return Consumer(config)
 
 
+def broker_count(
+    settings: Settings,
+    endpoints: Endpoints | None = None,
+    *,
+    timeout_s: float,
+    config: Mapping[str, ConfigValue] | None = None,
+) -> int:
+    """How many brokers the cluster's metadata names (``KafkaException`` when none answers
+    within ``timeout_s``): a readiness check."""
+    admin = make_admin(settings, endpoints, **(config or {}))
+    return len(admin.list_topics(timeout=timeout_s).brokers)
+
+
 def ensure_topics(
     settings: Settings,
     names: Iterable[str],
@@ -198,14 +219,30 @@ class Record(Protocol):
     def error(self) -> KafkaIssue | None: ...
 
 
+class Received(Record, Protocol):
+    """A record read from a partition (not a delivery report): its place is always known."""
+
+    def topic(self) -> str: ...
+    def partition(self) -> int: ...
+    def offset(self) -> int: ...
+
+
 DeliveryCallback = Callable[[KafkaIssue | None, Record], None]
 """Called once per produced message from ``poll``/``flush``: ``(None, record)`` when the broker
 acknowledged it, ``(error, record)`` when it will not."""
 
 
+OFFSET_BEGINNING: Final = -2
+"""librdkafka's logical offset: the partition's first record still kept."""
+OFFSET_UNSET: Final = -1001
+"""librdkafka's ``OFFSET_INVALID``: no position given (an assignment then resumes from the
+group's committed offset, else ``auto.offset.reset``)."""
+
+
 @dataclass(frozen=True, slots=True)
 class TopicOffset:
-    """A position in a topic partition (``offset`` is the next one to read)."""
+    """A position in a topic partition (``offset`` is the next one to read; in
+    :meth:`Consumer.offsets_for_times` a timestamp in ms)."""
 
     topic: str
     partition: int
@@ -361,8 +398,15 @@ def durable_producer(
 
 class Consumer:
     """A consumer in a group that stores and commits offsets only when told (the typed face
-    of :func:`make_consumer`). Fatal client errors raise :class:`KafkaClientFailed`; other
-    error events are skipped and counted in ``errors`` (librdkafka retries them itself)."""
+    of :func:`make_consumer`; ``confluent_kafka.KafkaException`` never leaves it).
+
+    Reading (:meth:`poll`, :meth:`consume`): a fatal client error raises
+    :class:`ConsumerFailed` (a subclass of :class:`KafkaClientFailed`, with Kafka's error
+    name); other error events are logged, counted in ``errors`` and left out (librdkafka
+    retries them itself). A call to the broker that fails (a commit refused during a
+    rebalance, metadata not answered in time) raises :class:`StoreUnavailable` (``kafka``)
+    whose text is the client's error.
+    """
 
     def __init__(self, client: Any) -> None:
         self._client = client
@@ -376,7 +420,9 @@ class Consumer:
         on_revoke: Callable[[list[TopicOffset]], None] | None = None,
         on_lost: Callable[[list[TopicOffset]], None] | None = None,
     ) -> None:
-        """Join the group; the callbacks run inside ``consume`` with the partitions concerned."""
+        """Join the group; the callbacks run inside ``poll``/``consume`` with the partitions
+        concerned. An ``on_assign`` that does not call :meth:`incremental_assign` itself gets
+        the partitions assigned after it returns, from the group's committed offsets."""
         given = {"on_assign": on_assign, "on_revoke": on_revoke, "on_lost": on_lost}
         callbacks = {name: _adapt(cb) for name, cb in given.items() if cb is not None}
         self._client.subscribe(list(topics), **callbacks)
@@ -385,32 +431,137 @@ class Consumer:
         """Read exactly these partitions from these offsets (no group rebalancing)."""
         self._client.assign([_partition(p) for p in positions])
 
-    def consume(self, count: int, timeout_s: float) -> list[Record]:
+    def incremental_assign(self, positions: Sequence[TopicOffset]) -> None:
+        """Add these partitions, read from these offsets (:data:`OFFSET_UNSET`: from the
+        group's committed offset); called from an ``on_assign`` callback."""
+        self._client.incremental_assign([_partition(p) for p in positions])
+
+    def poll(self, timeout_s: float) -> Received | None:
+        """The next record within ``timeout_s`` (None: none came, or only an error event)."""
+        message = self._client.poll(timeout_s)
+        if message is None:
+            return None
+        return message if self._keep(message) else None
+
+    def consume(self, count: int, timeout_s: float) -> list[Received]:
         """Up to ``count`` records within ``timeout_s``; error events are left out."""
-        records: list[Record] = []
-        for message in self._client.consume(count, timeout=timeout_s):
+        keep = self._keep
+        return [m for m in self._client.consume(count, timeout=timeout_s) if keep(m)]
+
+    def _keep(self, message: Any) -> bool:
+        error = message.error()
+        if error is None:
+            return True
+        if is_fatal(error):
+            raise ConsumerFailed(str(error.name()), str(error.str()))
+        if error.code() != _partition_eof():
+            self.errors += 1
+            log.warning("Kafka: %s", error)
+        return False
+
+    def read_partition(self, topic: str, partition: int, timeout_s: float) -> Iterator[Received]:
+        """Every record of one partition, from its first to the last one there now (the
+        consumer is assigned to it). Best made with ``enable.partition.eof``, so that the end
+        is seen even when the last offsets hold no record. :class:`StackError` when the
+        broker does not answer within ``timeout_s`` or reports an error."""
+        from confluent_kafka import TopicPartition
+
+        low, high = self.watermarks(topic, partition, timeout_s=timeout_s)
+        if high <= low:
+            return
+        self._client.assign([TopicPartition(topic, partition, OFFSET_BEGINNING)])
+        position = low
+        while position < high:
+            message = self._client.poll(timeout_s)
+            if message is None:
+                raise StackError(f"reading topic {topic} timed out")
             error = message.error()
-            if error is None:
-                records.append(message)
-            elif is_fatal(error):
-                raise KafkaClientFailed(f"Kafka consumer failed for good: {error}")
-            elif error.code() != _partition_eof():
-                self.errors += 1
-        return records
+            if error is not None:
+                if error.code() == _partition_eof():
+                    return
+                raise StackError(f"reading topic {topic}: {error}")
+            position = message.offset() + 1
+            yield message
 
     def store_offsets(self, positions: Sequence[TopicOffset]) -> None:
         """Mark these positions as done; the next :meth:`commit` writes them."""
         self._client.store_offsets(offsets=[_partition(p) for p in positions])
 
-    def commit(self, positions: Sequence[TopicOffset] | None = None) -> None:
-        """Commit ``positions`` (or the stored ones) and wait for the broker's answer."""
-        if positions is None:
-            self._client.commit(asynchronous=False)
-        else:
-            self._client.commit(offsets=[_partition(p) for p in positions], asynchronous=False)
+    def commit(
+        self, positions: Sequence[TopicOffset] | None = None, *, asynchronous: bool = False
+    ) -> None:
+        """Commit ``positions`` (or the stored ones); unless ``asynchronous``, wait for the
+        broker's answer."""
+        try:
+            if positions is None:
+                self._client.commit(asynchronous=asynchronous)
+            else:
+                offsets = [_partition(p) for p in positions]
+                self._client.commit(offsets=offsets, asynchronous=asynchronous)
+        except _kafka_exception() as error:
+            raise StoreUnavailable("kafka", str(error)) from error
 
     def assignment(self) -> list[TopicOffset]:
         return [_offset(p) for p in self._client.assignment()]
+
+    def committed(self, positions: Sequence[TopicOffset], timeout_s: float) -> list[TopicOffset]:
+        """The group's committed offsets of these partitions (negative: none committed)."""
+        wanted = [_partition(p) for p in positions]
+        return [_offset(p) for p in self._call(self._client.committed, wanted, timeout=timeout_s)]
+
+    def pause(self, positions: Sequence[TopicOffset]) -> None:
+        """Stop fetching these partitions (``poll`` keeps the membership alive)."""
+        self._call(self._client.pause, [_partition(p) for p in positions])
+
+    def resume(self, positions: Sequence[TopicOffset]) -> None:
+        """Fetch these paused partitions again (a partition not paused is left as it is)."""
+        self._call(self._client.resume, [_partition(p) for p in positions])
+
+    def partitions(self, topic: str, timeout_s: float) -> list[int]:
+        """The partition numbers of ``topic`` (from the broker's metadata)."""
+        metadata = self._call(self._client.list_topics, topic, timeout=timeout_s)
+        found = metadata.topics.get(topic)
+        if found is None or found.error is not None:
+            raise StoreUnavailable(
+                "kafka", f"no metadata for topic {topic}: {found and found.error}"
+            )
+        return sorted(int(p) for p in found.partitions)
+
+    def offsets_for_times(
+        self, positions: Sequence[TopicOffset], timeout_s: float
+    ) -> list[TopicOffset]:
+        """For each partition, the first offset whose record timestamp is at or after the
+        given one (``offset`` holds the timestamp in ms; the end offset when none is)."""
+        wanted = [_partition(p) for p in positions]
+        return [
+            _offset(p)
+            for p in self._call(self._client.offsets_for_times, wanted, timeout=timeout_s)
+        ]
+
+    def watermarks(
+        self, topic: str, partition: int, *, timeout_s: float | None = None, cached: bool = False
+    ) -> tuple[int, int]:
+        """``(low, high)``: the first offset kept and the next one to be written (``cached``:
+        the values the last fetch brought, without asking; negative while unknown)."""
+        from confluent_kafka import TopicPartition
+
+        place = TopicPartition(topic, partition)
+        if cached:
+            found = self._call(self._client.get_watermark_offsets, place, cached=True)
+        elif timeout_s is None:
+            found = self._call(self._client.get_watermark_offsets, place)
+        else:
+            found = self._call(self._client.get_watermark_offsets, place, timeout=timeout_s)
+        if found is None:
+            raise StoreUnavailable("kafka", f"no watermarks for {topic}[{partition}] in time")
+        low, high = found
+        return int(low), int(high)
+
+    def _call(self, method: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+        try:
+            return method(*args, **kwargs)
+        except _kafka_exception() as error:
+            raise StoreUnavailable("kafka", str(error)) from error
 
     def close(self) -> None:
         """Leave the group (a cooperative rebalance hands the partitions on)."""
@@ -432,6 +583,12 @@ def _partition(position: TopicOffset) -> Any:
     from confluent_kafka import TopicPartition
 
     return TopicPartition(position.topic, position.partition, position.offset)
+
+
+def _kafka_exception() -> type[Exception]:
+    from confluent_kafka import KafkaException
+
+    return KafkaException
 
 
 def _partition_eof() -> int:

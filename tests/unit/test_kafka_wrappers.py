@@ -10,7 +10,17 @@ from collections.abc import Iterator
 import pytest
 
 from logistream.config import Settings
-from logistream.kafka import Deliveries, Producer, TopicOffset, _offset, _partition, as_producer
+from logistream.errors import StoreUnavailable
+from logistream.kafka import (
+    Consumer,
+    Deliveries,
+    Producer,
+    TopicOffset,
+    _offset,
+    _partition,
+    as_producer,
+    group_consumer,
+)
 from logistream.kafka import durable_producer as open_durable
 from logistream.stack.process import free_port
 
@@ -117,3 +127,36 @@ def test_as_producer_wraps_once(unreachable: Producer) -> None:
 def test_topic_offsets_round_trip_through_librdkafka_partitions() -> None:
     position = TopicOffset("truck_telemetry", 3, 1234)
     assert _offset(_partition(position)) == position
+
+
+def test_logical_offsets_are_librdkafka_s() -> None:
+    import confluent_kafka
+
+    from logistream.kafka import OFFSET_BEGINNING, OFFSET_UNSET
+
+    assert OFFSET_BEGINNING == confluent_kafka.OFFSET_BEGINNING
+    assert OFFSET_UNSET == confluent_kafka.OFFSET_INVALID
+
+
+@pytest.fixture
+def lonely() -> Iterator[Consumer]:
+    """A consumer whose broker never answers."""
+    settings = Settings(kafka_bootstrap=f"127.0.0.1:{free_port()}")
+    consumer = group_consumer(settings, "lonely", config={"log_level": 0})
+    yield consumer
+    consumer.close()
+
+
+def test_a_broker_that_does_not_answer_is_a_store_unavailable(lonely: Consumer) -> None:
+    """librdkafka's KafkaException never leaves the wrapper: callers catch one error."""
+    with pytest.raises(StoreUnavailable) as metadata:
+        lonely.partitions("t", 0.2)
+    assert metadata.value.store == "kafka"
+    with pytest.raises(StoreUnavailable):
+        lonely.watermarks("t", 0, timeout_s=0.2)
+    with pytest.raises(StoreUnavailable):
+        lonely.commit([TopicOffset("t", 0, 5)])
+    with pytest.raises(StoreUnavailable):
+        lonely.offsets_for_times([TopicOffset("t", 0, 1_000)], 0.2)
+    assert lonely.poll(0.1) is None
+    assert lonely.consume(10, 0.1) == []
