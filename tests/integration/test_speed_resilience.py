@@ -225,3 +225,97 @@ def test_ack_from_the_cli_reaches_redis_and_truck_alerts_and_views_survive_a_flu
         assert truck is not None
         assert truck.status == "critical"
     alerts_topic.close()
+
+
+def _committed(settings: Settings) -> int:
+    """How many telemetry readings the speed layer's group has committed, all partitions."""
+    from logistream.kafka import TopicOffset, group_consumer
+
+    reader = group_consumer(settings, settings.speed_group)
+    try:
+        topic = settings.topic_telemetry
+        wanted = [TopicOffset(topic, p, 0) for p in reader.partitions(topic, 30)]
+        return sum(max(0, p.offset) for p in reader.committed(wanted, 30))
+    finally:
+        reader.close()
+
+
+def _published(settings: Settings, topic: str) -> int:
+    """How many records ``topic`` holds, all partitions (nothing is deleted in a test)."""
+    from logistream.kafka import group_consumer
+
+    reader = group_consumer(settings, f"test-count.{time.time()}")
+    try:
+        return sum(
+            reader.watermarks(topic, p, timeout_s=30)[1] for p in reader.partitions(topic, 30)
+        )
+    finally:
+        reader.close()
+
+
+def test_sigterm_while_redis_is_down_abandons_the_batch_and_a_restart_alerts_once(
+    settings: Settings, settings_env: dict[str, str], client: redis.Redis, tmp_path: Path
+) -> None:
+    """SIGTERM while Redis refuses the batch: exit 0 promptly, nothing of it committed; once
+    Redis is back, a restarted processor raises each alert exactly once."""
+    from logistream.stack.process import free_port
+    from logistream.stack.redis_server import RedisServer
+    from logistream.stack.secrets import ensure_secrets
+
+    # A Redis of this test's own, so that stopping it leaves the session's Redis alone.
+    own = settings.model_copy(update={"home": tmp_path / "redis-home", "redis_port": free_port()})
+    server = RedisServer(own)
+    server.up()
+    url = server.url(ensure_secrets(own)["redis_password"])
+    views = redis.Redis.from_url(url)
+    env = {**settings_env, "LOGISTREAM_REDIS_URL": url}
+    log = tmp_path / "speed.log"
+    trucks = [f"KDOWN {i:03d}X" for i in range(3)]
+    now = time.time()
+    try:
+        with speed_process(env, "--checkpoint-s", "0.5", log=log) as proc:
+            produce(settings, [(TRUCK, reading(TRUCK, now - 60, 5.0, cargo="vaccines"))])
+            wait_until(lambda: live_views.read_truck(views, TRUCK), what="a first reading")
+            wait_until(lambda: _committed(settings) == 1, what="the first reading committed")
+
+            server.down()
+            produce(
+                settings,
+                [(t, reading(t, now - 30, 13.5, cargo="vaccines")) for t in trucks],
+            )
+            wait_until(
+                lambda: "Redis rejected the batch" in log.read_text(errors="replace"),
+                what="the speed layer retrying Redis",
+            )
+            started = time.monotonic()
+            proc.send_signal(signal.SIGTERM)
+            code = proc.wait(60)
+            took = time.monotonic() - started
+            print(f"stopped {took:.1f} s after SIGTERM, exit {code}")
+            assert code == 0, log.read_text(errors="replace")[-3000:]
+        assert "stopped while Redis refused the batch" in log.read_text(errors="replace")
+        assert _committed(settings) == 1, "the abandoned batch must not be committed"
+        assert _published(settings, settings.topic_alerts) == 0
+
+        server.up()
+        alerts_topic = TopicReader(settings, settings.topic_alerts)
+        with speed_process(env, "--checkpoint-s", "0.5", log=log):
+            opened = wait_until(
+                lambda: len(c := live_views.read_open_alerts(views)) == len(trucks) and c,
+                what="an alert per truck in Redis",
+            )
+            changes = wait_until(
+                lambda: len(c := alerts_topic.alerts()) >= len(trucks) and c,
+                what="an alert per truck on truck_alerts",
+            )
+            wait_until(lambda: _committed(settings) == 1 + len(trucks), what="the batch committed")
+        alerts_topic.close()
+        assert _published(settings, settings.topic_alerts) == len(trucks)
+        assert sorted(a.truck_id for a in opened) == trucks
+        assert sorted((a.truck_id, a.rule, a.state) for a in changes) == [
+            (t, "temp_critical", "open") for t in trucks
+        ]
+        assert {a.alert_id for a in changes} == {a.alert_id for a in opened}
+    finally:
+        views.close()
+        server.down()

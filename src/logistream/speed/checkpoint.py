@@ -13,13 +13,13 @@ from __future__ import annotations
 import uuid
 from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Final
+from typing import Final
 
 import msgspec
 
 from logistream.config import Endpoints, Settings
 from logistream.errors import StackError
-from logistream.kafka import ensure_topics, make_consumer
+from logistream.kafka import Deliveries, Producer, ensure_topics, group_consumer
 from logistream.speed.state import TruckState, dump_state, load_state
 
 TOPIC_CONFIG: Final = {
@@ -49,7 +49,9 @@ class Checkpoint:
 
 
 class CheckpointStore:
-    def __init__(self, settings: Settings, endpoints: Endpoints, group: str, producer: Any) -> None:
+    def __init__(
+        self, settings: Settings, endpoints: Endpoints, group: str, producer: Producer
+    ) -> None:
         self.settings = settings
         self.endpoints = endpoints
         self.group = group
@@ -68,34 +70,19 @@ class CheckpointStore:
 
     def load(self, partitions: Collection[int], timeout_s: float = 30.0) -> Checkpoint:
         """The latest checkpoint of these telemetry partitions (empty when there is none)."""
-        from confluent_kafka import OFFSET_BEGINNING, KafkaError, TopicPartition
-
-        reader = make_consumer(
+        reader = group_consumer(
             self.settings,
             f"{self.group}.checkpoint-reader.{uuid.uuid4()}",
             self.endpoints,
-            **{"enable.partition.eof": True},
+            config={"enable.partition.eof": True},
         )
+        prefix = self._prefix.encode()
+        latest: dict[bytes, bytes | None] = {}
         try:
-            low, high = reader.get_watermark_offsets(
-                TopicPartition(self.topic, 0), timeout=timeout_s
-            )
-            latest: dict[bytes, bytes | None] = {}
-            if high > low:
-                reader.assign([TopicPartition(self.topic, 0, OFFSET_BEGINNING)])
-                position = low
-                while position < high:
-                    msg = reader.poll(timeout_s)
-                    if msg is None:
-                        raise StackError(f"reading checkpoint topic {self.topic} timed out")
-                    if msg.error():
-                        if msg.error().code() == KafkaError._PARTITION_EOF:
-                            break
-                        raise StackError(f"reading checkpoint {self.topic}: {msg.error()}")
-                    position = msg.offset() + 1
-                    key = msg.key()
-                    if key is not None and key.startswith(self._prefix.encode()):
-                        latest[key] = msg.value()
+            for msg in reader.read_partition(self.topic, 0, timeout_s):
+                key = msg.key()
+                if key is not None and key.startswith(prefix):
+                    latest[key] = msg.value()
         finally:
             reader.close()
         return self._parse(latest, set(partitions))
@@ -121,27 +108,19 @@ class CheckpointStore:
         timeout_s: float = 30.0,
     ) -> None:
         """Write states then offsets and wait until Kafka has them all."""
-        errors: list[str] = []
-
-        def delivered(err: Any, _msg: Any) -> None:
-            if err is not None:
-                errors.append(str(err))
-
+        deliveries: Deliveries[str] = Deliveries()
         for state in trucks:
+            key = f"{self.group}|t|{state.truck_id}"
             self.producer.produce(
-                self.topic,
-                key=f"{self.group}|t|{state.truck_id}",
-                value=dump_state(state),
-                on_delivery=delivered,
+                self.topic, dump_state(state), key, on_delivery=deliveries.track(key)
             )
         for partition, mark in marks.items():
+            key = f"{self.group}|o|{partition}"
             self.producer.produce(
-                self.topic,
-                key=f"{self.group}|o|{partition}",
-                value=_mark_encoder.encode(mark),
-                on_delivery=delivered,
+                self.topic, _mark_encoder.encode(mark), key, on_delivery=deliveries.track(key)
             )
         remaining = self.producer.flush(timeout_s)
+        errors = [error for _key, error in deliveries.failed]
         if remaining or errors:
             raise StackError(
                 f"checkpoint to {self.topic} not accepted ({remaining} pending, errors {errors})"

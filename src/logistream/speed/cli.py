@@ -123,7 +123,7 @@ def ack(
     """Acknowledge an alert: publishes a command on alert_commands; the speed layer applies it."""
     from logistream.config import get_settings
     from logistream.events import AlertCommand, encode
-    from logistream.kafka import make_producer
+    from logistream.kafka import durable_producer
     from logistream.live_views import RedisLiveViews
 
     live = RedisLiveViews(_redis())
@@ -143,8 +143,8 @@ def ack(
         issued_at=time.time(),
         command_id=str(uuid.uuid4()),
     )
-    producer = make_producer(settings)
-    producer.produce(settings.topic_commands, key=alert.truck_id, value=encode(command))
+    producer = durable_producer(settings)
+    producer.produce(settings.topic_commands, encode(command), alert.truck_id)
     if producer.flush(30):
         raise LogiStreamError(
             f"Kafka did not accept the acknowledgement on {settings.topic_commands}"

@@ -11,11 +11,11 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Iterable
-from typing import Any, Final
+from typing import Final
 
 from logistream.config import Endpoints, Settings
 from logistream.events import Alert, AlertCommand, decode_command
-from logistream.kafka import make_consumer
+from logistream.kafka import Consumer, TopicOffset, group_consumer
 from logistream.speed import engine
 from logistream.speed.delivery import Batch
 from logistream.speed.state import TruckState
@@ -27,31 +27,29 @@ PENDING_ACK_TTL_S: Final = 86_400.0
 COMMANDS_REPLAY_S: Final = 86_400.0
 
 
-def open_commands(settings: Settings, endpoints: Endpoints, group: str, instance: str) -> Any:
+def open_commands(settings: Settings, endpoints: Endpoints, group: str, instance: str) -> Consumer:
     """A consumer of every partition of ``alert_commands``, from a day back."""
-    from confluent_kafka import TopicPartition
-
-    commands = make_consumer(settings, f"{group}.commands.{instance}", endpoints)
-    meta = commands.list_topics(settings.topic_commands, timeout=30)
-    parts = meta.topics[settings.topic_commands].partitions
+    commands = group_consumer(settings, f"{group}.commands.{instance}", endpoints)
+    topic = settings.topic_commands
     since_ms = int((time.time() - COMMANDS_REPLAY_S) * 1000)
-    wanted = [TopicPartition(settings.topic_commands, p, since_ms) for p in parts]
-    commands.assign(commands.offsets_for_times(wanted, timeout=30))
+    wanted = [TopicOffset(topic, p, since_ms) for p in commands.partitions(topic, 30)]
+    commands.assign(commands.offsets_for_times(wanted, 30))
     return commands
 
 
-def poll_commands(commands: Any, max_messages: int = 100) -> list[AlertCommand] | None:
+def poll_commands(commands: Consumer, max_messages: int = 100) -> list[AlertCommand] | None:
     """The commands ready now, without waiting (None: no message at all; a malformed command
     is skipped, never fatal)."""
-    msgs = commands.consume(max_messages, timeout=0)
+    msgs = commands.consume(max_messages, 0)
     if not msgs:
         return None
     decoded = []
     for msg in msgs:
-        if msg.error() or msg.value() is None:
+        value = msg.value()
+        if value is None:
             continue
         try:
-            decoded.append(decode_command(msg.value()))
+            decoded.append(decode_command(value))
         except Exception:  # a bad command is skipped, never fatal
             log.warning("skipping a malformed alert command at offset %s", msg.offset())
     return decoded

@@ -3,8 +3,9 @@
 Redis first (what people see), then truck_alerts. Kafka's acknowledgement is not awaited per
 batch: the next batch is processed meanwhile, and the :class:`OffsetBook` settles batches in
 order, so a batch's offsets are stored only once Kafka has all its alert changes. A store that
-refuses a batch is retried with :class:`Backoff`; when a stop is asked for meanwhile, the batch
-is abandoned (:class:`BatchAbandoned`), uncommitted, and processed again on restart.
+refuses a batch is retried with :class:`Backoff`; when a stop is asked for meanwhile (the
+processor's ``stopping``: a signal or its own stop), the batch is abandoned
+(:class:`BatchAbandoned`), uncommitted, and processed again on restart.
 """
 
 from __future__ import annotations
@@ -13,11 +14,11 @@ import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
 
 from logistream.backoff import Backoff
 from logistream.errors import BatchAbandoned
 from logistream.events import Alert, encode
+from logistream.kafka import Consumer, DeliveryCallback, Producer, TopicOffset
 from logistream.speed.metrics import Metrics
 from logistream.speed.offsets import InFlight, OffsetBook
 from logistream.speed.state import TruckState
@@ -38,18 +39,12 @@ class Batch:
 
 
 def produce_changes(
-    producer: Any, topic: str, changes: list[Alert], on_delivery: Callable[[Any, Any], None]
+    producer: Producer, topic: str, changes: list[Alert], on_delivery: DeliveryCallback
 ) -> None:
-    """Queue every change on the producer; a full local queue is drained, never an error."""
+    """Queue every change on the producer; a full local queue waits for room (delivery
+    reports are served meanwhile), never an error."""
     for change in changes:
-        while True:
-            try:
-                producer.produce(
-                    topic, key=change.truck_id, value=encode(change), on_delivery=on_delivery
-                )
-                break
-            except BufferError:  # the local queue is full: let deliveries drain
-                producer.poll(0.05)
+        producer.produce(topic, encode(change), change.truck_id, on_delivery=on_delivery)
 
 
 def _retry_backoff() -> Backoff:
@@ -62,8 +57,8 @@ class Delivery:
     def __init__(
         self,
         *,
-        producer: Any,
-        consumer: Any,
+        producer: Producer,
+        consumer: Consumer,
         topic: str,
         alerts_topic: str,
         book: OffsetBook,
@@ -116,18 +111,14 @@ class Delivery:
                         "not committed and will be processed again on restart",
                     )
                 log.warning("truck_alerts rejected a batch (%s); publishing again", head.errors)
-                time.sleep(backoff.next_delay())
+                self._sleep(backoff.next_delay())
                 self._publish(head)
                 continue
             self._store(self.book.settle())
 
     def _store(self, offsets: dict[int, int]) -> None:
-        from confluent_kafka import TopicPartition
-
         if offsets:
-            self.consumer.store_offsets(
-                offsets=[TopicPartition(self.topic, p, o) for p, o in offsets.items()]
-            )
+            self.consumer.store_offsets([TopicOffset(self.topic, p, o) for p, o in offsets.items()])
 
     def _publish(self, flight: InFlight) -> None:
         flight.expect_deliveries()
@@ -149,7 +140,13 @@ class Delivery:
                     ) from error
                 delay = backoff.next_delay()
                 log.warning("%s rejected the batch (%s); retrying in %.1f s", what, error, delay)
-                time.sleep(delay)
+                self._sleep(delay)
+
+    def _sleep(self, seconds: float) -> None:
+        """Wait before a retry, cut short by a stop (the retry then abandons the batch)."""
+        end = time.monotonic() + seconds
+        while not self.stopping() and (left := end - time.monotonic()) > 0:
+            time.sleep(min(left, 0.1))
 
     def _abandon(self, what: str, detail: str) -> BatchAbandoned:
         self.abandoned = True

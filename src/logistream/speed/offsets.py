@@ -20,6 +20,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from logistream.events import Alert
+from logistream.kafka import KafkaIssue, Record
 from logistream.speed.checkpoint import PartitionMark
 
 
@@ -40,8 +41,8 @@ class InFlight:
         self.pending = len(self.changes)
         self.errors = []
 
-    def on_delivery(self, error: object, _message: object = None) -> None:
-        """A producer delivery report (the producer's ``on_delivery`` signature)."""
+    def on_delivery(self, error: KafkaIssue | None, _record: Record | None = None) -> None:
+        """A producer delivery report (a :data:`~logistream.kafka.DeliveryCallback`)."""
         self.pending -= 1
         if error is not None:
             self.errors.append(str(error))

@@ -17,12 +17,26 @@ import socket
 import threading
 import time
 from collections.abc import Iterator
-from typing import Any
+from dataclasses import replace
 
 from logistream.config import Endpoints, Settings, resolve_endpoints
-from logistream.errors import InvalidReading, KafkaClientFailed, StackError
+from logistream.errors import (
+    ConsumerFailed,
+    InvalidReading,
+    KafkaClientFailed,
+    StackError,
+    StoreUnavailable,
+)
 from logistream.events import decode_reading
-from logistream.kafka import ensure_topics, is_fatal, make_consumer, make_producer
+from logistream.kafka import (
+    Consumer,
+    Producer,
+    Received,
+    TopicOffset,
+    durable_producer,
+    ensure_topics,
+    group_consumer,
+)
 from logistream.registry import Registry, cached_registry
 from logistream.registry.rules import RulesConfig, load_rules_config
 from logistream.speed import engine
@@ -38,16 +52,6 @@ from logistream.speed.watermark import offline_steps
 from logistream.speed.watermark import watermark as event_watermark
 
 log = logging.getLogger("logistream.speed")
-
-
-def _raise_if_fatal(error: Any) -> None:
-    """A consumer that failed for good reads nothing more: stop loudly rather than sit idle
-    (state is checkpointed; a restarted process resumes from the checkpoint)."""
-    if is_fatal(error):
-        raise KafkaClientFailed(
-            f"the Kafka consumer failed for good ({error.str()}); restart `logistream speed`, "
-            "it resumes from its checkpoint"
-        )
 
 
 class SpeedProcessor:
@@ -86,10 +90,11 @@ class SpeedProcessor:
         self._failed = False
         self._last_sweep_wm = float("-inf")
         self._stop = threading.Event()
+        self._external_stop: threading.Event | None = None
 
-        self.consumer: Any = None
-        self.commands: Any = None
-        self.producer: Any = None
+        self.consumer: Consumer | None = None
+        self.commands: Consumer | None = None
+        self.producer: Producer | None = None
         self.views: ViewWriter | None = None
         self.store: CheckpointStore | None = None
         self.delivery: Delivery | None = None
@@ -108,7 +113,7 @@ class SpeedProcessor:
     def _open(self) -> None:
         import redis
 
-        self.producer = make_producer(self.settings, self.endpoints, **{"linger.ms": 1})
+        self.producer = durable_producer(self.settings, self.endpoints, config={"linger.ms": 1})
         self.store = CheckpointStore(self.settings, self.endpoints, self.group, self.producer)
         self.store.ensure_topic()
         ensure_topics(
@@ -117,17 +122,17 @@ class SpeedProcessor:
             endpoints=self.endpoints,
         )
         self.views = ViewWriter(redis.Redis.from_url(self.endpoints.redis_url))
-        self.consumer = make_consumer(
+        self.consumer = group_consumer(
             self.settings,
             self.group,
             self.endpoints,
-            **{
+            config={
                 "statistics.interval.ms": 1000,
-                "stats_cb": self._on_stats,
                 # A crashed processor's partitions move to the others within seconds.
                 "session.timeout.ms": 10_000,
                 "heartbeat.interval.ms": 2_000,
             },
+            on_stats=self._on_stats,
         )
         self.delivery = Delivery(
             producer=self.producer,
@@ -137,7 +142,7 @@ class SpeedProcessor:
             book=self.offsets,
             metrics=self.metrics,
             write_views=self._write_views,
-            stopping=self._stop.is_set,
+            stopping=self.stopping,
         )
         self.consumer.subscribe(
             [self.topic],
@@ -150,14 +155,21 @@ class SpeedProcessor:
     def stop(self) -> None:
         self._stop.set()
 
+    def stopping(self) -> bool:
+        """A stop was asked for, by :meth:`stop` or by the event :meth:`run` watches: the main
+        loop ends, and a batch that a store refuses is abandoned instead of retried."""
+        return self._stop.is_set() or (
+            self._external_stop is not None and self._external_stop.is_set()
+        )
+
     def run(self, stop: threading.Event | None = None) -> None:
         """Process until ``stop`` (or :meth:`stop`) is set; then checkpoint, commit and close."""
-        stop = stop or self._stop
+        self._external_stop = stop
         self._open()
         last_beat = 0.0
         last_checkpoint = time.monotonic()
         try:
-            while not stop.is_set() and not self._stop.is_set():
+            while not self.stopping():
                 self._poll_commands()
                 msgs = self._next_batch()
                 if msgs:
@@ -200,23 +212,24 @@ class SpeedProcessor:
 
     # ---- rebalancing -------------------------------------------------------------------------
 
-    def _on_assign(self, consumer: Any, partitions: list[Any]) -> None:
+    def _on_assign(self, partitions: list[TopicOffset]) -> None:
         assert self.store is not None
         assert self.views is not None
         assert self.delivery is not None
+        assert self.consumer is not None
         ids = [tp.partition for tp in partitions]
         found = self.store.load(ids)
+        positions = []
         for tp in partitions:
             resume = self.offsets.assign(tp.partition, found.marks.get(tp.partition))
-            if resume is not None:
-                tp.offset = resume
+            positions.append(tp if resume is None else replace(tp, offset=resume))
         restored = []
         for state in found.trucks.values():
             current = self.trucks.get(state.truck_id)
             if current is None or (state.last_ts or 0.0) > (current.last_ts or 0.0):
                 self.trucks[state.truck_id] = state
                 restored.append(state)
-        consumer.incremental_assign(partitions)
+        self.consumer.incremental_assign(positions)
         log.info(
             "assigned partitions %s: restored %d trucks, offsets %s",
             ids,
@@ -250,24 +263,23 @@ class SpeedProcessor:
             self.lag.pop(p, None)
         self.offsets.drop(ids)
 
-    def _on_revoke(self, consumer: Any, partitions: list[Any]) -> None:
+    def _on_revoke(self, partitions: list[TopicOffset]) -> None:
         ids = {tp.partition for tp in partitions}
         if not self.failed:
             self._checkpoint(ids)
         self._drop(ids)
         log.info("revoked partitions %s", sorted(ids))
 
-    def _on_lost(self, consumer: Any, partitions: list[Any]) -> None:
+    def _on_lost(self, partitions: list[TopicOffset]) -> None:
         ids = {tp.partition for tp in partitions}
         self._drop(ids)
         log.warning("lost partitions %s (not committed)", sorted(ids))
 
     def _checkpoint(self, partitions: set[int]) -> None:
         """Save the changed trucks of these partitions with their offsets, then commit them."""
-        from confluent_kafka import KafkaException, TopicPartition
-
         assert self.store is not None
         assert self.delivery is not None
+        assert self.consumer is not None
         self.delivery.settle(block=True)  # offsets of every batch in hand, before saving them
         wanted = partitions & self.assigned
         if not wanted:
@@ -285,34 +297,37 @@ class SpeedProcessor:
         if marks:
             try:
                 self.consumer.commit(
-                    offsets=[TopicPartition(self.topic, p, m.offset) for p, m in marks.items()],
-                    asynchronous=False,
+                    [TopicOffset(self.topic, p, m.offset) for p, m in marks.items()]
                 )
-            except KafkaException as error:
+            except StoreUnavailable as error:
                 # A rebalance under way refuses the commit (ILLEGAL_GENERATION): the checkpoint
                 # just saved is what a new owner resumes from; the next checkpoint commits again.
                 log.warning("offset commit skipped (%s); the checkpoint holds the offsets", error)
 
     # ---- processing --------------------------------------------------------------------------
 
-    def _next_batch(self) -> list[Any]:
-        first = self.consumer.poll(0.1)
-        if first is None:
-            return []
-        more = self.consumer.consume(self.batch_size - 1, timeout=0) if self.batch_size > 1 else []
+    def _next_batch(self) -> list[Received]:
+        assert self.consumer is not None
+        try:
+            first = self.consumer.poll(0.1)
+            if first is None:
+                return []
+            more = self.consumer.consume(self.batch_size - 1, 0) if self.batch_size > 1 else []
+        except ConsumerFailed as failed:
+            # It reads nothing more: stop loudly rather than sit idle (state is checkpointed).
+            raise KafkaClientFailed(
+                f"the Kafka consumer failed for good ({failed.detail}); restart "
+                "`logistream speed`, it resumes from its checkpoint"
+            ) from failed
         # A rebalance inside consume() may have revoked partitions of messages in hand.
-        return [m for m in [first, *more] if m.partition() in self.assigned or m.error()]
+        return [m for m in [first, *more] if m.partition() in self.assigned]
 
-    def _process(self, msgs: list[Any]) -> None:
+    def _process(self, msgs: list[Received]) -> None:
         assert self.delivery is not None
         batch = Batch()
         progress = self.progress
         settings = self.settings
         for msg in msgs:
-            if msg.error():
-                _raise_if_fatal(msg.error())
-                log.warning("consumer error: %s", msg.error())
-                continue
             partition, offset = msg.partition(), msg.offset()
             batch.advance[partition] = offset + 1
             self.offsets.read(partition, offset)
@@ -362,13 +377,12 @@ class SpeedProcessor:
 
     def watermark(self) -> float | None:
         """Event time up to which every truck of our partitions has reported (:mod:`watermark`)."""
-        from confluent_kafka import TopicPartition
+        consumer = self.consumer
+        assert consumer is not None
 
         def backlogged() -> Iterator[int]:  # lazily: the first unknown backlog decides
             for p in self.assigned:
-                _low, high = self.consumer.get_watermark_offsets(
-                    TopicPartition(self.topic, p), cached=True
-                )
+                _low, high = consumer.watermarks(self.topic, p, cached=True)
                 if high < 0 or self.offsets.position(p) < high:
                     yield p
 
@@ -401,6 +415,7 @@ class SpeedProcessor:
 
     def _poll_commands(self) -> None:
         assert self.delivery is not None
+        assert self.commands is not None
         commands = poll_commands(self.commands)
         if commands is None:
             return
