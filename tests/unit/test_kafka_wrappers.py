@@ -155,7 +155,7 @@ def test_a_broker_that_does_not_answer_is_a_store_unavailable(lonely: Consumer) 
     with pytest.raises(StoreUnavailable):
         lonely.watermarks("t", 0, timeout_s=0.2)
     with pytest.raises(StoreUnavailable):
-        lonely.commit([TopicOffset("t", 0, 5)])
+        lonely.committed([TopicOffset("t", 0, 0)], 0.2)
     with pytest.raises(StoreUnavailable):
         lonely.offsets_for_times([TopicOffset("t", 0, 1_000)], 0.2)
     assert lonely.poll(0.1) is None
