@@ -7,13 +7,14 @@ from __future__ import annotations
 
 import time
 import uuid
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from logistream.errors import LogiStreamError
 from logistream.events import Alert, AlertCommand, encode
 
 if TYPE_CHECKING:
     from logistream.config import Settings
+    from logistream.kafka import Producer
 
 
 def ack_command(alert: Alert, by: str, note: str = "", *, now: float | None = None) -> AlertCommand:
@@ -32,10 +33,10 @@ def ack_command(alert: Alert, by: str, note: str = "", *, now: float | None = No
 
 
 def publish_command(
-    producer: Any, settings: Settings, command: AlertCommand, timeout_s: float = 30.0
+    producer: Producer, settings: Settings, command: AlertCommand, timeout_s: float = 30.0
 ) -> None:
     """Produce ``command`` keyed by its truck and wait until Kafka has it."""
-    producer.produce(settings.topic_commands, key=command.truck_id, value=encode(command))
+    producer.produce(settings.topic_commands, encode(command), command.truck_id)
     if producer.flush(timeout_s):
         raise LogiStreamError(
             f"Kafka did not accept the command on {settings.topic_commands} within "

@@ -12,7 +12,7 @@ from __future__ import annotations
 import html
 import threading
 import time
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 from urllib.parse import parse_qs
 
 from fastapi import APIRouter, Request
@@ -23,6 +23,9 @@ from logistream.config import Settings, resolve_endpoints
 from logistream.errors import ConfigError, LogiStreamError
 from logistream.events import Alert, AlertCommand
 from logistream.link_tokens import LinkClaims, LinkError, ack_secret, read_token
+
+if TYPE_CHECKING:
+    from logistream.kafka import Producer
 
 MAX_NOTE: Final = 500
 _HEADERS: Final = {
@@ -68,7 +71,7 @@ class _Backend:
         self.settings = settings
         self._lock = threading.Lock()
         self._redis: Any = None
-        self._producer: Any = None
+        self._producer: Producer | None = None
 
     def alert(self, alert_id: str) -> Alert | None:
         import redis
@@ -84,11 +87,11 @@ class _Backend:
 
     def publish(self, command: AlertCommand) -> None:
         from logistream.commands import publish_command
-        from logistream.kafka import make_producer
+        from logistream.kafka import durable_producer
 
         with self._lock:
             if self._producer is None:
-                self._producer = make_producer(self.settings)
+                self._producer = durable_producer(self.settings)
             publish_command(self._producer, self.settings, command, timeout_s=15.0)
 
 

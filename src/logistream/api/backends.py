@@ -23,6 +23,8 @@ if TYPE_CHECKING:
     import redis.asyncio
     from psycopg_pool import ConnectionPool
 
+    from logistream.kafka import Producer
+
 
 class Backends:
     def __init__(self, settings: Settings, options: ApiOptions) -> None:
@@ -41,7 +43,7 @@ class Backends:
         )
         self._pool: ConnectionPool[Any] | None = None
         self._publisher: Publisher | None = None
-        self._command_producer: Any = None
+        self._command_producer: Producer | None = None
         self._lock = threading.Lock()
         self.tokens = TokenCache(self._lookup_token, options.token_cache_s)
         self.fleet_snapshot = Snapshot(options.fleet_cache_s)
@@ -106,33 +108,33 @@ class Backends:
     def publisher(self) -> Publisher:
         with self._lock:
             if self._publisher is None:
-                from logistream.kafka import make_producer
+                from logistream.kafka import durable_producer
 
                 timeout_ms = int(self.options.kafka_timeout_s * 1000)
-                producer = make_producer(
-                    self.settings, self.endpoints, **{"message.timeout.ms": timeout_ms}
+                producer = durable_producer(
+                    self.settings, self.endpoints, config={"message.timeout.ms": timeout_ms}
                 )
                 self._publisher = Publisher(producer, self.options.kafka_timeout_s)
             return self._publisher
 
-    def command_producer(self) -> Any:
+    def command_producer(self) -> Producer:
         with self._lock:
             if self._command_producer is None:
-                from logistream.kafka import make_producer
+                from logistream.kafka import durable_producer
 
                 timeout_ms = int(self.options.kafka_timeout_s * 1000)
-                self._command_producer = make_producer(
-                    self.settings, self.endpoints, **{"message.timeout.ms": timeout_ms}
+                self._command_producer = durable_producer(
+                    self.settings, self.endpoints, config={"message.timeout.ms": timeout_ms}
                 )
             return self._command_producer
 
     def kafka_metadata(self, timeout_s: float = 3.0) -> int:
         """Number of brokers Kafka reports (raises on no answer): for ``/ready``."""
-        from logistream.kafka import make_admin
+        from logistream.kafka import broker_count
 
-        admin = make_admin(self.settings, self.endpoints, **{"socket.timeout.ms": 3000})
-        metadata = admin.list_topics(timeout=timeout_s)
-        return len(metadata.brokers)
+        return broker_count(
+            self.settings, self.endpoints, timeout_s=timeout_s, config={"socket.timeout.ms": 3000}
+        )
 
     async def aclose(self) -> None:
         await self.redis_async.aclose()

@@ -24,8 +24,8 @@ import socket
 import time
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass
-from typing import Any, Final, TypeVar
+from dataclasses import dataclass, replace
+from typing import Final, TypeVar
 
 from logistream.backoff import Backoff
 from logistream.batch.archive import Archive, WriteResult
@@ -33,7 +33,15 @@ from logistream.batch.dlq import DeadLetters
 from logistream.batch.records import Consumed, SortedBatch, sort_batch
 from logistream.config import Endpoints, Settings
 from logistream.errors import ConsumerFailed, KafkaClientFailed, StopRequested, StoreUnavailable
-from logistream.kafka import is_fatal, make_consumer, make_producer
+from logistream.kafka import (
+    OFFSET_BEGINNING,
+    ConfigValue,
+    Consumer,
+    Producer,
+    TopicOffset,
+    durable_producer,
+    group_consumer,
+)
 
 log = logging.getLogger(__name__)
 
@@ -104,7 +112,7 @@ class DataBridge:
         self._stop = False
         self._assigned: set[tuple[str, int]] = set()
         self._positions: dict[tuple[str, int], int] = {}
-        self._consumer: Any = None
+        self._consumer: Consumer | None = None
         self._writer: ThreadPoolExecutor | None = None
         self._pending: tuple[Future[WriteResult], SortedBatch] | None = None
         self.stats = BridgeStats()
@@ -147,23 +155,23 @@ class DataBridge:
 
     # -- rebalance --------------------------------------------------------------------------
 
-    def _on_assign(self, consumer: Any, partitions: list[Any]) -> None:
-        from confluent_kafka import OFFSET_BEGINNING
-
+    def _on_assign(self, partitions: list[TopicOffset]) -> None:
+        assert self._consumer is not None
         self._finish_pending()  # the archive connection is the writer's until then
         stored = self._with_retry(
             "reading stored offsets", lambda: self._archive.stored_offsets(self._topics)
         )
+        positions = []
         for tp in partitions:
             key = (tp.topic, tp.partition)
-            tp.offset = stored.get(key, OFFSET_BEGINNING)
+            positions.append(replace(tp, offset=stored.get(key, OFFSET_BEGINNING)))
             self._positions[key] = stored.get(key, 0)
-        consumer.incremental_assign(partitions)
-        self._assigned.update((tp.topic, tp.partition) for tp in partitions)
+        self._consumer.incremental_assign(positions)
+        self._assigned.update((tp.topic, tp.partition) for tp in positions)
         log.info("assigned %s", ", ".join(f"{tp.topic}[{tp.partition}]@{tp.offset}"
-                                         for tp in partitions))  # fmt: skip
+                                         for tp in positions))  # fmt: skip
 
-    def _on_revoke(self, consumer: Any, partitions: list[Any]) -> None:
+    def _on_revoke(self, partitions: list[TopicOffset]) -> None:
         # Let the batch in flight commit (it covers these partitions up to where it read);
         # whatever was not committed is read again by the new owner from the stored offsets.
         self._finish_pending()
@@ -177,37 +185,29 @@ class DataBridge:
 
     def _lag(self, batch: SortedBatch | None = None) -> int | None:
         """Messages behind the high watermarks once ``batch`` is committed (None: unknown)."""
-        from confluent_kafka import KafkaException, TopicPartition
-
+        assert self._consumer is not None
         total = 0
         known = False
         ahead = batch.next_offsets if batch is not None else {}
         for (topic, partition), stored in list(self._positions.items()):
             position = max(stored, ahead.get((topic, partition), 0))
             try:
-                _low, high = self._consumer.get_watermark_offsets(
-                    TopicPartition(topic, partition), cached=True
-                )
-            except KafkaException:  # not fetched yet: unknown, not zero
+                _low, high = self._consumer.watermarks(topic, partition, cached=True)
+            except StoreUnavailable:  # not fetched yet: unknown, not zero
                 continue
-            if high is not None and high >= 0:
+            if high >= 0:
                 total += max(0, high - position)
                 known = True
         return total if known else None
 
     def _read_batch(self) -> list[Consumed]:
-        messages = self._consumer.consume(
-            num_messages=self._options.batch_size, timeout=self._options.batch_wait_s
-        )
+        """The next records; error events are logged and left out by the consumer, which
+        raises :class:`ConsumerFailed` when it failed for good."""
+        assert self._consumer is not None
+        messages = self._consumer.consume(self._options.batch_size, self._options.batch_wait_s)
         batch: list[Consumed] = []
         assigned = self._assigned
         for m in messages:
-            error = m.error()
-            if error is not None:
-                if is_fatal(error):
-                    raise ConsumerFailed(error.name(), error.str())
-                log.warning("Kafka: %s", error)
-                continue
             topic, partition = m.topic(), m.partition()
             if (topic, partition) not in assigned:  # revoked during this read
                 continue
@@ -269,22 +269,21 @@ class DataBridge:
 
     def _commit_to_kafka(self, batch: SortedBatch) -> None:
         """For lag monitoring only (kafka-consumer-groups); never read back."""
-        from confluent_kafka import TopicPartition
-
+        assert self._consumer is not None
         offsets = [
-            TopicPartition(t, p, n) for (t, p), n in batch.next_offsets.items()
+            TopicOffset(t, p, n) for (t, p), n in batch.next_offsets.items()
             if (t, p) in self._assigned
         ]  # fmt: skip
         if offsets:
             try:
-                self._consumer.commit(offsets=offsets, asynchronous=True)
+                self._consumer.commit(offsets, asynchronous=True)
             except Exception as error:  # monitoring only: never stop the archive for it
                 log.debug("Kafka offset commit skipped: %s", error)
 
     def _join(self) -> None:
         """A new consumer subscribed to the group (positions come from the stored offsets)."""
         settings = self._settings
-        overrides: dict[str, Any] = {
+        overrides: dict[str, ConfigValue] = {
             "client.id": f"logistream-bridge-{self._instance}",
             "fetch.wait.max.ms": 100,
             # Waiting out a PostgreSQL outage must not cost the assignment too soon.
@@ -292,8 +291,8 @@ class DataBridge:
         }
         if self._options.static_member_id:
             overrides["group.instance.id"] = self._options.static_member_id
-        self._consumer = make_consumer(
-            settings, settings.bridge_group, self._endpoints, **overrides
+        self._consumer = group_consumer(
+            settings, settings.bridge_group, self._endpoints, config=overrides
         )
         self._consumer.subscribe(
             self._topics,
@@ -318,6 +317,7 @@ class DataBridge:
             )
         log.warning("Kafka consumer failed (%s): joining the group again", why)
         self._finish_pending()  # its offsets are stored in PostgreSQL, whoever reads next
+        assert self._consumer is not None
         try:
             self._consumer.close()
         except Exception as error:  # a failed consumer may refuse to close cleanly
@@ -329,8 +329,8 @@ class DataBridge:
     def run(self) -> BridgeStats:
         """Archive until a stop is requested; returns the counts of this run."""
         settings = self._settings
-        producer = make_producer(
-            settings, self._endpoints, **{"client.id": f"logistream-dlq-{self._instance}"}
+        producer = durable_producer(
+            settings, self._endpoints, config={"client.id": f"logistream-dlq-{self._instance}"}
         )
         dlq = DeadLetters(producer, settings.topic_dlq)
         self._writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="archive-writer")
@@ -397,14 +397,15 @@ class DataBridge:
             log.warning("heartbeat not written (%s)", str(error).strip())
             self._archive.reset()
 
-    def _close(self, producer: Any) -> None:
+    def _close(self, producer: Producer) -> None:
         if self._pending is not None:  # an error left a batch in flight: let it end first
             self._pending[0].exception()
             self._pending = None
         if self._writer is not None:
             self._writer.shutdown(wait=True)
         try:
-            self._consumer.close()
+            if self._consumer is not None:
+                self._consumer.close()
         except Exception as error:
             log.warning("closing the Kafka consumer: %s", error)
         producer.flush(5.0)

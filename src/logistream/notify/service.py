@@ -22,7 +22,9 @@ from typing import TYPE_CHECKING, Any
 
 from logistream.backoff import Backoff
 from logistream.config import Endpoints, Settings, resolve_endpoints
+from logistream.errors import StoreUnavailable
 from logistream.events import Alert, decode_alert
+from logistream.kafka import Consumer, Received, TopicOffset, group_consumer
 from logistream.link_tokens import make_token
 from logistream.notify import escalation, log_store, watchdog
 from logistream.notify.channels.base import Channel
@@ -173,7 +175,7 @@ class Notifier:
         consumer = self._subscribe()
         self._start_workers()
         backoff = Backoff(cap_s=5.0)
-        held: list[Any] = []  # alert changes read but not yet logged: offsets not committed
+        held: list[Received] = []  # alert changes read but not yet logged: offsets not committed
         last_check = 0.0
         try:
             while not stop.is_set():
@@ -221,21 +223,21 @@ class Notifier:
             rclient.close()
             self._drop_connection()
 
-    def _subscribe(self) -> Any:
-        from logistream.kafka import make_consumer
-
+    def _subscribe(self) -> Consumer:
         # A short session: after a crash, a restarted notifier gets its partitions back in
         # seconds instead of the default 45 s. A long poll interval: one slow step (a
         # connect timing out) must not cost the assignment.
-        consumer = make_consumer(
+        consumer = group_consumer(
             self.settings, self.settings.notify_group, self.endpoints,
-            **{"session.timeout.ms": 10_000, "heartbeat.interval.ms": 2_000,
-               "max.poll.interval.ms": 600_000},
+            config={"session.timeout.ms": 10_000, "heartbeat.interval.ms": 2_000,
+                    "max.poll.interval.ms": 600_000},
         )  # fmt: skip
-        consumer.subscribe([self.settings.topic_alerts], on_assign=self._on_assign)
+        consumer.subscribe(
+            [self.settings.topic_alerts], on_assign=lambda parts: self._on_assign(consumer, parts)
+        )
         return consumer
 
-    def _on_assign(self, consumer: Any, partitions: list[Any]) -> None:
+    def _on_assign(self, consumer: Consumer, partitions: list[TopicOffset]) -> None:
         # Assigned here, not by the client after this callback, so that the pause state can be
         # set: librdkafka keeps a pause across a revoke, so a partition paused during an outage
         # could come back paused for good (resuming one that is not paused is a no-op).
@@ -263,56 +265,46 @@ class Notifier:
             self._conn.close()  # safe on a broken connection; the next use reconnects
             self._conn = None
 
-    def _read(self, consumer: Any, timeout: float) -> list[Any]:
+    def _read(self, consumer: Consumer, timeout: float) -> list[Received]:
         # poll() returns as soon as one change is there; consume(timeout=0) then takes what
-        # else is ready (consume with a timeout would wait to fill the batch).
+        # else is ready (consume with a timeout would wait to fill the batch). Error events
+        # are logged by the consumer and left out.
         first = consumer.poll(timeout)
-        msgs = [first, *consumer.consume(199, timeout=0)] if first is not None else []
-        for m in msgs:
-            if m.error() is not None:
-                log.warning("Kafka: %s", m.error())
-        return [m for m in msgs if m.error() is None]
+        return [first, *consumer.consume(199, 0)] if first is not None else []
 
-    def _wait(self, consumer: Any, stop: threading.Event, seconds: float) -> list[Any]:
+    def _wait(self, consumer: Consumer, stop: threading.Event, seconds: float) -> list[Received]:
         """Sleep ``seconds`` (less if stopped) while polling the paused consumer, so the group
         keeps it; changes delivered anyway (fetched before the pause) are returned, not lost."""
-        kept: list[Any] = []
+        kept: list[Received] = []
         end = time.monotonic() + seconds
         while not stop.is_set() and (left := end - time.monotonic()) > 0:
             kept += self._read(consumer, min(left, 0.2))
         return kept
 
-    def _set_waiting(self, consumer: Any, waiting: bool) -> None:
+    def _set_waiting(self, consumer: Consumer, waiting: bool) -> None:
         """Pause (or resume) the assigned alert partitions; on failure, the next call retries."""
-        from confluent_kafka import KafkaException
-
         if waiting == self._waiting:
             return
         try:
             self._pause(consumer, consumer.assignment(), pause=waiting)
-        except KafkaException as error:
+        except StoreUnavailable as error:
             log.warning("Kafka: could not %s the alert partitions (%s); trying again",
                         "pause" if waiting else "resume", error)  # fmt: skip
             return
         self._waiting = waiting
 
-    def _pause(self, consumer: Any, partitions: list[Any], *, pause: bool) -> None:
+    def _pause(self, consumer: Consumer, partitions: list[TopicOffset], *, pause: bool) -> None:
         if partitions:
             (consumer.pause if pause else consumer.resume)(partitions)
 
-    def _commit(self, consumer: Any, msgs: list[Any]) -> None:
-        from confluent_kafka import KafkaException, TopicPartition
-
+    def _commit(self, consumer: Consumer, msgs: list[Received]) -> None:
         nexts: dict[tuple[str, int], int] = {}
         for m in msgs:
             key = (m.topic(), m.partition())
             nexts[key] = max(nexts.get(key, 0), m.offset() + 1)
         try:
-            consumer.commit(
-                offsets=[TopicPartition(t, p, o) for (t, p), o in nexts.items()],
-                asynchronous=False,
-            )
-        except KafkaException as error:
+            consumer.commit([TopicOffset(t, p, o) for (t, p), o in nexts.items()])
+        except StoreUnavailable as error:
             # E.g. a rebalance: the changes are logged already, so reading them again (here
             # or in the partitions' next owner) is a no-op.
             log.warning("Kafka: could not commit the offsets of %d logged alert changes (%s); "
@@ -326,13 +318,13 @@ class Notifier:
 
     # ---- alert changes -------------------------------------------------------------------
 
-    def handle_changes(self, conn: psycopg.Connection[Any], msgs: list[Any]) -> None:
+    def handle_changes(self, conn: psycopg.Connection[Any], msgs: list[Received]) -> None:
         now = time.time()
         planned: list[Notification] = []
         with conn.transaction():
             for m in msgs:
                 try:
-                    alert = decode_alert(m.value())
+                    alert = decode_alert(m.value() or b"")  # empty: unreadable
                 except Exception as error:  # a bad message is skipped, never fatal
                     log.warning("skipping an unreadable alert change at %s/%s: %s",
                                 m.partition(), m.offset(), error)  # fmt: skip

@@ -7,6 +7,7 @@ import time
 import streamlit as st
 
 from logistream.events import SEVERITY_ORDER, Alert
+from logistream.kafka import Producer
 from logistream.serving import alerts_data, ui
 from logistream.serving.auth import can_acknowledge
 
@@ -96,13 +97,13 @@ def _say(kind: str, text: str) -> None:
 
 
 @st.cache_resource(show_spinner=False)
-def _producer_for(bootstrap: str) -> object:
-    from logistream.kafka import make_producer
+def _producer_for(bootstrap: str) -> Producer:
+    from logistream.kafka import durable_producer
 
-    return make_producer(ui.settings())
+    return durable_producer(ui.settings())
 
 
-def _producer() -> object:
+def _producer() -> Producer:
     from logistream.config import resolve_endpoints
 
     return _producer_for(resolve_endpoints(ui.settings()).kafka_bootstrap)
