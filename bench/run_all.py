@@ -8,6 +8,8 @@ Each benchmark reads LOGISTREAM_TEST_* for its servers (like the tests) and make
 topics and database; set those variables to use servers you already run. BENCHMARKS.md starts
 with a summary table (figure, goal, baseline, ratio, command) read from the benchmarks' output,
 plus the fault suite's recovery times from build/fault-recovery.json when that file exists.
+Benchmarks that need no servers (NO_SERVERS) run without the stack: `--only` one of them
+starts none.
 """
 
 from __future__ import annotations
@@ -37,6 +39,7 @@ FAULT_RECOVERY = BENCH_DIR.parent / "build" / "fault-recovery.json"
 # takes over half an hour on two shared cores; its readings/s scale, and the report says so.
 FULL_ARGS: dict[str, list[str]] = {"bench_batch": ["--trucks", "100", "--days", "14"]}
 TIMEOUT_S = {"smoke": 600, "full": 2400}
+NO_SERVERS = frozenset({"bench_alarm_quality"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -265,7 +268,34 @@ def _notify(r: Result) -> list[Row]:
     ]  # fmt: skip
 
 
+def _alarm_quality(r: Result) -> list[Row]:
+    line = _find(r'^(\{"bench": "alarm_quality".*\})$', r.output)
+    if not line:
+        return []
+    d = json.loads(line[1])
+    runs = f"{d['scenarios']} scenarios x {len(d['starts'])} start hours"
+
+    def pct(part: int, whole: int) -> str:
+        return f"{part / whole:.1%} ({part}/{whole})" if whole else "—"
+
+    lead, alarm = d["median_lead_min"], d.get("median_alarm_lead_min")
+    return [
+        Row(f"alarm quality: recall ({runs})", pct(d["hits"], d["expected"]), "100 %",
+            command=r.command),
+        Row("alarm quality: precision of major/critical alerts",
+            pct(d["severe_expected"], d["severe_total"]), ">= 95 %", command=r.command),
+        Row("alarm quality: alerts on healthy trucks (any severity)",
+            str(d["healthy_warnings"]), "0", command=r.command),
+        Row("alarm quality: duplicate alerts", str(d["duplicates"]), "0", command=r.command),
+        Row("alarm quality: median trend lead (temp_rising -> first reading out of range)",
+            "—" if lead is None else f"{lead:.1f} min (n={len(d['leads_min'])})", ">= 15 min",
+            baseline="—" if alarm is None else f"to the excursion alert {alarm:.1f} min",
+            command=r.command),
+    ]  # fmt: skip
+
+
 PARSERS: dict[str, Callable[[Result], list[Row]]] = {
+    "bench_alarm_quality": _alarm_quality,
     "bench_notify": _notify,
     "bench_simulator": _simulator,
     "bench_speed": _speed,
@@ -301,6 +331,7 @@ def summary_rows(results: list[Result]) -> list[Row]:
     order = [
         "bench_simulator",
         "bench_speed",
+        "bench_alarm_quality",
         "bench_bridge",
         "bench_pipeline",
         "bench_batch",
@@ -386,7 +417,8 @@ def main() -> int:
     began = time.monotonic()
     with ExitStack() as stack:
         env = dict(os.environ)
-        if not os.environ.get("LOGISTREAM_TEST_KAFKA_BOOTSTRAP"):
+        needs_stack = any(b.stem not in NO_SERVERS for b in benchmarks)
+        if needs_stack and not os.environ.get("LOGISTREAM_TEST_KAFKA_BOOTSTRAP"):
             home = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="ls-bench-")))
             print(f"starting a benchmark stack in {home} …", flush=True)
             env.update(test_environment(stack.enter_context(temporary_stack(home))))
