@@ -19,10 +19,9 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Final
+from typing import TYPE_CHECKING, Final
 
-from logistream.ingest.faults import RawMessage
-from logistream.ingest.simulator import FleetSim
+from logistream.ingest.simulator import Emission, FleetSim
 from logistream.ingest.spool import Segment, Spool
 from logistream.kafka import ConfigValue, KafkaIssue, Producer, Record, durable_producer
 
@@ -307,7 +306,7 @@ def pace(
     speedup: float,
     stop: threading.Event,
     idle: Callable[[float], None],
-) -> Iterator[list[RawMessage | Any]]:
+) -> Iterator[list[Emission]]:
     """The fleet's ticks, each released no earlier than its wall-clock moment.
 
     With ``speedup`` s, tick time t is due at (t - start) / s after the run began, and never
