@@ -103,6 +103,7 @@ RULE_NAMES: Final = (
     "harsh_braking",
     "harsh_acceleration",
     "route_deviation",
+    "sensor_fault",
 )
 
 AlertState = Literal["open", "acknowledged", "resolved"]

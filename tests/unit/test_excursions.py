@@ -158,3 +158,52 @@ def test_verdict_rules() -> None:
     no_budget = dataclasses.replace(VACCINES, tor_budget_s=0.0)
     assert verdict(**{**args, "profile": no_budget, "tor_s": 1e6, "excursions": 1})[0] == "review"  # type: ignore[arg-type]
     assert tor_alarm_at(classify(series([9.0] * 100), no_budget, HOLD), no_budget) is None
+
+
+@pytest.mark.parametrize("glitch", [25.0, -40.0])
+def test_a_one_reading_glitch_is_left_out_of_excursions_and_mkt(glitch: float) -> None:
+    """The speed layer raises only sensor_fault for it; the batch views find nothing either."""
+    temps = [5.0] * 30 + [glitch] + [5.0] * 30
+    c = trip_compliance(series(temps, step=30.0), VACCINES, HOLD)
+    assert c.excursions == ()
+    assert not c.hard_limit_passed
+    assert c.verdict == "pass"
+    assert c.implausible == 1
+    assert c.tor_s == 0
+    assert c.mkt_c == pytest.approx(5.0)
+    assert c.mean_c == pytest.approx(5.0)
+    assert (c.min_c, c.max_c) == (5.0, 5.0)
+    rows = classify(series(temps, step=30.0), VACCINES, HOLD)
+    assert [r.plausible for r in rows].count(False) == 1
+    assert rows[30].temp == 5.0  # the glitch stands for the air as last seen
+
+
+def test_a_glitch_within_an_excursion_neither_ends_it_nor_moves_its_peak() -> None:
+    temps = [5.0] * 5 + [9.0] * 5 + [40.0] + [9.0] * 10 + [5.0] * 5
+    c = trip_compliance(series(temps), VACCINES, HOLD)
+    (e,) = c.excursions
+    assert (e.kind, e.start, e.peak_c, e.alarm_at) == ("high", T0 + 300, 9.0, T0 + 900)
+    assert e.out_s == 16 * 60  # the glitch's minute counts at the last plausible 9 °C
+
+
+def test_a_real_fast_drift_is_plausible_and_an_excursion() -> None:
+    temps = [5.0 + 3.0 * i for i in range(6)]  # +3 °C per minute up to 20 °C
+    c = trip_compliance(series(temps), VACCINES, HOLD)
+    assert c.implausible == 0
+    assert {e.kind for e in c.excursions} == {"high", "critical"}
+
+
+def test_the_batch_and_the_speed_layer_judge_plausibility_alike() -> None:
+    from logistream.batch.views.excursions import plausible_at
+    from logistream.speed.rules.plausibility import is_plausible
+
+    rng = seeded_random("plausibility-agree")
+    for _ in range(2000):
+        temp = rng.uniform(-60.0, 80.0)
+        dt = rng.choice([1.0, 30.0, 60.0, 600.0])
+        door = rng.random() < 0.3
+        anchor = rng.uniform(-30.0, 30.0)
+        sample = Sample(t=T0 + dt, temp=temp, door_open=door)
+        assert plausible_at(sample, VACCINES, (T0, anchor)) is is_plausible(
+            VACCINES, temp, T0 + dt, door, T0, anchor
+        )

@@ -80,9 +80,10 @@ def test_truck_status_is_the_worst_open_severity_or_offline() -> None:
     run = Run()
     run.feed([vax(0, 5.0)])
     assert status_of(run.states["KBX 123A"]) == "ok"
-    run.feed([vax(30, 13.0)])
+    # Within what the air can do (a jump to 13 °C in 30 s would be a sensor fault), and held.
+    run.feed([vax(30, 10.5), vax(60, 13.0), vax(90, 13.0)])
     assert status_of(run.states["KBX 123A"]) == "critical"
-    run.watermark("KBX 123A", T0 + 30 + 1000)
+    run.watermark("KBX 123A", T0 + 90 + 1000)
     assert status_of(run.states["KBX 123A"]) == "offline"
 
 

@@ -16,6 +16,8 @@ from logistream.registry.rules import RulesConfig, load_rules_config
 SHARED_KEYS = {
     # batch field: (rules.toml section, key, factor from the file's unit to the batch's)
     "hold_max_s": ("temperature", "tor_max_gap_min", 60.0),
+    "critical_confirm_readings": ("temperature", "critical_confirm_readings", 1.0),
+    "critical_confirm_s": ("temperature", "critical_confirm_s", 1.0),
     "gap_s": ("offline", "offline_min", 60.0),
     "speed_limit_kmh": ("driving", "speed_limit_kmh", 1.0),
     "parked_kmh": ("fuel", "parked_kmh", 1.0),

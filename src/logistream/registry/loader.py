@@ -34,7 +34,7 @@ def _minutes(table: dict[str, Any], key: str, default: float = 0.0) -> float:
 
 def _profile(name: str, t: dict[str, Any]) -> CargoProfile:
     try:
-        return CargoProfile(
+        profile = CargoProfile(
             name=name,
             label=str(t.get("label", name)),
             setpoint_c=float(t["setpoint"]),
@@ -50,9 +50,21 @@ def _profile(name: str, t: dict[str, Any]) -> CargoProfile:
             defrost_max_s=_minutes(t, "defrost_max_min", 45.0),
             mkt_enabled=bool(t.get("mkt", True)),
             activation_energy_kj_mol=float(t.get("activation_energy_kj_mol", 83.144)),
+            sensor_min_c=float(t.get("sensor_min", -50.0)),
+            sensor_max_c=float(t.get("sensor_max", 70.0)),
+            max_rate_c_per_min=float(t.get("max_rate_c_per_min", 4.0)),
+            max_rate_door_c_per_min=float(t.get("max_rate_door_c_per_min", 10.0)),
+            rate_slack_c=float(t.get("rate_slack", 4.0)),
         )
     except (KeyError, TypeError, ValueError) as error:
         raise ConfigError(f"cargo.toml [{name}]: missing or wrong value {error}") from error
+    if not profile.sensor_min_c < profile.sensor_max_c:
+        raise ConfigError(f"cargo.toml [{name}]: sensor_min must be below sensor_max")
+    if min(profile.max_rate_c_per_min, profile.max_rate_door_c_per_min) <= 0:
+        raise ConfigError(f"cargo.toml [{name}]: the plausible rates must be positive")
+    if profile.rate_slack_c < 0:
+        raise ConfigError(f"cargo.toml [{name}]: rate_slack must not be negative")
+    return profile
 
 
 def _route(name: str, t: dict[str, Any]) -> Route:

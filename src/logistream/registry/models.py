@@ -33,6 +33,15 @@ class CargoProfile:
     mkt_enabled: bool
     """Mean Kinetic Temperature is meaningless for frozen products."""
     activation_energy_kj_mol: float = 83.144
+    sensor_min_c: float = -50.0
+    """A reading below this is a broken probe or cable, never the cargo's air."""
+    sensor_max_c: float = 70.0
+    max_rate_c_per_min: float = 4.0
+    """The fastest the cargo air can really change with the doors shut (°C per minute)."""
+    max_rate_door_c_per_min: float = 10.0
+    """The same with the door open: outside air mixes in fast."""
+    rate_slack_c: float = 4.0
+    """Allowed on top of ``rate x elapsed time``: probe noise between two close readings."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -18,6 +18,10 @@ from logistream.events import RULE_NAMES, SEVERITY_ORDER, Severity
 @dataclass(frozen=True, slots=True)
 class TemperatureConfig:
     tor_max_gap_s: float = 900.0
+    critical_confirm_readings: int = 1
+    """Plausible readings beyond a hard limit needed before ``temp_critical`` opens."""
+    critical_confirm_s: float = 0.0
+    """... and for at least this long since the first of them."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -28,6 +32,8 @@ class TrendConfig:
     min_span_s: float = 300.0
     sample_s: float = 20.0
     min_slope_c_per_h: float = 1.0
+    confidence: float = 0.95
+    sub_windows_s: tuple[float, ...] = (300.0, 600.0)
     clear_factor: float = 1.5
     skip_profiles: frozenset[str] = frozenset({"default"})
 
@@ -88,6 +94,7 @@ def _default_severity() -> dict[str, Severity]:
         "harsh_braking": "warning",
         "harsh_acceleration": "warning",
         "route_deviation": "minor",
+        "sensor_fault": "minor",
     }
 
 
@@ -112,6 +119,13 @@ def _num(table: dict[str, Any], key: str, default: float, scale: float = 1.0) ->
     return float(value) * scale
 
 
+def _confidence(trend: dict[str, Any]) -> float:
+    value = _num(trend, "confidence", 0.95)
+    if not 0.5 <= value < 1.0:
+        raise ConfigError(f"rules.toml [trend] confidence must be in [0.5, 1) (got {value})")
+    return value
+
+
 def parse_rules_config(data: dict[str, Any]) -> RulesConfig:
     """Build the configuration from parsed TOML; missing keys keep their defaults."""
     severity = _default_severity()
@@ -126,7 +140,11 @@ def parse_rules_config(data: dict[str, Any]) -> RulesConfig:
     r = data.get("route", {})
     return RulesConfig(
         severity=severity,
-        temperature=TemperatureConfig(tor_max_gap_s=_num(t, "tor_max_gap_min", 15, 60)),
+        temperature=TemperatureConfig(
+            tor_max_gap_s=_num(t, "tor_max_gap_min", 15, 60),
+            critical_confirm_readings=max(1, int(_num(t, "critical_confirm_readings", 1))),
+            critical_confirm_s=_num(t, "critical_confirm_s", 0),
+        ),
         trend=TrendConfig(
             window_s=_num(tr, "window_min", 15, 60),
             horizon_s=_num(tr, "horizon_min", 30, 60),
@@ -134,6 +152,11 @@ def parse_rules_config(data: dict[str, Any]) -> RulesConfig:
             min_span_s=_num(tr, "min_span_min", 5, 60),
             sample_s=_num(tr, "sample_s", 20),
             min_slope_c_per_h=_num(tr, "min_slope_c_per_h", 1.0),
+            confidence=_confidence(tr),
+            sub_windows_s=tuple(
+                _num({"sub_windows_min": m}, "sub_windows_min", 1, 60)
+                for m in tr.get("sub_windows_min", [5, 10])
+            ),
             clear_factor=_num(tr, "clear_factor", 1.5),
             skip_profiles=frozenset(tr.get("skip_profiles", ["default"])),
         ),

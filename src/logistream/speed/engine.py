@@ -17,7 +17,16 @@ from logistream.events import Alert, AlertCommand, Reading, Severity
 from logistream.registry import Registry
 from logistream.registry.rules import RulesConfig
 from logistream.speed import alerts as lifecycle
-from logistream.speed.rules import door, driving, fuel, offline, route, temperature, trend
+from logistream.speed.rules import (
+    door,
+    driving,
+    fuel,
+    offline,
+    plausibility,
+    route,
+    temperature,
+    trend,
+)
 from logistream.speed.rules.base import RuleContext, Verdict
 from logistream.speed.state import TruckState
 
@@ -71,6 +80,40 @@ def _apply(
     return lifecycle.apply_verdicts(alerts, verdicts, at, severity)
 
 
+def _temperature(
+    state: TruckState,
+    reading: Reading,
+    prev_ts: float | None,
+    ctx: RuleContext,
+    verdicts: list[Verdict],
+) -> tuple[temperature.TempState, bool]:
+    """Sensor plausibility, then the temperature rules; whether the reading was plausible.
+
+    An implausible reading stands for the air as last seen (the last plausible reading's
+    temperature), so that time out of range and alarm delays run on as the batch views count
+    them; with no plausible reading yet on the trip it changes nothing.
+    """
+    plaus, plausible, v = plausibility.step(
+        state.temp.plaus,
+        profile=ctx.profile,
+        temp=reading.temp,
+        ts=reading.timestamp,
+        door_open=bool(reading.door_open),
+        trip=reading.trip_id,
+        event_id=reading.event_id or "",
+    )
+    verdicts.extend(v)
+    if plausible:
+        temp_s, v = temperature.step(state.temp, reading, prev_ts, ctx)
+    elif plaus.anchor_c is not None:
+        carried = msgspec.structs.replace(reading, temp=plaus.anchor_c)
+        temp_s, v = temperature.step(state.temp, carried, prev_ts, ctx, plausible=False)
+    else:
+        temp_s, v = state.temp, ()
+    verdicts.extend(v)
+    return msgspec.structs.replace(temp_s, plaus=plaus), plausible
+
+
 def process(state: TruckState, reading: Reading, partition: int, ctx: RuleContext) -> Step:
     """The truck's state after ``reading`` and the alert changes it causes."""
     prev = state.last
@@ -94,11 +137,16 @@ def process(state: TruckState, reading: Reading, partition: int, ctx: RuleContex
         changes.extend(made)
 
     verdicts: list[Verdict] = []
-    temp_s, v = temperature.step(state.temp, reading, prev.timestamp if prev else None, ctx)
-    verdicts.extend(v)
-    excursion = temp_s.high_since is not None or temp_s.low_since is not None
-    trend_s, v = trend.step(state.trend, reading, ctx, excursion)
-    verdicts.extend(v)
+    temp_s, plausible = _temperature(
+        state, reading, prev.timestamp if prev else None, ctx, verdicts
+    )
+    if plausible:
+        excursion = temp_s.high_since is not None or temp_s.low_since is not None
+        trend_s, v = trend.step(state.trend, reading, ctx, excursion)
+        verdicts.extend(v)
+    else:
+        # An implausible reading says nothing about the air: the trend does not see it.
+        trend_s = state.trend
     door_s, v = door.step(state.door, reading, ctx)
     verdicts.extend(v)
     fuel_s, v = fuel.step(state.fuel, reading, ctx)

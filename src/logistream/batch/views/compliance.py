@@ -7,6 +7,8 @@ Verdict (the profile's rules from the registry):
   range's upper limit; or the uncovered time (data gaps) is at least the budget, long enough
   to have hidden a spent budget;
 - ``pass``: none of these.
+Readings that fail the sensor plausibility check stand for the air as last seen (see
+:mod:`excursions`): they neither make excursions nor enter the MKT and the mean.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from typing import Literal
 
 from logistream.batch.views.excursions import Excursion, Sample, classify, extract, tor_alarm_at
 from logistream.batch.views.mkt import mkt_weighted
+from logistream.batch.views.params import DEFAULT_PARAMS
 from logistream.registry import CargoProfile
 
 Verdict = Literal["pass", "review", "fail"]
@@ -41,6 +44,8 @@ class Compliance:
     excursions: tuple[Excursion, ...]
     verdict: Verdict
     reason: str
+    implausible: int = 0
+    """Readings that failed the sensor plausibility check."""
 
 
 def verdict(
@@ -68,17 +73,28 @@ def verdict(
 
 
 def trip_compliance(
-    samples: Sequence[Sample], profile: CargoProfile, hold_max_s: float
+    samples: Sequence[Sample],
+    profile: CargoProfile,
+    hold_max_s: float,
+    *,
+    confirm_readings: int = DEFAULT_PARAMS.critical_confirm_readings,
+    confirm_s: float = DEFAULT_PARAMS.critical_confirm_s,
 ) -> Compliance:
     """Everything the trip compliance view holds for one trip (readings in any order)."""
     if not samples:
         raise ValueError("a trip has at least one reading")
     rows = classify(samples, profile, hold_max_s)
-    excursions = tuple(extract(rows, profile))
+    excursions = tuple(
+        extract(rows, profile, confirm_readings=confirm_readings, confirm_s=confirm_s)
+    )
     covered = sum(c.weight_s for c in rows)
-    temps = [c.sample.temp for c in rows]
-    weights = [c.weight_s for c in rows]
-    mean = sum(t * w for t, w in zip(temps, weights, strict=True)) / covered if covered else None
+    # What the rules see; a trip with no plausible reading at all shows its raw extremes.
+    seen = [(c.temp, c.weight_s) for c in rows if c.temp is not None]
+    temps = [t for t, _ in seen]
+    weights = [w for _, w in seen]
+    temp_covered = sum(weights)
+    mean = sum(t * w for t, w in seen) / temp_covered if temp_covered else None
+    extremes = temps or [c.sample.temp for c in rows]
     mkt = (
         mkt_weighted(temps, weights, profile.activation_energy_kj_mol)
         if profile.mkt_enabled
@@ -98,8 +114,8 @@ def trip_compliance(
     )
     return Compliance(
         readings=len(rows),
-        min_c=min(temps),
-        max_c=max(temps),
+        min_c=min(extremes),
+        max_c=max(extremes),
         mean_c=mean,
         above_s=above,
         below_s=below,
@@ -113,4 +129,5 @@ def trip_compliance(
         excursions=excursions,
         verdict=v,
         reason=why,
+        implausible=sum(1 for c in rows if not c.plausible),
     )

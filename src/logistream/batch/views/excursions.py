@@ -12,6 +12,13 @@ The same semantics as the speed layer's temperature rule, so the two can be reco
 - time out of range sums the hold of every reading beyond the range (:mod:`timeline`), so gaps
   are capped and uneven sampling does not bias it; the budget alarm (``tor_budget``) fires at
   the reading at which the time out of range so far reaches the profile's budget.
+- a reading that fails the sensor plausibility check (the speed layer's
+  :mod:`logistream.speed.rules.plausibility`, the same test) stands for the air as last seen:
+  it is no excursion of its own and does not enter MKT; before the trip's first plausible
+  reading it stands for nothing;
+- a critical excursion alarms once ``confirm_readings`` plausible readings beyond the hard limit
+  were seen in it, the last at least ``confirm_s`` after its start (the speed layer's
+  ``critical_confirm_*``).
 Readings are ordered by (event time, event id) first: late and out-of-order rows take their
 place in time, and a tie is broken the same way on every run.
 """
@@ -22,6 +29,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal
 
+from logistream.batch.views.params import DEFAULT_PARAMS
 from logistream.batch.views.timeline import holds
 from logistream.registry import CargoProfile
 
@@ -39,6 +47,7 @@ class Sample:
     event_id: str = ""
     lat: float | None = None
     lon: float | None = None
+    door_open: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,6 +85,21 @@ class Classified:
     above: bool
     below: bool
     beyond_hard: bool
+    plausible: bool = True
+    temp: float | None = None
+    """The temperature the rules see: the reading's own if plausible, else the last plausible
+    one's (None before the trip's first plausible reading)."""
+
+
+def plausible_at(sample: Sample, profile: CargoProfile, anchor: tuple[float, float] | None) -> bool:
+    """The speed layer's plausibility test against the last plausible (time, °C)."""
+    if not profile.sensor_min_c <= sample.temp <= profile.sensor_max_c:
+        return False
+    if anchor is None:
+        return True
+    rate = profile.max_rate_door_c_per_min if sample.door_open else profile.max_rate_c_per_min
+    allowed = rate * max(sample.t - anchor[0], 0.0) / 60.0 + profile.rate_slack_c
+    return abs(sample.temp - anchor[1]) <= allowed
 
 
 def ordered(samples: Sequence[Sample]) -> list[Sample]:
@@ -90,13 +114,18 @@ def classify(
     hs = holds([s.t for s in rows], hold_max_s)
     out: list[Classified] = []
     defrost_since: float | None = None
+    anchor: tuple[float, float] | None = None
     for s, h in zip(rows, hs, strict=True):
         defrost_since = (defrost_since if defrost_since is not None else s.t) if s.defrost else None
         in_defrost = defrost_since is not None and s.t - defrost_since <= profile.defrost_max_s
         high = profile.high_c + profile.defrost_allowance_c if in_defrost else profile.high_c
+        ok = plausible_at(s, profile, anchor)
+        if ok:
+            anchor = (s.t, s.temp)
+        temp = anchor[1] if anchor is not None else None
         hard_hi, hard_lo = profile.hard_high_c, profile.hard_low_c
-        beyond = (hard_hi is not None and s.temp > hard_hi) or (
-            hard_lo is not None and s.temp < hard_lo
+        beyond = temp is not None and (
+            (hard_hi is not None and temp > hard_hi) or (hard_lo is not None and temp < hard_lo)
         )
         out.append(
             Classified(
@@ -105,9 +134,11 @@ def classify(
                 h.uncovered_s,
                 high,
                 in_defrost,
-                s.temp > high,
-                s.temp < profile.low_c,
+                temp is not None and temp > high,
+                temp is not None and temp < profile.low_c,
                 beyond,
+                ok,
+                temp,
             )
         )
     return out
@@ -115,7 +146,9 @@ def classify(
 
 def _state(kind: Kind, c: Classified, profile: CargoProfile) -> bool | None:
     """True: beyond (starts or continues), False: back inside by the hysteresis, None: band."""
-    t, hyst = c.sample.temp, profile.hysteresis_c
+    t, hyst = c.temp, profile.hysteresis_c
+    if t is None:
+        return None
     if kind == "high":
         return True if c.above else (False if t <= c.high_c - hyst else None)
     if kind == "low":
@@ -128,7 +161,9 @@ def _state(kind: Kind, c: Classified, profile: CargoProfile) -> bool | None:
 
 
 def _violation(kind: Kind, c: Classified, profile: CargoProfile) -> float:
-    t = c.sample.temp
+    t = c.temp
+    if t is None:
+        return float("-inf")
     if kind == "high":
         return t - c.high_c
     if kind == "low":
@@ -142,8 +177,15 @@ def _delay(kind: Kind, profile: CargoProfile) -> float:
     return {"high": profile.alarm_delay_high_s, "low": profile.alarm_delay_low_s}.get(kind, 0.0)
 
 
-def extract(rows: Sequence[Classified], profile: CargoProfile) -> list[Excursion]:
+def extract(
+    rows: Sequence[Classified],
+    profile: CargoProfile,
+    *,
+    confirm_readings: int = DEFAULT_PARAMS.critical_confirm_readings,
+    confirm_s: float = DEFAULT_PARAMS.critical_confirm_s,
+) -> list[Excursion]:
     """Every excursion of the trip, ordered by start (then kind)."""
+    confirm = (confirm_readings, confirm_s)
     found: list[Excursion] = []
     kinds: tuple[Kind, ...] = ("high", "low", "critical")
     for kind in kinds:
@@ -155,29 +197,39 @@ def extract(rows: Sequence[Classified], profile: CargoProfile) -> list[Excursion
             if in_exc_now:
                 current.append(c)
             elif in_exc:
-                found.append(_excursion(kind, current, rows[i].sample.t, False, profile))
+                found.append(_excursion(kind, current, rows[i].sample.t, False, profile, confirm))
                 current = []
             in_exc = in_exc_now
         if current:
-            found.append(_excursion(kind, current, current[-1].sample.t, True, profile))
+            found.append(_excursion(kind, current, current[-1].sample.t, True, profile, confirm))
     return sorted(found, key=lambda e: (e.start, e.kind))
 
 
 def _excursion(
-    kind: Kind, rows: list[Classified], end: float, ongoing: bool, profile: CargoProfile
+    kind: Kind,
+    rows: list[Classified],
+    end: float,
+    ongoing: bool,
+    profile: CargoProfile,
+    confirm: tuple[int, float],
 ) -> Excursion:
     first = rows[0]
     start = first.sample.t
     beyond = [c for c in rows if _state(kind, c, profile) is True]
     peak = max(beyond, key=lambda c: (_violation(kind, c, profile), -c.sample.t))
-    delay = _delay(kind, profile)
-    due = [c.sample.t for c in beyond if c.sample.t - start >= delay]
+    if kind == "critical":
+        # Confirmed by plausible readings only: the n-th one, at least confirm_s after the start.
+        plausible = [c.sample.t for c in beyond if c.plausible]
+        due = [t for n, t in enumerate(plausible, 1) if n >= confirm[0] and t - start >= confirm[1]]
+    else:
+        delay = _delay(kind, profile)
+        due = [c.sample.t for c in beyond if c.sample.t - start >= delay]
     return Excursion(
         kind=kind,
         start=start,
         end=end,
         ongoing=ongoing,
-        peak_c=peak.sample.temp,
+        peak_c=peak.temp if peak.temp is not None else peak.sample.temp,
         peak_at=peak.sample.t,
         out_s=sum(c.weight_s for c in beyond),
         alarm_at=min(due) if due else None,

@@ -45,6 +45,10 @@ class BatchParams:
     reefer_min_h: float = 0.5
     """Parked time with the reefer on needed before a reefer L/h figure is given."""
     default_tank_litres: float = 400.0
+    critical_confirm_readings: int = 1
+    """Plausible readings beyond a hard limit that confirm a critical (speed layer: the same)."""
+    critical_confirm_s: float = 0.0
+    """... and for at least this long since the first reading beyond it."""
     alert_tolerance_s: float = 60.0
     """An alert this much later than the batch layer's alarm time (event time) is late."""
 
@@ -61,6 +65,8 @@ def params_from_rules(rules: RulesConfig, base: BatchParams = DEFAULT_PARAMS) ->
     return replace(
         base,
         hold_max_s=rules.temperature.tor_max_gap_s,
+        critical_confirm_readings=rules.temperature.critical_confirm_readings,
+        critical_confirm_s=rules.temperature.critical_confirm_s,
         gap_s=rules.offline.offline_s,
         speed_limit_kmh=rules.driving.speed_limit_kmh,
         parked_kmh=rules.fuel.parked_kmh,

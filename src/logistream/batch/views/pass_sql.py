@@ -40,8 +40,9 @@ def pass_sql(p: BatchParams, where: str) -> str:
 
 _LATE_COLUMNS = (
     "truck_id, trip_id, event_id, event_time, trip_sent, driver_id, profile, tank, budget, "
-    "h_over_r, rn, ts, next_ts, dt, temp, lat, lon, speed_kmh, reefer_on, defrost, fuel_smooth, "
-    "w, uncovered, seg_km, d_l, unexplained, high_eff, beyond_hard, above, below, brake, launch"
+    "h_over_r, rn, ts, next_ts, dt, temp, raw_temp, plausible, lat, lon, speed_kmh, reefer_on, "
+    "defrost, fuel_smooth, w, uncovered, seg_km, d_l, unexplained, high_eff, beyond_hard, above, "
+    "below, brake, launch"
 )
 """The per-reading columns the steps after the classification (l5 onwards) still need."""
 
@@ -53,8 +54,8 @@ def pass_select(p: BatchParams, where: str) -> str:
 WITH src AS (
     SELECT r.truck_id, {TRIP_EXPR} AS trip_id, r.trip_id IS NOT NULL AS trip_sent,
            r.event_id, r.event_time, extract(epoch FROM r.event_time)::float8 AS ts,
-           r.temp, r.fuel, r.driver_id, r.lat, r.lon, r.speed_kmh,
-           coalesce(r.defrost, false) AS defrost, r.reefer_on,
+           r.temp AS raw_temp, r.fuel, r.driver_id, r.lat, r.lon, r.speed_kmh,
+           coalesce(r.defrost, false) AS defrost, r.reefer_on, r.door_open,
            coalesce(p.name, d.name) AS profile,
            coalesce(p.low_c, d.low_c) AS low_c, coalesce(p.high_c, d.high_c) AS high_c,
            CASE WHEN p.name IS NULL THEN d.hard_low_c ELSE p.hard_low_c END AS hard_low_c,
@@ -65,6 +66,11 @@ WITH src AS (
            coalesce(p.tor_budget_s, d.tor_budget_s) AS budget,
            coalesce(p.activation_energy_kj_mol, d.activation_energy_kj_mol) * 1000.0 / 8.3144
                AS h_over_r,
+           coalesce(p.sensor_min_c, d.sensor_min_c) AS sensor_min_c,
+           coalesce(p.sensor_max_c, d.sensor_max_c) AS sensor_max_c,
+           coalesce(p.max_rate_c_per_min, d.max_rate_c_per_min) AS max_rate,
+           coalesce(p.max_rate_door_c_per_min, d.max_rate_door_c_per_min) AS max_rate_door,
+           coalesce(p.rate_slack_c, d.rate_slack_c) AS rate_slack,
            coalesce(t.tank_litres, {p.default_tank_litres}) AS tank
     FROM readings r
     LEFT JOIN batch_cargo_profiles p ON p.name = r.cargo
@@ -81,7 +87,10 @@ l1 AS (
            lag(lon) OVER w AS prev_lon,
            lag(speed_kmh) OVER w AS prev_speed,
            lag(defrost) OVER w AS prev_defrost,
-           avg(fuel) OVER wr AS fuel_smooth
+           avg(fuel) OVER wr AS fuel_smooth,
+           -- Sensor plausibility against the last plausible reading (running, in order).
+           batch_plausibility(ts, raw_temp, door_open, sensor_min_c, sensor_max_c, max_rate,
+                              max_rate_door, rate_slack) OVER w AS plaus
     FROM src s
     WINDOW w AS (PARTITION BY truck_id, trip_id ORDER BY event_time, event_id),
            wr AS (PARTITION BY truck_id, trip_id ORDER BY event_time
@@ -89,6 +98,10 @@ l1 AS (
 ),
 l2 AS (
     SELECT l1.*,
+           -- The temperature the rules see: an implausible reading stands for the air as last
+           -- seen (NULL before the trip's first plausible reading).
+           plaus[2] AS temp,
+           plaus[3] = 1 AS plausible,
            least(coalesce(next_ts - ts, 0), {hold}) AS w,
            greatest(coalesce(next_ts - ts, 0) - {hold}, 0) AS uncovered,
            ts - prev_ts AS dt,
@@ -198,8 +211,10 @@ SELECT truck_id, trip_id,
        count(*) FILTER (WHERE next_ts - ts > {gap}) AS gap_count,
        coalesce(sum(next_ts - ts) FILTER (WHERE next_ts - ts > {gap}), 0) AS gap_total_s,
        coalesce(max(next_ts - ts) FILTER (WHERE next_ts - ts > {gap}), 0) AS longest_gap_s,
-       min(temp) AS min_c, max(temp) AS max_c,
-       sum(temp * w) / nullif(sum(w), 0) AS mean_c,
+       coalesce(min(temp), min(raw_temp)) AS min_c, coalesce(max(temp), max(raw_temp)) AS max_c,
+       sum(temp * w) / nullif(sum(w) FILTER (WHERE temp IS NOT NULL), 0) AS mean_c,
+       coalesce(sum(w) FILTER (WHERE temp IS NOT NULL), 0) AS temp_covered_s,
+       count(*) FILTER (WHERE NOT plausible) AS implausible,
        coalesce(sum(w) FILTER (WHERE above), 0) AS above_s,
        coalesce(sum(w) FILTER (WHERE below), 0) AS below_s,
        coalesce(sum(w) FILTER (WHERE defrost), 0) AS defrost_s,
@@ -221,7 +236,7 @@ SELECT truck_id, trip_id,
        coalesce(-sum(d_l) FILTER (WHERE reefer_ok), 0) AS reefer_l,
        array_agg(ROW(ts, next_ts, temp, lat, lon, w, above, below, beyond_hard, high_eff,
                      st_high, st_low, st_crit, exc_high_no, exc_low_no, exc_crit_no,
-                     refuel_zone, theft_zone, refuel_no, theft_no, d_l, unexplained
+                     refuel_zone, theft_zone, refuel_no, theft_no, d_l, unexplained, plausible
                  )::batch_marked_row)
            FILTER (WHERE st_high OR st_low OR st_crit OR refuel_zone OR theft_zone
                          OR next_ts - ts > {gap}) AS marked

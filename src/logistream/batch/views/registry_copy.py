@@ -21,8 +21,12 @@ def sync_registry(conn: psycopg.Connection[Any], registry: Registry) -> None:
     conn.execute("DELETE FROM batch_routes")
     with conn.cursor() as cur:
         cur.executemany(
-            "INSERT INTO batch_cargo_profiles VALUES "
-            "(%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
+            "INSERT INTO batch_cargo_profiles (name, label, low_c, high_c, hard_low_c, "
+            "hard_high_c, alarm_delay_high_s, alarm_delay_low_s, hysteresis_c, tor_budget_s, "
+            "defrost_allowance_c, defrost_max_s, mkt_enabled, activation_energy_kj_mol, "
+            "sensor_min_c, sensor_max_c, max_rate_c_per_min, max_rate_door_c_per_min, "
+            "rate_slack_c) VALUES "
+            "(%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
             [
                 (
                     p.name,
@@ -39,6 +43,11 @@ def sync_registry(conn: psycopg.Connection[Any], registry: Registry) -> None:
                     p.defrost_max_s,
                     p.mkt_enabled,
                     p.activation_energy_kj_mol,
+                    p.sensor_min_c,
+                    p.sensor_max_c,
+                    p.max_rate_c_per_min,
+                    p.max_rate_door_c_per_min,
+                    p.rate_slack_c,
                 )
                 for p in registry.cargo.values()
             ],

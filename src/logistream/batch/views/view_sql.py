@@ -47,27 +47,37 @@ INSERT INTO excursions
 WITH m AS ({marked}),
 ex AS (
     SELECT m.truck_id, m.trip_id, 'high' AS kind, exc_high_no AS no, ts, next_ts, temp, lat, lon,
-           w, above AS beyond, temp - high_eff AS violation, c.alarm_delay_high_s AS delay
+           w, above AS beyond, temp - high_eff AS violation, c.alarm_delay_high_s AS delay,
+           true AS counts, 0 AS need
     FROM m JOIN batch_cargo_profiles c ON c.name = m.profile WHERE st_high
     UNION ALL
     SELECT m.truck_id, m.trip_id, 'low', exc_low_no, ts, next_ts, temp, lat, lon,
-           w, below, c.low_c - temp, c.alarm_delay_low_s
+           w, below, c.low_c - temp, c.alarm_delay_low_s, true, 0
     FROM m JOIN batch_cargo_profiles c ON c.name = m.profile WHERE st_low
     UNION ALL
+    -- A critical is confirmed by plausible readings beyond the hard limit only.
     SELECT m.truck_id, m.trip_id, 'critical', exc_crit_no, ts, next_ts, temp, lat, lon,
            w, beyond_hard,
            greatest(coalesce(temp - c.hard_high_c, '-infinity'),
-                    coalesce(c.hard_low_c - temp, '-infinity')), 0
+                    coalesce(c.hard_low_c - temp, '-infinity')), {p.critical_confirm_s},
+           coalesce(plausible, true), {p.critical_confirm_readings}
     FROM m JOIN batch_cargo_profiles c ON c.name = m.profile WHERE st_crit
 ),
-g AS (SELECT ex.*, min(ts) OVER (PARTITION BY truck_id, trip_id, kind, no) AS start_ts FROM ex)
+g AS (
+    SELECT ex.*, min(ts) OVER (PARTITION BY truck_id, trip_id, kind, no) AS start_ts,
+           count(*) FILTER (WHERE beyond AND counts)
+               OVER (PARTITION BY truck_id, trip_id, kind, no ORDER BY ts
+                     ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS counted
+    FROM ex
+)
 SELECT truck_id, trip_id, kind, to_timestamp(min(ts)),
        to_timestamp(coalesce(max(next_ts), max(ts))), bool_or(next_ts IS NULL),
        coalesce(max(next_ts), max(ts)) - min(ts),
        coalesce(sum(w) FILTER (WHERE beyond), 0),
        (array_agg(temp ORDER BY violation DESC, ts) FILTER (WHERE beyond))[1],
        to_timestamp((array_agg(ts ORDER BY violation DESC, ts) FILTER (WHERE beyond))[1]),
-       to_timestamp(min(ts) FILTER (WHERE beyond AND ts - start_ts >= delay)),
+       to_timestamp(min(ts) FILTER (WHERE beyond AND counts AND counted >= need
+                                      AND ts - start_ts >= delay)),
        (array_agg(lat ORDER BY ts))[1], (array_agg(lon ORDER BY ts))[1]
 FROM g GROUP BY truck_id, trip_id, kind, no
 """,
@@ -99,9 +109,9 @@ SELECT tp.truck_id, tp.trip_id, tp.profile, tp.readings, tp.min_c, tp.max_c, tp.
 FROM batch_trip_pass tp
 JOIN batch_cargo_profiles c ON c.name = tp.profile
 CROSS JOIN LATERAL (
-    SELECT CASE WHEN c.mkt_enabled AND tp.covered_s > 0
+    SELECT CASE WHEN c.mkt_enabled AND tp.temp_covered_s > 0
                 THEN (c.activation_energy_kj_mol * 1000.0 / 8.3144)
-                     / -ln(tp.arrhenius_sum / tp.covered_s) - 273.15 END AS mkt_c,
+                     / -ln(tp.arrhenius_sum / tp.temp_covered_s) - 273.15 END AS mkt_c,
            (SELECT count(*) FROM excursions e
             WHERE e.truck_id = tp.truck_id AND e.trip_id = tp.trip_id
               AND e.kind <> 'critical')::int AS excursions

@@ -4,6 +4,12 @@ An excursion starts at the first reading beyond a limit and lasts until a readin
 inside by the profile's hysteresis, so a reading hovering on the limit neither flaps nor resets
 the alarm delay. A flagged defrost widens the upper limit by the profile's allowance, for at most
 its maximum duration.
+
+A critical is confirmed before it opens: the hard limit must be passed by at least
+``critical_confirm_readings`` plausible readings of the same excursion (readings in the
+hysteresis band neither count nor reset) and for at least ``critical_confirm_s``, so one reading
+cannot wake a person. A reading that failed the plausibility check is stepped with the
+temperature last seen (it counts time, it confirms nothing).
 """
 
 from __future__ import annotations
@@ -13,6 +19,7 @@ import msgspec
 from logistream.events import Reading
 from logistream.registry import CargoProfile
 from logistream.speed.rules.base import NO_VERDICTS, Clear, Raise, RuleContext, Verdict, minutes
+from logistream.speed.rules.plausibility import PlausState
 
 
 class TempState(msgspec.Struct, frozen=True, kw_only=True):
@@ -20,12 +27,19 @@ class TempState(msgspec.Struct, frozen=True, kw_only=True):
     """Event time of the first reading of the current excursion above the range."""
     low_since: float | None = None
     critical: bool = False
+    """Whether ``temp_critical`` is open."""
+    crit_since: float | None = None
+    """Event time of the first reading of the current excursion beyond a hard limit."""
+    crit_n: int = 0
+    """Plausible readings beyond the hard limit in that excursion."""
     defrost_since: float | None = None
     out_of_range: bool = False
     """Whether the previous reading was outside the range (its time until now counts)."""
     tor_s: float = 0.0
     """Time out of range on the current trip."""
     tor_trip: str | None = None
+    plaus: PlausState = PlausState()
+    """The sensor plausibility check's state (kept here: it gates these rules)."""
 
 
 def _range_text(profile: CargoProfile) -> str:
@@ -40,9 +54,10 @@ def _for(seconds: float) -> str:
 
 
 def step(
-    s: TempState, r: Reading, prev_ts: float | None, ctx: RuleContext
+    s: TempState, r: Reading, prev_ts: float | None, ctx: RuleContext, *, plausible: bool = True
 ) -> tuple[TempState, tuple[Verdict, ...]]:
-    """Advance the temperature state by one in-order reading."""
+    """Advance the temperature state by one in-order reading (``plausible`` False: a reading
+    carrying the last plausible temperature in place of an implausible one)."""
     p = ctx.profile
     t, ts = r.temp, r.timestamp
     defrost_since = (s.defrost_since if s.defrost_since is not None else ts) if r.defrost else None
@@ -120,11 +135,19 @@ def step(
             )
         )
 
-    # Hard limits: critical at once, whatever the delay or defrost.
+    # Hard limits: critical once confirmed, whatever the alarm delay or defrost.
     hard_hi, hard_lo = p.hard_high_c, p.hard_low_c
     beyond = (hard_hi is not None and t > hard_hi) or (hard_lo is not None and t < hard_lo)
-    critical = s.critical
+    critical, crit_since, crit_n = s.critical, s.crit_since, s.crit_n
+    confirmed = False
     if beyond:
+        crit_since = ts if crit_since is None else crit_since
+        crit_n += 1 if plausible else 0
+        conf = ctx.config.temperature
+        confirmed = plausible and (
+            crit_n >= conf.critical_confirm_readings and ts - crit_since >= conf.critical_confirm_s
+        )
+    if beyond and (critical or confirmed):
         critical = True
         limit = hard_hi if hard_hi is not None and t > hard_hi else hard_lo
         side = "above" if limit == hard_hi else "below"
@@ -140,20 +163,27 @@ def step(
             )
         )
     elif (
-        s.critical
+        not beyond
         and (hard_hi is None or t <= hard_hi - p.hysteresis_c)
         and (hard_lo is None or t >= hard_lo + p.hysteresis_c)
     ):
-        critical = False
-        verdicts.append(Clear("temp_critical", ts, f"back to {t:.1f} °C, inside the hard limits"))
+        crit_since, crit_n = None, 0
+        if s.critical:
+            critical = False
+            verdicts.append(
+                Clear("temp_critical", ts, f"back to {t:.1f} °C, inside the hard limits")
+            )
 
     state = TempState(
         high_since=high_since,
         low_since=low_since,
         critical=critical,
+        crit_since=crit_since,
+        crit_n=crit_n,
         defrost_since=defrost_since,
         out_of_range=above or below,
         tor_s=tor_s,
         tor_trip=tor_trip,
+        plaus=s.plaus,
     )
     return state, tuple(verdicts) if verdicts else NO_VERDICTS
