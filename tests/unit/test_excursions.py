@@ -61,14 +61,31 @@ def test_alarm_after_the_delay_and_hysteresis_keeps_it_open() -> None:
     assert e.out_s == 10 * 60  # the band readings are inside the range: not out of range
 
 
-def test_hard_limit_fails_and_alarms_at_once() -> None:
-    temps = [5.0] * 5 + [12.5] + [5.0] * 5
+def test_hard_limit_fails_and_alarms_when_confirmed_by_a_second_reading() -> None:
+    temps = [5.0] * 5 + [10.0, 12.5, 12.6] + [5.0] * 5
     c = trip_compliance(series(temps), VACCINES, HOLD)
     kinds = {e.kind: e for e in c.excursions}
-    assert kinds["critical"].alarm_at == T0 + 300
+    assert kinds["critical"].alarm_at == T0 + 420
     assert kinds["high"].alarm_at is None
     assert c.hard_limit_passed
     assert c.verdict == "fail"
+
+
+def test_one_reading_beyond_the_hard_limit_fails_the_trip_but_alarms_no_critical() -> None:
+    temps = [5.0] * 5 + [10.0, 12.5, 10.0] + [5.0] * 5
+    c = trip_compliance(series(temps), VACCINES, HOLD)
+    kinds = {e.kind: e for e in c.excursions}
+    assert kinds["critical"].alarm_at is None
+    assert c.verdict == "fail"  # quality still sees the hard limit passed
+    once = trip_compliance(series(temps), VACCINES, HOLD, confirm_readings=1)
+    assert {e.kind: e for e in once.excursions}["critical"].alarm_at == T0 + 360
+
+
+def test_the_critical_confirmation_by_time() -> None:
+    temps = [10.0] + [12.5] * 5 + [5.0]
+    c = trip_compliance(series(temps, step=20.0), VACCINES, HOLD, confirm_readings=1, confirm_s=60)
+    kinds = {e.kind: e for e in c.excursions}
+    assert kinds["critical"].alarm_at == T0 + 80
 
 
 def test_budget_spent_fails_and_the_tor_alarm_time_matches_the_speed_rule() -> None:
@@ -207,3 +224,17 @@ def test_the_batch_and_the_speed_layer_judge_plausibility_alike() -> None:
         assert plausible_at(sample, VACCINES, (T0, anchor)) is is_plausible(
             VACCINES, temp, T0 + dt, door, T0, anchor
         )
+
+
+def test_sensor_fault_intervals_run_from_the_first_implausible_reading_to_the_next_good_one() -> (
+    None
+):
+    from logistream.batch.views.excursions import SensorFault, sensor_faults
+
+    temps = [5.0] * 10 + [25.0] + [5.0] * 10 + [-45.0, -44.0] + [5.0] * 5 + [90.0]
+    rows = classify(series(temps, step=30.0), VACCINES, HOLD)
+    assert sensor_faults(rows) == [
+        SensorFault(T0 + 300, T0 + 330, False, 1, 25.0, 25.0, 5.0),
+        SensorFault(T0 + 630, T0 + 690, False, 2, -45.0, -44.0, 5.0),
+        SensorFault(T0 + 840, T0 + 840, True, 1, 90.0, 90.0, 5.0),
+    ]

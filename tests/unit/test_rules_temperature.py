@@ -65,13 +65,14 @@ def test_flapping_around_the_limit_with_the_default_profile_opens_once_per_excur
     ]
 
 
-def test_low_excursion_uses_its_own_delay_and_the_hard_limit_is_critical_at_once() -> None:
+def test_low_excursion_uses_its_own_delay_and_the_hard_limit_is_critical_when_confirmed() -> None:
     run = Run()
     run.feed([vax(0, 1.5), vax(240, 1.2)])
     assert run.changes == []
     run.feed([vax(300, 1.0)])
     assert run.transitions() == [("temp_low", "open")]
-    made = run.feed([vax(330, -0.5)])
+    assert run.feed([vax(330, -0.5)]) == []  # one reading beyond the hard limit: not yet
+    made = run.feed([vax(345, -0.6)])
     assert [(a.rule, a.state, a.severity) for a in made] == [("temp_critical", "open", "critical")]
     assert "below the hard limit of 0 °C" in made[0].message
     run.feed([vax(360, 0.1)])  # inside the hard limit but not by the hysteresis
@@ -83,10 +84,76 @@ def test_low_excursion_uses_its_own_delay_and_the_hard_limit_is_critical_at_once
     ]
 
 
-def test_hard_high_limit_alerts_on_the_first_reading() -> None:
+def test_one_reading_beyond_the_hard_limit_is_not_a_critical() -> None:
     run = Run()
-    made = run.feed([vax(0, 5.0), vax(60, 12.5)])
+    assert run.feed([vax(0, 5.0), vax(60, 12.5), vax(120, 11.0), vax(180, 6.0)]) == []
+
+
+def test_two_consecutive_readings_beyond_the_hard_limit_raise_temp_critical() -> None:
+    run = Run()
+    assert run.feed([vax(0, 5.0), vax(60, 12.5)]) == []
+    made = run.feed([vax(90, 12.6)])
+    assert [(a.rule, a.state, a.opened_at) for a in made] == [("temp_critical", "open", T0 + 90)]
+
+
+def test_a_band_reading_between_two_beyond_the_limit_neither_counts_nor_resets() -> None:
+    run = Run()
+    # 11.9 °C is inside the 12 °C hard limit but not by the 0.3 hysteresis: still the excursion.
+    assert run.feed([vax(0, 11.0), vax(30, 12.2), vax(60, 11.9)]) == []
+    made = run.feed([vax(90, 12.1)])
     assert [(a.rule, a.state) for a in made] == [("temp_critical", "open")]
+
+
+def test_an_implausible_reading_does_not_confirm_a_critical() -> None:
+    run = Run()
+    run.feed([vax(0, 11.0), vax(30, 12.5), vax(60, 40.0)])  # the second is a glitch
+    assert run.open_rules() == {"sensor_fault"}
+    made = run.feed([vax(90, 12.6)])
+    assert ("temp_critical", "open") in [(a.rule, a.state) for a in made]
+
+
+def test_confirmation_by_time_when_configured() -> None:
+    from dataclasses import replace
+
+    from tests.unit.rules_support import RULES
+
+    rules = replace(
+        RULES,
+        temperature=replace(
+            RULES.temperature, critical_confirm_readings=1, critical_confirm_s=60.0
+        ),
+    )
+    run = Run(rules=rules)
+    readings = [vax(t, 12.5 if t else 11.0) for t in every(20, 0, 120)]
+    run.feed(readings)
+    opened = [a for a in run.changes if a.state == "open"]
+    assert [(a.rule, a.opened_at) for a in opened] == [("temp_critical", T0 + 80)]
+
+
+def test_a_steep_reefer_failure_still_alarms_and_the_critical_comes_one_reading_later() -> None:
+    """+0.25 °C per minute from 5 °C, a reading every 30 s: temp_high at the same time as
+    before, temp_critical one reading (30 s) after the first reading above 12 °C."""
+    from dataclasses import replace
+
+    from tests.unit.rules_support import RULES
+
+    readings = [vax(t, round(5.0 + 0.25 * t / 60, 2)) for t in every(30, 0, 3 * 3600)]
+    old_rules = replace(RULES, temperature=replace(RULES.temperature, critical_confirm_readings=1))
+    before, after = Run(rules=old_rules), Run()
+    before.feed(readings)
+    after.feed(readings)
+
+    def opened(run: Run) -> dict[str, float]:
+        return {a.rule: a.opened_at for a in run.changes if a.state == "open"}
+
+    was, now = opened(before), opened(after)
+    assert {"temp_high", "temp_critical", "tor_budget"} <= set(now)
+    assert "sensor_fault" not in now
+    assert now["temp_high"] == was["temp_high"]
+    assert now["tor_budget"] == was["tor_budget"]
+    extra = now["temp_critical"] - was["temp_critical"]
+    print(f"extra delay of a real critical: {extra:.0f} s (one reading every 30 s)")
+    assert extra == 30.0
 
 
 def test_defrost_within_the_allowance_raises_no_excursion() -> None:

@@ -18,7 +18,7 @@ from logistream.events import RULE_NAMES, SEVERITY_ORDER, Severity
 @dataclass(frozen=True, slots=True)
 class TemperatureConfig:
     tor_max_gap_s: float = 900.0
-    critical_confirm_readings: int = 1
+    critical_confirm_readings: int = 2
     """Plausible readings beyond a hard limit needed before ``temp_critical`` opens."""
     critical_confirm_s: float = 0.0
     """... and for at least this long since the first of them."""
@@ -142,7 +142,7 @@ def parse_rules_config(data: dict[str, Any]) -> RulesConfig:
         severity=severity,
         temperature=TemperatureConfig(
             tor_max_gap_s=_num(t, "tor_max_gap_min", 15, 60),
-            critical_confirm_readings=max(1, int(_num(t, "critical_confirm_readings", 1))),
+            critical_confirm_readings=max(1, int(_num(t, "critical_confirm_readings", 2))),
             critical_confirm_s=_num(t, "critical_confirm_s", 0),
         ),
         trend=TrendConfig(

@@ -249,3 +249,45 @@ def tor_alarm_at(rows: Sequence[Classified], profile: CargoProfile) -> float | N
         if c.above or c.below:
             so_far += c.weight_s
     return None
+
+
+@dataclass(frozen=True, slots=True)
+class SensorFault:
+    """A run of consecutive readings that failed the plausibility check."""
+
+    start: float
+    end: float
+    """Event time of the next plausible reading, or of the run's last reading if ``ongoing``."""
+    ongoing: bool
+    readings: int
+    min_c: float
+    max_c: float
+    """The implausible values themselves (what maintenance looks for)."""
+    last_good_c: float | None
+    """The temperature the rules saw meanwhile (the last plausible reading's)."""
+
+
+def sensor_faults(rows: Sequence[Classified]) -> list[SensorFault]:
+    """The trip's sensor-fault intervals, in time order."""
+    found: list[SensorFault] = []
+    run: list[Classified] = []
+    ends: list[Classified | None] = [*rows, None]
+    for c in ends:
+        if c is not None and not c.plausible:
+            run.append(c)
+            continue
+        if run:
+            temps = [r.sample.temp for r in run]
+            found.append(
+                SensorFault(
+                    start=run[0].sample.t,
+                    end=c.sample.t if c is not None else run[-1].sample.t,
+                    ongoing=c is None,
+                    readings=len(run),
+                    min_c=min(temps),
+                    max_c=max(temps),
+                    last_good_c=run[0].temp,
+                )
+            )
+            run = []
+    return found

@@ -45,7 +45,7 @@ class BatchParams:
     reefer_min_h: float = 0.5
     """Parked time with the reefer on needed before a reefer L/h figure is given."""
     default_tank_litres: float = 400.0
-    critical_confirm_readings: int = 1
+    critical_confirm_readings: int = 2
     """Plausible readings beyond a hard limit that confirm a critical (speed layer: the same)."""
     critical_confirm_s: float = 0.0
     """... and for at least this long since the first reading beyond it."""
