@@ -88,6 +88,10 @@ EXPECTED: dict[str, Expected] = {
     ),
     # 80 L siphoned from KCA 452B (frozen) while parked: the reefer keeps running, no alarm.
     "fuel_theft": Expected(),
+    # KCB 781C (vaccines) sends one reading of 25 °C and later one of -40 °C among 5 °C ones:
+    # sensor faults (the speed layer's sensor_fault), no excursion, every trip passes, no
+    # temperature alarm to reconcile.
+    "sensor_glitch": Expected(),
     # Pipeline scenarios with no temperature effect: the archive still holds each reading once,
     # in event-time order for the views, and every trip passes.
     "duplicates": Expected(),

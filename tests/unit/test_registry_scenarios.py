@@ -131,6 +131,17 @@ def _facts(registry: Registry, truck_id: str, readings: list[Reading]) -> Facts:
         if weak or strong:
             possible.add(rule)
 
+    # A reading far from both its neighbours (or outside any probe's range) is a glitch of the
+    # probe: a sensor fault, and no fact about the cargo's air.
+    def jump(a: Reading, b: Reading, c: Reading, by: float) -> bool:
+        return abs(b.temp - a.temp) > by and abs(b.temp - c.temp) > by
+
+    triples = list(zip(readings, readings[1:], readings[2:], strict=False))
+    glitches = {b.event_id for a, b, c in triples if jump(a, b, c, 12.0)}
+    glitches |= {r.event_id for r in readings if not -50.0 <= r.temp <= 70.0}
+    mark("sensor_fault", bool(glitches), any(jump(a, b, c, 4.0) for a, b, c in triples))
+    readings = [r for r in readings if r.event_id not in glitches]
+
     warm = _runs(readings, lambda r: _too_warm(profile, r))
     longest_warm = max((b - a for a, b in warm), default=-1.0)
     mark(

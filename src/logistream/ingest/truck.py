@@ -60,6 +60,7 @@ class TruckSim:
         "f_door",
         "f_dup",
         "f_failed",
+        "f_glitch_c",
         "f_lateral_m",
         "f_offline",
         "f_ooo",
@@ -217,6 +218,7 @@ class TruckSim:
 
     def _clear_fault_effects(self) -> None:
         self.f_failed = False
+        self.f_glitch_c: float | None = None
         self.f_door = False
         self.f_offline = False
         self.f_dup = False
@@ -277,6 +279,10 @@ class TruckSim:
                 self.f_ooo = True
             elif kind == "malformed":
                 self.f_raw.append(str(event.params["variant"]))
+                fault.state = DONE
+            elif kind == "sensor_glitch":
+                # One reading of an impossible value (a loose connector), then normal again.
+                self.f_glitch_c = event.param("temp_c", 25.0)
                 fault.state = DONE
 
     # --- one step --------------------------------------------------------------------------------
@@ -403,7 +409,9 @@ class TruckSim:
         speed = self.v * 3.6
         return Reading(
             truck_id=self.truck_id,
-            temp=round(self.temp + offset + self.noise, 2),
+            temp=round(self.temp + offset + self.noise, 2)
+            if self.f_glitch_c is None
+            else self.f_glitch_c,
             timestamp=round(t, 3),
             fuel=round(min(100.0, max(0.0, self.fuel_l / self.tank * 100.0 + gauss(0.0, 0.05))), 2),
             event_id=uuid4(rng.getrandbits(128) ^ self.id_salt),
