@@ -60,6 +60,7 @@ def test_a_one_reading_glitch_of_either_sign_raises_only_sensor_fault(glitch: fl
     opened = run.changes[0]
     assert opened.severity == "minor"
     assert opened.value == glitch
+    assert opened.threshold == (11.0 if glitch > 0 else -1.0)  # 5 °C ± (2 + 4) °C in 30 s
     assert "implausible reading" in opened.message
     assert "check the temperature probe, its cable and connector" in opened.message
     assert run.changes[1].opened_at == opened.opened_at

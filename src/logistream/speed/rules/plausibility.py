@@ -71,6 +71,23 @@ def is_plausible(
     return fault_of(profile, temp, ts, door_open, anchor_ts, anchor_c) is None
 
 
+def _bound(
+    profile: CargoProfile,
+    temp: float,
+    ts: float,
+    door_open: bool,
+    anchor_ts: float | None,
+    anchor_c: float | None,
+) -> float:
+    """The plausible value nearest to an implausible reading (the alert's threshold)."""
+    if temp > profile.sensor_max_c:
+        return profile.sensor_max_c
+    if temp < profile.sensor_min_c or anchor_ts is None or anchor_c is None:
+        return profile.sensor_min_c
+    allowed = allowed_change_c(profile, ts - anchor_ts, door_open)
+    return anchor_c + allowed if temp > anchor_c else anchor_c - allowed
+
+
 def step(
     s: PlausState,
     *,
@@ -95,7 +112,7 @@ def step(
             f"implausible reading {why}",
             "check the temperature probe, its cable and connector",
             value=temp,
-            threshold=anchor_c,
+            threshold=_bound(profile, temp, ts, door_open, anchor_ts, anchor_c),
         )
         new = PlausState(anchor_ts=anchor_ts, anchor_c=anchor_c, trip=trip, fault=True)
         return new, False, (verdict,)
