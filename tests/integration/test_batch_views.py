@@ -235,3 +235,74 @@ def test_reconciliation_shows_missed_late_and_unmatched(settings: Settings) -> N
         ("temp_low", "unmatched_alert", "a-ghost", None),
         ("tor_budget", "missed", None, None),  # over an hour above 8 °C: budget spent
     ]
+
+
+def test_a_glitched_probe_is_left_out_alike_by_the_sql_and_the_pure_maths(
+    settings: Settings,
+) -> None:
+    """One reading of 25 °C and one of -40 °C among 5 °C ones, a glitch inside a real
+    excursion, a fast door-open jump (plausible only with the door open), one plausible
+    reading beyond the hard limit (unconfirmed) and a confirmed critical: excursions, sensor
+    faults, MKT and the mean are the same in SQL as in the pure maths."""
+    assert settings.database_url
+    url = settings.database_url
+    apply_schema(settings)
+    rng = seeded_random("batch-glitch")
+    start = datetime(2025, 3, 3, 5, 0, tzinfo=UTC).timestamp()
+    temps = [5.0 + rng.gauss(0.0, 0.2) for _ in range(400)]
+    temps[40] = 25.0
+    temps[150] = -40.0
+    temps[200:230] = [9.5] * 30  # 15 min above 8 °C (alarm after 10 min) ...
+    temps[210] = 45.0  # ... with a glitch inside
+    temps[260:266] = [8.0, 11.5, 12.5, 11.5, 9.0, 7.0]  # one plausible reading beyond 12 °C
+    temps[300:307] = [9.0, 11.5, 12.4, 12.8, 12.2, 9.0, 7.0]  # a confirmed critical
+    doors = [False] * 400
+    doors[350:352] = [True, True]
+    # +6.5 °C in 30 s: plausible with the door open only; then cooled back gradually.
+    temps[350:355] = [11.5, 11.8, 10.0, 8.0, 6.5]
+    rows = [
+        Row(start + i * 30.0, "KBX 123A", round(t, 2), trip_id="KBX123A-G", cargo="vaccines",
+            door_open=doors[i])
+        for i, t in enumerate(temps)
+    ]  # fmt: skip
+    rng.shuffle(rows)
+    insert_readings(url, rows)
+    run_batch(url)
+
+    from logistream.batch.views.excursions import classify, sensor_faults
+
+    profile = REGISTRY.cargo["vaccines"]
+    samples = [Sample(r.t, r.temp, False, "", None, None, bool(r.door_open)) for r in rows]
+    pure = trip_compliance(samples, profile, DEFAULT_PARAMS.hold_max_s)
+    faults = sensor_faults(classify(samples, profile, DEFAULT_PARAMS.hold_max_s))
+    assert [(f.start, f.readings) for f in faults] == [
+        (start + 40 * 30, 1),
+        (start + 150 * 30, 1),
+        (start + 210 * 30, 1),
+    ]
+    sql_faults = fetch(
+        url,
+        "SELECT start_time, end_time, ongoing, readings, min_c, max_c, last_good_c "
+        "FROM sensor_faults ORDER BY start_time",
+    )
+    assert len(sql_faults) == len(faults)
+    for got, want in zip(sql_faults, faults, strict=True):
+        assert (ts(got[0]), ts(got[1])) == (pytest.approx(want.start), pytest.approx(want.end))
+        assert got[2:6] == (want.ongoing, want.readings, want.min_c, want.max_c)
+        assert got[6] == pytest.approx(want.last_good_c)
+
+    ((mkt, mean, lo, hi, hard),) = fetch(
+        url, "SELECT mkt_c, mean_c, min_c, max_c, hard_limit_passed FROM trip_compliance"
+    )
+    assert mkt == pytest.approx(pure.mkt_c, abs=1e-6)
+    assert mean == pytest.approx(pure.mean_c, abs=1e-6)
+    assert (lo, hi, hard) == (pure.min_c, pure.max_c, pure.hard_limit_passed)
+    assert pure.max_c == 12.8  # the glitches are not the trip's extremes
+    sql_exc = fetch(
+        url, "SELECT kind, start_time, peak_c, alarm_at FROM excursions ORDER BY start_time, kind"
+    )
+    want_exc = [(e.kind, e.start, e.peak_c, e.alarm_at) for e in pure.excursions]
+    got_exc = [(k, ts(s), p, ts(a)) for k, s, p, a in sql_exc]
+    assert got_exc == want_exc
+    criticals = [e for e in pure.excursions if e.kind == "critical"]
+    assert [c.alarm_at for c in criticals] == [None, start + 303 * 30]

@@ -78,6 +78,15 @@ def trip_gaps(conn: psycopg.Connection[Any], truck_id: str, trip_id: str) -> lis
     )
 
 
+def trip_sensor_faults(conn: psycopg.Connection[Any], truck_id: str, trip_id: str) -> list[Record]:
+    return _rows(
+        conn,
+        "SELECT start_time, end_time, ongoing, readings, min_c, max_c, last_good_c "
+        "FROM sensor_faults WHERE truck_id = %s AND trip_id = %s ORDER BY start_time",
+        [truck_id, trip_id],
+    )
+
+
 def trip_alerts(
     conn: psycopg.Connection[Any], truck_id: str, trip_id: str, start: datetime, end: datetime
 ) -> list[Record]:

@@ -99,6 +99,11 @@ def trip_csv(c: Content) -> bytes:
     for e in c["excursions"]:
         w.writerow(["excursion", *["" if e.get(k) is None else e[k] for k in cols]])
     w.writerow([])
+    fault_cols = ["start_time", "end_time", "ongoing", "readings", "min_c", "max_c", "last_good_c"]
+    w.writerow(["sensor faults", *fault_cols])
+    for f in c.get("sensor_faults", []):  # older stored versions have none
+        w.writerow(["sensor fault", *["" if f.get(k) is None else f[k] for k in fault_cols]])
+    w.writerow([])
     w.writerow(
         [
             "alerts",
@@ -329,6 +334,25 @@ def trip_pdf(c: Content) -> bytes:
             ]
         )
     story.append(_table(exc) if len(exc) > 1 else Paragraph("None.", styles["Normal"]))
+    # Readings the probe cannot have measured: left out of the figures above, for maintenance.
+    story.append(Paragraph("Sensor faults", styles["Heading3"]))
+    faults = [["Start", "End", "Readings", "Values °C", "Air taken as °C"]]
+    for f in c.get("sensor_faults", []):
+        values = (
+            _fmt(f["min_c"])
+            if f["min_c"] == f["max_c"]
+            else (f"{_fmt(f['min_c'])} to {_fmt(f['max_c'])}")
+        )
+        faults.append(
+            [
+                _when(f["start_time"]),
+                "ongoing" if f["ongoing"] else _when(f["end_time"]),
+                str(f["readings"]),
+                values,
+                _fmt(f.get("last_good_c")) if f.get("last_good_c") is not None else "—",
+            ]
+        )
+    story.append(_table(faults) if len(faults) > 1 else Paragraph("None.", styles["Normal"]))
     story.append(Paragraph("Alerts and acknowledgements", styles["Heading3"]))
     al = [["Rule", "Opened", "Resolved", "Acknowledged by", "When", "Note"]]
     for a in c["alerts"]:

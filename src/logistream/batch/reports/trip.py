@@ -60,6 +60,8 @@ def build_content(
         "end": [trip["end_lat"], trip["end_lon"]],
         "readings": count,
         "gaps": views.trip_gaps(conn, truck_id, trip_id),
+        # Readings the probe cannot have measured: left out of excursions and MKT.
+        "sensor_faults": views.trip_sensor_faults(conn, truck_id, trip_id),
         "compliance": {k: v for k, v in compliance.items() if k not in ("truck_id", "trip_id")},
         "verdict": compliance.get("verdict"),
         "reason": compliance.get("reason"),

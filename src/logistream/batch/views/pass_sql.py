@@ -193,7 +193,9 @@ l7 AS (
            sum(low_starts::int) OVER w AS exc_low_no,
            sum(crit_starts::int) OVER w AS exc_crit_no,
            sum(refuel_starts::int) OVER w AS refuel_no,
-           sum(theft_starts::int) OVER w AS theft_no
+           sum(theft_starts::int) OVER w AS theft_no,
+           -- Consecutive implausible readings share a number: a sensor-fault interval.
+           sum(plausible::int) OVER w AS fault_no
     FROM l6
     WINDOW w AS (PARTITION BY truck_id, trip_id ORDER BY event_time, event_id)
 )
@@ -236,10 +238,11 @@ SELECT truck_id, trip_id,
        coalesce(-sum(d_l) FILTER (WHERE reefer_ok), 0) AS reefer_l,
        array_agg(ROW(ts, next_ts, temp, lat, lon, w, above, below, beyond_hard, high_eff,
                      st_high, st_low, st_crit, exc_high_no, exc_low_no, exc_crit_no,
-                     refuel_zone, theft_zone, refuel_no, theft_no, d_l, unexplained, plausible
+                     refuel_zone, theft_zone, refuel_no, theft_no, d_l, unexplained, plausible,
+                     raw_temp, fault_no
                  )::batch_marked_row)
            FILTER (WHERE st_high OR st_low OR st_crit OR refuel_zone OR theft_zone
-                         OR next_ts - ts > {gap}) AS marked
+                         OR next_ts - ts > {gap} OR NOT plausible) AS marked
 FROM (
     SELECT l7.*,
            min(CASE WHEN fuel_smooth IS NOT NULL THEN rn END)

@@ -15,6 +15,7 @@ from logistream.batch.views.pass_sql import PER_TRIP_TABLE
 VIEW_TABLES = (
     "trips",
     "trip_gaps",
+    "sensor_faults",
     "trip_compliance",
     "excursions",
     "fuel_efficiency",
@@ -41,6 +42,13 @@ FROM batch_trip_pass tp LEFT JOIN batch_trucks bt ON bt.truck_id = tp.truck_id
 INSERT INTO trip_gaps
 SELECT truck_id, trip_id, to_timestamp(ts), to_timestamp(next_ts), next_ts - ts
 FROM ({marked}) m WHERE next_ts - ts > {p.gap_s}
+""",
+        f"""
+INSERT INTO sensor_faults
+SELECT truck_id, trip_id, to_timestamp(min(ts)),
+       to_timestamp(CASE WHEN bool_or(next_ts IS NULL) THEN max(ts) ELSE max(next_ts) END),
+       bool_or(next_ts IS NULL), count(*)::int, min(raw_temp), max(raw_temp), max(temp)
+FROM ({marked}) m WHERE NOT plausible GROUP BY truck_id, trip_id, fault_no
 """,
         f"""
 INSERT INTO excursions
@@ -170,6 +178,7 @@ CROSS JOIN LATERAL (SELECT 100.0 / greatest(tp.distance_km, 10.0) AS per) r
     views = (
         "trips",
         "trip_gaps",
+        "sensor_faults",
         "excursions",
         "trip_compliance",
         "fuel_events",
