@@ -64,6 +64,7 @@ class TruckSim:
         "f_lateral_m",
         "f_offline",
         "f_ooo",
+        "f_probe_sd",
         "f_raw",
         "f_speed_ms",
         "f_theft_lps",
@@ -86,6 +87,7 @@ class TruckSim:
         "noise_step",
         "path",
         "phase",
+        "probe_rng",
         "refuel_to",
         "rev",
         "rng",
@@ -115,6 +117,8 @@ class TruckSim:
     ) -> None:
         rng = random.Random(f"{seed}|{truck.truck_id}")
         self.rng = rng
+        # A noisy probe draws from its own generator: the truck's other draws stay as they were.
+        self.probe_rng = random.Random(f"{seed}|{truck.truck_id}|probe")
         self.id_salt = run_salt(seed, start, truck.truck_id)
         self.truck_id = truck.truck_id
         self._compact = truck.truck_id.replace(" ", "")
@@ -223,6 +227,7 @@ class TruckSim:
         self.f_offline = False
         self.f_dup = False
         self.f_ooo = False
+        self.f_probe_sd = 0.0
         self.f_theft_lps = 0.0
         self.f_speed_ms = 0.0
         self.f_accel = 0.0
@@ -277,6 +282,8 @@ class TruckSim:
                 self.f_dup = True
             elif kind == "out_of_order":
                 self.f_ooo = True
+            elif kind == "noisy_probe":
+                self.f_probe_sd = event.param("sd_c", 0.6)
             elif kind == "malformed":
                 self.f_raw.append(str(event.params["variant"]))
                 fault.state = DONE
@@ -393,6 +400,9 @@ class TruckSim:
         rng = self.rng
         gauss = rng.gauss
         self.noise = self.noise_keep * self.noise + gauss(0.0, self.noise_step)
+        if self.f_probe_sd:
+            # A cheap probe: independent Gaussian noise on every reading, the cargo unchanged.
+            offset += self.probe_rng.gauss(0.0, self.f_probe_sd)
 
         # Fuel: engine by distance, reefer by time, thieves, the pump.
         lph = physics.reefer_litres_per_hour(ambient, self.setpoint, door_open=door)

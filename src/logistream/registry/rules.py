@@ -32,7 +32,7 @@ class TrendConfig:
     min_span_s: float = 300.0
     sample_s: float = 20.0
     min_slope_c_per_h: float = 1.0
-    confidence: float = 0.95
+    confidence: float = 0.999
     sub_windows_s: tuple[float, ...] = (300.0, 600.0)
     clear_factor: float = 1.5
     skip_profiles: frozenset[str] = frozenset({"default"})
@@ -120,7 +120,7 @@ def _num(table: dict[str, Any], key: str, default: float, scale: float = 1.0) ->
 
 
 def _confidence(trend: dict[str, Any]) -> float:
-    value = _num(trend, "confidence", 0.95)
+    value = _num(trend, "confidence", 0.999)
     if not 0.5 <= value < 1.0:
         raise ConfigError(f"rules.toml [trend] confidence must be in [0.5, 1) (got {value})")
     return value

@@ -36,6 +36,7 @@ FAULT_KINDS: Final = (
     "duplicates",
     "out_of_order",
     "malformed",
+    "noisy_probe",
     "sensor_glitch",
 )
 MALFORMED_VARIANTS: Final = (
