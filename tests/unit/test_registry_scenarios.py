@@ -61,6 +61,7 @@ DEVIATION_KM = 5.0
 TREND_WINDOW_S = 15 * 60
 TREND_HORIZON_S = 30 * 60
 TREND_MIN_SLOPE_C_PER_S = 1.0 / 3600
+TREND_CLEAR_SE = 3.0
 START_HOURS = ("03:00", "15:00")
 
 
@@ -173,7 +174,9 @@ def _facts(registry: Registry, truck_id: str, readings: list[Reading]) -> Facts:
     )
 
     # Trend, as the speed layer computes it (20 s samples, 15 min window, drift away from the
-    # setpoint only), except that door openings and flagged defrosts are normal operation.
+    # setpoint only), except that door openings and flagged defrosts are normal operation. A
+    # slope counts only when it stands clear of the probe's noise: even TREND_CLEAR_SE standard
+    # errors (from the fit's residuals) below it, it is still steeper than the minimum.
     strong_trend = weak_trend = False
     points: list[tuple[float, float, bool]] = []
     for r in readings:
@@ -192,13 +195,16 @@ def _facts(registry: Registry, truck_id: str, readings: list[Reading]) -> Facts:
         my = sum(p[1] for p in points) / n
         den = sum((p[0] - mx) ** 2 for p in points)
         slope = sum((p[0] - mx) * (p[1] - my) for p in points) / den
-        away = (slope > 0 and r.temp > profile.setpoint_c and r.temp > my) or (
-            slope < 0 and r.temp < profile.setpoint_c and r.temp < my
+        fitted = my + slope * (points[-1][0] - mx)
+        residuals = sum((p[1] - my - slope * (p[0] - mx)) ** 2 for p in points)
+        slope_se = (residuals / (n - 2) / den) ** 0.5
+        away = (slope > 0 and fitted > profile.setpoint_c and fitted > my) or (
+            slope < 0 and fitted < profile.setpoint_c and fitted < my
         )
-        if not away or abs(slope) < TREND_MIN_SLOPE_C_PER_S:
+        if not away or abs(slope) - TREND_CLEAR_SE * slope_se < TREND_MIN_SLOPE_C_PER_S:
             continue
         limit = profile.high_c if slope > 0 else profile.low_c
-        eta = (limit - r.temp) / slope
+        eta = (limit - fitted) / slope
         strong_trend = strong_trend or eta < TREND_HORIZON_S * 0.7
         weak_trend = weak_trend or eta < TREND_HORIZON_S * 1.5
     mark("temp_rising", strong_trend, weak_trend)

@@ -9,6 +9,7 @@ from hypothesis import strategies as st
 from tests.unit.rules_support import REGISTRY, Run, rd
 
 from logistream.events import Alert, Reading
+from logistream.speed.rules.plausibility import is_plausible
 from logistream.speed.state import dump_state, load_state
 
 CARGO = st.sampled_from([None, "vaccines", "milk", "flowers", "frozen"])
@@ -137,19 +138,30 @@ def vaccine_temps(draw: st.DrawFn) -> list[tuple[float, float]]:
 def test_every_excursion_longer_than_its_delay_has_an_open_alert(
     temps: list[tuple[float, float]],
 ) -> None:
+    """The excursions a plausible probe shows: a reading the air cannot have produced (too fast a
+    change since the last plausible one) stands for the air last seen, and a critical is due
+    from the second consecutive plausible reading beyond a hard limit."""
     profile = REGISTRY.profile_for("vaccines")
     run = Run()
     above_since: float | None = None
     below_since: float | None = None
+    anchor: tuple[float | None, float | None] = (None, None)
+    beyond_in_a_row = 0
     for ts, temp in temps:
         run.feed([rd(ts, temp, cargo="vaccines")])
-        above_since = (above_since if above_since is not None else ts) if temp > 8 else None
-        below_since = (below_since if below_since is not None else ts) if temp < 2 else None
+        plausible = is_plausible(profile, temp, ts, False, *anchor)
+        if plausible:
+            anchor = (ts, temp)
+            beyond_in_a_row = beyond_in_a_row + 1 if temp > 12 or temp < 0 else 0
+        air = anchor[1] if anchor[1] is not None else temp
+        above_since = (above_since if above_since is not None else ts) if air > 8 else None
+        below_since = (below_since if below_since is not None else ts) if air < 2 else None
         open_rules = run.open_rules()
+        assert ("sensor_fault" in open_rules) is not plausible
         if above_since is not None and ts - above_since >= profile.alarm_delay_high_s:
             assert "temp_high" in open_rules
         if below_since is not None and ts - below_since >= profile.alarm_delay_low_s:
             assert "temp_low" in open_rules
-        if temp > 12 or temp < 0:
+        if plausible and beyond_in_a_row >= 2:
             assert "temp_critical" in open_rules
     _never_two_open(run.changes)
