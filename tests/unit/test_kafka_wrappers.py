@@ -16,12 +16,11 @@ from logistream.kafka import (
     Deliveries,
     Producer,
     TopicOffset,
-    _offset,
-    _partition,
     as_producer,
     group_consumer,
 )
 from logistream.kafka import durable_producer as open_durable
+from logistream.kafka.consumer import _offset, _partition
 from logistream.stack.process import free_port
 
 
