@@ -8,8 +8,9 @@ without a simulator. The figures, summed over runs by :class:`Tally`:
 - **precision** of major and critical alerts: their alert ids whose (truck, rule) the scenario
   expects / all major and critical alert ids raised. A pair the scenario only allows (a
   tolerated side effect, ``[[allow]]``) counts on neither side: neither a hit nor a false alarm.
-- **warnings on healthy trucks**: alert ids of any severity opened on a truck the scenario does
-  not name at all (no fault event, no expected or allowed alert).
+- **warnings on healthy trucks**: alert ids of any severity opened on a truck for which the
+  scenario expects or allows no alert (a clean truck, or one whose fault must raise nothing,
+  such as a noisy but healthy probe).
 - **duplicates**: an alert opened for the same truck, rule and trip as an earlier alert while
   that one was still open, or less than :data:`DUPLICATE_WINDOW_S` after it resolved. Harsh
   braking and acceleration are left out: each is an instantaneous event, its own cause.
@@ -65,7 +66,7 @@ class Expectation:
     expected: frozenset[Pair]
     allowed: frozenset[Pair] = frozenset()
     named_trucks: frozenset[str] = frozenset()
-    """Trucks with a fault event or an expected or allowed alert; every other truck is healthy."""
+    """Trucks with an expected or allowed alert; every other truck is healthy."""
 
 
 def missed(raised: Iterable[Raised], spec: Expectation) -> list[Pair]:

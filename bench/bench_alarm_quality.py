@@ -69,7 +69,8 @@ def scenario_spec(scenario: Scenario) -> Expectation:
     return Expectation(
         expected=frozenset((a.truck, a.rule) for a in scenario.expect),
         allowed=frozenset((a.truck, a.rule) for a in scenario.allow),
-        named_trucks=scenario.trucks,
+        # A truck whose fault should raise nothing (a noisy but healthy probe) is healthy.
+        named_trucks=frozenset(a.truck for a in (*scenario.expect, *scenario.allow)),
     )
 
 
@@ -230,8 +231,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     print(
         "definitions: recall = expected (truck, rule) pairs that opened / expected; precision = "
         "major+critical alert ids whose pair is expected / all major+critical ids ([[allow]] "
-        "pairs on neither side); healthy = alert ids of any severity on trucks the scenario does "
-        "not name; duplicate = an alert id opened for the same truck, rule and trip while an "
+        "pairs on neither side); healthy = alert ids of any severity on trucks the scenario "
+        "expects no alert for; duplicate = an alert id opened for the same truck, rule and trip "
+        "while an "
         f"earlier one was open or < {DUPLICATE_WINDOW_S / 60:.0f} min after it resolved (not "
         f"{', '.join(sorted(EVENT_RULES))}); lead = minutes from the first temp_rising opening "
         "to the first reading outside the cargo range, for trucks expecting temp_rising and an "
