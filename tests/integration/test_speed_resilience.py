@@ -170,7 +170,12 @@ def test_two_processors_in_one_group_give_the_same_alerts_as_one(
 def test_ack_from_the_cli_reaches_redis_and_truck_alerts_and_views_survive_a_flush(
     settings: Settings, settings_env: dict[str, str], client: redis.Redis, tmp_path: Path
 ) -> None:
-    produce(settings, [(TRUCK, reading(TRUCK, time.time() - 30, 13.5, cargo="vaccines"))])
+    # Two readings past the hard limit: a critical is confirmed by the second.
+    now = time.time()
+    produce(
+        settings,
+        [(TRUCK, reading(TRUCK, now - ago, 13.5, cargo="vaccines")) for ago in (60, 30)],
+    )
     alerts_topic = TopicReader(settings, settings.topic_alerts)
     log = tmp_path / "speed.log"
     with speed_process(settings_env, "--checkpoint-s", "0.5", log=log):
