@@ -284,9 +284,14 @@ def test_sigterm_while_redis_is_down_abandons_the_batch_and_a_restart_alerts_onc
             wait_until(lambda: _committed(settings) == 1, what="the first reading committed")
 
             server.down()
+            # Two readings past the hard limit per truck: the second confirms the critical.
             produce(
                 settings,
-                [(t, reading(t, now - 30, 13.5, cargo="vaccines")) for t in trucks],
+                [
+                    (t, reading(t, now - ago, 13.5, cargo="vaccines"))
+                    for t in trucks
+                    for ago in (40, 30)
+                ],
             )
             wait_until(
                 lambda: "Redis rejected the batch" in log.read_text(errors="replace"),
@@ -313,7 +318,9 @@ def test_sigterm_while_redis_is_down_abandons_the_batch_and_a_restart_alerts_onc
                 lambda: len(c := alerts_topic.alerts()) >= len(trucks) and c,
                 what="an alert per truck on truck_alerts",
             )
-            wait_until(lambda: _committed(settings) == 1 + len(trucks), what="the batch committed")
+            wait_until(
+                lambda: _committed(settings) == 1 + 2 * len(trucks), what="the batch committed"
+            )
         alerts_topic.close()
         assert _published(settings, settings.topic_alerts) == len(trucks)
         assert sorted(a.truck_id for a in opened) == trucks
