@@ -114,7 +114,7 @@ def main() -> None:
             runs.append(result.seconds)
             print(f"recompute: {result.trips:,} trips in {result.seconds:.1f} s")
         with psycopg.connect(url) as conn:
-            verdicts = dict(
+            verdicts: dict[str, int] = dict(
                 conn.execute("SELECT verdict, count(*) FROM trip_compliance GROUP BY 1").fetchall()
             )
         print(

@@ -83,7 +83,8 @@ def _to_kafka(
     settings: Settings, fleet: FleetSim, ticks: int, spool_dir: Path
 ) -> tuple[int, float]:
     sensors = make_sensors(settings, Spool(spool_dir / uuid.uuid4().hex), log=print)
-    sensors._producer.list_topics(settings.topic_telemetry, timeout=10)  # connect before timing
+    if not sensors.wait_ready(10):  # connect before timing
+        raise SystemExit(f"Kafka did not answer for {settings.topic_telemetry} within 10 s")
     send = sensors.send
     keys: dict[str, bytes] = {}
     began = time.perf_counter()

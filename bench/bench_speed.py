@@ -206,6 +206,11 @@ def _wait_ready(settings: Settings, timeout: float = 60.0) -> None:
     raise SystemExit("the speed processor did not join its group in time")
 
 
+def _names(members: Any) -> list[str]:
+    """Sorted-set members as text (the client returns bytes)."""
+    return [m.decode() for m in members]
+
+
 def _cleanup(settings: Settings, run: str) -> None:
     import redis
     from confluent_kafka.admin import AdminClient
@@ -217,19 +222,19 @@ def _cleanup(settings: Settings, run: str) -> None:
         keys = list(client.scan_iter(pattern, count=1000))
         for i in range(0, len(keys), 500):
             client.delete(*keys[i : i + 500])
-    members = [m for m in client.zrange("ls:trucks", 0, -1) if m.decode().startswith(PREFIX)]
+    members = [m for m in _names(client.zrange("ls:trucks", 0, -1)) if m.startswith(PREFIX)]
     if members:
         client.zrem("ls:trucks", *members)
         client.zrem("ls:positions", *members)
-    ids = client.zrange("ls:alerts:recent", 0, -1)
+    ids = _names(client.zrange("ls:alerts:recent", 0, -1))
     mine = []
     for aid in ids:
-        raw = client.get(f"ls:alert:{aid.decode()}")
+        raw = client.get(f"ls:alert:{aid}")
         if raw is None or f'"truck_id":"{PREFIX}-{run}-'.encode() in raw:
             mine.append(aid)
     for i in range(0, len(mine), 500):
         chunk = mine[i : i + 500]
-        client.delete(*[f"ls:alert:{a.decode()}" for a in chunk])
+        client.delete(*[f"ls:alert:{a}" for a in chunk])
         client.zrem("ls:alerts:recent", *chunk)
         client.zrem("ls:alerts:open", *chunk)
     client.hdel("ls:speed:heartbeats", "bench")

@@ -343,7 +343,8 @@ def summary_rows(results: list[Result]) -> list[Row]:
         result = by_name.get(name)
         if result is None:
             continue
-        parsed = PARSERS.get(name, lambda _r: [])(result) if result.code == 0 else []
+        parser = PARSERS.get(name)
+        parsed = parser(result) if parser is not None and result.code == 0 else []
         rows += parsed or [
             Row(f"{name}", f"no figure (exit {result.code})", command=result.command)
         ]

@@ -152,6 +152,11 @@ class TruckSensors:
     def _probe(self) -> bool:
         return self._producer.leaders_ready(self._topic, 0.5)
 
+    def wait_ready(self, timeout_s: float) -> bool:
+        """Whether the topic's partition leaders answered within the timeout (connects early,
+        so that a benchmark's clock does not start with the first connection)."""
+        return self._producer.leaders_ready(self._topic, timeout_s)
+
     def _stuck_or_away(self) -> bool:
         """While the queue is full: give up sending directly (and spool) once Kafka seems away."""
         return not self._direct or time.monotonic() - self._last_report > STUCK_S

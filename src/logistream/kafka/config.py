@@ -77,7 +77,9 @@ def make_admin(settings: Settings, endpoints: Endpoints | None = None, **overrid
     return AdminClient({**client_config(settings, endpoints), **overrides})
 
 
-def make_producer(settings: Settings, endpoints: Endpoints | None = None, **overrides: Any) -> Any:
+def make_producer(
+    settings: Settings, endpoints: Endpoints | None = None, /, **overrides: Any
+) -> Any:
     """A durable ``confluent_kafka.Producer`` (idempotent, acks=all); ``overrides`` win."""
     from confluent_kafka import Producer
 
@@ -87,7 +89,7 @@ def make_producer(settings: Settings, endpoints: Endpoints | None = None, **over
 
 
 def make_consumer(
-    settings: Settings, group: str, endpoints: Endpoints | None = None, **overrides: Any
+    settings: Settings, group: str, endpoints: Endpoints | None = None, /, **overrides: Any
 ) -> Any:
     """A ``confluent_kafka.Consumer`` in ``group`` that never auto-commits or auto-stores."""
     from confluent_kafka import Consumer
