@@ -172,44 +172,57 @@ def read_backup(path: Path, workdir: Path) -> Unpacked:
         ) from error
     with tar:
         try:
-            stream = tar.extractfile(MANIFEST)
+            return _unpack(tar, where, workdir)
+        except tarfile.TarError as error:
+            # tarfile meets the end of a cut-short file only while reading the members.
+            raise BackupError(
+                f"{where} is damaged: it ends early or a member header is unreadable ({error}); "
+                "restore from another copy"
+            ) from error
+
+
+def _unpack(tar: tarfile.TarFile, where: str, workdir: Path) -> Unpacked:
+    """The checks and the unpacking of :func:`read_backup`, on the opened tar."""
+    try:
+        stream = tar.extractfile(MANIFEST)
+    except KeyError:
+        stream = None
+    if stream is None:
+        raise BackupError(f"{where}: not a LogiStream backup (no {MANIFEST} in it)")
+    manifest = Manifest.from_json(stream.read(), where)
+    if DUMP not in manifest.members:
+        raise BackupError(f"{where}: the manifest lists no {DUMP}; the backup is incomplete")
+    dump = workdir / DUMP
+    registry: dict[str, bytes] = {}
+    for name, expected in manifest.members.items():
+        try:
+            source = tar.extractfile(name)
         except KeyError:
-            stream = None
-        if stream is None:
-            raise BackupError(f"{where}: not a LogiStream backup (no {MANIFEST} in it)")
-        manifest = Manifest.from_json(stream.read(), where)
-        if DUMP not in manifest.members:
-            raise BackupError(f"{where}: the manifest lists no {DUMP}; the backup is incomplete")
-        dump = workdir / DUMP
-        registry: dict[str, bytes] = {}
-        for name, expected in manifest.members.items():
-            try:
-                source = tar.extractfile(name)
-            except KeyError:
-                source = None
-            if source is None:
-                raise BackupError(f"{where}: member {name} is missing; the backup is incomplete")
-            h = hashlib.sha256()
-            size = 0
-            if name == DUMP:
-                with dump.open("wb") as out:
-                    while chunk := source.read(_CHUNK):
-                        h.update(chunk)
-                        size += len(chunk)
-                        out.write(chunk)
-            elif name.startswith(REGISTRY_PREFIX) and name[len(REGISTRY_PREFIX) :] in (
-                REGISTRY_FILES
-            ):
-                content = source.read()
-                h.update(content)
-                size = len(content)
-                registry[name[len(REGISTRY_PREFIX) :]] = content
-            else:
-                raise BackupError(f"{where}: unexpected member {name!r}; not a LogiStream backup")
-            if size != expected.get("bytes") or h.hexdigest() != expected.get("sha256"):
-                raise BackupError(
-                    f"{where} is damaged: member {name} has {size} bytes and SHA-256 "
-                    f"{h.hexdigest()[:16]}…, the manifest says {expected.get('bytes')} bytes and "
-                    f"{str(expected.get('sha256'))[:16]}…; restore from another copy"
-                )
+            source = None
+        if source is None:
+            raise BackupError(
+                f"{where}: member {name} is missing; the backup is incomplete (cut short?); "
+                "restore from another copy"
+            )
+        h = hashlib.sha256()
+        size = 0
+        if name == DUMP:
+            with dump.open("wb") as out:
+                while chunk := source.read(_CHUNK):
+                    h.update(chunk)
+                    size += len(chunk)
+                    out.write(chunk)
+        elif name.startswith(REGISTRY_PREFIX) and name[len(REGISTRY_PREFIX) :] in REGISTRY_FILES:
+            content = source.read()
+            h.update(content)
+            size = len(content)
+            registry[name[len(REGISTRY_PREFIX) :]] = content
+        else:
+            raise BackupError(f"{where}: unexpected member {name!r}; not a LogiStream backup")
+        if size != expected.get("bytes") or h.hexdigest() != expected.get("sha256"):
+            raise BackupError(
+                f"{where} is damaged: member {name} has {size} bytes and SHA-256 "
+                f"{h.hexdigest()[:16]}…, the manifest says {expected.get('bytes')} bytes and "
+                f"{str(expected.get('sha256'))[:16]}…; restore from another copy"
+            )
     return Unpacked(manifest, dump, registry)
