@@ -14,9 +14,11 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import Field, ValidationError
+from pydantic import Field, ValidationError, field_validator
+from pydantic_core import PydanticCustomError
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from logistream.display_time import zone
 from logistream.errors import ConfigError
 
 Port = Annotated[int, Field(ge=1, le=65535)]
@@ -76,12 +78,43 @@ class Settings(BaseSettings):
     same thing (speed limit, harsh driving, gaps, fuel); unset = the shipped one."""
 
     timezone: str = "Africa/Nairobi"
+    """IANA time zone of every time shown to people (stored and machine-readable times: UTC)."""
     max_message_bytes: Annotated[int, Field(ge=1024)] = 64 * 1024
     future_tolerance_s: Annotated[float, Field(ge=0)] = 300.0
 
     @property
     def secrets_file(self) -> Path:
         return self.home / "secrets.json"
+
+    # Checked when the settings are read, so a wrong one stops a command at start in one line
+    # (format_validation_error), not later in a traceback or, worse, a silent fallback.
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            zone(value)
+        except ValueError as error:
+            raise PydanticCustomError("timezone", str(error)) from None
+        return value
+
+    @field_validator("registry_dir")
+    @classmethod
+    def _existing_folder(cls, value: Path | None) -> Path | None:
+        if value is None or value.is_dir():
+            return value
+        if value.exists():
+            raise PydanticCustomError(
+                "registry_dir",
+                "{path} is a file, not a folder; name the folder that holds your cargo.toml, "
+                "routes.toml and fleet.toml",
+                {"path": str(value)},
+            )
+        raise PydanticCustomError(
+            "registry_dir",
+            "no folder {path}; create it with your cargo.toml, routes.toml and fleet.toml, "
+            "or unset it to use the shipped registry",
+            {"path": str(value)},
+        )
 
 
 @dataclass(frozen=True, slots=True)
