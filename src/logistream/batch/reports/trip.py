@@ -1,9 +1,10 @@
 """The trip temperature report: what it shows, and its versions (append-only).
 
-Issuing: the trip's views are recomputed from the archive first, so the report and its digest
-describe the same readings. If the digest equals the latest issued version's, that version is
-the report (nothing new is stored); otherwise version n + 1 is stored in ``report_versions``
-with its full content. Earlier versions are never changed and every report lists them.
+Issuing: the trip's views are recomputed from the archive first, in the issuing transaction's
+own copies (no batch run is waited on), so the report and its digest describe the same
+readings. If the digest equals the latest issued version's, that version is the report
+(nothing new is stored); otherwise version n + 1 is stored in ``report_versions`` with its
+full content. Earlier versions are never changed and every report lists them.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from logistream.batch.reports.digest import DIGEST_FORMAT, trip_digest
-from logistream.batch.views.recompute import Scope, recompute
+from logistream.batch.views.recompute import recompute_trip_privately
 from logistream.reads import views
 from logistream.reads.notifications import trip_notifications
 from logistream.registry import Registry
@@ -84,13 +85,15 @@ def issue(
     """The current version of the trip's report, issuing a new one if the readings changed."""
     if truck_id is None:
         truck_id = str(views.find_trip(conn, trip_id)["truck_id"])
-    recompute(conn, registry, Scope(truck_id=truck_id, trip_id=trip_id))
     with conn.transaction():
         # One issuer per trip at a time, so two reports cannot both claim version n + 1.
         conn.execute(
             "SELECT pg_advisory_xact_lock(hashtext('logistream.report'), hashtext(%s))",
             [f"{truck_id}|{trip_id}"],
         )
+        # The trip as archived now, in this transaction's own copies of the views: a report
+        # never waits on a batch run (which may hold the shared views for minutes).
+        recompute_trip_privately(conn, registry, truck_id, trip_id)
         content = build_content(conn, registry, truck_id, trip_id)
         versions = views.report_versions(conn, truck_id, trip_id)
         if versions and versions[-1]["digest"] == content["digest"]:

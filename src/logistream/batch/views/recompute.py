@@ -11,7 +11,12 @@ on several connections into unlogged staging tables; the last step replaces the 
 in one transaction as before. JIT is off: it spends seconds compiling this many expressions.
 
 Scope: all trips, or the trips with a reading in ``[from, to)`` (each recomputed whole, from
-all its readings), or one trip (reports).
+all its readings), or one trip.
+
+A report never waits on a run (:func:`recompute_trip_privately`): it computes its one trip into
+temporary copies of the view tables that hide the shared ones for the rest of its transaction,
+so it takes no lock a run holds and writes no row a run writes. Everyone else reads the views a
+run last committed.
 """
 
 from __future__ import annotations
@@ -57,7 +62,17 @@ __all__ = [
     "Scope",
     "configured_params",
     "recompute",
+    "recompute_trip_privately",
 ]
+
+PRIVATE_TABLES = (
+    *VIEW_TABLES,
+    "reconciliation",
+    "batch_cargo_profiles",
+    "batch_trucks",
+    "batch_routes",
+)
+"""What a run writes, copied per report: the views and the registry copy the pass joins."""
 
 
 @lru_cache(maxsize=4)
@@ -110,6 +125,53 @@ def recompute(
         clock.step(f"committed: {result.trips:,} trips")
         return result
     return _recompute_parallel(conn, registry, scope, params, workers, clock)
+
+
+def recompute_trip_privately(
+    conn: psycopg.Connection[Any],
+    registry: Registry,
+    truck_id: str,
+    trip_id: str,
+    params: BatchParams | None = None,
+) -> RunResult:
+    """Inside the caller's transaction: one trip's views, from all its archived readings, in
+    temporary tables named like the shared ones, which hide them until the transaction ends.
+
+    PostgreSQL looks up an unqualified table name in the session's temporary schema first, so
+    every read of the views in this transaction (the report's) sees this trip as the archive
+    holds it now. Nothing shared is locked or written: a report never waits on a batch run, nor
+    a run on a report. The shared views stay as the last run committed them.
+    """
+    from psycopg.pq import TransactionStatus
+
+    from logistream.config import get_settings
+
+    if conn.info.transaction_status != TransactionStatus.INTRANS:
+        raise ValueError("recompute_trip_privately runs inside the caller's transaction")
+    if params is None:
+        params = configured_params(get_settings().rules_file)
+    clock = RunClock(None)
+    # Inside a longer transaction (a savepoint), an earlier report's copies are still there.
+    for table in (*PRIVATE_TABLES, SCOPE_TABLE, PER_TRIP_TABLE):
+        conn.execute(f"DROP TABLE IF EXISTS pg_temp.{table}")
+    for table in PRIVATE_TABLES:
+        conn.execute(
+            f"CREATE TEMP TABLE {table} (LIKE public.{table} INCLUDING ALL) ON COMMIT DROP"
+        )
+    tune_for_pass(conn, local=True)
+    sync_registry(conn, registry)
+    scope = Scope(truck_id=truck_id, trip_id=trip_id)
+    make_scope(conn, scope)
+    conn.execute(pass_sql(params, scope_sql(scope)).encode())
+    return replace_views(
+        conn,
+        scope,
+        params,
+        clock,
+        per_trip=PER_TRIP_TABLE,
+        scope_table=SCOPE_TABLE,
+        record=False,
+    )
 
 
 def _recompute_parallel(

@@ -49,8 +49,10 @@ def replace_views(
     *,
     per_trip: str = PER_TRIP_TABLE,
     scope_table: str = SCOPE_TABLE,
+    record: bool = True,
 ) -> RunResult:
-    """Inside the caller's transaction: replace the views of the trips in scope from the pass."""
+    """Inside the caller's transaction: replace the views of the trips in scope from the pass
+    (``record``: and record the run in ``batch_runs``; a report's private run is not a run)."""
     if scope.everything:
         for table in VIEW_TABLES:
             conn.execute(f"DELETE FROM {table}")
@@ -70,6 +72,8 @@ def replace_views(
     row = conn.execute(f"SELECT count(*) FROM {per_trip}").fetchone()
     trips = int(row[0]) if row else 0
     seconds = clock.seconds()
+    if not record:
+        return RunResult(trips=trips, seconds=seconds)
     conn.execute(
         "INSERT INTO batch_runs (started_at, finished_at, range_from, range_to, trips, "
         "seconds) VALUES (%s, now(), %s, %s, %s, %s)",
