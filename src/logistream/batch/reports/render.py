@@ -1,12 +1,20 @@
-"""Render report content (JSON-ready dicts from :mod:`trip`) as JSON, CSV or PDF (reportlab)."""
+"""Render report content (JSON-ready dicts from :mod:`trip`) as JSON, CSV or PDF (reportlab).
+
+The PDF is for people: its times are in the display zone (``LOGISTREAM_TIMEZONE``, or the zone a
+caller passes), each with its abbreviation, the zone named at the top. JSON and CSV are for
+machines: they keep the stored ISO 8601 times in UTC, with their ``+00:00`` offset.
+"""
 
 from __future__ import annotations
 
 import csv
 import io
 import json
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
+
+from logistream.config import get_settings
+from logistream.display_time import show, zone_note
 
 Content = dict[str, Any]
 
@@ -42,10 +50,18 @@ def _minutes(seconds: Any) -> str:
     return "—" if seconds is None else f"{float(seconds) / 60:.1f} min"
 
 
-def _when(iso: Any) -> str:
-    if not iso:
-        return "—"
-    return datetime.fromisoformat(str(iso)).astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+def _zone(timezone: str | None) -> str:
+    """The zone a PDF's times are shown in: the caller's, else the display setting."""
+    return timezone or get_settings().timezone
+
+
+def _when(iso: Any, timezone: str) -> str:
+    return show(str(iso) if iso else None, timezone)
+
+
+def _times_note(timezone: str, at: Any) -> str:
+    # The offset as at the report's own period, since summer time moves it.
+    return f"Times in {zone_note(timezone, str(at) if at else None)}"
 
 
 # --- CSV: sections of rows, a blank line between; the first column names the section. -------
@@ -175,7 +191,7 @@ def fleet_csv(c: Content) -> bytes:
 # --- PDF ----------------------------------------------------------------------------------------
 
 
-def _chart(c: Content, width: float, height: float) -> Any:
+def _chart(c: Content, width: float, height: float, timezone: str) -> Any:
     """Temperature over time, the allowed range shaded, excursions marked in red."""
     from reportlab.graphics.shapes import Drawing, Line, PolyLine, Rect, String  # type: ignore[import-untyped]
     from reportlab.lib import colors  # type: ignore[import-untyped]
@@ -233,8 +249,8 @@ def _chart(c: Content, width: float, height: float) -> Any:
     for v in (ymin + 1, (ymin + ymax) / 2, ymax - 1):
         d.add(Line(left - 3, y(v), left, y(v), strokeColor=colors.black))
         d.add(String(2, y(v) - 3, f"{v:.1f}", fontSize=7))
-    d.add(String(left, 4, _when(datetime.fromtimestamp(t0, UTC).isoformat()), fontSize=7))
-    d.add(String(right - 95, 4, _when(datetime.fromtimestamp(t1, UTC).isoformat()), fontSize=7))
+    d.add(String(left, 4, show(t0, timezone), fontSize=7))
+    d.add(String(right - 95, 4, show(t1, timezone), fontSize=7))
     return d
 
 
@@ -256,7 +272,7 @@ def _table(rows: list[list[str]], widths: list[float] | None = None) -> Any:
     return t
 
 
-def trip_pdf(c: Content) -> bytes:
+def trip_pdf(c: Content, timezone: str | None = None) -> bytes:
     from reportlab.lib.pagesizes import A4  # type: ignore[import-untyped]
     from reportlab.lib.styles import getSampleStyleSheet  # type: ignore[import-untyped]
     from reportlab.lib.units import mm  # type: ignore[import-untyped]
@@ -274,10 +290,12 @@ def trip_pdf(c: Content) -> bytes:
         title=f"Trip temperature report {c['trip_id']}",
     )
     comp = c.get("compliance", {})
+    tz = _zone(timezone)
     story: list[Any] = [
         Paragraph(f"Trip temperature report — {c['trip_id']}", styles["Title"]),
         Paragraph(
-            f"Version {c.get('version', '—')}, issued {_when(c.get('issued_at'))}",
+            f"Version {c.get('version', '—')}, issued {_when(c.get('issued_at'), tz)}. "
+            f"{_times_note(tz, c.get('start_time'))}.",
             styles["Normal"],
         ),
         Spacer(1, 4 * mm),
@@ -295,7 +313,7 @@ def trip_pdf(c: Content) -> bytes:
             "Route",
             c.get("route_label") or c["route"] or "—",
         ],
-        ["Start", _when(c["start_time"]), "End", _when(c["end_time"])],
+        ["Start", _when(c["start_time"], tz), "End", _when(c["end_time"], tz)],
         ["Distance", f"{_fmt(c['distance_km'], 1)} km", "Readings", str(c["readings"])],
         [
             "MKT",
@@ -317,7 +335,7 @@ def trip_pdf(c: Content) -> bytes:
         ],
     ]
     story += [_table(facts, [28 * mm, 62 * mm, 30 * mm, 60 * mm]), Spacer(1, 4 * mm)]
-    story += [Paragraph("Temperature", styles["Heading3"]), _chart(c, 180 * mm, 60 * mm)]
+    story += [Paragraph("Temperature", styles["Heading3"]), _chart(c, 180 * mm, 60 * mm, tz)]
     story.append(Paragraph("Excursions", styles["Heading3"]))
     exc = [["Kind", "Start", "End", "Duration", "Peak °C", "Alarm due", "Where"]]
     for e in c["excursions"]:
@@ -325,11 +343,11 @@ def trip_pdf(c: Content) -> bytes:
         exc.append(
             [
                 e["kind"],
-                _when(e["start_time"]),
-                _when(e["end_time"]),
+                _when(e["start_time"], tz),
+                _when(e["end_time"], tz),
                 _minutes(e["duration_s"]),
                 _fmt(e["peak_c"]),
-                _when(e.get("alarm_at")) if e.get("alarm_at") else "below delay",
+                _when(e.get("alarm_at"), tz) if e.get("alarm_at") else "below delay",
                 where,
             ]
         )
@@ -345,8 +363,8 @@ def trip_pdf(c: Content) -> bytes:
         )
         faults.append(
             [
-                _when(f["start_time"]),
-                "ongoing" if f["ongoing"] else _when(f["end_time"]),
+                _when(f["start_time"], tz),
+                "ongoing" if f["ongoing"] else _when(f["end_time"], tz),
                 str(f["readings"]),
                 values,
                 _fmt(f.get("last_good_c")) if f.get("last_good_c") is not None else "—",
@@ -360,10 +378,10 @@ def trip_pdf(c: Content) -> bytes:
             al.append(
                 [
                     a["rule"],
-                    _when(a["opened_at"]),
-                    _when(a.get("resolved_at")),
+                    _when(a["opened_at"], tz),
+                    _when(a.get("resolved_at"), tz),
                     ack.get("by") or "—",
-                    _when(ack.get("at")),
+                    _when(ack.get("at"), tz),
                     ack.get("note") or "",
                 ]
             )
@@ -378,7 +396,7 @@ def trip_pdf(c: Content) -> bytes:
                 n.get("recipient") or "",
                 n.get("channel") or "",
                 n.get("status") or "",
-                _when(n.get("sent_at")),
+                _when(n.get("sent_at"), tz),
             ]
         )
     story.append(_table(sent) if len(sent) > 1 else Paragraph("None sent.", styles["Normal"]))
@@ -388,7 +406,7 @@ def trip_pdf(c: Content) -> bytes:
         ver.append(
             [
                 str(v["version"]),
-                _when(v["issued_at"]),
+                _when(v["issued_at"], tz),
                 str(v["readings"]),
                 v["verdict"],
                 v["digest"],
@@ -413,7 +431,14 @@ def trip_pdf(c: Content) -> bytes:
     return buf.getvalue()
 
 
-def fleet_pdf(c: Content) -> bytes:
+def _fleet_cell(column: str, value: Any, timezone: str) -> str:
+    # Time columns (``start_time``, ``opened_at``...) hold ISO text: shown in the display zone.
+    if column.endswith(("_time", "_at")) and isinstance(value, str):
+        return _when(value, timezone)
+    return _fmt(value, 1)
+
+
+def fleet_pdf(c: Content, timezone: str | None = None) -> bytes:
     from reportlab.lib.pagesizes import A4, landscape
     from reportlab.lib.styles import getSampleStyleSheet
     from reportlab.lib.units import mm
@@ -424,10 +449,13 @@ def fleet_pdf(c: Content) -> bytes:
     doc = SimpleDocTemplate(
         buf, pagesize=landscape(A4), title="Fleet report", leftMargin=12 * mm, rightMargin=12 * mm
     )
+    tz = _zone(timezone)
     story: list[Any] = [
         Paragraph("Fleet report: fuel efficiency and driver scorecards", styles["Title"]),
         Paragraph(
-            f"Trips that started from {_when(c['from'])} to {_when(c['to'])}", styles["Normal"]
+            f"Trips that started from {_when(c['from'], tz)} to {_when(c['to'], tz)}. "
+            f"{_times_note(tz, c.get('from'))}.",
+            styles["Normal"],
         ),
     ]
     sections = (
@@ -445,17 +473,19 @@ def fleet_pdf(c: Content) -> bytes:
             story.append(Paragraph("None.", styles["Normal"]))
             continue
         cols = list(rows[0])
-        story.append(_table([cols, *[[_fmt(r[k], 1) for k in cols] for r in rows]]))
+        story.append(_table([cols, *[[_fleet_cell(k, r[k], tz) for k in cols] for r in rows]]))
     doc.build(story)
     return buf.getvalue()
 
 
-def render(content: Content, fmt: str) -> bytes:
+def render(content: Content, fmt: str, timezone: str | None = None) -> bytes:
+    """The report as ``json``, ``csv`` or ``pdf``; a PDF's times in ``timezone`` (default: the
+    display setting, ``LOGISTREAM_TIMEZONE``)."""
     fleet = content.get("report") == "fleet report"
     if fmt == "json":
         return to_json(content)
     if fmt == "csv":
         return fleet_csv(content) if fleet else trip_csv(content)
     if fmt == "pdf":
-        return fleet_pdf(content) if fleet else trip_pdf(content)
+        return fleet_pdf(content, timezone) if fleet else trip_pdf(content, timezone)
     raise ValueError(f"unknown format {fmt!r}: pdf, csv or json")
