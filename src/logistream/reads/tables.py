@@ -11,6 +11,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Final
 
+from logistream.reads.views import OPEN_DURING
+
 if TYPE_CHECKING:
     import psycopg
 
@@ -177,11 +179,31 @@ def has_rows(conn: psycopg.Connection[tuple[Any, ...]], name: str) -> bool:
 
 
 def trip_alerts(conn: psycopg.Connection[tuple[Any, ...]], trip_id: str) -> Table:
+    """Every change of the trip's alerts: those sent with the trip's id, and its truck's alerts
+    open at any time during it (carried over from the previous trip included), as the report."""
+    # The trip's extent: the batch view's, else (not audited yet) the archive's.
+    spans = []
+    if "trips" in present(conn, ["trips"]):
+        spans = conn.execute(
+            "SELECT truck_id, start_time, end_time FROM trips WHERE trip_id = %s", [trip_id]
+        ).fetchall()
+    if not spans:
+        spans = conn.execute(
+            "SELECT truck_id, min(event_time), max(event_time) FROM readings "
+            "WHERE trip_id = %s GROUP BY truck_id",
+            [trip_id],
+        ).fetchall()
+    open_during: list[str] = []
+    for truck_id, start, end in spans:
+        found = conn.execute(
+            OPEN_DURING.encode(), {"truck_id": truck_id, "start": start, "end": end}
+        ).fetchall()
+        open_during += [str(r[0]) for r in found]
     cursor = conn.execute(
         "SELECT extract(epoch FROM changed_at)::float8 AS changed, state, rule, severity, "
         "value, threshold, message, acknowledged_by, ack_note FROM alert_changes "
-        "WHERE trip_id = %s ORDER BY changed_at",
-        [trip_id],
+        "WHERE trip_id = %s OR alert_id = ANY(%s) ORDER BY changed_at",
+        [trip_id, open_during],
     )
     return _table(cursor)
 

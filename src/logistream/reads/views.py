@@ -10,7 +10,7 @@ SELECTs) and returns JSON-ready values (times as ``datetime``). Tables, if you p
 from __future__ import annotations
 
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Final
 
 from logistream.errors import TripNotFound
 from logistream.schema.trip_key import TRIP_EXPR
@@ -21,7 +21,9 @@ if TYPE_CHECKING:
 Record = dict[str, Any]
 
 
-def _rows(conn: psycopg.Connection[Any], query: str, params: list[Any]) -> list[Record]:
+def _rows(
+    conn: psycopg.Connection[Any], query: str, params: list[Any] | dict[str, Any]
+) -> list[Record]:
     cur = conn.execute(query.encode(), params)
     names = [d.name for d in cur.description or []]
     return [dict(zip(names, row, strict=True)) for row in cur.fetchall()]
@@ -87,21 +89,33 @@ def trip_sensor_faults(conn: psycopg.Connection[Any], truck_id: str, trip_id: st
     )
 
 
+OPEN_DURING: Final = """
+SELECT alert_id FROM alert_changes
+WHERE truck_id = %(truck_id)s AND opened_at <= %(end)s
+GROUP BY alert_id
+HAVING coalesce(min(coalesce(resolved_at, changed_at)) FILTER (WHERE state = 'resolved'),
+                'infinity') >= %(start)s
+"""
+"""The truck's alerts open at any moment of ``[start, end]``: opened during it, or opened before
+and not resolved by ``start`` (carried over from the previous trip). Reconciliation pairs an
+alert with a trip's excursion the same way, by time, so the trip's record must list it."""
+
+
 def trip_alerts(
     conn: psycopg.Connection[Any], truck_id: str, trip_id: str, start: datetime, end: datetime
 ) -> list[Record]:
     """The trip's alerts with every acknowledgement (who, when, note), from the append-only
-    ``alert_changes``: an alert of this trip, or of this truck opened during the trip."""
+    ``alert_changes``: an alert of this trip, or of this truck open at any time during it."""
     alerts = _rows(
         conn,
         "SELECT alert_id, rule, min(severity) AS severity, min(opened_at) AS opened_at, "
         "(array_agg(message ORDER BY changed_at))[1] AS message, max(value) AS value, "
         "max(threshold) AS threshold, "
         "min(coalesce(resolved_at, changed_at)) FILTER (WHERE state = 'resolved') AS resolved_at "
-        "FROM alert_changes WHERE truck_id = %s "
-        "AND (trip_id = %s OR (trip_id IS NULL AND opened_at BETWEEN %s AND %s)) "
+        "FROM alert_changes WHERE truck_id = %(truck_id)s "
+        f"AND (trip_id = %(trip_id)s OR alert_id IN ({OPEN_DURING})) "
         "GROUP BY alert_id, rule ORDER BY min(opened_at), alert_id",
-        [truck_id, trip_id, start, end],
+        {"truck_id": truck_id, "trip_id": trip_id, "start": start, "end": end},
     )
     acks = _rows(
         conn,
