@@ -154,6 +154,8 @@ def trip_series(conn: psycopg.Connection[Any], truck_id: str, trip_id: str) -> l
 
 
 def report_versions(conn: psycopg.Connection[Any], truck_id: str, trip_id: str) -> list[Record]:
+    """The trip's issued versions in the order they were committed: numbered and stamped under
+    one lock at commit, so version order is issue-time order."""
     return _rows(
         conn,
         "SELECT version, issued_at, digest, digest_format, readings, verdict "

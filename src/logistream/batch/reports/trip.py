@@ -4,7 +4,8 @@ Issuing: the trip's views are recomputed from the archive first, in the issuing 
 own copies (no batch run is waited on), so the report and its digest describe the same
 readings. If the digest equals the latest issued version's, that version is the report
 (nothing new is stored); otherwise version n + 1 is stored in ``report_versions`` with its
-full content. Earlier versions are never changed and every report lists them.
+full content. Earlier versions are never changed and every report lists them. A version is
+stamped as it is committed, under the issuer lock, so numbers and issue times agree.
 """
 
 from __future__ import annotations
@@ -106,7 +107,14 @@ def issue(
             stored: Content = row[0]
             return stored
         version = versions[-1]["version"] + 1 if versions else 1
-        issued = conn.execute("SELECT now()").fetchone()
+        # Stamped now, under the lock and after the content was read, not at the transaction's
+        # start (now()), which may be long before: a version never predates an earlier one or
+        # the readings it holds. The greatest() keeps stamps increasing if the clock steps back.
+        issued = conn.execute(
+            "SELECT greatest(clock_timestamp(), max(issued_at) + interval '1 microsecond') "
+            "FROM report_versions WHERE truck_id = %s AND trip_id = %s",
+            [truck_id, trip_id],
+        ).fetchone()
         assert issued is not None
         content["version"] = version
         content["issued_at"] = _jsonable(issued[0])
