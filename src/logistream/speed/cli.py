@@ -1,21 +1,36 @@
-"""Commands of the speed layer: ``speed`` (the stream processor) and ``alerts`` (list, ack)."""
+"""Commands of the speed layer: ``speed`` (the stream processor) and ``alerts`` (list, ack).
+
+``logistream alerts`` is for a dispatcher at a terminal: open and acknowledged alerts by default
+(``--all`` adds the recently resolved), in the order they opened, as a table with a header, the
+truck, and the opening time in the display zone (``LOGISTREAM_TIMEZONE``). Each alert shows the
+shortest prefix of its id (8 characters at least) that no other alert shares, and ``alerts ack``
+takes such a prefix. ``--json`` gives the same alerts as the wire contract's objects (UTC epochs).
+"""
 
 from __future__ import annotations
 
 import sys
 import time
 import uuid
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from logistream import shutdown
-from logistream.errors import LogiStreamError
+from logistream.display_time import show
+from logistream.errors import LogiStreamError, NotFound, Refused
 from logistream.log_setup import setup_logging
 
 if TYPE_CHECKING:
     from redis import Redis
+
+    from logistream.events import Alert
+    from logistream.live_views import LiveViews
+
+SHORT_ID = 8
+"""Fewest characters of an alert id shown; more where two alerts would share them."""
 
 
 def _redis() -> Redis:
@@ -88,32 +103,109 @@ def speed(
     typer.echo("speed layer stopped cleanly")
 
 
+def in_time_order(alerts: Iterable[Alert]) -> list[Alert]:
+    """Alerts in the order they opened (the newest last, nearest the prompt)."""
+    return sorted(alerts, key=lambda a: (a.opened_at, a.alert_id))
+
+
+def short_id_length(ids: Iterable[str], minimum: int = SHORT_ID) -> int:
+    """The fewest characters (``minimum`` at least) at which no two of ``ids`` look the same."""
+    unique = set(ids)
+    longest = max((len(i) for i in unique), default=minimum)
+    for length in range(minimum, longest + 1):
+        if len({i[:length] for i in unique}) == len(unique):
+            return length
+    return longest
+
+
+def resolve_prefix(prefix: str, ids: Iterable[str]) -> str:
+    """The one id that starts with ``prefix``; :class:`NotFound` for none, :class:`Refused`
+    (reason ``ambiguous``) for several."""
+    unique = set(ids)
+    if prefix in unique:
+        return prefix
+    matches = sorted(i for i in unique if i.startswith(prefix)) if prefix else []
+    if not matches:
+        raise NotFound(
+            "alert", prefix, f"no alert {prefix!r} in the live views; see `logistream alerts --all`"
+        )
+    if len(matches) > 1:
+        shown = ", ".join(m[: short_id_length(matches)] for m in matches[:5])
+        more = f" and {len(matches) - 5} more" if len(matches) > 5 else ""
+        raise Refused(
+            "ambiguous",
+            f"{prefix!r} is the start of {len(matches)} alert ids ({shown}{more}); "
+            "give more of the id",
+            field="ALERT_ID",
+        )
+    return matches[0]
+
+
+def alert_table(alerts: Sequence[Alert], timezone: str, id_length: int) -> list[str]:
+    """The listing's lines: a header, then one line per alert in the given order."""
+    rows = [
+        (
+            show(a.opened_at, timezone, seconds=False),
+            a.truck_id,
+            a.severity,
+            a.rule,
+            a.state,
+            a.alert_id[:id_length],
+            a.message,
+        )
+        for a in alerts
+    ]
+    header = ("OPENED", "TRUCK", "SEVERITY", "RULE", "STATE", "ID", "MESSAGE")
+    widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header) - 1)]
+    # Every column padded to its widest cell but the message, which ends the line.
+    return [
+        "  ".join([*(c.ljust(w) for c, w in zip(row[:-1], widths, strict=True)), row[-1]])
+        for row in [header, *rows]
+    ]
+
+
+def _known_ids(live: LiveViews) -> list[str]:
+    # What `alerts --all` can show: every open or acknowledged alert and the recent others.
+    return [a.alert_id for a in [*live.alerts(active_only=True), *live.alerts()]]
+
+
 def list_alerts(
     ctx: typer.Context,
-    active: Annotated[bool, typer.Option("--active", help="Only open and acknowledged.")] = False,
+    show_all: Annotated[
+        bool, typer.Option("--all", help="Resolved alerts too (the recent ones).")
+    ] = False,
+    active: Annotated[
+        bool, typer.Option("--active", hidden=True, help="Open and acknowledged (the default).")
+    ] = False,
     as_json: Annotated[bool, typer.Option("--json", help="One JSON object per line.")] = False,
 ) -> None:
-    """List alerts from the live views (newest change first; --active: most severe first)."""
+    """List open and acknowledged alerts in the order they opened (--all: resolved ones too)."""
     if ctx.invoked_subcommand is not None:
         return
+    from logistream.config import get_settings
     from logistream.events import encode
     from logistream.live_views import RedisLiveViews
 
-    alerts = RedisLiveViews(_redis()).alerts(active_only=active)
+    del active  # the default; kept so scripts written for it keep working
+    live = RedisLiveViews(_redis())
+    alerts = in_time_order(live.alerts(active_only=not show_all))
     if as_json:
         for alert in alerts:
             sys.stdout.write(encode(alert).decode() + "\n")
         return
     if not alerts:
-        typer.echo("no alerts" if not active else "no active alerts")
+        typer.echo("no alerts" if show_all else "no open alerts")
         return
-    for a in alerts:
-        when = time.strftime("%Y-%m-%d %H:%M", time.gmtime(a.opened_at))
-        typer.echo(f"{a.alert_id}  {a.state:<12} {a.severity:<8} {a.rule:<18} {when}Z  {a.message}")
+    timezone = get_settings().timezone
+    for line in alert_table(alerts, timezone, short_id_length(_known_ids(live))):
+        typer.echo(line.rstrip())
 
 
 def ack(
-    alert_id: Annotated[str, typer.Argument(help="The alert's id (see `logistream alerts`).")],
+    alert_id: Annotated[
+        str,
+        typer.Argument(help="The alert's id, or its start as `logistream alerts` shows it."),
+    ],
     by: Annotated[str, typer.Option("--by", help="Who acknowledges.")],
     note: Annotated[str, typer.Option("--note", help="What is being done about it.")] = "",
     wait: Annotated[
@@ -129,7 +221,10 @@ def ack(
     live = RedisLiveViews(_redis())
     alert = live.alert(alert_id)
     if alert is None:
-        raise LogiStreamError(f"no alert {alert_id} in the live views; see `logistream alerts`")
+        alert_id = resolve_prefix(alert_id, _known_ids(live))
+        alert = live.alert(alert_id)
+    if alert is None:  # resolved and expired between the two reads
+        raise NotFound("alert", alert_id, f"no alert {alert_id} in the live views any more")
     if alert.state != "open":
         typer.echo(f"alert {alert_id} is already {alert.state}")
         return
