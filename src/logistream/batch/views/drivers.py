@@ -17,7 +17,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from logistream.batch.views.fuel import segment_km
+from logistream.batch.views.fuel import step_km
 from logistream.batch.views.params import BatchParams
 from logistream.batch.views.timeline import holds
 
@@ -66,7 +66,12 @@ def trip_driving(samples: Sequence[DriveSample], p: BatchParams) -> DriverSummar
     rows = sorted(samples, key=lambda s: (s.t, s.event_id))
     hs = holds([s.t for s in rows], p.hold_max_s)
     distance = sum(
-        segment_km((rows[i - 1].lat, rows[i - 1].lon), (rows[i].lat, rows[i].lon))
+        step_km(
+            (rows[i - 1].lat, rows[i - 1].lon),
+            (rows[i].lat, rows[i].lon),
+            rows[i].t - rows[i - 1].t,
+            p,
+        )
         for i in range(1, len(rows))
     )
     brake = [False] * len(rows)

@@ -11,9 +11,9 @@ consecutive readings:
   ``event_merge_s`` of such steps form one suspected theft when its unexplained litres reach
   ``theft_min_l``.
 Consumption = level at the start - level at the end + refuelled - stolen (both engine and
-reefer); L/100 km divides it by the GPS distance. Reefer L/h is measured while parked with the
-reefer on, away from refuels and thefts (by the smoothing window): the reefer is the main
-consumer there.
+reefer); L/100 km divides it by the GPS distance, in which a jump no truck can drive
+(:func:`step_km`) counts none. Reefer L/h is measured while parked with the reefer on, away from
+refuels and thefts (by the smoothing window): the reefer is the main consumer there.
 """
 
 from __future__ import annotations
@@ -76,6 +76,23 @@ def segment_km(
     return haversine_km(la1, lo1, la2, lo2)
 
 
+def step_km(
+    prev: tuple[float | None, float | None],
+    cur: tuple[float | None, float | None],
+    dt_s: float,
+    p: BatchParams,
+) -> float:
+    """Distance driven between two consecutive readings ``dt_s`` apart: their GPS distance, or 0
+    for a jump no truck can drive (faster than ``max_step_kmh`` beyond ``gps_slack_km``).
+
+    A truck relocated between trips, or a wild fix, must not count hundreds of kilometres.
+    """
+    km = segment_km(prev, cur)
+    if km > p.max_step_kmh * max(dt_s, 0.0) / 3600.0 + p.gps_slack_km:
+        return 0.0
+    return km
+
+
 def smoothed(
     times: Sequence[float], levels: Sequence[float | None], window_s: float
 ) -> list[float | None]:
@@ -114,7 +131,12 @@ def trip_fuel(samples: Sequence[FuelSample], tank_litres: float, p: BatchParams)
     smooth = smoothed(times, [s.fuel_pct for s in rows], p.fuel_smooth_s)
     n = len(rows)
     km = [0.0] + [
-        segment_km((rows[i - 1].lat, rows[i - 1].lon), (rows[i].lat, rows[i].lon))
+        step_km(
+            (rows[i - 1].lat, rows[i - 1].lon),
+            (rows[i].lat, rows[i].lon),
+            times[i] - times[i - 1],
+            p,
+        )
         for i in range(1, n)
     ]
     dt = [0.0] + [times[i] - times[i - 1] for i in range(1, n)]

@@ -28,6 +28,12 @@ class BatchParams:
     harsh_acceleration_ms2: float = 3.0
     accel_max_gap_s: float = 5.0
     """Only readings at most this far apart give an acceleration (1 Hz telemetry needed)."""
+    max_step_kmh: float = 200.0
+    """A step between consecutive readings faster than this (beyond ``gps_slack_km`` of position
+    noise) is a jump, not driving: a relocated truck or a bad fix. It adds no distance."""
+    gps_slack_km: float = 0.1
+    """GPS noise a step may carry on top of ``max_step_kmh`` (fixes a fraction of a second
+    apart)."""
     fuel_smooth_s: float = 300.0
     """Fuel gauges are noisy: levels are a trailing mean over this window before differencing."""
     event_merge_s: float = 60.0

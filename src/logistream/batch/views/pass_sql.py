@@ -107,7 +107,7 @@ l2 AS (
            ts - prev_ts AS dt,
            CASE WHEN prev_lat IS NOT NULL AND prev_lon IS NOT NULL AND lat IS NOT NULL
                      AND lon IS NOT NULL
-                THEN batch_haversine_km(prev_lat, prev_lon, lat, lon) ELSE 0 END AS seg_km,
+                THEN batch_haversine_km(prev_lat, prev_lon, lat, lon) ELSE 0 END AS gps_km,
            CASE WHEN prev_speed IS NOT NULL AND speed_kmh IS NOT NULL AND ts - prev_ts > 0
                      AND ts - prev_ts <= {p.accel_max_gap_s}
                 THEN (speed_kmh - prev_speed) / 3.6 / (ts - prev_ts) END AS accel,
@@ -126,7 +126,11 @@ l3 AS (
            coalesce(accel >= {p.harsh_acceleration_ms2}, false) AS launch
     FROM l2
     CROSS JOIN LATERAL (
-        SELECT high_c + CASE WHEN defrost AND ts - defrost_since <= defrost_max_s
+        -- Distance driven: a jump no truck can drive counts none (fuel.step_km).
+        SELECT CASE WHEN gps_km <= {p.max_step_kmh} * greatest(coalesce(dt, 0), 0) / 3600.0
+                                   + {p.gps_slack_km}
+                    THEN gps_km ELSE 0 END AS seg_km,
+               high_c + CASE WHEN defrost AND ts - defrost_since <= defrost_max_s
                              THEN allowance ELSE 0 END AS high_eff,
                (hard_high_c IS NOT NULL AND temp > hard_high_c)
                    OR (hard_low_c IS NOT NULL AND temp < hard_low_c) AS beyond_hard
