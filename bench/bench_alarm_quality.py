@@ -114,6 +114,7 @@ def simulate(
     watched = set(trend_trucks(scenario_spec(scenario)))
     outside: dict[str, float | None] = dict.fromkeys(watched)
     newest = -float("inf")
+    fleet_time: float | None = None  # as the processor: the last sweep's watermark + lateness
     for t, emissions in fleet.ticks(scenario.duration_min * 60.0):
         for emission in emissions:
             if isinstance(emission, Reading):
@@ -126,7 +127,8 @@ def simulate(
                     continue  # the bridge's DLQ takes it; the speed layer skips it
             truck = reading.truck_id
             state = states.get(truck) or engine.new_state(truck)
-            step = engine.process(state, reading, 0, contexts.get(truck, reading.cargo))
+            ctx = contexts.get(truck, reading.cargo)
+            step = engine.process(state, reading, 0, ctx, fleet_time)
             states[truck] = step.state
             changes.extend(step.changes)
             newest = max(newest, reading.timestamp)
@@ -142,6 +144,7 @@ def simulate(
             lateness_s=rules.offline.watermark_lateness_s,
         )
         if wm is not None:
+            fleet_time = wm + rules.offline.watermark_lateness_s
             for truck, step in offline_steps(states, wm, rules.offline.offline_s, contexts):
                 states[truck] = step.state
                 changes.extend(step.changes)

@@ -133,6 +133,10 @@ class Alert(msgspec.Struct, kw_only=True):
     acknowledged_by: str | None = None
     ack_note: str | None = None
     resolved_at: float | None = None
+    known_at: float | None = None
+    """For an alert raised from late readings (stored on the truck and sent after newer ones):
+    the truck's newest event time when it became known; ``known_at - opened_at`` is its delay.
+    None: known as it happened."""
 
 
 class AlertCommand(msgspec.Struct, kw_only=True):

@@ -117,3 +117,16 @@ def test_the_trend_rule_does_not_see_an_implausible_reading() -> None:
     before = run.states["KBX 123A"].trend
     run.feed([vax(900, 30.0)])
     assert run.states["KBX 123A"].trend is before
+
+
+def test_trip_less_readings_start_a_new_anchor_at_utc_midnight_as_the_batch_views_do() -> None:
+    # T0 is a UTC midnight. Without trip_id the batch views cut trips by UTC day (TRIP_EXPR),
+    # and each trip starts without an anchor: the speed layer must cut at the same place.
+    run = Run()
+    run.feed([vax(t, 5.0) for t in every(30, -300, 0)])
+    run.feed([vax(0, 14.0), vax(30, 14.0)])  # +9 °C in 30 s, but on a new (UTC-day) trip
+    assert ("sensor_fault", "open") not in run.transitions()
+    same_day = Run()
+    same_day.feed([vax(t, 5.0) for t in every(30, 0, 300)])
+    same_day.feed([vax(300, 14.0)])
+    assert ("sensor_fault", "open") in same_day.transitions()

@@ -104,6 +104,12 @@ class Alert(BaseModel):
     acknowledged_by: str | None = None
     ack_note: str | None = None
     resolved_at: float | None = None
+    known_at: float | None = Field(
+        default=None,
+        description="Alerts raised from late readings (stored on the truck, sent after newer "
+        "ones): the truck's newest event time when the alert became known. Absent: known as "
+        "it happened.",
+    )
 
 
 class Alerts(BaseModel):

@@ -49,6 +49,14 @@ class OfflineConfig:
     offline_s: float = 600.0
     watermark_lateness_s: float = 60.0
     inactive_after_s: float = 86_400.0
+    trip_end_km: float = 2.0
+    parked_kmh: float = 2.0
+
+
+@dataclass(frozen=True, slots=True)
+class BackfillConfig:
+    min_gap_s: float = 90.0
+    settle_s: float = 600.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,6 +113,7 @@ class RulesConfig:
     trend: TrendConfig = TrendConfig()
     door: DoorConfig = DoorConfig()
     offline: OfflineConfig = OfflineConfig()
+    backfill: BackfillConfig = BackfillConfig()
     fuel: FuelConfig = FuelConfig()
     driving: DrivingConfig = DrivingConfig()
     route: RouteConfig = RouteConfig()
@@ -137,7 +146,7 @@ def parse_rules_config(data: dict[str, Any]) -> RulesConfig:
         severity[rule] = level
     t, tr, d = data.get("temperature", {}), data.get("trend", {}), data.get("door", {})
     o, f, dr = data.get("offline", {}), data.get("fuel", {}), data.get("driving", {})
-    r = data.get("route", {})
+    r, b = data.get("route", {}), data.get("backfill", {})
     return RulesConfig(
         severity=severity,
         temperature=TemperatureConfig(
@@ -167,6 +176,11 @@ def parse_rules_config(data: dict[str, Any]) -> RulesConfig:
             offline_s=_num(o, "offline_min", 10, 60),
             watermark_lateness_s=_num(o, "watermark_lateness_s", 60),
             inactive_after_s=_num(o, "inactive_after_h", 24, 3600),
+            trip_end_km=_num(o, "trip_end_km", 2.0),
+            parked_kmh=_num(o, "parked_kmh", 2.0),
+        ),
+        backfill=BackfillConfig(
+            min_gap_s=_num(b, "min_gap_s", 90), settle_s=_num(b, "settle_min", 10, 60)
         ),
         fuel=FuelConfig(
             low_pct=_num(f, "low_pct", 15),

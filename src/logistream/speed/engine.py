@@ -1,8 +1,9 @@
 """Runs every rule on one reading and turns their verdicts into alert changes: one pure step.
 
-Event time throughout. A reading not newer than the truck's newest (a duplicate, or one that
-arrived out of order) changes nothing, so no time is counted twice and no false alert opens;
-it is reported as not accepted so the caller can count it.
+Event time throughout. A reading not newer than the truck's newest never drives the live rules,
+so no time is counted twice. If it falls in a silence of the truck's live readings (sent late
+from the truck's store), the cargo-air rules evaluate it apart (:mod:`backfill`); otherwise
+(a duplicate, or out of order with nothing missing) it is reported as not accepted.
 """
 
 from __future__ import annotations
@@ -16,15 +17,14 @@ import msgspec
 from logistream.events import Alert, AlertCommand, Reading, Severity
 from logistream.registry import Registry
 from logistream.registry.rules import RulesConfig
+from logistream.speed import air, backfill
 from logistream.speed import alerts as lifecycle
 from logistream.speed.rules import (
     door,
     driving,
     fuel,
     offline,
-    plausibility,
     route,
-    temperature,
     trend,
 )
 from logistream.speed.rules.base import RuleContext, Verdict
@@ -38,6 +38,9 @@ class Step:
     state: TruckState
     changes: tuple[Alert, ...] = NO_CHANGES
     accepted: bool = True
+    late: bool = False
+    """An accepted reading older than the truck's newest (a gap's late reading): it changed
+    no live rule state."""
 
 
 class Contexts:
@@ -80,66 +83,51 @@ def _apply(
     return lifecycle.apply_verdicts(alerts, verdicts, at, severity)
 
 
-def _temperature(
+def process(
     state: TruckState,
     reading: Reading,
-    prev_ts: float | None,
+    partition: int,
     ctx: RuleContext,
-    verdicts: list[Verdict],
-) -> tuple[temperature.TempState, bool]:
-    """Sensor plausibility, then the temperature rules; whether the reading was plausible.
-
-    An implausible reading stands for the air as last seen (the last plausible reading's
-    temperature), so that time out of range and alarm delays run on as the batch views count
-    them; with no plausible reading yet on the trip it changes nothing.
-    """
-    plaus, plausible, v = plausibility.step(
-        state.temp.plaus,
-        profile=ctx.profile,
-        temp=reading.temp,
-        ts=reading.timestamp,
-        door_open=bool(reading.door_open),
-        trip=reading.trip_id,
-        event_id=reading.event_id or "",
-    )
-    verdicts.extend(v)
-    if plausible:
-        temp_s, v = temperature.step(state.temp, reading, prev_ts, ctx)
-    elif plaus.anchor_c is not None:
-        carried = msgspec.structs.replace(reading, temp=plaus.anchor_c)
-        temp_s, v = temperature.step(state.temp, carried, prev_ts, ctx, plausible=False)
-    else:
-        temp_s, v = state.temp, ()
-    verdicts.extend(v)
-    return msgspec.structs.replace(temp_s, plaus=plaus), plausible
-
-
-def process(state: TruckState, reading: Reading, partition: int, ctx: RuleContext) -> Step:
-    """The truck's state after ``reading`` and the alert changes it causes."""
+    fleet_time: float | None = None,
+) -> Step:
+    """The truck's state after ``reading`` and the alert changes it causes (``fleet_time``:
+    the fleet's event time as the reading arrives, which teaches the truck's delivery delay)."""
     prev = state.last
     ts = reading.timestamp
     if prev is not None and ts <= prev.timestamp:
-        return Step(state, NO_CHANGES, accepted=False)
+        return _late(state, prev, reading, ctx)
     cfg = ctx.config
     alerts: Mapping[str, Alert] = state.alerts
     changes: list[Alert] = []
 
     # The silence before this reading belongs to the previous reading (its place, its cargo).
-    gap = offline.on_reading(
+    silence = offline.on_reading(
         prev.timestamp if prev else None,
         prev.event_id if prev else None,
         ts,
         offline.RULE in alerts,
         cfg.offline,
+        ended=prev is not None and offline.trip_ended(prev, ctx.route, cfg.offline),
     )
-    if gap and prev is not None:
-        alerts, made = _apply(state, alerts, list(gap), prev, ctx, cfg.severity)
+    if silence and prev is not None:
+        alerts, made = _apply(state, alerts, list(silence), prev, ctx, cfg.severity)
         changes.extend(made)
 
+    # A gap whose late readings have stopped coming is over; a new silence opens a gap.
+    gap = state.gap
+    if gap is not None and (
+        ts - gap.heard_at > cfg.backfill.settle_s
+        or (prev is not None and ts - prev.timestamp > cfg.backfill.min_gap_s)
+    ):
+        alerts, made = backfill.close(gap, state.temp, alerts)
+        changes.extend(made)
+        gap = None
+    if prev is not None and ts - prev.timestamp > cfg.backfill.min_gap_s:
+        gap = backfill.opened(prev, ts, state.temp, changes)
+
     verdicts: list[Verdict] = []
-    temp_s, plausible = _temperature(
-        state, reading, prev.timestamp if prev else None, ctx, verdicts
-    )
+    temp_s, plausible, v = air.step(state.temp, reading, prev.timestamp if prev else None, ctx)
+    verdicts.extend(v)
     if plausible:
         excursion = temp_s.high_since is not None or temp_s.low_since is not None
         trend_s, v = trend.step(state.trend, reading, ctx, excursion)
@@ -155,6 +143,8 @@ def process(state: TruckState, reading: Reading, partition: int, ctx: RuleContex
     verdicts.extend(v)
     route_s, v = route.step(state.route, reading, ctx)
     verdicts.extend(v)
+    if gap is not None and gap.alerts:
+        gap, alerts = backfill.adopt(gap, alerts, (state.temp, temp_s))
     if verdicts:
         alerts, made = _apply(state, alerts, verdicts, reading, ctx, cfg.severity)
         changes.extend(made)
@@ -170,8 +160,21 @@ def process(state: TruckState, reading: Reading, partition: int, ctx: RuleContex
         driving=driving_s,
         route=route_s,
         alerts=alerts if isinstance(alerts, dict) else dict(alerts),
+        delay_s=offline.learned_delay(state.delay_s, ts, fleet_time),
+        gap=gap,
     )
     return Step(new, tuple(changes) if changes else NO_CHANGES)
+
+
+def _late(state: TruckState, newest: Reading, reading: Reading, ctx: RuleContext) -> Step:
+    """A reading older than the truck's newest: evaluated if it falls in the truck's open gap
+    (:mod:`backfill`), else not accepted (a duplicate, or out of order with nothing missing)."""
+    gap = state.gap
+    if gap is None or not backfill.covers(gap, reading.timestamp):
+        return Step(state, NO_CHANGES, accepted=False)
+    gap, changes = backfill.evaluate(gap, reading, ctx, state.alerts, newest.timestamp)
+    new = msgspec.structs.replace(state, gap=gap)
+    return Step(new, tuple(changes) if changes else NO_CHANGES, late=True)
 
 
 def on_watermark(state: TruckState, watermark: float, ctx: RuleContext) -> Step:
@@ -179,8 +182,15 @@ def on_watermark(state: TruckState, watermark: float, ctx: RuleContext) -> Step:
     last = state.last
     if last is None or last.event_id is None:
         return Step(state)
+    cfg = ctx.config.offline
     verdicts = offline.on_watermark(
-        last.timestamp, last.event_id, watermark, offline.RULE in state.alerts, ctx.config.offline
+        last.timestamp,
+        last.event_id,
+        watermark,
+        offline.RULE in state.alerts,
+        cfg,
+        delay_s=state.delay_s,
+        ended=offline.trip_ended(last, ctx.route, cfg),
     )
     if not verdicts:
         return Step(state)

@@ -25,6 +25,8 @@ class Progress:
     processed: int = 0
     skipped: int = 0
     late: int = 0
+    backfilled: int = 0
+    """Late readings that filled a gap and went through the cargo-air rules."""
     last_partition: int | None = None
     last_offset: int | None = None
     last_record_ts: float | None = None

@@ -27,6 +27,11 @@ class Metrics:
             "Duplicate or out-of-order readings that changed nothing",
             registry=r,
         )
+        self.backfilled = Counter(
+            "logistream_speed_readings_backfilled",
+            "Late readings of a gap in a truck's live readings, evaluated by the cargo-air rules",
+            registry=r,
+        )
         self.alerts = Counter(
             "logistream_speed_alert_changes", "Alert state changes", ["rule", "state"], registry=r
         )

@@ -9,6 +9,7 @@ from __future__ import annotations
 import msgspec
 
 from logistream.events import Alert, Reading
+from logistream.speed.backfill import Gap
 from logistream.speed.rules.door import DoorState
 from logistream.speed.rules.driving import DrivingState
 from logistream.speed.rules.fuel import FuelState
@@ -20,7 +21,7 @@ from logistream.speed.rules.trend import TrendState
 class TruckState(msgspec.Struct, frozen=True, kw_only=True):
     truck_id: str
     last: Reading | None = None
-    """The newest reading by event time (older ones arriving later change nothing)."""
+    """The newest reading by event time (older ones arriving later never replace it)."""
     partition: int = -1
     """Partition of the newest reading: the checkpoint restores the truck with this partition."""
     temp: TempState = TempState()
@@ -31,6 +32,10 @@ class TruckState(msgspec.Struct, frozen=True, kw_only=True):
     route: RouteState = RouteState()
     alerts: dict[str, Alert] = msgspec.field(default_factory=dict)
     """Rule -> its open or acknowledged alert (at most one per rule). Never mutated in place."""
+    delay_s: float = 0.0
+    """How far behind the fleet's event time this truck's readings arrive (learned)."""
+    gap: Gap | None = None
+    """The last silence in the live readings, whose readings may still arrive late."""
 
     @property
     def last_ts(self) -> float | None:

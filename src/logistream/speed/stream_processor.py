@@ -89,6 +89,8 @@ class SpeedProcessor:
         self.progress = Progress()
         self._failed = False
         self._last_sweep_wm = float("-inf")
+        self._fleet_time: float | None = None
+        """The fleet's event time at the last sweep (watermark plus lateness)."""
         self._stop = threading.Event()
         self._external_stop: threading.Event | None = None
 
@@ -356,14 +358,22 @@ class SpeedProcessor:
             truck_id = reading.truck_id
             state = self.trucks.get(truck_id) or engine.new_state(truck_id)
             step = engine.process(
-                state, reading, partition, self.contexts.get(truck_id, reading.cargo)
+                state,
+                reading,
+                partition,
+                self.contexts.get(truck_id, reading.cargo),
+                self._fleet_time,
             )
             if not step.accepted:
                 progress.late += 1
                 self.metrics.late.inc()
                 continue
             progress.processed += 1
-            progress.last_event_ts = reading.timestamp
+            if step.late:
+                progress.backfilled += 1
+                self.metrics.backfilled.inc()
+            else:
+                progress.last_event_ts = reading.timestamp
             self.trucks[truck_id] = step.state
             self.dirty.add(truck_id)
             batch.touched[truck_id] = step.state
@@ -396,6 +406,8 @@ class SpeedProcessor:
     def _sweep(self, batch: Batch) -> None:
         """Open sensor_offline for trucks the watermark has left behind."""
         wm = self.watermark()
+        if wm is not None:
+            self._fleet_time = wm + self.rules.offline.watermark_lateness_s
         if wm is None or wm < self._last_sweep_wm + 1.0:
             return
         self._last_sweep_wm = wm

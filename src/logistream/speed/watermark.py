@@ -51,7 +51,7 @@ def offline_steps(
     steps = []
     for truck_id, state in trucks.items():
         last = state.last
-        if last is None or wm - last.timestamp <= offline_s:
+        if last is None or wm - last.timestamp - state.delay_s <= offline_s:
             continue
         step = engine.on_watermark(state, wm, contexts.get(truck_id, last.cargo))
         if step.changes:

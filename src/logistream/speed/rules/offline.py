@@ -7,6 +7,12 @@ silence, its opening time is that reading's time plus the limit):
   (:func:`fleet_clock`), so one truck whose clock runs ahead cannot make the others look silent;
 - afterwards, when the truck's next reading shows a gap longer than the limit; then the alert
   opens and resolves at once, so a replay or another process count never loses it.
+
+Two kinds of silence are not offline. A truck whose last reading is parked at either end of its
+registry route has ended its trip (:func:`trip_ended`; rules.toml [offline] says why this
+signal). And a truck whose readings always reach us some minutes behind the fleet is late, not
+silent: the watermark check allows it its own learned delay (:func:`learned_delay`), so it
+does not open and close the alert over and over.
 """
 
 from __future__ import annotations
@@ -15,12 +21,37 @@ import heapq
 from collections.abc import Collection
 from typing import Final
 
+from logistream.events import Reading
+from logistream.geo import haversine_km
 from logistream.registry.rules import OfflineConfig
-from logistream.speed.rules.base import NO_VERDICTS, Clear, Raise, Verdict, minutes
+from logistream.speed.rules.base import NO_VERDICTS, Clear, LatLon, Raise, Verdict, minutes
 
 RULE = "sensor_offline"
 QUORUM: Final = 3
 """Trucks that must have reached an event time before it counts as the fleet's time."""
+DELAY_DECAY: Final = 0.9
+"""Per reading, how much of a learned delay survives a reading that arrived sooner."""
+
+
+def trip_ended(last: Reading, route: tuple[LatLon, ...] | None, cfg: OfflineConfig) -> bool:
+    """Whether ``last`` shows the truck parked at either end of its route (trip over)."""
+    if not route or last.lat is None or last.lon is None:
+        return False
+    if last.speed_kmh is not None and last.speed_kmh > cfg.parked_kmh:
+        return False
+    return any(
+        haversine_km(last.lat, last.lon, lat, lon) <= cfg.trip_end_km
+        for lat, lon in (route[0], route[-1])
+    )
+
+
+def learned_delay(previous_s: float, reading_ts: float, fleet_time: float | None) -> float:
+    """A truck's delivery delay after one more reading: how far behind the fleet's event time
+    its readings arrive. Rises at once to a longer delay, decays slowly after shorter ones."""
+    if fleet_time is None:
+        return previous_s * DELAY_DECAY
+    delay = max(0.0, fleet_time - reading_ts)
+    return delay if delay >= previous_s else previous_s * DELAY_DECAY + delay * (1 - DELAY_DECAY)
 
 
 def fleet_clock(last_times: Collection[float], quorum: int = QUORUM) -> float | None:
@@ -51,11 +82,19 @@ def _raise(last_ts: float, last_event_id: str, cfg: OfflineConfig) -> Raise:
 
 
 def on_watermark(
-    last_ts: float, last_event_id: str, watermark: float, is_open: bool, cfg: OfflineConfig
+    last_ts: float,
+    last_event_id: str,
+    watermark: float,
+    is_open: bool,
+    cfg: OfflineConfig,
+    *,
+    delay_s: float = 0.0,
+    ended: bool = False,
 ) -> tuple[Verdict, ...]:
-    """Verdicts when the watermark advances past a truck's last reading."""
-    silent = watermark - last_ts
-    if is_open or silent <= cfg.offline_s or silent > cfg.inactive_after_s:
+    """Verdicts when the watermark advances past a truck's last reading (``delay_s``: the
+    truck's learned delay; ``ended``: its last reading ended the trip)."""
+    silent = watermark - last_ts - delay_s
+    if ended or is_open or silent <= cfg.offline_s or silent > cfg.inactive_after_s:
         return NO_VERDICTS
     return (_raise(last_ts, last_event_id, cfg),)
 
@@ -66,14 +105,20 @@ def on_reading(
     ts: float,
     is_open: bool,
     cfg: OfflineConfig,
+    *,
+    ended: bool = False,
 ) -> tuple[Verdict, ...]:
-    """Verdicts when an in-order reading arrives after the truck's previous one."""
+    """Verdicts when an in-order reading arrives after the truck's previous one (``ended``:
+    that previous reading ended the trip)."""
     if last_ts is None or last_event_id is None:
         return NO_VERDICTS
     gap = ts - last_ts
+    if is_open and gap <= cfg.offline_s:
+        # Opened by the watermark, but the readings show no gap: they were late, not missing.
+        return (Clear(RULE, ts, "reporting: its readings arrive late, it was not silent"),)
     back = Clear(RULE, ts, f"reporting again after {minutes(gap)} min")
     if is_open:
         return (back,)
-    if cfg.offline_s < gap <= cfg.inactive_after_s:
+    if not ended and cfg.offline_s < gap <= cfg.inactive_after_s:
         return (_raise(last_ts, last_event_id, cfg), back)
     return NO_VERDICTS

@@ -18,6 +18,7 @@ import msgspec
 
 from logistream.events import Reading
 from logistream.registry import CargoProfile
+from logistream.schema.trip_key import trip_key
 from logistream.speed.rules.base import NO_VERDICTS, Clear, Raise, RuleContext, Verdict, minutes
 from logistream.speed.rules.plausibility import PlausState
 
@@ -38,6 +39,7 @@ class TempState(msgspec.Struct, frozen=True, kw_only=True):
     tor_s: float = 0.0
     """Time out of range on the current trip."""
     tor_trip: str | None = None
+    """The trip (:func:`trip_key`) the time out of range counts for."""
     plaus: PlausState = PlausState()
     """The sensor plausibility check's state (kept here: it gates these rules)."""
 
@@ -70,10 +72,11 @@ def step(
     # Time out of range, per trip: the interval since the previous reading counts when that
     # reading was out of range (capped, so a long silence is not all counted).
     tor_s, tor_trip = s.tor_s, s.tor_trip
-    if r.trip_id != s.tor_trip:
+    trip = trip_key(r.trip_id, ts)
+    if trip != s.tor_trip:
         if p.tor_budget_s > 0 and s.tor_s >= p.tor_budget_s:
             verdicts.append(Clear("tor_budget", ts, f"started trip {r.trip_id or '(none)'}"))
-        tor_s, tor_trip = 0.0, r.trip_id
+        tor_s, tor_trip = 0.0, trip
     elif s.out_of_range and prev_ts is not None:
         tor_s += min(ts - prev_ts, ctx.config.temperature.tor_max_gap_s)
         if p.tor_budget_s > 0 and s.tor_s < p.tor_budget_s <= tor_s:
