@@ -59,3 +59,16 @@ class RuleContext:
 def minutes(seconds: float) -> int:
     """Whole minutes for messages (never shows 0 for a started minute)."""
     return max(0, round(seconds / 60.0))
+
+
+def beyond(value: float, limit: float, *, above: bool, digits: int = 1) -> str:
+    """``value`` as text with ``digits`` decimals, or more (up to three more) when rounding
+    would make it look not beyond ``limit`` (12.01 above 12 shows "12.01", not "12.0"), so
+    that a message's comparison with its threshold stays true."""
+    text = f"{value:.{digits}f}"
+    for extra in range(digits, digits + 4):
+        text = f"{value:.{extra}f}"
+        shown = float(text)
+        if (shown > limit) if above else (shown < limit):
+            return text
+    return text

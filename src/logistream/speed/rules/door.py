@@ -5,7 +5,15 @@ from __future__ import annotations
 import msgspec
 
 from logistream.events import Reading
-from logistream.speed.rules.base import NO_VERDICTS, Clear, Raise, RuleContext, Verdict, minutes
+from logistream.speed.rules.base import (
+    NO_VERDICTS,
+    Clear,
+    Raise,
+    RuleContext,
+    Verdict,
+    beyond,
+    minutes,
+)
 
 
 class DoorState(msgspec.Struct, frozen=True, kw_only=True):
@@ -36,7 +44,8 @@ def step(s: DoorState, r: Reading, ctx: RuleContext) -> tuple[DoorState, tuple[V
     if not (moving or long_open):
         return (s if s.open_since == since else DoorState(open_since=since)), NO_VERDICTS
     if moving:
-        what = f"door open while moving at {r.speed_kmh:.0f} km/h"
+        shown = beyond(r.speed_kmh or 0.0, cfg.moving_kmh, above=True, digits=0)
+        what = f"door open while moving at {shown} km/h"
         raise_ = Raise(
             "door_open",
             r.event_id or "",

@@ -5,7 +5,7 @@ from __future__ import annotations
 import msgspec
 
 from logistream.events import Reading
-from logistream.speed.rules.base import NO_VERDICTS, Clear, Raise, RuleContext, Verdict
+from logistream.speed.rules.base import NO_VERDICTS, Clear, Raise, RuleContext, Verdict, beyond
 
 
 class DrivingState(msgspec.Struct, frozen=True, kw_only=True):
@@ -46,7 +46,8 @@ def step(s: DrivingState, r: Reading, ctx: RuleContext) -> tuple[DrivingState, t
                     "speeding",
                     r.event_id or "",
                     ts,
-                    f"at {v:.0f} km/h for {ts - over_since:.0f} s",
+                    f"at {beyond(v, cfg.speed_limit_kmh, above=True, digits=0)} km/h "
+                    f"for {ts - over_since:.0f} s",
                     f"limit {cfg.speed_limit_kmh:g} km/h",
                     value=v,
                     threshold=cfg.speed_limit_kmh,

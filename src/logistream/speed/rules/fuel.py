@@ -5,7 +5,7 @@ from __future__ import annotations
 import msgspec
 
 from logistream.events import Reading
-from logistream.speed.rules.base import NO_VERDICTS, Clear, Raise, RuleContext, Verdict
+from logistream.speed.rules.base import NO_VERDICTS, Clear, Raise, RuleContext, Verdict, beyond
 
 
 class FuelState(msgspec.Struct, frozen=True, kw_only=True):
@@ -33,7 +33,7 @@ def step(s: FuelState, r: Reading, ctx: RuleContext) -> tuple[FuelState, tuple[V
                 "fuel_low",
                 r.event_id or "",
                 ts,
-                f"fuel at {fuel:.0f}%",
+                f"fuel at {beyond(fuel, cfg.low_pct, above=False, digits=0)}%",
                 f"refuel below {cfg.low_pct:g}%",
                 value=fuel,
                 threshold=cfg.low_pct,

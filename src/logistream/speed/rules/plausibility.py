@@ -14,7 +14,7 @@ from __future__ import annotations
 import msgspec
 
 from logistream.registry import CargoProfile
-from logistream.speed.rules.base import NO_VERDICTS, Clear, Raise, Verdict
+from logistream.speed.rules.base import NO_VERDICTS, Clear, Raise, Verdict, beyond
 
 RULE = "sensor_fault"
 
@@ -44,8 +44,10 @@ def fault_of(
 ) -> str | None:
     """Why the reading is implausible (a phrase for the message), or None when it is plausible."""
     if not profile.sensor_min_c <= temp <= profile.sensor_max_c:
+        high = temp > profile.sensor_max_c
+        edge = profile.sensor_max_c if high else profile.sensor_min_c
         return (
-            f"{temp:.1f} °C is outside the probe's range "
+            f"{beyond(temp, edge, above=high)} °C is outside the probe's range "
             f"{profile.sensor_min_c:g}..{profile.sensor_max_c:g} °C"
         )
     if anchor_ts is None or anchor_c is None:

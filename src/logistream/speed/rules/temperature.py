@@ -19,7 +19,15 @@ import msgspec
 from logistream.events import Reading
 from logistream.registry import CargoProfile
 from logistream.schema.trip_key import trip_key
-from logistream.speed.rules.base import NO_VERDICTS, Clear, Raise, RuleContext, Verdict, minutes
+from logistream.speed.rules.base import (
+    NO_VERDICTS,
+    Clear,
+    Raise,
+    RuleContext,
+    Verdict,
+    beyond,
+    minutes,
+)
 from logistream.speed.rules.plausibility import PlausState
 
 
@@ -108,7 +116,7 @@ def step(
                 "temp_high",
                 r.event_id or "",
                 ts,
-                f"at {t:.1f} °C{_for(ts - high_since)}",
+                f"at {beyond(t, high, above=True)} °C{_for(ts - high_since)}",
                 _range_text(p),
                 value=t,
                 threshold=high,
@@ -131,7 +139,7 @@ def step(
                 "temp_low",
                 r.event_id or "",
                 ts,
-                f"at {t:.1f} °C{_for(ts - low_since)}",
+                f"at {beyond(t, p.low_c, above=False)} °C{_for(ts - low_since)}",
                 _range_text(p),
                 value=t,
                 threshold=p.low_c,
@@ -140,33 +148,35 @@ def step(
 
     # Hard limits: critical once confirmed, whatever the alarm delay or defrost.
     hard_hi, hard_lo = p.hard_high_c, p.hard_low_c
-    beyond = (hard_hi is not None and t > hard_hi) or (hard_lo is not None and t < hard_lo)
+    past_hard = (hard_hi is not None and t > hard_hi) or (hard_lo is not None and t < hard_lo)
     critical, crit_since, crit_n = s.critical, s.crit_since, s.crit_n
     confirmed = False
-    if beyond:
+    if past_hard:
         crit_since = ts if crit_since is None else crit_since
         crit_n += 1 if plausible else 0
         conf = ctx.config.temperature
         confirmed = plausible and (
             crit_n >= conf.critical_confirm_readings and ts - crit_since >= conf.critical_confirm_s
         )
-    if beyond and (critical or confirmed):
+    if past_hard and (critical or confirmed):
         critical = True
         limit = hard_hi if hard_hi is not None and t > hard_hi else hard_lo
+        assert limit is not None  # past_hard: one of the two is passed
         side = "above" if limit == hard_hi else "below"
         verdicts.append(
             Raise(
                 "temp_critical",
                 r.event_id or "",
                 ts,
-                f"at {t:.1f} °C, {side} the hard limit of {limit:g} °C",
+                f"at {beyond(t, limit, above=side == 'above')} °C, {side} the hard limit of "
+                f"{limit:g} °C",
                 "cargo at risk now",
                 value=t,
                 threshold=limit,
             )
         )
     elif (
-        not beyond
+        not past_hard
         and (hard_hi is None or t <= hard_hi - p.hysteresis_c)
         and (hard_lo is None or t >= hard_lo + p.hysteresis_c)
     ):
