@@ -359,6 +359,9 @@ class TruckSim:
         else:
             if t >= self.wait_until:
                 self._depart(t)
+                # A new trip drives the other way from where the last one ended: read the
+                # position (and the ambient below) on the new trip's path, at its start.
+                path = self.path
             lat, lon, heading = path.position_at(self.km)
             heading = self.heading
         if self.f_lateral_m:
