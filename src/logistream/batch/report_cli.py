@@ -106,6 +106,14 @@ def register(app: typer.Typer) -> None:
                 min=1, help="Connections that share the pass over the readings (default: 2)."
             ),
         ] = 2,
+        changed: Annotated[
+            bool,
+            typer.Option(
+                "--changed",
+                help="Only the trips with readings archived since the last full or --changed "
+                "run (all trips if there was none).",
+            ),
+        ] = False,
     ) -> None:
         """Recompute the batch views (trips, compliance, MKT, fuel, drivers, reconciliation)."""
         from logistream.batch.views.recompute import Scope, recompute
@@ -113,6 +121,8 @@ def register(app: typer.Typer) -> None:
         low, high = _parse_day(start, "--from"), _parse_day(end, "--to")
         if low is not None and high is not None and high <= low:
             raise ConfigError("--to must be after --from")
+        if changed and (low is not None or high is not None):
+            raise ConfigError("--changed takes no --from or --to")
 
         def progress(step: str, elapsed_s: float) -> None:
             # One line per step on stderr, so a long run shows where it is.
@@ -122,7 +132,7 @@ def register(app: typer.Typer) -> None:
             result = recompute(
                 conn,
                 _registry(),
-                Scope(start=low, end=high),
+                Scope(start=low, end=high, changed=changed),
                 workers=workers,
                 progress=progress,
             )

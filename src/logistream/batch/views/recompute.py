@@ -10,8 +10,9 @@ runs on one core per connection, so it is cut into slices of whole trucks (:mod:
 on several connections into unlogged staging tables; the last step replaces the views from them
 in one transaction as before. JIT is off: it spends seconds compiling this many expressions.
 
-Scope: all trips, or the trips with a reading in ``[from, to)`` (each recomputed whole, from
-all its readings), or one trip.
+Scope: all trips, the trips with a reading in ``[from, to)`` (each recomputed whole, from all
+its readings), the trips with readings archived since the last run that covered every change
+(what the demo runs each minute; :mod:`scope` says why that is exact), or one trip.
 
 A report never waits on a run (:func:`recompute_trip_privately`): it computes its one trip into
 temporary copies of the view tables that hide the shared ones for the rest of its transaction,
@@ -21,6 +22,7 @@ run last committed.
 
 from __future__ import annotations
 
+from datetime import datetime
 from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -29,7 +31,14 @@ from logistream.batch.views.params import BatchParams, params_from_rules
 from logistream.batch.views.pass_sql import PER_TRIP_TABLE, pass_sql, tune_for_pass
 from logistream.batch.views.progress import Progress, RunClock
 from logistream.batch.views.registry_copy import sync_registry
-from logistream.batch.views.scope import SCOPE_TABLE, Scope, make_scope, scope_sql
+from logistream.batch.views.scope import (
+    SCOPE_TABLE,
+    WATERMARK_SQL,
+    Scope,
+    make_scope,
+    resolve,
+    scope_sql,
+)
 from logistream.batch.views.slicing import (
     estimated_readings,
     run_slices,
@@ -114,13 +123,21 @@ def recompute(
         with conn.transaction():
             tune_for_pass(conn, local=True)
             conn.execute(XACT_LOCK)
+            scope = resolve(conn, scope)
+            watermark = _watermark(conn, scope)
             sync_registry(conn, registry)
             make_scope(conn, scope)
             clock.step("registry copied, scope chosen")
             conn.execute(pass_sql(params, scope_sql(scope)).encode())
             clock.step("pass over the readings")
             result = replace_views(
-                conn, scope, params, clock, per_trip=PER_TRIP_TABLE, scope_table=SCOPE_TABLE
+                conn,
+                scope,
+                params,
+                clock,
+                per_trip=PER_TRIP_TABLE,
+                scope_table=SCOPE_TABLE,
+                archived_before=watermark,
             )
         clock.step(f"committed: {result.trips:,} trips")
         return result
@@ -174,6 +191,14 @@ def recompute_trip_privately(
     )
 
 
+def _watermark(conn: psycopg.Connection[Any], scope: Scope) -> datetime | None:
+    """What a run that covers every change records (inside its scope's transaction)."""
+    if not scope.covers_changes:
+        return None
+    row = conn.execute(WATERMARK_SQL).fetchone()
+    return row[0] if row else None
+
+
 def _recompute_parallel(
     conn: psycopg.Connection[Any],
     registry: Registry,
@@ -190,6 +215,8 @@ def _recompute_parallel(
     conn.commit()
     try:
         with conn.transaction():
+            scope = resolve(conn, scope)
+            watermark = _watermark(conn, scope)
             sync_registry(conn, registry)
             make_scope(conn, scope, STAGE_SCOPE)
             where = scope_sql(scope, STAGE_SCOPE)
@@ -206,7 +233,7 @@ def _recompute_parallel(
             workers=workers,
             clock=clock,
         )
-        result = swap_from_stage(conn, scope, params, clock)
+        result = swap_from_stage(conn, scope, params, clock, archived_before=watermark)
         clock.step(f"committed: {result.trips:,} trips")
         clear_stage(conn)
         return result

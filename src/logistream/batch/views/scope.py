@@ -1,14 +1,26 @@
-"""Which trips a batch run recomputes: all, those with a reading in a time range, or one trip.
+"""Which trips a batch run recomputes: all, those with a reading in a time range, those that
+changed since the last run, or one trip.
 
 A trip in scope is recomputed whole, from all its readings, even when only some of them fall
 in the range. The trips are written to a table (``batch_scope``, temporary; or an unlogged one
 that the parallel workers' sessions can read too), and ``scope_sql`` filters ``readings r`` by it.
+
+"Changed" means a reading archived at or after the watermark the last run that
+covered every change recorded (``batch_runs.archived_before``): a trip's key is a function of
+each reading alone (``TRIP_EXPR``), so the other trips' views are still exact. With no such run
+yet, it is everything.
+
+The watermark a run records (:data:`WATERMARK_SQL`) is the start of its scope's transaction less
+:data:`ARCHIVE_MARGIN`: a reading the scope did not see was committed later, by a bridge
+transaction that began (and stamped ``archived_at``) less than that margin before, so the next
+run sees it. A bridge transaction takes well under a second; one open for longer than the
+margin could have a reading missed until the next full run.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import datetime
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from logistream.schema.trip_key import TRIP_EXPR
@@ -19,20 +31,44 @@ if TYPE_CHECKING:
 
 SCOPE_TABLE = "batch_scope"
 """The serial run's scope: a temporary table, dropped at the end of the run's transaction."""
+ARCHIVE_MARGIN = timedelta(minutes=10)
+"""How long a bridge transaction may stay open and its readings still be seen as changed."""
+WATERMARK_SQL = f"SELECT now() - interval '{int(ARCHIVE_MARGIN.total_seconds())} seconds'"
+"""The watermark a run that covers every change records (in its scope's transaction)."""
 
 
 @dataclass(frozen=True, slots=True)
 class Scope:
-    """Which trips to recompute: everything (the default), a time range, or one trip."""
+    """Which trips to recompute: everything (the default), a time range, the changed trips, or
+    one trip."""
 
     start: datetime | None = None
     end: datetime | None = None
     truck_id: str | None = None
     trip_id: str | None = None
+    changed: bool = False
+    """The trips with a reading archived since the last run that covered every change."""
+    archived_since: datetime | None = None
+    """That run's watermark (set by :func:`resolve`)."""
 
     @property
     def everything(self) -> bool:
-        return self.start is None and self.end is None and self.trip_id is None
+        return self.start is None and self.end is None and self.trip_id is None and not self.changed
+
+    @property
+    def covers_changes(self) -> bool:
+        """Whether the views reflect every archived reading after this run (so it records a
+        watermark): a full run or a run over the changed trips."""
+        return self.everything or self.changed
+
+
+def resolve(conn: psycopg.Connection[Any], scope: Scope) -> Scope:
+    """``scope`` with the watermark of the changed trips read (everything if there is none)."""
+    if not scope.changed:
+        return scope
+    row = conn.execute("SELECT max(archived_before) FROM batch_runs").fetchone()
+    since = row[0] if row else None
+    return Scope() if since is None else replace(scope, archived_since=since)
 
 
 def scope_sql(scope: Scope, table: str = SCOPE_TABLE) -> str:
@@ -65,6 +101,14 @@ def make_scope(conn: psycopg.Connection[Any], scope: Scope, table: str = SCOPE_T
             f"INSERT INTO {table} SELECT DISTINCT r.truck_id, {TRIP_EXPR} FROM readings r "
             f"WHERE {where} AND {TRIP_EXPR} = %s",
             [*params, scope.trip_id],
+        )
+    elif scope.changed:
+        if scope.archived_since is None:
+            raise ValueError("a scope of changed trips is resolve()d first")
+        conn.execute(
+            f"INSERT INTO {table} SELECT DISTINCT r.truck_id, {TRIP_EXPR} FROM readings r "
+            "WHERE r.archived_at >= %s",
+            [scope.archived_since],
         )
     else:
         conn.execute(

@@ -10,6 +10,7 @@ advisory lock, since two at once would each delete and insert the same trips.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from logistream.batch.views.params import BatchParams
@@ -50,9 +51,11 @@ def replace_views(
     per_trip: str = PER_TRIP_TABLE,
     scope_table: str = SCOPE_TABLE,
     record: bool = True,
+    archived_before: datetime | None = None,
 ) -> RunResult:
     """Inside the caller's transaction: replace the views of the trips in scope from the pass
-    (``record``: and record the run in ``batch_runs``; a report's private run is not a run)."""
+    (``record``: and record the run in ``batch_runs``, with the watermark ``archived_before``
+    of a run that covers every change; a report's private run is not a run)."""
     if scope.everything:
         for table in VIEW_TABLES:
             conn.execute(f"DELETE FROM {table}")
@@ -76,8 +79,8 @@ def replace_views(
         return RunResult(trips=trips, seconds=seconds)
     conn.execute(
         "INSERT INTO batch_runs (started_at, finished_at, range_from, range_to, trips, "
-        "seconds) VALUES (%s, now(), %s, %s, %s, %s)",
-        [clock.started_at, scope.start, scope.end, trips, seconds],
+        "seconds, archived_before) VALUES (%s, now(), %s, %s, %s, %s, %s)",
+        [clock.started_at, scope.start, scope.end, trips, seconds, archived_before],
     )
     return RunResult(trips=trips, seconds=seconds)
 
@@ -91,13 +94,24 @@ def create_stage(conn: psycopg.Connection[Any], params: BatchParams, where: str)
 
 
 def swap_from_stage(
-    conn: psycopg.Connection[Any], scope: Scope, params: BatchParams, clock: RunClock
+    conn: psycopg.Connection[Any],
+    scope: Scope,
+    params: BatchParams,
+    clock: RunClock,
+    *,
+    archived_before: datetime | None = None,
 ) -> RunResult:
     """One transaction that replaces the views from the filled staging table."""
     with conn.transaction():
         conn.execute(f"ANALYZE {STAGE_TRIPS}")
         return replace_views(
-            conn, scope, params, clock, per_trip=STAGE_TRIPS, scope_table=STAGE_SCOPE
+            conn,
+            scope,
+            params,
+            clock,
+            per_trip=STAGE_TRIPS,
+            scope_table=STAGE_SCOPE,
+            archived_before=archived_before,
         )
 
 
