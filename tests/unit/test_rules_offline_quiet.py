@@ -130,3 +130,11 @@ def test_watermark_alert_cleared_without_a_gap_says_the_readings_were_late() -> 
     back = run.feed([vax(30, lat=VOI[0], lon=VOI[1])])
     assert [(c.rule, c.state) for c in back] == [("sensor_offline", "resolved")]
     assert "arrive late" in back[0].message
+
+
+def test_a_truck_not_in_the_registry_is_never_offline() -> None:
+    run = Run()
+    stranger = [vax(t, truck="TRUCK-009", lat=VOI[0], lon=VOI[1]) for t in every(30, 0, 300)]
+    run.feed(stranger)
+    assert run.watermark("TRUCK-009", T0 + 300 + 3 * TEN_MIN) == []
+    assert run.feed([vax(300 + 3 * TEN_MIN, truck="TRUCK-009")]) == []

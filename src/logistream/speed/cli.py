@@ -22,6 +22,7 @@ from logistream import shutdown
 from logistream.display_time import show
 from logistream.errors import LogiStreamError, NotFound, Refused
 from logistream.log_setup import setup_logging
+from logistream.speed import unknown_trucks
 
 if TYPE_CHECKING:
     from redis import Redis
@@ -33,7 +34,8 @@ SHORT_ID = 8
 """Fewest characters of an alert id shown; more where two alerts would share them."""
 
 
-def _redis() -> Redis:
+def redis_client() -> Redis:
+    """A connection to the live views' Redis, or one line saying how to start it."""
     import redis
 
     from logistream.config import get_settings, resolve_endpoints
@@ -187,7 +189,7 @@ def list_alerts(
     from logistream.live_views import RedisLiveViews
 
     del active  # the default; kept so scripts written for it keep working
-    live = RedisLiveViews(_redis())
+    live = RedisLiveViews(redis_client())
     alerts = in_time_order(live.alerts(active_only=not show_all))
     if as_json:
         for alert in alerts:
@@ -218,7 +220,7 @@ def ack(
     from logistream.kafka import durable_producer
     from logistream.live_views import RedisLiveViews
 
-    live = RedisLiveViews(_redis())
+    live = RedisLiveViews(redis_client())
     alert = live.alert(alert_id)
     if alert is None:
         alert_id = resolve_prefix(alert_id, _known_ids(live))
@@ -266,3 +268,6 @@ def register(app: typer.Typer) -> None:
     alerts_app.callback(invoke_without_command=True)(list_alerts)
     alerts_app.command("ack")(ack)
     app.add_typer(alerts_app, name="alerts")
+    trucks_app = typer.Typer(help="Trucks as the speed layer sees them.", add_completion=False)
+    unknown_trucks.register(trucks_app)
+    app.add_typer(trucks_app, name="trucks")

@@ -64,6 +64,7 @@ class Contexts:
                 route=tuple((w.lat, w.lon) for w in planned.waypoints) if planned else None,
                 tank_litres=(truck.tank_litres if truck else self.config.fuel.default_tank_litres),
                 waypoints=planned.waypoints if planned else self._all_waypoints,
+                registered=truck is not None,
             )
             if len(self._cache) > 100_000:
                 self._cache.clear()
@@ -107,7 +108,7 @@ def process(
         ts,
         offline.RULE in alerts,
         cfg.offline,
-        ended=prev is not None and offline.trip_ended(prev, ctx.route, cfg.offline),
+        excused=prev is not None and offline.excused(prev, ctx),
     )
     if silence and prev is not None:
         alerts, made = _apply(state, alerts, list(silence), prev, ctx, cfg.severity)
@@ -190,7 +191,7 @@ def on_watermark(state: TruckState, watermark: float, ctx: RuleContext) -> Step:
         offline.RULE in state.alerts,
         cfg,
         delay_s=state.delay_s,
-        ended=offline.trip_ended(last, ctx.route, cfg),
+        excused=offline.excused(last, ctx),
     )
     if not verdicts:
         return Step(state)

@@ -54,6 +54,9 @@ class RuleContext:
     tank_litres: float
     waypoints: tuple[Waypoint, ...] = ()
     """Places to name in messages ("near Voi"): the truck's route, else every route's."""
+    registered: bool = True
+    """Whether the truck is in the fleet registry (an unknown truck is never expected to report,
+    so its silence raises no sensor_offline)."""
 
 
 def minutes(seconds: float) -> int:

@@ -8,11 +8,13 @@ silence, its opening time is that reading's time plus the limit):
 - afterwards, when the truck's next reading shows a gap longer than the limit; then the alert
   opens and resolves at once, so a replay or another process count never loses it.
 
-Two kinds of silence are not offline. A truck whose last reading is parked at either end of its
-registry route has ended its trip (:func:`trip_ended`; rules.toml [offline] says why this
-signal). And a truck whose readings always reach us some minutes behind the fleet is late, not
-silent: the watermark check allows it its own learned delay (:func:`learned_delay`), so it
-does not open and close the alert over and over.
+Some silences are not offline (:func:`excused`): a truck whose last reading is parked at either
+end of its registry route has ended its trip (:func:`trip_ended`; rules.toml [offline] says why
+this signal), and a truck not in the fleet registry was never expected to report (it is listed
+by `logistream trucks unknown` for an admin to add to the registry). And a truck whose readings
+always reach us some minutes behind the fleet is late, not silent: the watermark check allows it
+its own learned delay (:func:`learned_delay`), so it does not open and close the alert over
+and over.
 """
 
 from __future__ import annotations
@@ -24,7 +26,15 @@ from typing import Final
 from logistream.events import Reading
 from logistream.geo import haversine_km
 from logistream.registry.rules import OfflineConfig
-from logistream.speed.rules.base import NO_VERDICTS, Clear, LatLon, Raise, Verdict, minutes
+from logistream.speed.rules.base import (
+    NO_VERDICTS,
+    Clear,
+    LatLon,
+    Raise,
+    RuleContext,
+    Verdict,
+    minutes,
+)
 
 RULE = "sensor_offline"
 QUORUM: Final = 3
@@ -43,6 +53,12 @@ def trip_ended(last: Reading, route: tuple[LatLon, ...] | None, cfg: OfflineConf
         haversine_km(last.lat, last.lon, lat, lon) <= cfg.trip_end_km
         for lat, lon in (route[0], route[-1])
     )
+
+
+def excused(last: Reading, ctx: RuleContext) -> bool:
+    """Whether a silence after ``last`` needs no sensor_offline: the truck is not in the fleet
+    registry, or ``last`` ended its trip."""
+    return not ctx.registered or trip_ended(last, ctx.route, ctx.config.offline)
 
 
 def learned_delay(previous_s: float, reading_ts: float, fleet_time: float | None) -> float:
@@ -89,12 +105,12 @@ def on_watermark(
     cfg: OfflineConfig,
     *,
     delay_s: float = 0.0,
-    ended: bool = False,
+    excused: bool = False,
 ) -> tuple[Verdict, ...]:
     """Verdicts when the watermark advances past a truck's last reading (``delay_s``: the
-    truck's learned delay; ``ended``: its last reading ended the trip)."""
+    truck's learned delay; ``excused``: its silence needs no alert, see :func:`excused`)."""
     silent = watermark - last_ts - delay_s
-    if ended or is_open or silent <= cfg.offline_s or silent > cfg.inactive_after_s:
+    if excused or is_open or silent <= cfg.offline_s or silent > cfg.inactive_after_s:
         return NO_VERDICTS
     return (_raise(last_ts, last_event_id, cfg),)
 
@@ -106,10 +122,10 @@ def on_reading(
     is_open: bool,
     cfg: OfflineConfig,
     *,
-    ended: bool = False,
+    excused: bool = False,
 ) -> tuple[Verdict, ...]:
-    """Verdicts when an in-order reading arrives after the truck's previous one (``ended``:
-    that previous reading ended the trip)."""
+    """Verdicts when an in-order reading arrives after the truck's previous one (``excused``:
+    the silence since the previous reading needs no alert, see :func:`excused`)."""
     if last_ts is None or last_event_id is None:
         return NO_VERDICTS
     gap = ts - last_ts
@@ -119,6 +135,6 @@ def on_reading(
     back = Clear(RULE, ts, f"reporting again after {minutes(gap)} min")
     if is_open:
         return (back,)
-    if not ended and cfg.offline_s < gap <= cfg.inactive_after_s:
+    if not excused and cfg.offline_s < gap <= cfg.inactive_after_s:
         return (_raise(last_ts, last_event_id, cfg), back)
     return NO_VERDICTS
