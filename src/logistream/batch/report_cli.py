@@ -116,6 +116,9 @@ def register(app: typer.Typer) -> None:
         ] = False,
     ) -> None:
         """Recompute the batch views (trips, compliance, MKT, fuel, drivers, reconciliation)."""
+        import psycopg
+
+        from logistream import shutdown
         from logistream.batch.views.recompute import Scope, recompute
 
         low, high = _parse_day(start, "--from"), _parse_day(end, "--to")
@@ -128,14 +131,23 @@ def register(app: typer.Typer) -> None:
             # One line per step on stderr, so a long run shows where it is.
             typer.echo(f"batch: {elapsed_s:7.1f} s  {step}", err=True)
 
-        with _connect() as conn:
-            result = recompute(
-                conn,
-                _registry(),
-                Scope(start=low, end=high, changed=changed),
-                workers=workers,
-                progress=progress,
-            )
+        # A stop (Ctrl+C, SIGTERM) cancels the run: rolled back, the views stay as they were.
+        with shutdown.stop_on_signals() as stop, _connect() as conn:
+            try:
+                result = recompute(
+                    conn,
+                    _registry(),
+                    Scope(start=low, end=high, changed=changed),
+                    workers=workers,
+                    progress=progress,
+                    stop=stop,
+                )
+            except psycopg.errors.QueryCanceled:
+                if not stop.is_set():
+                    raise
+                typer.echo("batch: stopped; the views are as the last committed run left them",
+                           err=True)  # fmt: skip
+                return
             rows = conn.execute(
                 "SELECT status, count(*) FROM reconciliation GROUP BY 1 ORDER BY 1"
             ).fetchall()

@@ -22,6 +22,10 @@ run last committed.
 
 from __future__ import annotations
 
+import os
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime
 from functools import lru_cache
 from pathlib import Path
@@ -100,6 +104,7 @@ def recompute(
     *,
     workers: int = 1,
     progress: Progress | None = None,
+    stop: threading.Event | None = None,
 ) -> RunResult:
     """Recompute the views of the trips in ``scope``; see the module doc.
 
@@ -107,7 +112,67 @@ def recompute(
     whole trucks on that many connections at once; the views are still replaced in one
     transaction at the end. A single trip, or a connection in a transaction, runs serially.
     ``params`` unset: those of the rules file the settings name (``LOGISTREAM_RULES_FILE``).
+
+    ``stop`` set (a clean stop asked for): the statements in progress, the workers' included,
+    are cancelled and ``psycopg.errors.QueryCanceled`` is raised; the run is rolled back, so
+    the views stay as the last committed run left them.
     """
+    with _cancelled_when(stop, conn):
+        return _recompute(conn, registry, scope, params, workers=workers, progress=progress)
+
+
+WORKER_APP = f"logistream-batch-{os.getpid()}"
+"""The workers' ``application_name``, by which a stop finds their statements to cancel."""
+CANCEL_EVERY_S = 0.5
+"""A cancel that falls between two statements is lost: it is repeated until the run ends."""
+
+
+@contextmanager
+def _cancelled_when(stop: threading.Event | None, conn: psycopg.Connection[Any]) -> Iterator[None]:
+    """Within: once ``stop`` is set, cancel the run's statements, on ``conn`` and its workers'
+    connections, until the block ends (from a thread: the run's own thread is in a query)."""
+    if stop is None:
+        yield
+        return
+    import psycopg
+
+    conninfo = worker_conninfo(conn)
+    ended = threading.Event()
+
+    def cancel() -> None:
+        while not ended.is_set():
+            if not stop.wait(CANCEL_EVERY_S):
+                continue
+            try:
+                conn.cancel_safe(timeout=5.0)
+                with psycopg.connect(conninfo, autocommit=True, connect_timeout=5) as other:
+                    other.execute(
+                        "SELECT pg_cancel_backend(pid) FROM pg_stat_activity "
+                        "WHERE application_name = %s AND pid <> pg_backend_pid()",
+                        [WORKER_APP],
+                    )
+            except psycopg.Error:
+                pass  # the server is going away too: the workers' statements end with it
+            ended.wait(CANCEL_EVERY_S)
+
+    canceller = threading.Thread(target=cancel, name="batch-stop", daemon=True)
+    canceller.start()
+    try:
+        yield
+    finally:
+        ended.set()
+        canceller.join()
+
+
+def _recompute(
+    conn: psycopg.Connection[Any],
+    registry: Registry,
+    scope: Scope | None,
+    params: BatchParams | None,
+    *,
+    workers: int,
+    progress: Progress | None,
+) -> RunResult:
     from psycopg.pq import TransactionStatus
 
     from logistream.config import get_settings
@@ -209,6 +274,7 @@ def _recompute_parallel(
 ) -> RunResult:
     """The pass in slices on ``workers`` connections into unlogged staging tables (committed,
     so the workers see them), then one transaction that replaces the views."""
+    from psycopg.conninfo import make_conninfo
     from psycopg.pq import TransactionStatus
 
     conn.execute(SESSION_LOCK)
@@ -225,7 +291,7 @@ def _recompute_parallel(
         slices = slice_count(estimate, workers)
         clock.step(f"registry copied, scope chosen; {slices} slices on {workers} connections")
         run_slices(
-            worker_conninfo(conn),
+            make_conninfo(worker_conninfo(conn), application_name=WORKER_APP),
             params,
             where,
             STAGE_TRIPS,
