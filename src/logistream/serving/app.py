@@ -1,39 +1,84 @@
 """The LogiStream control room (Streamlit, multipage). Run with ``logistream dashboard``.
 
-Signed out, only the sign-in page exists. Signed in, every page carries the pipeline health
-strip; the live pages read Redis (refreshing in fragments), the history pages PostgreSQL.
+Every page has its own URL (``/alerts``, ``/users``...), signed in or not: signed out, each URL
+shows the sign-in form and, once signed in, the page it names. A reload keeps the user signed in
+(a signed session cookie, :mod:`logistream.serving.session_cookie`). Signed in, every page
+carries the pipeline health strip; the live pages read Redis (refreshing in fragments), the
+history pages PostgreSQL.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Final
+
 import streamlit as st
 
-from logistream.serving import ui
+from logistream.serving import session_cookie, ui
 from logistream.serving.auth import can_manage_users
 from logistream.serving.screens import admin_users, alerts, analytics, audits, live, signin, truck
+
+PAGES: Final[tuple[tuple[Callable[[], None], str, str], ...]] = (
+    (live.render, "Live fleet", "live"),
+    (alerts.render, "Alerts", "alerts"),
+    (truck.render, "Truck", "truck"),
+    (audits.render, "Audits", "audits"),
+    (analytics.render, "Fleet analytics", "analytics"),
+)
+"""(render, title, URL path) of the pages every signed-in user sees; the first is the default."""
+USERS_PAGE: Final = ("Users", "users")
+SIGNIN_PATH: Final = "signin"
+
+
+def _admins_only() -> None:
+    st.title(USERS_PAGE[0])
+    st.info("Only administrators manage users; ask one to add or change accounts.")
+
+
+def _signed_out() -> None:
+    # Every page's URL answers with the sign-in form, so a deep link or a reload of a signed-out
+    # tab is not "Page not found"; after sign-in the rerun opens the page the URL names.
+    paths = [path for _, _, path in PAGES] + [USERS_PAGE[1]]
+    pages = [st.Page(signin.render, title="Sign in", url_path=SIGNIN_PATH, default=True)]
+    pages += [
+        st.Page(signin.render, title="Sign in", url_path=path, visibility="hidden")
+        for path in paths
+    ]
+    page = st.navigation(pages)
+    page.run()
+    session_cookie.sync_cookie()
 
 
 def main() -> None:
     st.set_page_config(page_title="LogiStream control room", page_icon="🚚", layout="wide")
-    user = ui.current_user()
+    user = session_cookie.current_user()
     if user is None:
-        st.navigation([st.Page(signin.render, title="Sign in", url_path="signin")]).run()
+        _signed_out()
         return
     pages = [
-        st.Page(live.render, title="Live fleet", url_path="live", default=True),
-        st.Page(alerts.render, title="Alerts", url_path="alerts"),
-        st.Page(truck.render, title="Truck", url_path="truck"),
-        st.Page(audits.render, title="Audits", url_path="audits"),
-        st.Page(analytics.render, title="Fleet analytics", url_path="analytics"),
+        st.Page(render, title=title, url_path=path, default=index == 0)
+        for index, (render, title, path) in enumerate(PAGES)
     ]
     if can_manage_users(user.role):
-        pages.append(st.Page(admin_users.render, title="Users", url_path="users"))
+        pages.append(st.Page(admin_users.render, title=USERS_PAGE[0], url_path=USERS_PAGE[1]))
+    else:
+        pages.append(
+            st.Page(_admins_only, title=USERS_PAGE[0], url_path=USERS_PAGE[1], visibility="hidden")
+        )
+    # The sign-in page's own URL, once signed in, is the default page.
+    home = pages[0]
+
+    def to_home() -> None:
+        st.switch_page(home)
+
+    pages.append(st.Page(to_home, title="Sign in", url_path=SIGNIN_PATH, visibility="hidden"))
     page = st.navigation(pages)
     with st.sidebar:
         st.caption(f"Signed in as **{user.name}** ({user.role})")
         if st.button("Sign out"):
-            ui.sign_out()
+            session_cookie.end()
             st.rerun()
+        session_cookie.sync_cookie()
     ui.health_strip()
     page.run()
 

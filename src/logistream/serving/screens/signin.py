@@ -6,7 +6,7 @@ import streamlit as st
 
 from logistream.config import resolve_endpoints
 from logistream.errors import LogiStreamError
-from logistream.serving import ui, users
+from logistream.serving import session_cookie, ui, users
 
 
 def render() -> None:
@@ -27,5 +27,5 @@ def render() -> None:
     if user is None:
         st.error("Wrong name or password.")
         return
-    st.session_state[ui.USER_KEY] = user
+    session_cookie.start(user)
     st.rerun()
