@@ -103,6 +103,7 @@ def test_unacknowledged_escalates_level_by_level_and_an_ack_link_stops_it(
             page = httpx.get(url, timeout=10)
             assert page.status_code == 200
             assert "Acknowledge as Amina Otieno" in page.text
+            assert "EAT</li>" in page.text  # the opening time in LOGISTREAM_TIMEZONE, not UTC
             assert page.headers["Referrer-Policy"] == "no-referrer"
             time.sleep(1.0)
             assert commands.poll(1.0) == []

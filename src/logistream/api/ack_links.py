@@ -20,6 +20,7 @@ from fastapi.responses import HTMLResponse
 from starlette.concurrency import run_in_threadpool
 
 from logistream.config import Settings, resolve_endpoints
+from logistream.display_time import show
 from logistream.errors import ConfigError, LogiStreamError
 from logistream.events import Alert, AlertCommand
 from logistream.link_tokens import LinkClaims, LinkError, ack_secret, read_token
@@ -52,13 +53,13 @@ def _page(title: str, body: str, status: int = 200) -> HTMLResponse:
     return HTMLResponse(doc, status_code=status, headers=_HEADERS)
 
 
-def _describe(alert: Alert) -> str:
+def _describe(alert: Alert, timezone: str) -> str:
     rows = [
         ("Truck", alert.truck_id),
         ("Cargo", alert.cargo),
         ("Alert", f"{alert.rule} ({alert.severity})"),
         ("State", alert.state),
-        ("Opened", time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime(alert.opened_at))),
+        ("Opened", show(alert.opened_at, timezone, seconds=False)),
     ]
     items = "".join(f"<li>{k}: {html.escape(str(v))}</li>" for k, v in rows if v)
     return f"<p class='crit'>{html.escape(alert.message)}</p><ul>{items}</ul>"
@@ -108,6 +109,10 @@ def build_router(settings: Settings, key: str | None = None, *, prefix: str = "/
         # The API must still start without the notifier's key; the pages then say what to set.
         secret, missing = None, str(error)
     backend = _Backend(settings)
+
+    def describe(alert: Alert) -> str:
+        return _describe(alert, settings.timezone)
+
     router = APIRouter(prefix=prefix, include_in_schema=False)
 
     def claims_or_page(token: str) -> LinkClaims | HTMLResponse:
@@ -129,10 +134,10 @@ def build_router(settings: Settings, key: str | None = None, *, prefix: str = "/
 
     def not_open(alert: Alert) -> HTMLResponse | None:
         if alert.state == "acknowledged":
-            return _page("Already acknowledged", _describe(alert) + "<p>Acknowledged by "
+            return _page("Already acknowledged", describe(alert) + "<p>Acknowledged by "
                          f"{html.escape(alert.acknowledged_by or 'someone')}.</p>")  # fmt: skip
         if alert.state == "resolved":
-            return _page("Already resolved", _describe(alert) + "<p>Nothing to do.</p>")
+            return _page("Already resolved", describe(alert) + "<p>Nothing to do.</p>")
         return None
 
     @router.get("/{token}", response_class=HTMLResponse)
@@ -154,7 +159,7 @@ def build_router(settings: Settings, key: str | None = None, *, prefix: str = "/
             f"<p><button type='submit'>Acknowledge as {who}</button></p></form>"
             "<p>Opening this page acknowledged nothing; only the button does.</p>"
         )
-        return _page("Acknowledge this alert?", _describe(alert) + form)
+        return _page("Acknowledge this alert?", describe(alert) + form)
 
     @router.post("/{token}", response_class=HTMLResponse)
     async def acknowledge(token: str, request: Request) -> HTMLResponse:
@@ -175,7 +180,7 @@ def build_router(settings: Settings, key: str | None = None, *, prefix: str = "/
             return _page("Not acknowledged", f"<p>{html.escape(str(error))}</p>", 503)
         return _page(
             "Acknowledged",
-            _describe(alert) + f"<p>Acknowledged as {html.escape(claims.name)}. The control "
+            describe(alert) + f"<p>Acknowledged as {html.escape(claims.name)}. The control "
             "room shows it within seconds; escalation stops.</p>",
         )
 
