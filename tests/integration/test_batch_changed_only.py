@@ -2,9 +2,9 @@
 
 The first such run covers everything and records its watermark; an hour later (readings and
 the watermark moved back an hour) the next one takes them again (they were archived within the
-watermark's margin) and moves the watermark past them; then a late reading for one trip makes
-the next run recompute that trip alone, and the views it leaves are those a full recompute
-gives.
+watermark's margin) and moves the watermark past them; then late readings for one trip (before its
+start and after its end) and a new trip make the next run recompute those two alone, and the
+views it leaves are those a full recompute gives.
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ import json
 import re
 import subprocess
 import sys
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -78,19 +79,23 @@ def test_changed_run_recomputes_only_the_changed_trip(
     assert batch(settings_env, "--from", "2025-03-03", "--to", "2025-03-04") == 2
     assert fetch(url, "SELECT count(archived_before) FROM batch_runs") == [(1,)]
 
-    # An hour later, a late reading for the first trip; the second trip is untouched.
+    # An hour later, readings arrive for the first trip; the second trip is untouched.
     with psycopg.connect(url, autocommit=True) as conn:
         conn.execute("UPDATE readings SET archived_at = archived_at - interval '1 hour'")
         conn.execute("UPDATE batch_runs SET archived_before = archived_before - interval '1 hour'")
     # They were archived within the margin before that run's watermark: taken once more.
     assert batch(settings_env, "--changed") == 2
     before = views(url)
-    late = made_up_trip(rng, step_s=30.0, hours=0.01, excursion=None)[:1]
-    late[0].t += 6.5 * 3600
-    late[0].event_id = "late-1"
+    # Two late readings for the first trip, one after its end and one before its start (the
+    # run must read back to it), and a new trip of a third truck.
+    late = made_up_trip(rng, step_s=30.0, hours=0.01, excursion=None)[:1] * 2
+    late[0] = replace(late[0], t=late[0].t + 6.5 * 3600, event_id="late-1")
+    late[1] = replace(late[1], t=late[1].t - 0.5 * 3600, event_id="early-1")
     insert_readings(url, late, first_offset=20_000)
+    new = made_up_trip(rng, truck_id="KBZ 789C", trip_id="KBZ789C-1", hours=1.0, step_s=60.0)
+    insert_readings(url, new, first_offset=30_000)
 
-    assert batch(settings_env, "--changed") == 1
+    assert batch(settings_env, "--changed") == 2
     changed = views(url)
     trips = changed["trips"]
     assert trips != before["trips"]
@@ -98,8 +103,8 @@ def test_changed_run_recomputes_only_the_changed_trip(
         row for row in before["trips"] if "KBY456B-1" in row
     ]
     # Exactly what recomputing everything gives.
-    assert batch(settings_env) == 2
+    assert batch(settings_env) == 3
     assert views(url) == changed
-    # Serially too (one connection): the late reading is within the full run's margin.
-    assert batch(settings_env, "--changed", "--workers", "1") == 1
+    # Serially too (one connection): the new readings are within the full run's margin.
+    assert batch(settings_env, "--changed", "--workers", "1") == 2
     assert views(url) == changed

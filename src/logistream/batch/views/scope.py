@@ -31,6 +31,8 @@ if TYPE_CHECKING:
 
 SCOPE_TABLE = "batch_scope"
 """The serial run's scope: a temporary table, dropped at the end of the run's transaction."""
+_COLUMNS = "truck_id text, trip_id text, first_time timestamptz"
+"""A trip in scope; ``first_time``: its first reading (set in a run of changed trips)."""
 ARCHIVE_MARGIN = timedelta(minutes=10)
 """How long a bridge transaction may stay open and its readings still be seen as changed."""
 WATERMARK_SQL = f"SELECT now() - interval '{int(ARCHIVE_MARGIN.total_seconds())} seconds'"
@@ -75,22 +77,26 @@ def scope_sql(scope: Scope, table: str = SCOPE_TABLE) -> str:
     """A filter on ``readings r`` (after the scope table exists)."""
     if scope.everything:
         return "TRUE"
-    return (
+    where = (
         f"r.truck_id IN (SELECT truck_id FROM {table}) "
         f"AND (r.truck_id, {TRIP_EXPR}) IN (SELECT truck_id, trip_id FROM {table})"
     )
+    if scope.changed:
+        # The changed trips are mostly recent ones: read only the days they span.
+        where += (
+            f" AND r.event_time >= coalesce((SELECT min(first_time) FROM {table}), '-infinity')"
+        )
+    return where
 
 
 def make_scope(conn: psycopg.Connection[Any], scope: Scope, table: str = SCOPE_TABLE) -> None:
     """The trips in scope; a temporary table, or (any other name) an unlogged one that the
     parallel workers' sessions can read too."""
     if table == SCOPE_TABLE:
-        conn.execute(
-            f"CREATE TEMP TABLE {SCOPE_TABLE} (truck_id text, trip_id text) ON COMMIT DROP"
-        )
+        conn.execute(f"CREATE TEMP TABLE {SCOPE_TABLE} ({_COLUMNS}) ON COMMIT DROP")
     else:
         conn.execute(f"DROP TABLE IF EXISTS {table}")
-        conn.execute(f"CREATE UNLOGGED TABLE {table} (truck_id text, trip_id text)")
+        conn.execute(f"CREATE UNLOGGED TABLE {table} ({_COLUMNS})")
     if scope.everything:
         return
     if scope.trip_id is not None:
@@ -105,9 +111,14 @@ def make_scope(conn: psycopg.Connection[Any], scope: Scope, table: str = SCOPE_T
     elif scope.changed:
         if scope.archived_since is None:
             raise ValueError("a scope of changed trips is resolve()d first")
+        # A trip's first reading: its new readings' first, or the one the views hold (they
+        # reflect every reading archived before the watermark; no row: it had none).
         conn.execute(
-            f"INSERT INTO {table} SELECT DISTINCT r.truck_id, {TRIP_EXPR} FROM readings r "
-            "WHERE r.archived_at >= %s",
+            f"INSERT INTO {table} (truck_id, trip_id, first_time) "
+            "SELECT n.truck_id, n.trip_id, least(n.first_time, t.start_time) "
+            f"FROM (SELECT r.truck_id, {TRIP_EXPR} AS trip_id, min(r.event_time) AS first_time "
+            "FROM readings r WHERE r.archived_at >= %s GROUP BY 1, 2) n "
+            "LEFT JOIN trips t ON t.truck_id = n.truck_id AND t.trip_id = n.trip_id",
             [scope.archived_since],
         )
     else:
