@@ -103,6 +103,7 @@ def test_reload_keeps_the_user_signed_in_and_deep_links_open_their_page(dashboar
         _heading(page, "Alerts")
         assert page.url.rstrip("/").endswith("/alerts"), page.url
         expect(page.get_by_text("Page not found")).to_have_count(0)
+        expect(page.get_by_text("URL path")).to_have_count(0)  # no stray script text
 
         # Reloading keeps the user signed in, on the same page.
         wait_until(lambda: _session_cookie(context), timeout=30, what="the session cookie")

@@ -76,9 +76,11 @@ def test_a_signed_token_of_another_version_is_refused() -> None:
 
 def test_the_cookie_scripts_set_and_clear_the_session_cookie() -> None:
     token, _ = make_token(SECRET, "dan", NOW + 60)
-    script = session.set_cookie_script(token, 3600)
-    assert f"logistream_session={token}; Path=/; Max-Age=3600; SameSite=Strict" in script
-    assert "Max-Age=0" in session.clear_cookie_script()
+    script = session.set_cookie_script(token, NOW + 60)
+    expires = "Expires=Fri, 15 Jan 2027 08:01:00 GMT"
+    assert f"logistream_session={token}; Path=/; {expires}; SameSite=Strict" in script
+    assert script == session.set_cookie_script(token, NOW + 60)  # the same on every run
+    assert "logistream_session=; Path=/; Expires=Thu, 01 Jan 1970" in session.clear_cookie_script()
 
 
 def test_the_lifetime_is_12_hours_unless_set(monkeypatch: pytest.MonkeyPatch) -> None:

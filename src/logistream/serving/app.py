@@ -18,6 +18,8 @@ from logistream.serving import session_cookie, ui
 from logistream.serving.auth import can_manage_users
 from logistream.serving.screens import admin_users, alerts, analytics, audits, live, signin, truck
 
+# (render, title, URL path) of the pages every signed-in user sees; the first is the default.
+# (Comments, not docstrings: Streamlit's "magic" would show a bare string on every page.)
 PAGES: Final[tuple[tuple[Callable[[], None], str, str], ...]] = (
     (live.render, "Live fleet", "live"),
     (alerts.render, "Alerts", "alerts"),
@@ -25,7 +27,6 @@ PAGES: Final[tuple[tuple[Callable[[], None], str, str], ...]] = (
     (audits.render, "Audits", "audits"),
     (analytics.render, "Fleet analytics", "analytics"),
 )
-"""(render, title, URL path) of the pages every signed-in user sees; the first is the default."""
 USERS_PAGE: Final = ("Users", "users")
 SIGNIN_PATH: Final = "signin"
 

@@ -22,6 +22,7 @@ import secrets
 import threading
 import time
 from dataclasses import dataclass
+from email.utils import formatdate
 from pathlib import Path
 from typing import TYPE_CHECKING, Final
 
@@ -112,9 +113,14 @@ def read_token(secret: bytes, token: str, now: float) -> SessionClaims:
     return claims
 
 
-def set_cookie_script(token: str, max_age_s: int) -> str:
-    """The script that keeps ``token`` in the browser for ``max_age_s`` (strict same-site)."""
-    value = json.dumps(f"{COOKIE}={token}; Path=/; Max-Age={max(0, max_age_s)}; SameSite=Strict")
+def set_cookie_script(token: str, expires_at: float) -> str:
+    """The script that keeps ``token`` in the browser until ``expires_at`` (strict same-site).
+
+    An absolute expiry, not a Max-Age, so the script is the same on every run of a session and
+    Streamlit does not redraw it.
+    """
+    when = formatdate(max(0.0, expires_at), usegmt=True)
+    value = json.dumps(f"{COOKIE}={token}; Path=/; Expires={when}; SameSite=Strict")
     # Secure when served over HTTPS, so the token never travels in clear text from then on.
     return (
         "<script>document.cookie = "
@@ -124,7 +130,7 @@ def set_cookie_script(token: str, max_age_s: int) -> str:
 
 def clear_cookie_script() -> str:
     """The script that removes the session cookie from the browser."""
-    return set_cookie_script("", 0)
+    return set_cookie_script("", 0.0)
 
 
 def session_lifetime_s() -> float:

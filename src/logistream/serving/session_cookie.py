@@ -98,7 +98,7 @@ def sync_cookie() -> None:
     held = _held()
     if held is not None:
         token, claims = held
-        script = session.set_cookie_script(token, int(claims.expires_at - time.time()))
+        script = session.set_cookie_script(token, claims.expires_at)
     elif st.session_state.get(STALE_KEY):
         script = session.clear_cookie_script()
     else:
