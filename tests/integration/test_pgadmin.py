@@ -6,6 +6,7 @@ reused: the first run of this test spends about a minute on pip.
 
 from __future__ import annotations
 
+import json
 import signal
 import sqlite3
 import subprocess
@@ -49,7 +50,15 @@ def test_pgadmin_answers_with_its_login_page_and_the_archive_registered(
         assert settings.database_url
         url = urlsplit(settings.database_url)
         assert servers == [("LogiStream archive", url.hostname, url.port, settings.database_name)]
-        assert (data / "pgpass").stat().st_mode & 0o077 == 0, "the password file is private"
+        # Registered read-only, with a password file where pgAdmin (server mode) reads it.
+        with sqlite3.connect(data / "pgadmin4.db") as db:
+            (username, params), *_ = db.execute("SELECT username, connection_params FROM server")
+        assert username == "logistream_reader"
+        assert json.loads(params)["passfile"] == "logistream.pgpass"
+        passfile = data / "storage" / "dba_logistream.co.ke" / "logistream.pgpass"
+        assert passfile.read_text().rstrip("\n").endswith(":logistream_reader:reader-test-pw")
+        assert passfile.stat().st_mode & 0o077 == 0, "the password file is private"
+        assert not (data / "pgpass").exists(), "no file with the owner's password"
     finally:
         process.send_signal(signal.SIGTERM)
         try:

@@ -102,17 +102,34 @@ def pgadmin(
     venv: Annotated[
         Path | None, typer.Option(help="pgAdmin's own virtualenv (default build/pgadmin-venv).")
     ] = None,
+    install_only: Annotated[
+        bool, typer.Option("--install-only", help="Install pgAdmin (a few minutes) and exit.")
+    ] = False,
 ) -> None:
-    """Start pgAdmin 4 on localhost with the LogiStream database registered (Ctrl+C stops)."""
-    from logistream.config import get_settings, resolve_endpoints
+    """Start pgAdmin 4 on localhost with the archive registered read-only (Ctrl+C stops)."""
+    from logistream.config import get_settings, resolve_endpoints, role_password
+    from logistream.schema.migrate import migrate
     from logistream.serving import pgadmin as pga
 
     settings = get_settings()
     layout = pga.Layout(venv=venv or pga.default_venv(), data=settings.home.resolve() / "pgadmin")
+    if install_only:
+        pga.ensure_venv(layout)
+        typer.echo(f"pgAdmin 4 {pga.PGADMIN_VERSION} is installed in {layout.venv}", err=True)
+        return
     who = pga.login(settings)
+    owner_url = resolve_endpoints(settings).database_url
+    # The registered server is the read-only role: make sure it exists with its password.
+    migrate(settings, owner_url)
     pga.ensure_venv(layout)
-    env = pga.prepare(layout, resolve_endpoints(settings).database_url, port, who)
-    typer.echo(f"pgAdmin 4: http://127.0.0.1:{port}  (sign in as {who.email})", err=True)
+    env = pga.prepare(
+        layout, pga.reader_url(owner_url, role_password(settings, "reader")), port, who
+    )
+    typer.echo(
+        f"pgAdmin 4: http://127.0.0.1:{port}  (sign in as {who.email} with the password "
+        f"from {who.source}); the archive is registered read-only as logistream_reader",
+        err=True,
+    )
     argv = pga.server_argv(layout)
     os.execve(argv[0], argv, env)  # noqa: S606 - fixed argv; signals go straight to pgAdmin
 

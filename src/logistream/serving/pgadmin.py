@@ -1,10 +1,15 @@
 """``logistream pgadmin``: pgAdmin 4 from PyPI, in its own virtualenv, with LogiStream registered.
 
 pgAdmin's pins (Flask, SQLAlchemy, psycopg, ...) clash with ours, so it gets a virtualenv of its
-own, made once and reused (``build/pgadmin-venv`` of this checkout by default). It runs in
-server mode on localhost: its login is the DBA's, from ``LOGISTREAM_PGADMIN_EMAIL`` /
-``LOGISTREAM_PGADMIN_PASSWORD`` or the stack's secrets file; the LogiStream database is
-pre-registered (``servers.json``) with a password file, so the archive is one click away.
+own, made once and reused (``build/pgadmin-venv`` of this checkout by default; pip's progress
+is shown, it takes a few minutes). It runs in server mode on localhost: its login is the DBA's,
+from ``LOGISTREAM_PGADMIN_EMAIL`` / ``LOGISTREAM_PGADMIN_PASSWORD`` or the stack's secrets file.
+
+The archive is pre-registered (``servers.json``) as the read-only ``logistream_reader`` role, so
+browsing it cannot alter the audit trail, with a password file pgAdmin really reads: in server
+mode pgAdmin resolves a server's ``passfile`` inside the signed-in user's storage folder
+(``<STORAGE_DIR>/<email with @ as _>/``) and silently ignores any other path, which leaves the
+server asking for a password nobody was told. So the file goes there, named relative to it.
 """
 
 from __future__ import annotations
@@ -13,23 +18,29 @@ import json
 import os
 import subprocess
 import sys
+import time
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Final
-from urllib.parse import unquote, urlsplit
+from urllib.parse import quote, unquote, urlsplit, urlunsplit
 
-from logistream.config import Settings, read_secrets
+from logistream.config import DATABASE_ROLES, Settings, read_secrets
 from logistream.errors import ConfigError, LogiStreamError
 
 PGADMIN_VERSION: Final = "9.18"
 DEFAULT_EMAIL: Final = "dba@logistream.co.ke"
 REPO_ROOT: Final = Path(__file__).resolve().parents[3]
+PASSFILE_NAME: Final = "logistream.pgpass"
+"""The password file's name inside the DBA's pgAdmin storage folder (as servers.json names it)."""
 
 
 @dataclass(frozen=True, slots=True)
 class Login:
     email: str
     password: str
+    source: str
+    """Where the password comes from, to tell the user (never the password itself)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,6 +66,20 @@ class Layout:
     def config(self) -> Path:
         return self.data / "config_logistream.py"
 
+    @property
+    def storage(self) -> Path:
+        return self.data / "storage"
+
+    def passfile(self, email: str) -> Path:
+        """Where pgAdmin looks for the registered server's password file of this user."""
+        return self.storage / storage_folder(email) / PASSFILE_NAME
+
+
+def storage_folder(email: str) -> str:
+    """pgAdmin's storage folder name for a user (its ``preprocess_username``, pgAdmin 9)."""
+    name = email if email and not email[0].isdigit() else f"pga_user_{email}"
+    return name.replace("@", "_").replace("/", "slash").replace("\\", "slash")
+
 
 def default_venv() -> Path:
     """``build/pgadmin-venv`` of this checkout (set LOGISTREAM_PGADMIN_VENV to move it)."""
@@ -66,22 +91,44 @@ def login(settings: Settings, environ: dict[str, str] | None = None) -> Login:
     env = os.environ if environ is None else environ
     secrets = read_secrets(settings)
     email = env.get("LOGISTREAM_PGADMIN_EMAIL") or secrets.get("pgadmin_email") or DEFAULT_EMAIL
-    password = (
-        env.get("LOGISTREAM_PGADMIN_PASSWORD")
-        or secrets.get("pgadmin_password")
-        or secrets.get("postgres_password")
+    found = [
+        (env.get("LOGISTREAM_PGADMIN_PASSWORD"), "LOGISTREAM_PGADMIN_PASSWORD"),
+        (secrets.get("pgadmin_password"), f'"pgadmin_password" in {settings.secrets_file}'),
+        (secrets.get("postgres_password"), f'"postgres_password" in {settings.secrets_file}'),
+    ]
+    for password, source in found:
+        if password:
+            return Login(email, password, source)
+    raise ConfigError(
+        "LOGISTREAM_PGADMIN_PASSWORD: not set and no password in the stack's secrets file "
+        f"{settings.secrets_file}; set it (at least 6 characters) or run `logistream stack up`"
     )
-    if not password:
-        raise ConfigError(
-            "LOGISTREAM_PGADMIN_PASSWORD: not set and no password in the stack's secrets file "
-            f"{settings.secrets_file}; set it (at least 6 characters) or run `logistream stack up`"
-        )
-    return Login(email, password)
 
 
-def servers_json(database_url: str, passfile: Path) -> dict[str, object]:
-    """pgAdmin's import format, naming the LogiStream database (no password inside)."""
+def as_role(database_url: str, user: str, password: str) -> str:
+    """The database URL with another role and password (host, port, database and options kept)."""
     url = urlsplit(database_url)
+    host = url.hostname or "127.0.0.1"
+    host = f"[{host}]" if ":" in host else host
+    netloc = f"{quote(user, safe='')}:{quote(password, safe='')}@{host}"
+    if url.port:
+        netloc += f":{url.port}"
+    return urlunsplit((url.scheme, netloc, url.path, url.query, url.fragment))
+
+
+def reader_url(database_url: str, reader_password: str) -> str:
+    """The archive as the read-only role: what pgAdmin registers."""
+    return as_role(database_url, DATABASE_ROLES["reader"], reader_password)
+
+
+def servers_json(database_url: str, passfile: Path | str) -> dict[str, object]:
+    """pgAdmin's import format, naming the LogiStream database (no password inside).
+
+    ``passfile`` is read by pgAdmin relative to the user's storage folder (server mode): give
+    the bare name, as :func:`prepare` does.
+    """
+    url = urlsplit(database_url)
+    database = unquote((url.path or "/postgres").lstrip("/")) or "postgres"
     return {
         "Servers": {
             "1": {
@@ -89,10 +136,16 @@ def servers_json(database_url: str, passfile: Path) -> dict[str, object]:
                 "Group": "LogiStream",
                 "Host": url.hostname or "127.0.0.1",
                 "Port": url.port or 5432,
-                "MaintenanceDB": (url.path or "/postgres").lstrip("/") or "postgres",
+                "MaintenanceDB": database,
                 "Username": unquote(url.username or "postgres"),
-                "SSLMode": "prefer",
-                "PassFile": str(passfile),
+                "DBRestriction": database,  # the tree shows the archive, not the whole cluster
+                "Comment": "Read-only: the archive as logistream_reader (set up by logistream).",
+                # The current format: the pre-9 top-level "PassFile" is only read without it.
+                "ConnectionParameters": {
+                    "sslmode": "prefer",
+                    "connect_timeout": 10,
+                    "passfile": str(passfile),
+                },
             }
         }
     }
@@ -139,36 +192,116 @@ def config_text(data: Path, port: int) -> str:
     )
 
 
+PROGRESS_EVERY_S: Final = 15.0
+"""Pip is silent while it unpacks ~120 packages (minutes): say it is alive at least this often."""
+
+
+def clock(seconds: float) -> str:
+    """Elapsed time as ``m:ss``."""
+    whole = int(seconds)
+    return f"{whole // 60}:{whole % 60:02d}"
+
+
+def progress_line(line: str, elapsed_s: float) -> str | None:
+    """What to show of one line of pip's output (None: nothing), prefixed with the time spent."""
+    text = line.strip()
+    if text.startswith("Installing collected packages:"):
+        count = len(text.split(":", 1)[1].split(","))
+        text = f"unpacking {count} packages (the longest step, no output for a while)"
+    elif text.startswith("Successfully installed"):
+        text = f"installed {len(text.split()) - 2} packages"
+    elif not text.startswith(("Collecting ", "Downloading ")):
+        return None
+    return f"  pgAdmin install [{clock(elapsed_s)}] {text}"
+
+
+def _pip_lines(argv: list[str], show: Callable[[str], None], tail: list[str]) -> int:
+    """Run pip, showing its progress and a heartbeat while it is silent; its exit status."""
+    import queue
+    import threading
+
+    started = time.monotonic()
+    process = subprocess.Popen(
+        argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, bufsize=1
+    )
+    lines: queue.Queue[str | None] = queue.Queue()
+
+    def pump(stream: Iterable[str]) -> None:
+        for line in stream:
+            lines.put(line)
+        lines.put(None)
+
+    assert process.stdout is not None
+    threading.Thread(target=pump, args=(process.stdout,), daemon=True).start()
+    while True:
+        try:
+            line = lines.get(timeout=PROGRESS_EVERY_S)
+        except queue.Empty:
+            show(f"  pgAdmin install [{clock(time.monotonic() - started)}] still working...")
+            continue
+        if line is None:
+            break
+        tail[:] = [*tail[-19:], line.rstrip()]
+        shown = progress_line(line, time.monotonic() - started)
+        if shown:
+            show(shown)
+    return process.wait()
+
+
 def ensure_venv(layout: Layout, echo: bool = True) -> None:
-    """Create the virtualenv and install pgAdmin 4 once (about a minute and ~300 MB)."""
+    """Create the virtualenv and install pgAdmin 4 once (~3 minutes and ~600 MB), with progress."""
     if layout.stamp.exists() and layout.python.exists():
         return
-    if echo:
-        print(f"installing pgAdmin 4 {PGADMIN_VERSION} into {layout.venv} (once)", file=sys.stderr)
+
+    def show(text: str) -> None:
+        if echo:
+            print(text, file=sys.stderr, flush=True)
+
+    show(
+        f"installing pgAdmin 4 {PGADMIN_VERSION} into {layout.venv} (once; a few minutes, "
+        "about 210 MB to download)"
+    )
+    started = time.monotonic()
+    tail: list[str] = []
     try:
         if not layout.python.exists():
             subprocess.run([sys.executable, "-m", "venv", str(layout.venv)], check=True)
-        subprocess.run(
-            [str(layout.python), "-m", "pip", "install", "-q", f"pgadmin4=={PGADMIN_VERSION}"],
-            check=True,
-        )
-    except subprocess.CalledProcessError as error:
+        argv = [str(layout.python), "-m", "pip", "install", "--progress-bar", "off"]
+        status = _pip_lines([*argv, f"pgadmin4=={PGADMIN_VERSION}"], show, tail)
+        if status != 0:
+            raise subprocess.CalledProcessError(status, argv)
+    except (subprocess.CalledProcessError, OSError) as error:
+        last = "; ".join(tail[-3:])
         raise LogiStreamError(
-            f"could not install pgAdmin 4 into {layout.venv} ({error}); check the network "
-            "access to PyPI, or remove that folder and try again"
+            f"could not install pgAdmin 4 into {layout.venv} ({error}{': ' + last if last else ''})"
+            "; check the network access to PyPI, or remove that folder and try again"
         ) from error
     layout.stamp.touch()
+    show(f"pgAdmin 4 installed in {clock(time.monotonic() - started)}")
+
+
+def write_passfile(layout: Layout, database_url: str, email: str) -> Path:
+    """The registered server's password file, where pgAdmin reads it (private to this user)."""
+    passfile = layout.passfile(email)
+    passfile.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    passfile.touch(mode=0o600)
+    passfile.chmod(0o600)  # libpq ignores a password file others can read
+    passfile.write_text(pgpass_line(database_url) + "\n")
+    # Earlier versions left the owner's password in a file pgAdmin never read.
+    (layout.data / "pgpass").unlink(missing_ok=True)
+    return passfile
 
 
 def prepare(layout: Layout, database_url: str, port: int, who: Login) -> dict[str, str]:
-    """Write the config, the account and the registered server; the environment to run with."""
+    """Write the config, the account and the registered server; the environment to run with.
+
+    ``database_url`` is the one pgAdmin registers (:func:`reader_url`: the read-only role).
+    """
     layout.data.mkdir(parents=True, exist_ok=True, mode=0o700)
     layout.config.write_text(config_text(layout.data, port))
-    passfile = layout.data / "pgpass"
-    passfile.write_text(pgpass_line(database_url) + "\n")
-    passfile.chmod(0o600)
+    write_passfile(layout, database_url, who.email)
     servers = layout.data / "servers.json"
-    servers.write_text(json.dumps(servers_json(database_url, passfile), indent=2))
+    servers.write_text(json.dumps(servers_json(database_url, PASSFILE_NAME), indent=2))
     env = {
         **os.environ,
         "CONFIG_DISTRO_FILE_PATH": str(layout.config),
