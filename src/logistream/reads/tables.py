@@ -80,7 +80,8 @@ def truck_excursions(
 
 
 def audit_trips(conn: psycopg.Connection[tuple[Any, ...]], limit: int = ROW_LIMIT) -> Table:
-    """Trips of the batch views with their compliance verdict, newest first."""
+    """Trips of the batch views with their compliance verdict: failing ones first, then those
+    to review, then the rest (what needs a decision on top), newest first within each."""
     cursor = conn.execute(
         "SELECT t.trip_id, t.truck_id, t.cargo, t.route, t.driver_id, c.verdict, c.reason, "
         "round(c.mkt_c::numeric, 2)::float8 AS mkt_c, round((c.tor_s / 60)::numeric, 1)::float8 "
@@ -88,7 +89,8 @@ def audit_trips(conn: psycopg.Connection[tuple[Any, ...]], limit: int = ROW_LIMI
         "extract(epoch FROM t.start_time)::float8 AS started, "
         "extract(epoch FROM t.end_time)::float8 AS ended "
         "FROM trips t LEFT JOIN trip_compliance c USING (truck_id, trip_id) "
-        "ORDER BY t.start_time DESC LIMIT %s",
+        "ORDER BY CASE c.verdict WHEN 'fail' THEN 0 WHEN 'review' THEN 1 ELSE 2 END, "
+        "t.start_time DESC LIMIT %s",
         [limit],
     )
     return _table(cursor)
