@@ -174,6 +174,9 @@ _FIELD_HELP: Final[dict[str, str]] = {
 _MISSING_RE: Final = re.compile(r"missing required field `(?P<field>[^`]+)`")
 _AT_RE: Final = re.compile(r"- at `\$\.(?P<field>[^`\[]+)")
 _TYPE_RE: Final = re.compile(r"Expected `(?P<want>[^`]+)`, got `(?P<got>[^`]+)`")
+_MALFORMED_RE: Final = re.compile(r"malformed: (?P<what>.+) \(byte (?P<byte>\d+)\)")
+MILLISECONDS_AFTER: Final = 1e11
+"""An event time above this (the year 5138 in seconds) is a timestamp in milliseconds."""
 
 
 def derive_event_id(truck_id: str, timestamp: float) -> str:
@@ -181,7 +184,7 @@ def derive_event_id(truck_id: str, timestamp: float) -> str:
     return str(uuid.uuid5(EVENT_ID_NAMESPACE, f"{truck_id}|{timestamp!r}"))
 
 
-def _explain_validation(error: msgspec.ValidationError) -> InvalidReading:
+def _explain_validation(error: msgspec.ValidationError, raw: bytes) -> InvalidReading:
     text = str(error)
     if missing := _MISSING_RE.search(text):
         field = missing["field"]
@@ -209,10 +212,21 @@ def _explain_validation(error: msgspec.ValidationError) -> InvalidReading:
         )
     return InvalidReading(
         REASON_IMPOSSIBLE_VALUE,
-        f"Field '{field}' has an impossible value ({text}): it must be {help_text}; "
-        "check the sensor or its calibration.",
+        f"Field '{field}' is {_as_sent(raw, field)}, which it cannot be: it must be "
+        f"{help_text}; check the sensor or its calibration.",
         field=field,
     )
+
+
+def _as_sent(raw: bytes, field: str) -> str:
+    """A field's value as the producer sent it, for a person (never the decoder's own words)."""
+    try:
+        value = json.loads(raw).get(field)
+    except (ValueError, UnicodeDecodeError, AttributeError, RecursionError):
+        return "not readable"
+    if isinstance(value, str):
+        return f"{len(value)} characters long" if len(value) > 20 or not value else repr(value)
+    return repr(value) if isinstance(value, int | float) else type(value).__name__
 
 
 def _explain_bad_json(raw: bytes, error: Exception) -> InvalidReading:
@@ -232,14 +246,32 @@ def _explain_bad_json(raw: bytes, error: Exception) -> InvalidReading:
                 )
     return InvalidReading(
         REASON_INVALID_JSON,
-        f"Not valid UTF-8 JSON ({error}): the message may be truncated or not JSON at all; "
-        "check the producer's encoding.",
+        f"The message is {json_problem(error)}: it may be truncated or not JSON at all; check "
+        "the producer's encoding.",
     )
+
+
+def json_problem(error: Exception) -> str:
+    """What is wrong with bytes that did not decode, for a person: ``not valid JSON (trailing
+    comma at byte 40, counting from 0)``."""
+    if isinstance(error, UnicodeDecodeError):
+        return f"not UTF-8 text (byte {error.start} cannot be read)"
+    if where := _MALFORMED_RE.search(str(error)):
+        return f"not valid JSON ({where['what']} at byte {where['byte']}, counting from 0)"
+    return "not valid JSON"
 
 
 def _check(reading: Reading, record_ts_ms: int | None, future_tolerance_s: float) -> Reading:
     if record_ts_ms is not None and record_ts_ms > 0:
         produced = record_ts_ms / 1000.0
+        if reading.timestamp > MILLISECONDS_AFTER:
+            raise InvalidReading(
+                REASON_FUTURE_EVENT,
+                f"Field 'timestamp' is {reading.timestamp:.0f}, which is in milliseconds: the "
+                f"contract wants Unix epoch seconds ({reading.timestamp / 1000:.3f}); divide by "
+                "1000 in the producer.",
+                field="timestamp",
+            )
         if reading.timestamp > produced + future_tolerance_s:
             ahead = reading.timestamp - produced
             raise InvalidReading(
@@ -312,7 +344,7 @@ def _validated(
     try:
         reading = _typed_decoder.decode(raw)
     except msgspec.ValidationError as error:
-        raise _explain_validation(error) from None
+        raise _explain_validation(error, raw) from None
     except (msgspec.DecodeError, UnicodeDecodeError) as error:
         raise _explain_bad_json(raw, error) from None
     except RecursionError:

@@ -20,6 +20,7 @@ from logistream.events import (
     REASON_NOT_AN_OBJECT,
     Reading,
     decode_reading,
+    json_problem,
 )
 
 _raw_list: Final = msgspec.json.Decoder(list[msgspec.Raw])
@@ -63,8 +64,8 @@ def split_body(body: bytes, max_batch: int) -> tuple[list[bytes], bool]:
                 None,
                 REASON_INVALID_JSON,
                 None,
-                f"The body is not a valid JSON array ({error}); send one reading object or "
-                "an array of them, UTF-8 encoded.",
+                f"The body is {json_problem(error)}; send one reading object or an array of "
+                "them, UTF-8 encoded.",
             )
         ) from None
     if not items:
