@@ -76,11 +76,45 @@ def age_text(seconds: float) -> str:
     return f"{seconds / 3600:.1f} h"
 
 
-def _value(alert: Alert) -> str:
+UNITS: Final[dict[str, str]] = {
+    "temp_high": "°C",
+    "temp_low": "°C",
+    "temp_critical": "°C",
+    "temp_rising": "°C",
+    "sensor_fault": "°C",
+    "tor_budget": "min",
+    "sensor_offline": "min",
+    "fuel_theft": "L",
+    "fuel_low": "%",
+    "speeding": "km/h",
+    "harsh_braking": "m/s²",
+    "harsh_acceleration": "m/s²",
+    "route_deviation": "km",
+}
+"""The unit of each rule's value and threshold (door_open: see :func:`unit_of`)."""
+
+
+def unit_of(alert: Alert) -> str:
+    """The unit of the alert's value: door_open holds a speed when the door opened on the move,
+    else the minutes it has stood open."""
+    if alert.rule == "door_open":
+        return "km/h" if "while moving" in alert.message else "min"
+    return UNITS.get(alert.rule, "")
+
+
+def _number(value: float) -> str:
+    """Up to two decimals, none trailing: 12.01 stays 12.01 (never rounded onto a limit of 12)."""
+    return f"{value:.2f}".rstrip("0").rstrip(".")
+
+
+def value_text(alert: Alert) -> str:
+    """``9.5 °C (limit 8 °C)``: the alert's value and threshold, with their unit."""
     if alert.value is None:
         return "—"
-    limit = f" (limit {alert.threshold:g})" if alert.threshold is not None else ""
-    return f"{alert.value:.1f}{limit}"
+    unit = unit_of(alert)
+    suffix = f" {unit}" if unit else ""
+    limit = f" (limit {_number(alert.threshold)}{suffix})" if alert.threshold is not None else ""
+    return f"{_number(alert.value)}{suffix}{limit}"
 
 
 def table(
@@ -97,7 +131,7 @@ def table(
                 "truck": alert.truck_id,
                 "cargo": registry.profile_for(alert.cargo).label if alert.cargo else "—",
                 "rule": alert.rule,
-                "value": _value(alert),
+                "value": value_text(alert),
                 "place": place(alert.lat, alert.lon, registry),
                 "route": registry.routes[route].label if route else "—",
                 "opened": local_time(alert.opened_at, timezone),
