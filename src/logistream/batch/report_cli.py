@@ -22,17 +22,29 @@ if TYPE_CHECKING:
 FORMATS = ("pdf", "csv", "json")
 
 
-def _parse_day(text: str | None, option: str) -> datetime | None:
-    """A date (midnight UTC) or an ISO 8601 date-time (UTC if it names no zone)."""
+RELATIVE_DAYS = {"today": 0, "yesterday": 1}
+
+
+def _parse_day(text: str | None, option: str, now: datetime | None = None) -> datetime | None:
+    """A date (midnight UTC), ``today`` or ``yesterday`` (the date in LOGISTREAM_TIMEZONE), or
+    an ISO 8601 date-time (UTC if it names no zone)."""
     if text is None:
         return None
+    if text.lower() in RELATIVE_DAYS:
+        from zoneinfo import ZoneInfo
+
+        from logistream.config import get_settings
+
+        local = (now or datetime.now(UTC)).astimezone(ZoneInfo(get_settings().timezone))
+        day = local.date() - timedelta(days=RELATIVE_DAYS[text.lower()])
+        return datetime.combine(day, time(), UTC)
     try:
         if len(text) == 10:
             return datetime.combine(date.fromisoformat(text), time(), UTC)
         moment = datetime.fromisoformat(text)
     except ValueError as error:
         raise ConfigError(
-            f"{option}: {text!r} is not a date (YYYY-MM-DD) or ISO date-time"
+            f"{option}: {text!r} is not a date (YYYY-MM-DD, today, yesterday) or ISO date-time"
         ) from error
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
@@ -94,7 +106,10 @@ def register(app: typer.Typer) -> None:
     def batch(
         start: Annotated[
             str | None,
-            typer.Option("--from", help="Recompute trips with readings from this date (UTC)."),
+            typer.Option(
+                "--from",
+                help="Recompute trips with readings from this date (UTC), or today/yesterday.",
+            ),
         ] = None,
         end: Annotated[
             str | None,
@@ -183,8 +198,12 @@ def register(app: typer.Typer) -> None:
 
     @report.command("fleet")
     def report_fleet(
-        start: Annotated[str, typer.Option("--from", help="First day (UTC), inclusive.")],
-        end: Annotated[str, typer.Option("--to", help="Last day (UTC), inclusive.")],
+        start: Annotated[
+            str, typer.Option("--from", help="First day (UTC), inclusive; or today/yesterday.")
+        ],
+        end: Annotated[
+            str, typer.Option("--to", help="Last day (UTC), inclusive; or today/yesterday.")
+        ],
         fmt: Annotated[str, typer.Option("--format", help="pdf, csv or json.")] = "pdf",
         output: Annotated[Path | None, typer.Option("-o", "--output", help="File.")] = None,
     ) -> None:
