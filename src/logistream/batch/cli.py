@@ -17,6 +17,9 @@ def bridge_conninfo(owner_url: str, password: str) -> str:
 
 def register(app: typer.Typer) -> None:
     """Add this layer's commands to ``app``."""
+    from logistream.batch import rejected_cli
+
+    rejected_cli.register(app)
 
     @app.command()
     def bridge(

@@ -16,7 +16,16 @@ import streamlit as st
 
 from logistream.serving import session_cookie, ui
 from logistream.serving.auth import can_manage_users
-from logistream.serving.screens import admin_users, alerts, analytics, audits, live, signin, truck
+from logistream.serving.screens import (
+    admin_users,
+    alerts,
+    analytics,
+    audits,
+    live,
+    rejected,
+    signin,
+    truck,
+)
 
 # (render, title, URL path) of the pages every signed-in user sees; the first is the default.
 # (Comments, not docstrings: Streamlit's "magic" would show a bare string on every page.)
@@ -26,6 +35,7 @@ PAGES: Final[tuple[tuple[Callable[[], None], str, str], ...]] = (
     (truck.render, "Truck", "truck"),
     (audits.render, "Audits", "audits"),
     (analytics.render, "Fleet analytics", "analytics"),
+    (rejected.render, "Rejected readings", "rejected"),
 )
 USERS_PAGE: Final = ("Users", "users")
 SIGNIN_PATH: Final = "signin"
