@@ -79,6 +79,9 @@ class Settings(BaseSettings):
 
     timezone: str = "Africa/Nairobi"
     """IANA time zone of every time shown to people (stored and machine-readable times: UTC)."""
+    map_style_url: str | None = None
+    """A basemap style (a MapLibre/Carto style JSON URL) under the dashboard's maps; unset = the
+    offline map drawn from the shipped Kenya outline only, with no request to any tile server."""
     max_message_bytes: Annotated[int, Field(ge=1024)] = 64 * 1024
     future_tolerance_s: Annotated[float, Field(ge=0)] = 300.0
 

@@ -1,4 +1,10 @@
-"""The pydeck map of Kenya (layers only; Streamlit shows it). No basemap tiles: offline."""
+"""The pydeck map of Kenya (layers only; Streamlit shows it). Offline by default.
+
+Without ``LOGISTREAM_MAP_STYLE_URL`` the map is only the shipped Kenya outline, lakes, roads
+and towns, and the browser asks no tile server: the deck keeps pydeck's "no style" marker
+with no map provider, which Streamlit honours. (An explicit ``map_style=None`` is not the same:
+Streamlit then falls back to Carto's internet basemap.)
+"""
 
 from __future__ import annotations
 
@@ -64,13 +70,22 @@ def _base_layers() -> list[Any]:
     ]
 
 
+def basemap(style_url: str | None) -> dict[str, Any]:
+    """The deck's basemap arguments: a configured style, else none at all (offline)."""
+    if style_url:
+        return {"map_provider": "carto", "map_style": style_url}
+    return {"map_provider": None}  # and pydeck's default map_style: no basemap
+
+
 def kenya_deck(
     routes: Sequence[dict[str, Any]],
     trucks: Sequence[dict[str, Any]],
     trail: Sequence[dict[str, Any]] = (),
     view: dict[str, float] | None = None,
+    style_url: str | None = None,
 ) -> pdk.Deck:
-    """Kenya with the routes, an optional trail and the trucks on top."""
+    """Kenya with the routes, an optional trail and the trucks on top (``style_url``: a
+    basemap under them; none by default)."""
     layers = _base_layers()
     layers.append(
         pdk.Layer(
@@ -111,7 +126,6 @@ def kenya_deck(
     return pdk.Deck(
         layers=layers,
         initial_view_state=pdk.ViewState(**(view or map_data.KENYA_VIEW)),
-        map_provider=None,
-        map_style=None,
         tooltip=_TOOLTIP,
+        **basemap(style_url),
     )

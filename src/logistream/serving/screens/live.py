@@ -36,7 +36,9 @@ def _live() -> None:
 
     routes = {t.route for t in registry.trucks if t.truck_id in {v.truck_id for v in fleet}}
     deck = map_view.kenya_deck(
-        map_data.route_paths(registry, routes or None), map_data.truck_points(fleet, registry)
+        map_data.route_paths(registry, routes or None),
+        map_data.truck_points(fleet, registry),
+        style_url=s.map_style_url,
     )
     st.pydeck_chart(deck, height=520)
     newest = max((v.reading.timestamp for v in fleet), default=None)

@@ -124,6 +124,7 @@ def _live(truck_id: str) -> None:
             map_data.route_paths(registry, [truck.route] if truck else []),
             map_data.truck_points([view], registry),
             map_data.trail_path(trail),
+            style_url=s.map_style_url,
         )
         st.pydeck_chart(deck, height=260)
     st.subheader("Open alerts")
