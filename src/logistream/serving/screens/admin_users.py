@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import streamlit as st
 
 from logistream.config import resolve_endpoints
 from logistream.errors import LogiStreamError
 from logistream.serving import ui, users
 from logistream.serving.auth import ROLES, can_manage_users
+
+if TYPE_CHECKING:
+    import psycopg
 
 
 def render() -> None:
@@ -28,21 +33,35 @@ def render() -> None:
                 if st.form_submit_button("Add"):
                     users.add_user(conn, name.strip(), str(role), password)
                     st.success(f"{name} added as {role}.")
-            names = [u.name for u in accounts if u.name != me.name]
-            if names:
-                with st.form("change-user"):
-                    st.subheader("Change a user")
-                    who = st.selectbox("User", names)
-                    new_role = st.selectbox("New role", ROLES)
-                    new_password = st.text_input("New password (empty: keep)", type="password")
-                    remove = st.checkbox("Remove this user")
-                    if st.form_submit_button("Apply") and who is not None:
-                        if remove:
-                            users.remove_user(conn, who)
-                        else:
-                            users.set_role(conn, who, str(new_role))
-                            if new_password:
-                                users.set_password(conn, who, new_password)
-                        st.success(f"{who} updated.")
+            others = {u.name: u for u in accounts if u.name != me.name}
+            if others:
+                st.subheader("Change a user")
+                # Outside the form, so that the form's role starts at the chosen user's role:
+                # changing only a password must not change the role as well.
+                who = st.selectbox("User", list(others), key="change-who")
+                if who is not None:
+                    _change_form(conn, others[who])
     except LogiStreamError as error:
         st.error(str(error))
+
+
+def _change_form(conn: psycopg.Connection[tuple[object, ...]], account: users.User) -> None:
+    """Change one account's role or password, or remove it; say exactly what changed."""
+    with st.form("change-user"):
+        new_role = st.selectbox("Role", ROLES, index=list(ROLES).index(account.role))
+        new_password = st.text_input("New password (empty: keep)", type="password")
+        remove = st.checkbox(f"Remove {account.name}")
+        if not st.form_submit_button("Apply"):
+            return
+    if remove:
+        users.remove_user(conn, account.name)
+        st.success(f"{account.name} removed.")
+        return
+    changed = []
+    if new_role != account.role:
+        users.set_role(conn, account.name, str(new_role))
+        changed.append(f"role now {new_role}")
+    if new_password:
+        users.set_password(conn, account.name, new_password)
+        changed.append("password changed")
+    st.success(f"{account.name}: {', '.join(changed)}." if changed else "Nothing to change.")
