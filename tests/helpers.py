@@ -18,6 +18,17 @@ T = TypeVar("T")
 
 LOGISTREAM = str(Path(sys.executable).parent / "logistream")
 """The `logistream` command of the virtualenv the tests run in."""
+# Debian's Chromium under Playwright, headless on a machine without a GPU or internet.
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--enable-unsafe-swiftshader",
+]
 
 
 def wait_until(

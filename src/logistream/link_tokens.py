@@ -57,11 +57,13 @@ def _key(secret: bytes) -> bytes:
     return hmac.new(secret, b"logistream ack link v1", hashlib.sha256).digest()
 
 
-def _b64(raw: bytes) -> str:
+def b64url(raw: bytes) -> str:
+    """URL-safe base64 without padding (tokens travel in URLs and cookies)."""
     return base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
 
 
-def _unb64(text: str) -> bytes:
+def unb64url(text: str) -> bytes:
+    """The bytes of :func:`b64url` text (padding restored)."""
     return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
 
 
@@ -83,13 +85,13 @@ def make_token(secret: bytes, alert_id: str, name: str, expires_at: float) -> st
         body = bytes([VERSION, _KIND_TEXT, len(raw_id)]) + raw_id
     body += struct.pack(">I", int(expires_at)) + _clip_utf8(name, MAX_NAME_BYTES)
     mac = hmac.new(_key(secret), body, hashlib.sha256).digest()[:MAC_BYTES]
-    return _b64(body + mac)
+    return b64url(body + mac)
 
 
 def read_token(secret: bytes, token: str, now: float) -> LinkClaims:
     """The claims of a genuine, unexpired token; otherwise :class:`LinkError`."""
     try:
-        raw = _unb64(token)
+        raw = unb64url(token)
     except (ValueError, TypeError):
         raise LinkError("malformed", _DAMAGED) from None
     if len(raw) < 2 + 4 + MAC_BYTES or raw[0] != VERSION:

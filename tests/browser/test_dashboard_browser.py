@@ -23,23 +23,13 @@ import redis
 from confluent_kafka import Consumer
 from playwright.sync_api import Page, expect, sync_playwright
 from tests import dashboard_data as data
-from tests.helpers import LOGISTREAM, wait_until
+from tests.helpers import CHROMIUM_ARGS, LOGISTREAM, wait_until
 
 from logistream import live_views
 from logistream.config import Settings
 from logistream.schema.migrate import migrate
 from logistream.stack.process import free_port
 
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--enable-unsafe-swiftshader",
-]
 SCENARIO_TRUCK = "KCK 293K"
 
 

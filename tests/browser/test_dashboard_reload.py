@@ -16,22 +16,12 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import BrowserContext, Page, expect, sync_playwright
 from tests import dashboard_data as data
-from tests.helpers import LOGISTREAM, wait_until
+from tests.helpers import CHROMIUM_ARGS, LOGISTREAM, wait_until
 
 from logistream.config import Settings
 from logistream.schema.migrate import migrate
 from logistream.stack.process import free_port
 
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--enable-unsafe-swiftshader",
-]
 COOKIE = "logistream_session"
 
 

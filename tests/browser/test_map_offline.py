@@ -8,13 +8,13 @@ from urllib.parse import urlparse
 
 from playwright.sync_api import Request, expect, sync_playwright
 from tests import dashboard_data as data
-from tests.browser.test_dashboard_reload import (  # the same real dashboard and browser
-    CHROMIUM_ARGS,
+from tests.browser.test_dashboard_reload import (  # the same real dashboard
     _heading,
     _open,
     _sign_in,
     dashboard,
 )
+from tests.helpers import CHROMIUM_ARGS
 
 from logistream.config import Settings
 from logistream.serving.map_view import basemap, kenya_deck

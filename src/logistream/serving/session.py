@@ -13,7 +13,6 @@ The token maths is pure; :func:`session_secret`, :func:`session_lifetime_s` and
 
 from __future__ import annotations
 
-import base64
 import hashlib
 import hmac
 import json
@@ -28,6 +27,7 @@ from typing import TYPE_CHECKING, Final
 
 from logistream.config import read_secrets
 from logistream.errors import ConfigError, Refused
+from logistream.link_tokens import b64url, unb64url
 
 if TYPE_CHECKING:
     from logistream.config import Settings
@@ -63,16 +63,8 @@ def _key(secret: bytes) -> bytes:
     return hmac.new(secret, b"logistream dashboard session v1", hashlib.sha256).digest()
 
 
-def _b64(raw: bytes) -> str:
-    return base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
-
-
-def _unb64(text: str) -> bytes:
-    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
-
-
 def _mac(secret: bytes, body: str) -> str:
-    return _b64(hmac.new(_key(secret), body.encode(), hashlib.sha256).digest())
+    return b64url(hmac.new(_key(secret), body.encode(), hashlib.sha256).digest())
 
 
 def make_token(
@@ -85,7 +77,7 @@ def make_token(
         expires_at=int(expires_at),
     )
     payload = {"v": VERSION, "name": name, "sid": claims.session_id, "exp": claims.expires_at}
-    body = _b64(json.dumps(payload, separators=(",", ":"), sort_keys=True).encode())
+    body = b64url(json.dumps(payload, separators=(",", ":"), sort_keys=True).encode())
     return f"{body}.{_mac(secret, body)}", claims
 
 
@@ -97,7 +89,7 @@ def read_token(secret: bytes, token: str, now: float) -> SessionClaims:
     if not hmac.compare_digest(mac.encode(), _mac(secret, body).encode()):
         raise SessionError("forged", "the session token was not made by this dashboard")
     try:
-        payload = json.loads(_unb64(body))
+        payload = json.loads(unb64url(body))
         claims = SessionClaims(
             name=str(payload["name"]),
             session_id=str(payload["sid"]),
