@@ -108,7 +108,10 @@ def process(
         ts,
         offline.RULE in alerts,
         cfg.offline,
-        excused=prev is not None and offline.excused(prev, ctx),
+        # Only a silence longer than the limit needs the excuse (geometry: not on every reading).
+        excused=prev is not None
+        and ts - prev.timestamp > cfg.offline.offline_s
+        and offline.excused(prev, ctx),
     )
     if silence and prev is not None:
         alerts, made = _apply(state, alerts, list(silence), prev, ctx, cfg.severity)
