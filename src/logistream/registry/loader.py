@@ -9,6 +9,13 @@ from pathlib import Path
 from typing import Any
 
 from logistream.errors import ConfigError
+from logistream.registry.devices import (
+    DEVICE_FILE,
+    NO_DEVICES,
+    DeviceFileError,
+    Devices,
+    parse_devices,
+)
 from logistream.registry.models import CargoProfile, Registry, Route, Truck, Waypoint
 
 FILES = ("cargo.toml", "routes.toml", "fleet.toml")
@@ -100,8 +107,20 @@ def _truck(t: dict[str, Any]) -> Truck:
         raise ConfigError(f"fleet.toml truck {t!r}: missing or wrong value {error}") from error
 
 
+def _devices(directory: Path | None, truck_ids: set[str]) -> Devices:
+    # A user's folder without devices.toml has no devices: the shipped ones name shipped trucks.
+    if directory is not None and not (directory / DEVICE_FILE).exists():
+        return NO_DEVICES
+    where = str(directory / DEVICE_FILE) if directory is not None else f"shipped {DEVICE_FILE}"
+    try:
+        return parse_devices(_read(directory, DEVICE_FILE), where, truck_ids)
+    except DeviceFileError as error:
+        raise ConfigError(str(error)) from error
+
+
 def load_registry(directory: Path | None = None) -> Registry:
-    """Cargo profiles, routes and fleet; files missing from ``directory`` come from the package."""
+    """Cargo profiles, routes, fleet and devices; files missing from ``directory`` come from the
+    package, except ``devices.toml`` (missing: no devices)."""
     cargo = {name: _profile(name, t) for name, t in _read(directory, "cargo.toml").items()}
     if "default" not in cargo:
         raise ConfigError("cargo.toml: a [default] profile is required for readings without cargo")
@@ -117,6 +136,7 @@ def load_registry(directory: Path | None = None) -> Registry:
         routes=routes,
         trucks=trucks,
         truck_index={t.truck_id: t for t in trucks},
+        devices=_devices(directory, {t.truck_id for t in trucks}),
     )
 
 

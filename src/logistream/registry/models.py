@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from logistream.registry.devices import NO_DEVICES, Devices
+
 
 @dataclass(frozen=True, slots=True)
 class CargoProfile:
@@ -81,6 +83,8 @@ class Registry:
     trucks: tuple[Truck, ...]
     default_cargo: str = "default"
     truck_index: dict[str, Truck] = field(default_factory=dict, compare=False)
+    devices: Devices = NO_DEVICES
+    """The trackers and their probes (``devices.toml``); none when the folder has no such file."""
 
     def profile_for(self, cargo: str | None) -> CargoProfile:
         """The profile named by a reading's ``cargo``; absent or unknown: the default profile."""
