@@ -3,7 +3,7 @@
 Walks every import (module level and inside functions) of `src/logistream` with `ast`. The one
 allowed crossing is the batch layer's documented public read interface, the trip report
 (`logistream.batch.reports.current` and `.render`), used by serving and the API. Layer-free
-packages (`events`, `config`, `registry`, `schema`, `reads`, `kafka`, ...) may be imported by
+packages (`events`, `config`, `registry`, `schema`, `reads`, `kafka`, `devices`...) may be used by
 anyone; the composition root (`cli.py`, `commands.py`, `demo.py`) wires the layers together.
 """
 
