@@ -25,6 +25,7 @@ from logistream.serving.screens import (
     rejected,
     signin,
     truck,
+    unknown_trucks,
 )
 
 # (render, title, URL path) of the pages every signed-in user sees; the first is the default.
@@ -38,18 +39,27 @@ PAGES: Final[tuple[tuple[Callable[[], None], str, str], ...]] = (
     (rejected.render, "Rejected readings", "rejected"),
 )
 USERS_PAGE: Final = ("Users", "users")
+UNKNOWN_TRUCKS_PAGE: Final = ("Unknown trucks", "unknown-trucks")
+# What a non-admin who opens an admin page's URL is told.
+ADMINS_ONLY: Final = {
+    USERS_PAGE[1]: "Only administrators manage users; ask one to add or change accounts.",
+    UNKNOWN_TRUCKS_PAGE[1]: "Only administrators adopt or dismiss unknown trucks; ask one.",
+}
 SIGNIN_PATH: Final = "signin"
 
 
-def _admins_only() -> None:
-    st.title(USERS_PAGE[0])
-    st.info("Only administrators manage users; ask one to add or change accounts.")
+def _admins_only(title: str, why: str) -> Callable[[], None]:
+    def page() -> None:
+        st.title(title)
+        st.info(why)
+
+    return page
 
 
 def _signed_out() -> None:
     # Every page's URL answers with the sign-in form, so a deep link or a reload of a signed-out
     # tab is not "Page not found"; after sign-in the rerun opens the page the URL names.
-    paths = [path for _, _, path in PAGES] + [USERS_PAGE[1]]
+    paths = [path for _, _, path in PAGES] + [USERS_PAGE[1], UNKNOWN_TRUCKS_PAGE[1]]
     pages = [st.Page(signin.render, title="Sign in", url_path=SIGNIN_PATH, default=True)]
     pages += [
         st.Page(signin.render, title="Sign in", url_path=path, visibility="hidden")
@@ -70,12 +80,21 @@ def main() -> None:
         st.Page(render, title=title, url_path=path, default=index == 0)
         for index, (render, title, path) in enumerate(PAGES)
     ]
-    if can_manage_users(user.role):
-        pages.append(st.Page(admin_users.render, title=USERS_PAGE[0], url_path=USERS_PAGE[1]))
-    else:
-        pages.append(
-            st.Page(_admins_only, title=USERS_PAGE[0], url_path=USERS_PAGE[1], visibility="hidden")
-        )
+    for render, (title, path) in (
+        (admin_users.render, USERS_PAGE),
+        (unknown_trucks.render, UNKNOWN_TRUCKS_PAGE),
+    ):
+        if can_manage_users(user.role):
+            pages.append(st.Page(render, title=title, url_path=path))
+        else:  # the URL works and says who may use the page
+            pages.append(
+                st.Page(
+                    _admins_only(title, ADMINS_ONLY[path]),
+                    title=title,
+                    url_path=path,
+                    visibility="hidden",
+                )
+            )
     # The sign-in page's own URL, once signed in, is the default page.
     home = pages[0]
 

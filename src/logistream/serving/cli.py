@@ -1,4 +1,4 @@
-"""``logistream dashboard``, ``logistream users`` and ``logistream pgadmin``."""
+"""``logistream dashboard``, ``users``, ``trucks`` (unknown ones) and ``pgadmin``."""
 
 from __future__ import annotations
 
@@ -135,6 +135,8 @@ def pgadmin(
 
 
 def register(app: typer.Typer) -> None:
+    from logistream.serving import unknown_trucks
+
     @app.command("dashboard")
     def dashboard(
         port: int = typer.Option(8501, help="Port to serve the dashboard on."),
@@ -154,4 +156,5 @@ def register(app: typer.Typer) -> None:
     users_app.command("remove")(users_remove)
     users_app.command("password")(users_password)
     app.add_typer(users_app, name="users")
+    unknown_trucks.register(app)
     app.command("pgadmin")(pgadmin)

@@ -22,7 +22,6 @@ from logistream import shutdown
 from logistream.display_time import show
 from logistream.errors import LogiStreamError, NotFound, Refused
 from logistream.log_setup import setup_logging
-from logistream.speed import unknown_trucks
 
 if TYPE_CHECKING:
     from redis import Redis
@@ -36,20 +35,10 @@ SHORT_ID = 8
 
 def redis_client() -> Redis:
     """A connection to the live views' Redis, or one line saying how to start it."""
-    import redis
-
     from logistream.config import get_settings, resolve_endpoints
+    from logistream.live_views.connect import checked_client
 
-    url = resolve_endpoints(get_settings()).redis_url
-    client = redis.Redis.from_url(url)
-    try:
-        client.ping()
-    except redis.RedisError as error:
-        where = url.rsplit("@", 1)[-1]
-        raise LogiStreamError(
-            f"cannot reach Redis at {where} ({error}); is the stack up (`logistream stack up`)?"
-        ) from error
-    return client
+    return checked_client(resolve_endpoints(get_settings()).redis_url)
 
 
 def speed(
@@ -268,6 +257,3 @@ def register(app: typer.Typer) -> None:
     alerts_app.callback(invoke_without_command=True)(list_alerts)
     alerts_app.command("ack")(ack)
     app.add_typer(alerts_app, name="alerts")
-    trucks_app = typer.Typer(help="Trucks as the speed layer sees them.", add_completion=False)
-    unknown_trucks.register(trucks_app)
-    app.add_typer(trucks_app, name="trucks")
