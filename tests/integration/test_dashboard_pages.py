@@ -215,8 +215,8 @@ def test_audits_page_before_the_batch_layer_ran_shows_archived_trips(dashboard: 
     assert not page.exception
     assert any("The batch views are empty" in w.value for w in page.warning)
     trips = page.dataframe[0].value
-    assert list(trips["trip_id"]) == [data.TRIP]
-    assert list(trips["readings"]) == [30]
+    assert list(trips["Trip"]) == [data.TRIP]
+    assert list(trips["Readings"]) == [30]
     _get_signed_report(page, version=1)
 
 
@@ -230,14 +230,14 @@ def test_audits_page_shows_verdicts_excursions_reports_and_reconciliation(
     metrics = {m.label: m.value for m in page.metric}
     assert (metrics["Trips fail"], metrics["Trips pass"]) == ("1", "0")
     trips = page.dataframe[0].value
-    assert list(trips["verdict"]) == ["fail"]
-    assert list(trips["mkt_c"]) == [7.4]
+    assert list(trips["Verdict"]) == ["fail"]
+    assert list(trips["MKT (°C)"]) == [7.4]
     assert "**Verdict: FAIL** — passed the 12 °C hard limit" in [m.value for m in page.markdown]
     excursions = page.dataframe[1].value
-    assert list(excursions["kind"]) == ["high"]
-    assert list(excursions["peak_c"]) == [12.5]
+    assert list(excursions["Kind"]) == ["high"]
+    assert list(excursions["Peak (°C)"]) == [12.5]
     reconciled = page.dataframe[2].value
-    assert list(reconciled["status"]) == ["on_time"]
+    assert list(reconciled["Status"]) == ["on time"]
     _get_signed_report(page, version=1)
 
 
@@ -245,8 +245,8 @@ def test_analytics_page_before_the_batch_layer_ran(dashboard: Settings) -> None:
     page = _page("analytics", User("vic", "viewer"))
     assert not page.exception
     frames = [f.value for f in page.dataframe]
-    assert list(frames[0]["truck_id"]) == [data.HOT_TRUCK]  # the original fuel audit
-    assert list(frames[-1]["alert_id"]) == ["a-theft-1"]
+    assert list(frames[0]["Truck"]) == [data.HOT_TRUCK]  # the original fuel audit
+    assert list(frames[-1]["Alert id"]) == ["a-theft-1"]
 
 
 def test_analytics_page_shows_fuel_efficiency_scorecards_and_thefts(dashboard: Settings) -> None:
@@ -255,12 +255,12 @@ def test_analytics_page_shows_fuel_efficiency_scorecards_and_thefts(dashboard: S
     assert not page.exception
     assert not page.warning
     by_truck, by_route, by_driver, scorecards, thefts, alerts = (f.value for f in page.dataframe)
-    assert list(by_truck["l_per_100km"]) == [35.0]
-    assert list(by_route["route"]) == ["mombasa_nairobi"]
-    assert list(by_driver["driver_id"]) == ["DRV-009"]
-    assert list(scorecards["score"]) == [71.5]
-    assert list(thefts["unexplained_l"]) == [46.5]
-    assert list(alerts["alert_id"]) == ["a-theft-1"]
+    assert list(by_truck["Fuel (L per 100 km)"]) == [35.0]
+    assert list(by_route["Route"]) == ["Mombasa port → Nairobi (A109)"]
+    assert list(by_driver["Driver"]) == ["DRV-009"]
+    assert list(scorecards["Score (0–100)"]) == [71.5]
+    assert list(thefts["Unexplained by driving (L)"]) == [46.5]
+    assert list(alerts["Alert id"]) == ["a-theft-1"]
 
 
 def test_admin_sees_users_page_and_adds_a_user(dashboard: Settings) -> None:

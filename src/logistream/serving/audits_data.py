@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Collection, Mapping, Sequence
-from typing import Any
+from typing import Any, Final
 
 from logistream.registry import CargoProfile
+from logistream.serving import table_labels
 from logistream.serving.live_data import local_time
 
 
@@ -20,22 +21,33 @@ def missing_line(wanted: Sequence[str], found: Collection[str], what: str) -> st
     )
 
 
-def trip_summary(trip: Mapping[str, Any], profile: CargoProfile, timezone: str) -> dict[str, Any]:
-    """Key figures of one trip for the report header (from a trips/archive row)."""
-    summary: dict[str, Any] = {
-        "trip": trip.get("trip_id"),
-        "truck": trip.get("truck_id"),
-        "cargo": profile.label,
-        "range °C": f"{profile.low_c:g} – {profile.high_c:g}",
-    }
-    for key in ("verdict", "reason", "mkt_c", "tor_s", "min_c", "max_c", "mean_c", "readings"):
-        if key in trip and trip[key] is not None:
-            value = trip[key]
-            summary[key] = round(value, 2) if isinstance(value, float) else value
-    for key in ("started", "last_reading", "start", "end"):
-        if isinstance(trip.get(key), int | float):
-            summary[key] = local_time(float(trip[key]), timezone)
-    return summary
+# The figures of a trip's header, in this order (columns of the trips or archive row).
+SUMMARY_COLUMNS: Final = (
+    "trip_id", "truck_id", "route", "driver_id", "driver", "started", "ended", "last_reading",
+    "readings", "min_c", "max_c", "mean_c", "mkt_c", "tor_min", "excursions",
+)  # fmt: skip
+
+
+def trip_figures(
+    trip: Mapping[str, Any], profile: CargoProfile, ctx: table_labels.Context
+) -> list[dict[str, str]]:
+    """A trip's key figures for its header, as labelled lines ("Figure", "Value") for people:
+    the cargo with its allowed range, then what the row holds (a missing MKT says why)."""
+    wanted = {name: trip[name] for name in SUMMARY_COLUMNS if name in trip}
+    if "mkt_c" in wanted:
+        wanted["cargo"] = profile.name  # why an MKT is missing depends on the profile
+    shown = table_labels.for_people([wanted], ctx, hide=("cargo",))[0]
+    lines = [
+        {"Figure": label, "Value": table_labels.number_text(v) if isinstance(v, float) else str(v)}
+        for label, v in shown.items()
+    ]
+    # The cargo and its range right after the trip and truck: what the figures are judged by.
+    at = 2 if len(lines) >= 2 else len(lines)
+    lines[at:at] = [
+        {"Figure": "Cargo", "Value": profile.label},
+        {"Figure": "Allowed range", "Value": f"{profile.low_c:g} to {profile.high_c:g} °C"},
+    ]
+    return lines
 
 
 def alert_lines(alerts: Sequence[Mapping[str, Any]], timezone: str) -> list[str]:
@@ -47,20 +59,6 @@ def alert_lines(alerts: Sequence[Mapping[str, Any]], timezone: str) -> list[str]
             f"{a['rule']} — {a['message']}"
         )
     return lines
-
-
-def localise(
-    records: Sequence[dict[str, Any]], columns: Collection[str], timezone: str
-) -> list[dict[str, Any]]:
-    """The same rows with the epoch-second ``columns`` shown as local times."""
-    out = []
-    for record in records:
-        row = dict(record)
-        for name in columns:
-            if isinstance(row.get(name), int | float):
-                row[name] = local_time(float(row[name]), timezone)
-        out.append(row)
-    return out
 
 
 def verdict_counts(trips: Sequence[Mapping[str, Any]]) -> dict[str, int]:
@@ -76,6 +74,6 @@ def batch_excursion_lines(excursions: Sequence[Mapping[str, Any]], timezone: str
     return [
         f"{e['kind']} from {local_time(e['start'], timezone)} to {local_time(e['end'], timezone)}"
         f"{' (ongoing)' if e.get('ongoing') else ''}, peak {e['peak_c']:.1f} °C, "
-        f"{e['minutes']:.0f} min"
+        f"{table_labels.duration_text(e['minutes'] * 60)}"
         for e in excursions
     ]

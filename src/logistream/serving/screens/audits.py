@@ -7,26 +7,24 @@ from typing import Any
 import streamlit as st
 
 from logistream.reads import tables as ar
-from logistream.serving import audits_data, ui
-
-TIME_COLUMNS = ("started", "ended", "last_reading", "start", "end", "alarm_at", "changed")
+from logistream.serving import audits_data, table_labels, ui
 
 
 def _trip_report(conn: Any, trip: dict[str, Any], batch: bool) -> None:
     s, registry = ui.settings(), ui.registry()
+    ctx = table_labels.context_of(registry, s.timezone)
     trip_id, truck_id = str(trip["trip_id"]), str(trip["truck_id"])
     profile = registry.profile_for(trip.get("cargo"))
-    summary = audits_data.trip_summary(trip, profile, s.timezone)
     st.subheader(f"Trip {trip_id} — {truck_id}")
     if trip.get("verdict"):
         st.markdown(f"**Verdict: {trip['verdict'].upper()}** — {trip.get('reason') or ''}")
-    st.json(summary, expanded=False)
+    st.table(audits_data.trip_figures(trip, profile, ctx))
     if batch:
         found = ar.trip_excursions(conn, truck_id, trip_id).records()
         lines = audits_data.batch_excursion_lines(found, s.timezone)
         st.caption("Excursions (batch view)")
         if found:
-            st.dataframe(audits_data.localise(found, TIME_COLUMNS, s.timezone), hide_index=True)
+            st.dataframe(table_labels.for_people(found, ctx), hide_index=True)
         st.write("\n".join(f"- {line}" for line in lines) or "No excursion.")
     else:
         st.caption(
@@ -84,6 +82,7 @@ def _owner_connection() -> Any:
 
 def _page(conn: Any) -> None:
     s = ui.settings()
+    ctx = table_labels.context_of(ui.registry(), s.timezone)
     found = ar.present(conn, ar.AUDIT_VIEWS)
     missing = audits_data.missing_line(ar.AUDIT_VIEWS, found, "this page")
     batch = not missing and ar.has_rows(conn, "trips")
@@ -102,7 +101,8 @@ def _page(conn: Any) -> None:
     for column, (verdict, count) in zip(st.columns(len(counts)), counts.items(), strict=True):
         column.metric(f"Trips {verdict}", count)
     st.subheader(f"Trips ({len(trips)})")
-    st.dataframe(audits_data.localise(trips, TIME_COLUMNS, s.timezone), hide_index=True)
+    st.caption(f"Failing trips first, then those to review. Times in {s.timezone}.")
+    st.dataframe(table_labels.for_people(trips, ctx), hide_index=True)
     labels = {
         f"{t['truck_id']}|{t['trip_id']}": f"{t['trip_id']} · {t['truck_id']}"
         + (f" · {t['verdict']}" if t.get("verdict") else "")
@@ -115,8 +115,7 @@ def _page(conn: Any) -> None:
     st.subheader("Reconciliation: speed-layer alerts against batch-layer excursions")
     rows = ar.reconciliation(conn).records() if "reconciliation" in found else []
     if rows:
-        times = ("excursion_start", "alert_opened")
-        st.dataframe(audits_data.localise(rows, times, s.timezone), hide_index=True)
+        st.dataframe(table_labels.for_people(rows, ctx), hide_index=True)
     else:
         st.caption("Nothing reconciled yet (the batch layer fills this).")
 
