@@ -9,7 +9,7 @@ are used: see :func:`resolve_endpoints`.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 from typing import Annotated, Literal
@@ -35,12 +35,16 @@ class Settings(BaseSettings):
     kafka_bootstrap: str | None = None
     database_url: str | None = None
     redis_url: str | None = None
+    mqtt_url: str | None = Field(default=None, repr=False)
+    """An external MQTT broker, ``mqtt://user:password@host:port``, as the device gateway logs
+    in; unset: the local stack's Mosquitto, as its ``gateway`` user."""
 
     # Ports of the local stack; chosen away from the system defaults so they never collide.
     kafka_port: Port = 19092
     kafka_controller_port: Port = 19093
     postgres_port: Port = 15432
     redis_port: Port = 16379
+    mqtt_port: Port = 11883
     kafka_heap: str = "768m"
     kafka_libs: Path | None = None
     """Folder of the Kafka jars; unset: ``build/kafka-libs`` of this checkout."""
@@ -119,21 +123,80 @@ class Settings(BaseSettings):
             {"path": str(value)},
         )
 
+    @field_validator("mqtt_url")
+    @classmethod
+    def _mqtt_url(cls, value: str | None) -> str | None:
+        if value is not None:
+            try:
+                parse_mqtt_url(value)
+            except ValueError as error:
+                raise PydanticCustomError("mqtt_url", str(error)) from None
+        return value
+
 
 @dataclass(frozen=True, slots=True)
 class Endpoints:
-    """Where the three servers are, whether named by the environment or run by the local stack."""
+    """Where the servers are, whether named by the environment or run by the local stack."""
 
     kafka_bootstrap: str
     database_url: str
     redis_url: str
+    mqtt_url: str | None = None
+    """The MQTT broker as the device gateway logs in; None: no broker is known (a test session
+    on servers named by ``LOGISTREAM_TEST_*`` without ``LOGISTREAM_TEST_MQTT_URL``)."""
+
+
+@dataclass(frozen=True, slots=True)
+class MqttAddress:
+    host: str
+    port: int
+    username: str | None
+    password: str | None = field(default=None, repr=False)
+
+
+MQTT_URL_SHAPE = "mqtt://user:password@host:port"
+
+
+def parse_mqtt_url(url: str) -> MqttAddress:
+    """``mqtt://user:password@host:port`` (port 1883 if left out); ValueError says what is wrong."""
+    from urllib.parse import unquote, urlsplit
+
+    parts = urlsplit(url)
+    if parts.scheme != "mqtt":
+        raise ValueError(f"must start with mqtt:// ({MQTT_URL_SHAPE})")
+    try:
+        port = parts.port or 1883
+    except ValueError:
+        raise ValueError(f"the port must be a number from 1 to 65535 ({MQTT_URL_SHAPE})") from None
+    if not parts.hostname:
+        raise ValueError(f"names no host ({MQTT_URL_SHAPE})")
+    if parts.path not in ("", "/") or parts.query or parts.fragment:
+        raise ValueError(f"must end after the port ({MQTT_URL_SHAPE})")
+    if parts.password is not None and not parts.username:
+        raise ValueError(f"has a password but no user ({MQTT_URL_SHAPE})")
+    username = unquote(parts.username) if parts.username else None
+    password = unquote(parts.password) if parts.password is not None else None
+    return MqttAddress(parts.hostname, port, username, password)
+
+
+def hide_password(url: str) -> str:
+    """``url`` without the password of its user part, to be shown or logged."""
+    scheme, sep, rest = url.partition("://")
+    if "@" not in rest:
+        return url
+    credentials, _, host = rest.rpartition("@")
+    user = credentials.split(":", 1)[0]
+    return f"{scheme}{sep}{user + '@' if user else ''}{host}"
 
 
 def format_validation_error(error: ValidationError) -> str:
     """One line naming the first wrong setting, as ``LOGISTREAM_<NAME>``."""
     first = error.errors()[0]
     name = "_".join(str(part) for part in first["loc"]).upper()
-    return f"LOGISTREAM_{name}: {first['msg']} (got {first.get('input')!r})"
+    shown = first.get("input")
+    if name.endswith("_URL") and isinstance(shown, str):
+        shown = hide_password(shown)  # a wrong URL may still carry a right password
+    return f"LOGISTREAM_{name}: {first['msg']} (got {shown!r})"
 
 
 @lru_cache(maxsize=1)
@@ -183,7 +246,11 @@ def resolve_endpoints(settings: Settings | None = None) -> Endpoints:
     redis = settings.redis_url or (
         f"redis://:{secrets.get('redis_password', '')}@127.0.0.1:{settings.redis_port}/0"
     )
-    return Endpoints(kafka_bootstrap=kafka, database_url=database, redis_url=redis)
+    # The local Mosquitto's gateway user (logistream.stack.mqtt_accounts keeps its name).
+    mqtt = settings.mqtt_url or (
+        f"mqtt://gateway:{secrets.get('mqtt_gateway_password', '')}@127.0.0.1:{settings.mqtt_port}"
+    )
+    return Endpoints(kafka_bootstrap=kafka, database_url=database, redis_url=redis, mqtt_url=mqtt)
 
 
 def role_password(settings: Settings, role: str) -> str:

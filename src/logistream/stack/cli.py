@@ -1,4 +1,4 @@
-"""``logistream stack up|down|status``: the local Kafka, PostgreSQL and Redis."""
+"""``logistream stack up|down|status``: the local Kafka, PostgreSQL, Redis and Mosquitto."""
 
 from __future__ import annotations
 
@@ -8,7 +8,9 @@ import typer
 
 from logistream.config import get_settings
 
-stack_app = typer.Typer(help="The local stack: Kafka (KRaft), PostgreSQL 15 and Redis 7.")
+stack_app = typer.Typer(
+    help="The local stack: Kafka (KRaft), PostgreSQL 15, Redis 7 and Mosquitto 2 (MQTT)."
+)
 
 
 @stack_app.command("up")
@@ -48,8 +50,9 @@ def down(
     purge: bool = typer.Option(
         False,
         "--purge",
-        help="Also remove the stack's data: PostgreSQL, Kafka and Redis folders (as root, "
-        "PostgreSQL's under /var/tmp/logistream-postgres too), the layout and --secure env files. "
+        help="Also remove the stack's data: PostgreSQL, Kafka, Redis and Mosquitto folders "
+        "(as root, PostgreSQL's under /var/tmp/logistream-postgres too), the layout and --secure "
+        "env files. "
         "The passwords file stays.",
     ),
 ) -> None:

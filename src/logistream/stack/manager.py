@@ -9,11 +9,12 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
-from logistream.config import Endpoints, Settings
+from logistream.config import Endpoints, Settings, hide_password
 from logistream.errors import StackError
 from logistream.stack import security
 from logistream.stack.kafka_server import KafkaCluster
 from logistream.stack.layout import StackLayout
+from logistream.stack.mosquitto_server import MosquittoServer
 from logistream.stack.postgres_server import PostgresServer
 from logistream.stack.redis_server import RedisServer
 from logistream.stack.secrets import ensure_secrets
@@ -21,7 +22,8 @@ from logistream.stack.service import LocalService, ServiceStatus
 
 
 class Stack:
-    """Kafka, PostgreSQL and Redis under ``settings.home``; external servers are left alone.
+    """Kafka, PostgreSQL, Redis and Mosquitto under ``settings.home``; external servers are left
+    alone.
 
     ``brokers`` and ``secure`` apply to a new home; an existing one keeps the layout it was set
     up with (``<home>/stack.json``), and asking for another is an error.
@@ -35,6 +37,7 @@ class Stack:
         self.kafka = KafkaCluster(settings, self.layout)
         self.postgres = PostgresServer(settings)
         self.redis = RedisServer(settings, secure=self.layout.secure)
+        self.mosquitto = MosquittoServer(settings)
 
     @property
     def secure(self) -> bool:
@@ -55,6 +58,8 @@ class Stack:
             services.append(self.redis)
         if not self.settings.kafka_bootstrap:
             services.append(self.kafka)
+        if not self.settings.mqtt_url:
+            services.append(self.mosquitto)
         return services
 
     def up(self) -> None:
@@ -82,7 +87,9 @@ class Stack:
         redis_url = endpoints.redis_url
         if self.secure and not self.settings.redis_url:
             redis_url = security.redis_url(self.settings, security.REDIS_ADMIN)
-        return Endpoints(self.kafka_bootstrap, endpoints.database_url, redis_url)
+        return Endpoints(
+            self.kafka_bootstrap, endpoints.database_url, redis_url, endpoints.mqtt_url
+        )
 
     def service_settings(self, service: str) -> Settings:
         """Settings as ``service`` sees them on a secure stack (its own Kafka and Redis user)."""
@@ -91,7 +98,8 @@ class Stack:
         return self.settings.model_copy(update=update)
 
     def down(self) -> None:
-        """Stop exactly the processes this stack started (Kafka first: it holds no one's data).
+        """Stop exactly the processes this stack started (Mosquitto and Kafka first: they hold no
+        one's data but queued messages, which they keep on disk).
 
         One server that fails to stop does not keep the others running; the first failure is
         raised once every server was asked.
@@ -108,17 +116,20 @@ class Stack:
     def purge(self) -> list[Path]:
         """Stop this home's own servers and remove their data; the paths removed.
 
-        Removed: Kafka's and Redis's folders, PostgreSQL's data folder (as root, the one under
-        ``/var/tmp/logistream-postgres``) and its link, the layout and the ``--secure`` env files.
+        Removed: Kafka's, Redis's and Mosquitto's folders, PostgreSQL's data folder (as root,
+        the one under ``/var/tmp/logistream-postgres``) and its link, the layout and the
+        ``--secure`` env files.
         Kept: the passwords (``secrets.json``) and what is not the servers' (a simulator's spool).
         Every server of the home is stopped, even one a ``LOGISTREAM_*`` URL now replaces.
         """
+        self.mosquitto.down()
         self.kafka.down()
         self.redis.down()
         removed = self.postgres.destroy()
         for path in (
             self.kafka.root,
             self.redis.root,
+            self.mosquitto.root,
             StackLayout.path(self.settings),
             security.env_dir(self.settings),
         ):
@@ -140,19 +151,14 @@ class Stack:
             statuses.append(ServiceStatus("kafka", "external", self.settings.kafka_bootstrap))
         if self.settings.database_url:
             statuses.append(
-                ServiceStatus("postgres", "external", _hide_password(self.settings.database_url))
+                ServiceStatus("postgres", "external", hide_password(self.settings.database_url))
             )
         if self.settings.redis_url:
             statuses.append(
-                ServiceStatus("redis", "external", _hide_password(self.settings.redis_url))
+                ServiceStatus("redis", "external", hide_password(self.settings.redis_url))
+            )
+        if self.settings.mqtt_url:
+            statuses.append(
+                ServiceStatus("mosquitto", "external", hide_password(self.settings.mqtt_url))
             )
         return statuses
-
-
-def _hide_password(url: str) -> str:
-    scheme, sep, rest = url.partition("://")
-    if "@" not in rest:
-        return url
-    credentials, _, host = rest.rpartition("@")
-    user = credentials.split(":", 1)[0]
-    return f"{scheme}{sep}{user + '@' if user else ''}{host}"

@@ -57,3 +57,23 @@ def redis_server() -> str:
             "(or run `make setup`)"
         )
     return found
+
+
+def mosquitto() -> str:
+    # Debian installs the broker in /usr/sbin, which a user's PATH may lack.
+    found = shutil.which("mosquitto") or shutil.which("mosquitto", path="/usr/sbin:/usr/local/sbin")
+    if not found:
+        raise PrerequisiteError(
+            "mosquitto not found: install it with `apt-get install mosquitto` (or run `make setup`)"
+        )
+    return found
+
+
+def mosquitto_passwd() -> str:
+    found = shutil.which("mosquitto_passwd")
+    if not found:
+        raise PrerequisiteError(
+            "mosquitto_passwd not found: install it with `apt-get install mosquitto` "
+            "(or run `make setup`)"
+        )
+    return found

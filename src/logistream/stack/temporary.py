@@ -28,10 +28,12 @@ def isolated_settings(home: Path, **overrides: Any) -> Settings:
         "kafka_bootstrap": None,
         "database_url": None,
         "redis_url": None,
+        "mqtt_url": None,
         "kafka_port": free_port(),
         "kafka_controller_port": free_port(),
         "postgres_port": free_port(),
         "redis_port": free_port(),
+        "mqtt_port": free_port(),
     }
     return Settings(**{**fields, **overrides})
 
@@ -67,7 +69,8 @@ def temporary_stack_control(
     brokers: int = 1,
     secure: bool = False,
 ) -> Iterator[TemporaryStack]:
-    """Start Kafka (``brokers`` nodes), PostgreSQL and Redis under ``home``; clean up on exit.
+    """Start Kafka (``brokers`` nodes), PostgreSQL, Redis and Mosquitto under ``home``; clean up
+    on exit.
 
     On exit every server stops and all the stack's data is removed: the home is emptied (and
     removed, if this call created it). The heap defaults to 512m for one Kafka node and 384m
@@ -99,10 +102,11 @@ def temporary_stack(
     brokers: int = 1,
     secure: bool = False,
 ) -> Iterator[Endpoints]:
-    """Start Kafka, PostgreSQL and Redis under ``home``; stop and clean up on exit.
+    """Start Kafka, PostgreSQL, Redis and Mosquitto under ``home``; stop and clean up on exit.
 
     ``database_url`` of the result is a superuser URL (tests create a database per test);
-    ``kafka_bootstrap`` names every broker.
+    ``kafka_bootstrap`` names every broker; ``mqtt_url`` logs in as the MQTT gateway (the
+    devices' passwords are in ``home``'s secrets file: ``stack.mqtt_accounts.device_password``).
     """
     with temporary_stack_control(
         home, partitions=partitions, kafka_heap=kafka_heap, brokers=brokers, secure=secure
@@ -126,8 +130,11 @@ def _remove_home(home: Path, created: bool) -> None:
 
 def test_environment(endpoints: Endpoints) -> dict[str, str]:
     """The ``LOGISTREAM_TEST_*`` variables that point tests and benchmarks at these servers."""
-    return {
+    env = {
         "LOGISTREAM_TEST_KAFKA_BOOTSTRAP": endpoints.kafka_bootstrap,
         "LOGISTREAM_TEST_DATABASE_URL": endpoints.database_url,
         "LOGISTREAM_TEST_REDIS_URL": endpoints.redis_url,
     }
+    if endpoints.mqtt_url:
+        env["LOGISTREAM_TEST_MQTT_URL"] = endpoints.mqtt_url
+    return env
