@@ -56,6 +56,7 @@ def test_trip_and_fleet_pdfs_in_the_display_zone_and_csv_in_utc(
     _cli(env, "report", "fleet", "--from", "2025-03-03", "--to", "2025-03-03", "-o", str(fleet_pdf))
     fleet = _pdf_text(fleet_pdf)
     assert "Times in Africa/Nairobi (EAT, UTC+03:00)" in fleet
-    assert "from 2025-03-03 03:00:00 EAT to 2025-03-04 03:00:00 EAT" in fleet
+    # The day asked for is the day in the display zone: local midnight to midnight.
+    assert "from 2025-03-03 00:00:00 EAT to 2025-03-04 00:00:00 EAT" in fleet
     assert "2025-03-03 12:" in fleet  # the theft, 09:xx UTC
     assert "+00:00" not in fleet

@@ -25,28 +25,35 @@ FORMATS = ("pdf", "csv", "json")
 RELATIVE_DAYS = {"today": 0, "yesterday": 1}
 
 
-def _parse_day(text: str | None, option: str, now: datetime | None = None) -> datetime | None:
-    """A date (midnight UTC), ``today`` or ``yesterday`` (the date in LOGISTREAM_TIMEZONE), or
-    an ISO 8601 date-time (UTC if it names no zone)."""
+def _parse_day(
+    text: str | None, option: str, now: datetime | None = None, *, whole_day: bool = False
+) -> datetime | None:
+    """A date, ``today`` or ``yesterday``: that day's midnight in LOGISTREAM_TIMEZONE (the next
+    midnight with ``whole_day``, so a last day is included); or an ISO 8601 date-time (UTC if it
+    names no zone), taken as it is."""
     if text is None:
         return None
+    from zoneinfo import ZoneInfo
+
+    from logistream.config import get_settings
+
+    zone = ZoneInfo(get_settings().timezone)
     if text.lower() in RELATIVE_DAYS:
-        from zoneinfo import ZoneInfo
-
-        from logistream.config import get_settings
-
-        local = (now or datetime.now(UTC)).astimezone(ZoneInfo(get_settings().timezone))
+        local = (now or datetime.now(UTC)).astimezone(zone)
         day = local.date() - timedelta(days=RELATIVE_DAYS[text.lower()])
-        return datetime.combine(day, time(), UTC)
-    try:
-        if len(text) == 10:
-            return datetime.combine(date.fromisoformat(text), time(), UTC)
-        moment = datetime.fromisoformat(text)
-    except ValueError as error:
-        raise ConfigError(
-            f"{option}: {text!r} is not a date (YYYY-MM-DD, today, yesterday) or ISO date-time"
-        ) from error
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+    else:
+        try:
+            if len(text) != 10:
+                moment = datetime.fromisoformat(text)
+                return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+            day = date.fromisoformat(text)
+        except ValueError as error:
+            raise ConfigError(
+                f"{option}: {text!r} is not a date (YYYY-MM-DD, today, yesterday) or ISO date-time"
+            ) from error
+    if whole_day:
+        day += timedelta(days=1)
+    return datetime.combine(day, time(), zone)
 
 
 def _connect() -> psycopg.Connection[Any]:
@@ -108,12 +115,13 @@ def register(app: typer.Typer) -> None:
             str | None,
             typer.Option(
                 "--from",
-                help="Recompute trips with readings from this date (UTC), or today/yesterday.",
+                help="Recompute trips with readings from this date (midnight in "
+                "LOGISTREAM_TIMEZONE), or today/yesterday.",
             ),
         ] = None,
         end: Annotated[
             str | None,
-            typer.Option("--to", help="... up to this date, exclusive (UTC). Default: all."),
+            typer.Option("--to", help="... up to this date's midnight, exclusive. Default: all."),
         ] = None,
         workers: Annotated[
             int,
@@ -199,10 +207,16 @@ def register(app: typer.Typer) -> None:
     @report.command("fleet")
     def report_fleet(
         start: Annotated[
-            str, typer.Option("--from", help="First day (UTC), inclusive; or today/yesterday.")
+            str,
+            typer.Option(
+                "--from", help="First day (in LOGISTREAM_TIMEZONE), inclusive; or today/yesterday."
+            ),
         ],
         end: Annotated[
-            str, typer.Option("--to", help="Last day (UTC), inclusive; or today/yesterday.")
+            str,
+            typer.Option(
+                "--to", help="Last day (in LOGISTREAM_TIMEZONE), inclusive; or today/yesterday."
+            ),
         ],
         fmt: Annotated[str, typer.Option("--format", help="pdf, csv or json.")] = "pdf",
         output: Annotated[Path | None, typer.Option("-o", "--output", help="File.")] = None,
@@ -213,11 +227,11 @@ def register(app: typer.Typer) -> None:
 
         _check_format(fmt)
         low = _parse_day(start, "--from")
-        high = _parse_day(end, "--to")
+        high = _parse_day(end, "--to", whole_day=True)  # a last day is included
         assert low is not None
         assert high is not None
-        if len(end) == 10:
-            high += timedelta(days=1)  # a date names the whole day
+        if high <= low:
+            raise ConfigError("--to must not be before --from")
         with _connect() as conn:
             content = fleet_content(conn, low, high)
         _write(render(content, fmt), output, fmt)
