@@ -150,6 +150,22 @@ def test_crc16_ibm_known_values() -> None:
         assert crc16_ibm(packet[8:-4]) == crc
 
 
+def _crc16_bitwise(data: bytes) -> int:
+    """The definition, one bit at a time: reflected polynomial 0xA001, init 0, no final xor."""
+    crc = 0
+    for byte in data:
+        crc ^= byte
+        for _ in range(8):
+            crc = (crc >> 1) ^ 0xA001 if crc & 1 else crc >> 1
+    return crc
+
+
+@settings(derandomize=True, max_examples=200, deadline=None)
+@given(st.binary(max_size=300))
+def test_the_table_crc_is_the_bitwise_definition(data: bytes) -> None:
+    assert crc16_ibm(data) == _crc16_bitwise(data)
+
+
 # -- framing -------------------------------------------------------------------------------------
 
 

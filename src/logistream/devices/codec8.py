@@ -23,6 +23,7 @@ the device model (``devices.io_mapping``), not on the protocol.
 
 from __future__ import annotations
 
+import struct
 from dataclasses import dataclass
 from typing import Final
 
@@ -139,13 +140,26 @@ class AvlPacket:
     records: tuple[AvlRecord, ...]
 
 
-def crc16_ibm(data: bytes) -> int:
-    """CRC-16/IBM (also called CRC-16/ARC): polynomial 0x8005 reflected (0xA001), init 0."""
-    crc = 0
-    for byte in data:
-        crc ^= byte
+def _crc_table() -> tuple[int, ...]:
+    table = []
+    for byte in range(256):
+        crc = byte
         for _ in range(8):
             crc = (crc >> 1) ^ 0xA001 if crc & 1 else crc >> 1
+        table.append(crc)
+    return tuple(table)
+
+
+_CRC_TABLE: Final = _crc_table()
+
+
+def crc16_ibm(data: bytes) -> int:
+    """CRC-16/IBM (also called CRC-16/ARC): polynomial 0x8005 reflected (0xA001), init 0.
+    Byte at a time through a table of the 256 bit-at-a-time results."""
+    crc = 0
+    table = _CRC_TABLE
+    for byte in data:
+        crc = (crc >> 8) ^ table[(crc ^ byte) & 0xFF]
     return crc
 
 
@@ -232,45 +246,42 @@ def bytes_needed(prefix: bytes) -> int:
 
 class _Cursor:
     """Reads big-endian fields of the data field; running past its end is a length mismatch
-    (the CRC was right, so the device itself wrote inconsistent lengths or counts)."""
+    (the CRC was right, so the device itself wrote inconsistent lengths or counts). ``what``
+    labels are constants: this runs for every IO value of every packet."""
+
+    __slots__ = ("at", "data", "end")
 
     def __init__(self, data: bytes, start: int, end: int) -> None:
         self.data = data
         self.at = start
         self.end = end
 
-    def take(self, size: int, what: str) -> bytes:
-        if self.at + size > self.end:
+    def need(self, size: int, what: str) -> int:
+        """The offset of the next ``size`` bytes, which it steps over."""
+        at = self.at
+        if at + size > self.end:
             raise CodecError(
                 REASON_LENGTH_MISMATCH,
-                f"{what} needs {size} bytes at byte {self.at}, past the end of the data field "
+                f"{what} needs {size} bytes at byte {at}, past the end of the data field "
                 f"(byte {self.end}): the data field length and the records disagree; the "
                 "device's firmware wrote a packet that cannot be read, report it to the fleet's "
                 "device administrator",
-                offset=self.at,
+                offset=at,
             )
-        chunk = self.data[self.at : self.at + size]
-        self.at += size
-        return chunk
+        self.at = at + size
+        return at
+
+    def take(self, size: int, what: str) -> bytes:
+        at = self.need(size, what)
+        return self.data[at : at + size]
 
     def uint(self, size: int, what: str) -> int:
-        return int.from_bytes(self.take(size, what), "big")
-
-    def sint(self, size: int, what: str) -> int:
-        return int.from_bytes(self.take(size, what), "big", signed=True)
+        at = self.need(size, what)
+        return int.from_bytes(self.data[at : at + size], "big")
 
 
-def _gps(cursor: _Cursor) -> GpsElement:
-    longitude = cursor.sint(4, "the longitude")
-    latitude = cursor.sint(4, "the latitude")
-    return GpsElement(
-        longitude=longitude / 1e7,
-        latitude=latitude / 1e7,
-        altitude=cursor.sint(2, "the altitude"),
-        angle=cursor.uint(2, "the angle"),
-        satellites=cursor.uint(1, "the satellites"),
-        speed=cursor.uint(2, "the speed"),
-    )
+# timestamp, priority, longitude, latitude, altitude, angle, satellites, speed
+_FIXED = struct.Struct(">QBiihHBH")
 
 
 def _io(cursor: _Cursor, extended: bool, index: int) -> tuple[int, tuple[IoElement, ...]]:
@@ -279,16 +290,17 @@ def _io(cursor: _Cursor, extended: bool, index: int) -> tuple[int, tuple[IoEleme
     start = cursor.at
     total = cursor.uint(width, "the IO count")
     elements: list[IoElement] = []
+    data = cursor.data
     for size in FIXED_WIDTHS:
-        for _ in range(cursor.uint(width, f"the N{size} count")):
-            io_id = cursor.uint(width, f"an N{size} IO id")
-            elements.append(IoElement(io_id, cursor.take(size, f"the value of IO {io_id}")))
+        for _ in range(cursor.uint(width, "an IO group count")):
+            at = cursor.need(width + size, "an IO element")
+            io_id = int.from_bytes(data[at : at + width], "big")
+            elements.append(IoElement(io_id, data[at + width : at + width + size]))
     if extended:
         for _ in range(cursor.uint(2, "the NX count")):
             io_id = cursor.uint(2, "an NX IO id")
-            length = cursor.uint(2, f"the length of IO {io_id}")
-            value = cursor.take(length, f"the value of IO {io_id}")
-            elements.append(IoElement(io_id, value, variable=True))
+            length = cursor.uint(2, "the length of an NX value")
+            elements.append(IoElement(io_id, cursor.take(length, "an NX value"), variable=True))
     if total != len(elements):
         raise CodecError(
             REASON_COUNT_MISMATCH,
@@ -301,9 +313,11 @@ def _io(cursor: _Cursor, extended: bool, index: int) -> tuple[int, tuple[IoEleme
 
 
 def _record(cursor: _Cursor, extended: bool, index: int) -> AvlRecord:
-    timestamp_ms = cursor.uint(8, "the timestamp")
-    priority = cursor.uint(1, "the priority")
-    gps = _gps(cursor)
+    at = cursor.need(RECORD_FIXED_BYTES, "a record's timestamp, priority and GPS element")
+    timestamp_ms, priority, longitude, latitude, altitude, angle, satellites, speed = (
+        _FIXED.unpack_from(cursor.data, at)
+    )
+    gps = GpsElement(longitude / 1e7, latitude / 1e7, altitude, angle, satellites, speed)
     event_io_id, io = _io(cursor, extended, index)
     return AvlRecord(timestamp_ms, priority, gps, event_io_id, io)
 
