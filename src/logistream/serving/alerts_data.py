@@ -1,12 +1,13 @@
-"""The alerts page's logic (pure): enrich, filter and order alerts for a dispatcher."""
+"""The alerts page's logic (pure): enrich, filter and order alerts for a dispatcher; what the
+acknowledge picker offers; and column widths that fit what a column will hold."""
 
 from __future__ import annotations
 
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
-from typing import Any, Final
+from typing import Any, Final, Literal, get_args
 
-from logistream.events import RULE_NAMES, SEVERITY_ORDER, Alert
+from logistream.events import RULE_NAMES, SEVERITY_ORDER, Alert, AlertState
 from logistream.geo import haversine_km
 from logistream.registry import Registry
 from logistream.serving.live_data import local_time
@@ -159,6 +160,58 @@ def change_rows(changes: Sequence[Alert], timezone: str) -> list[dict[str, Any]]
         }
         for c in changes
     ]
+
+
+@dataclass(frozen=True, slots=True)
+class AckChoices:
+    """The acknowledge picker's alerts, after what this session has acknowledged."""
+
+    waiting: list[Alert]
+    """Open alerts nobody has acknowledged yet: the picker's options, in :func:`ordered` order."""
+    sent: list[Alert]
+    """Acknowledged from this session, still open: the speed layer has not applied it yet."""
+
+    @property
+    def still_sent(self) -> set[str]:
+        """The ids worth remembering as sent (an applied or vanished alert needs no memory)."""
+        return {a.alert_id for a in self.sent}
+
+
+def ack_choices(alerts: Sequence[Alert], sent: Collection[str]) -> AckChoices:
+    """Split the open alerts into those to pick from and those already sent from this session,
+    so that after an acknowledgement the picker moves on to an alert still waiting."""
+    still_open = [a for a in ordered(alerts) if a.state == "open"]
+    return AckChoices(
+        waiting=[a for a in still_open if a.alert_id not in sent],
+        sent=[a for a in still_open if a.alert_id in sent],
+    )
+
+
+def sent_text(sent: Sequence[Alert]) -> str:
+    """``Sent, not applied yet: KCK 293K temp_high.`` (empty when nothing is pending)."""
+    if not sent:
+        return ""
+    return "Sent, not applied yet: " + "; ".join(f"{a.truck_id} {a.rule}" for a in sent) + "."
+
+
+def text_width_px(text: str) -> int:
+    """A generous width for ``text`` in the grid's 14 px font: 8 px a character, 16 px padding."""
+    return 8 * len(text) + 16
+
+
+ColumnWidth = Literal["small", "medium", "large"] | int
+"""A grid column's width: one of Streamlit's named widths, or pixels."""
+
+COLUMN_WIDTHS: Final[dict[str, ColumnWidth]] = {
+    "state": max(text_width_px(s) for s in ("state", *get_args(AlertState))),
+    "acknowledged by": "medium",
+    "by": "medium",
+    "note": "large",
+    "message": "large",
+}
+"""Fixed widths of the alert tables' columns whose contents change as the table refreshes: the
+grid sizes a column to its first contents and keeps that size, so a state column first drawn
+with "open" cut "acknowledged", and a note column first drawn empty cut every note."""
 
 
 def choice_label(alert: Alert, timezone: str) -> str:

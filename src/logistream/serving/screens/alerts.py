@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from typing import Any
 
 import streamlit as st
 
@@ -14,6 +15,8 @@ from logistream.serving.auth import can_acknowledge
 REFRESH_S = 2.0
 ACK_WAIT_S = 8.0
 RESULT_KEY = "ack_result"
+SENT_KEY = "ack_sent"
+"""Ids of the alerts acknowledged from this session that the speed layer has not applied yet."""
 
 
 def _chosen() -> alerts_data.AlertFilter:
@@ -37,15 +40,26 @@ def _tables() -> None:
     st.subheader(f"Open alerts ({len(shown)} of {len(alerts)})")
     if shown:
         rows = alerts_data.table(shown, registry, s.timezone, time.time())
-        st.dataframe(rows, hide_index=True, width="stretch")
+        st.dataframe(rows, hide_index=True, width="stretch", column_config=_widths(rows))
     else:
         st.caption("No open alert matches." if alerts else "No open alerts.")
     _failed_notifications([a.alert_id for a in alerts])
     st.subheader("Recent changes")
     if changes:
-        st.dataframe(alerts_data.change_rows(changes, s.timezone), hide_index=True, width="stretch")
+        rows = alerts_data.change_rows(changes, s.timezone)
+        st.dataframe(rows, hide_index=True, width="stretch", column_config=_widths(rows))
     else:
         st.caption("No alert has changed yet.")
+
+
+def _widths(rows: list[dict[str, Any]]) -> dict[str, Any]:
+    """Fixed widths for the columns whose contents change while the table refreshes."""
+    present = rows[0] if rows else {}
+    return {
+        name: st.column_config.TextColumn(width=width)
+        for name, width in alerts_data.COLUMN_WIDTHS.items()
+        if name in present
+    }
 
 
 def _failed_notifications(alert_ids: list[str]) -> None:
@@ -115,7 +129,11 @@ def _ack_form(alerts: list[Alert]) -> None:
     if user is None or not can_acknowledge(user.role):
         st.caption("Viewers see alerts; a dispatcher or an admin acknowledges them.")
         return
-    waiting = [a for a in alerts_data.ordered(alerts) if a.state == "open"]
+    choices = alerts_data.ack_choices(alerts, st.session_state.get(SENT_KEY, set()))
+    st.session_state[SENT_KEY] = choices.still_sent
+    if choices.sent:
+        st.caption(alerts_data.sent_text(choices.sent))
+    waiting = choices.waiting
     if not waiting:
         st.caption("Nothing waits for an acknowledgement.")
         _show_result()
@@ -132,6 +150,11 @@ def _ack_form(alerts: list[Alert]) -> None:
             _acknowledge(alert, note, user.name)
         except Exception as error:  # Kafka down: say so, keep the page
             _say("error", f"Not sent: {error}")
+        else:
+            st.session_state[SENT_KEY] = choices.still_sent | {alert.alert_id}
+            # Drawn again from the live views: the picker moves on to an alert still waiting
+            # (its options change, so it starts at the first); the result is kept in the session.
+            st.rerun()
     _show_result()
 
 
