@@ -202,4 +202,7 @@ def fleet_key(truck_id: str) -> bytes:
 
 def register(app: typer.Typer) -> None:
     """Add this layer's commands to ``app``."""
+    from logistream.ingest import gateway_cli
+
     app.command("simulate")(simulate)
+    gateway_cli.register(app)
