@@ -1,14 +1,17 @@
-"""Session fixtures: one real stack (Kafka, PostgreSQL, Redis) per test session.
+"""Session fixtures: one real stack (Kafka, PostgreSQL, Redis, Mosquitto) per test session.
 
 The stack is started in a temporary home on free ports, so it never touches a stack the user
 runs, and stopped at the end; or, when LOGISTREAM_TEST_KAFKA_BOOTSTRAP,
 LOGISTREAM_TEST_DATABASE_URL (a superuser URL) and LOGISTREAM_TEST_REDIS_URL are set, those
-servers are used and left alone. Each test gets its own topics, database, Redis database index
-and consumer groups.
+servers are used and left alone (with LOGISTREAM_TEST_MQTT_URL, the MQTT gateway's URL, if set).
+Each test gets its own topics, database, Redis database index and consumer groups; its settings
+name the session's Mosquitto as the gateway, and its home's secrets file holds the MQTT devices'
+passwords (``logistream.stack.mqtt_accounts.device_password(settings, device_id)``).
 """
 
 from __future__ import annotations
 
+import json
 import os
 import random
 import uuid
@@ -38,28 +41,51 @@ def _with_path(url: str, path: str) -> str:
     return urlunsplit((parts.scheme, parts.netloc, path, parts.query, parts.fragment))
 
 
-@pytest.fixture(scope="session")
-def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Endpoints]:
-    """Endpoints of the real servers; ``database_url`` is a superuser URL."""
+def _named_servers() -> list[str | None]:
     env = os.environ
-    named = [
+    return [
         env.get(f"LOGISTREAM_TEST_{n}") for n in ("KAFKA_BOOTSTRAP", "DATABASE_URL", "REDIS_URL")
     ]
-    if all(named):
-        kafka, database, redis_url = (str(v) for v in named)
-        yield Endpoints(kafka_bootstrap=kafka, database_url=database, redis_url=redis_url)
+
+
+@pytest.fixture(scope="session")
+def stack_home(tmp_path_factory: pytest.TempPathFactory) -> Path | None:
+    """The home of the session's own stack; None when the servers are named by the environment."""
+    if all(_named_servers()):
+        return None
+    return tmp_path_factory.mktemp("stack-home")
+
+
+@pytest.fixture(scope="session")
+def stack(stack_home: Path | None) -> Iterator[Endpoints]:
+    """Endpoints of the real servers; ``database_url`` is a superuser URL."""
+    if stack_home is None:
+        kafka, database, redis_url = (str(v) for v in _named_servers())
+        mqtt_url = os.environ.get("LOGISTREAM_TEST_MQTT_URL")
+        yield Endpoints(kafka, database, redis_url, mqtt_url)
         return
 
     from logistream.stack.temporary import temporary_stack
 
-    home = tmp_path_factory.mktemp("stack-home")
-    print(f"starting the test stack in {home}")
-    with temporary_stack(home, partitions=TEST_PARTITIONS) as endpoints:
+    print(f"starting the test stack in {stack_home}")
+    with temporary_stack(stack_home, partitions=TEST_PARTITIONS) as endpoints:
         yield endpoints
 
 
+def _copy_mqtt_secrets(stack_home: Path | None, home: Path) -> None:
+    """The session broker's MQTT passwords into a test's home, where its processes look."""
+    if stack_home is None:
+        return
+    kept = json.loads((stack_home / "secrets.json").read_text())
+    mqtt = {name: value for name, value in kept.items() if name.startswith("mqtt_")}
+    home.mkdir(parents=True, exist_ok=True)
+    path = home / "secrets.json"
+    path.write_text(json.dumps(mqtt, indent=2))
+    path.chmod(0o600)
+
+
 @pytest.fixture
-def settings(stack: Endpoints, tmp_path: Path) -> Iterator[Settings]:
+def settings(stack: Endpoints, stack_home: Path | None, tmp_path: Path) -> Iterator[Settings]:
     """Settings for one test: its own topics, database, Redis database and consumer groups."""
     import psycopg
     import redis
@@ -82,6 +108,7 @@ def settings(stack: Endpoints, tmp_path: Path) -> Iterator[Settings]:
         kafka_bootstrap=stack.kafka_bootstrap,
         database_url=_with_path(stack.database_url, f"/{database}"),
         redis_url=redis_url,
+        mqtt_url=stack.mqtt_url,
         database_name=database,
         topic_telemetry=f"truck_telemetry.{suffix}",
         topic_alerts=f"truck_alerts.{suffix}",
@@ -94,6 +121,7 @@ def settings(stack: Endpoints, tmp_path: Path) -> Iterator[Settings]:
         **TEST_ROLE_PASSWORDS,
     )
     ensure_topics(test_settings, pipeline_topics(test_settings), partitions=TEST_PARTITIONS)
+    _copy_mqtt_secrets(stack_home, test_settings.home)
     yield test_settings
 
     from logistream.kafka import make_admin

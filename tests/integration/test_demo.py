@@ -93,7 +93,7 @@ def test_demo_runs_everything_and_ctrl_c_stops_everything(tmp_path: Path) -> Non
         assert answer.status_code == 200, answer.text
         assert answer.json()["count"] >= 10
         server_pids = [s.pid for s in stack.status() if s.pid]
-        assert len(server_pids) == 3
+        assert len(server_pids) == 4
 
         demo.send_signal(signal.SIGINT)
         assert demo.wait(timeout=180) == 0

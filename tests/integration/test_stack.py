@@ -44,7 +44,7 @@ def test_up_twice_down_up_keeps_data_and_leaves_nothing_running(
         first = _run(env, "up")
         assert first.returncode == 0, first.stderr
         pids = _pids(first.stdout)
-        assert len(pids) == 3, first.stdout
+        assert len(pids) == 4, first.stdout
 
         again = _run(env, "up")
         assert again.returncode == 0, again.stderr
@@ -55,6 +55,7 @@ def test_up_twice_down_up_keeps_data_and_leaves_nothing_running(
         assert f"127.0.0.1:{settings.kafka_port}" in status.stdout
         assert f"postgresql://logistream@127.0.0.1:{settings.postgres_port}/" in status.stdout
         assert f"redis://127.0.0.1:{settings.redis_port}/0" in status.stdout
+        assert f"mqtt://127.0.0.1:{settings.mqtt_port}" in status.stdout
         assert "secret" not in status.stdout
 
         secrets = settings.secrets_file

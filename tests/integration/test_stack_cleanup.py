@@ -41,12 +41,13 @@ def test_a_temporary_stack_removes_all_its_data_even_when_the_body_raised(
         with temporary_stack_control(home, partitions=1) as running:
             stack = running.stack
             pids.extend(entry.pid for entry in stack.status() if entry.pid)
-            assert len(pids) == 3, stack.status()
+            assert len(pids) == 4, stack.status()
             with psycopg.connect(running.endpoints.database_url, autocommit=True) as conn:
                 conn.execute("CREATE TABLE doomed (note text)")
                 conn.execute("INSERT INTO doomed VALUES ('gone with the stack')")
             postgres = stack.postgres
             folders.extend([postgres.root, postgres.link, stack.kafka.root, stack.redis.root])
+            folders.append(stack.mosquitto.root)
             assert _present(folders) == folders
             if running_as_root():
                 assert postgres.root.parent == ROOT_DATA_PARENT
@@ -102,7 +103,7 @@ def test_a_persistent_home_keeps_its_data_on_down_and_down_purge_removes_it(
             for line in purged.stderr.splitlines()
             if line.startswith("removed ")
         }
-        expected = {stack.postgres.root, stack.kafka.root, stack.redis.root}
+        expected = {stack.postgres.root, stack.kafka.root, stack.redis.root, stack.mosquitto.root}
         expected |= {settings.home / "stack.json"}
         if running_as_root():
             expected.add(stack.postgres.link)

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import time
+from pathlib import Path
+from typing import Annotated
 
 import typer
 
@@ -79,6 +81,18 @@ def status() -> None:
     stack = Stack(get_settings())
     if not _print_status(stack):
         raise typer.Exit(code=3)
+
+
+@stack_app.command("mqtt-files")
+def mqtt_files(
+    directory: Annotated[Path, typer.Argument(help="Folder the official Mosquitto image mounts.")],
+) -> None:
+    """Write Mosquitto's configuration, ACL and password list from the device registry, for the
+    official image (docker-compose.yml); `stack up` does this itself for the local broker."""
+    from logistream.stack.mosquitto_server import write_container_files
+
+    for path in write_container_files(get_settings(), directory):
+        typer.echo(f"wrote {path}", err=True)
 
 
 def _print_status(stack: object) -> bool:

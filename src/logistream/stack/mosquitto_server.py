@@ -41,17 +41,27 @@ MAX_INFLIGHT_MESSAGES = 1000
 Kafka did, so it needs many in flight to keep up."""
 
 
-def config_text(port: int, root: Path, as_root: bool) -> str:
-    """``mosquitto.conf`` for a broker on 127.0.0.1:``port`` keeping its files in ``root``."""
+def config_text(
+    port: int,
+    root: Path,
+    as_root: bool,
+    *,
+    address: str = "127.0.0.1",
+    data: Path | None = None,
+    password_file: Path | None = None,
+    acl_file: Path | None = None,
+) -> str:
+    """``mosquitto.conf`` for a broker on ``address``:``port`` keeping its files in ``root``
+    (each path can be named apart: a container copies the files where its user can read them)."""
     lines = [
-        "# Written by `logistream stack up`; edits are overwritten.",
+        "# Written by logistream from the device registry; edits are overwritten.",
         "per_listener_settings false",
-        f"listener {port} 127.0.0.1",
+        f"listener {port} {address}",
         "allow_anonymous false",
-        f"password_file {root / 'passwd'}",
-        f"acl_file {root / 'acl'}",
+        f"password_file {password_file or root / 'passwd'}",
+        f"acl_file {acl_file or root / 'acl'}",
         "persistence true",
-        f"persistence_location {root / 'data'}/",
+        f"persistence_location {data or root / 'data'}/",
         "autosave_interval 60",
         f"max_queued_messages {MAX_QUEUED_MESSAGES}",
         f"max_inflight_messages {MAX_INFLIGHT_MESSAGES}",
@@ -67,6 +77,39 @@ def config_text(port: int, root: Path, as_root: bool) -> str:
         # stack's mode-0600 files; stay the user who owns them.
         lines.append("user root")
     return "\n".join(lines) + "\n"
+
+
+def write_container_files(settings: Settings, directory: Path) -> list[Path]:
+    """For the official image (``docker-compose.yml``): ``mosquitto.conf``, ``acl`` and
+    ``passwd.plain`` (``user:password`` lines, mode 0600) in ``directory``; the paths written.
+
+    At each start the image copies ``acl`` and ``passwd.plain`` into ``/mosquitto/config``,
+    hashes the passwords there with ``mosquitto_passwd -U`` (LogiStream's image has no
+    ``mosquitto_passwd``) and gives both to its ``mosquitto`` user. The gateway's
+    password is the one in ``LOGISTREAM_MQTT_URL`` when set; the devices' are kept in the secrets
+    file of ``LOGISTREAM_HOME``, like the local stack's.
+    """
+    devices = mqtt_accounts.mqtt_devices(load_registry(settings.registry_dir).devices)
+    secrets = dict(ensure_secrets(settings, mqtt_accounts.secret_names(Devices.of(devices))))
+    if settings.mqtt_url:
+        secrets[mqtt_accounts.GATEWAY_SECRET] = mqtt_accounts.gateway_credentials(settings).password
+    directory.mkdir(parents=True, exist_ok=True)
+    files = {
+        directory / "mosquitto.conf": config_text(
+            1883,
+            directory,
+            as_root=False,
+            address="0.0.0.0",  # noqa: S104 - inside its container, reached as mosquitto:1883
+            data=Path("/mosquitto/data"),
+            password_file=Path("/mosquitto/config/passwd"),
+            acl_file=Path("/mosquitto/config/acl"),
+        ),
+        directory / "acl": mqtt_accounts.acl_text(devices),
+        directory / "passwd.plain": mqtt_accounts.plain_password_lines(devices, secrets),
+    }
+    for path, text in files.items():
+        _write_private(path, text)
+    return list(files)
 
 
 class MosquittoServer:
