@@ -3,6 +3,7 @@ readings on ``truck_telemetry``. Heavy imports happen inside the commands."""
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -25,6 +26,39 @@ def mqtt(
     run(instance)
 
 
+def teltonika(
+    host: Annotated[
+        str, typer.Option(help="Address to listen on (all interfaces by default).")
+    ] = "0.0.0.0",  # noqa: S104 - trackers connect from the mobile network
+    port: Annotated[
+        int, typer.Option(min=0, max=65535, help="TCP port (5027: Teltonika's usual one).")
+    ] = 5027,
+    metrics_port: Annotated[
+        int | None, typer.Option(help="Serve Prometheus metrics on this port.")
+    ] = None,
+    io_mappings: Annotated[
+        Path | None,
+        typer.Option(
+            help="IO mapping file (default: io_mappings.toml in LOGISTREAM_REGISTRY_DIR if "
+            "there is one, else the shipped one)."
+        ),
+    ] = None,
+    kafka_timeout: Annotated[
+        float,
+        typer.Option(min=0.5, help="Seconds Kafka has to acknowledge a packet's readings."),
+    ] = 10.0,
+    idle_timeout: Annotated[
+        float, typer.Option(min=1.0, help="Close a connection silent this many seconds.")
+    ] = 600.0,
+) -> None:
+    """Serve Teltonika trackers (Codec 8 / 8 Extended over TCP): registered IMEIs only; each
+    packet is answered once Kafka has its readings on truck_telemetry."""
+    from logistream.ingest.teltonika_gateway import GatewayOptions, run
+
+    options = GatewayOptions(host, port, kafka_timeout, idle_timeout, metrics_port)
+    run(options, io_mappings)
+
+
 def register(app: typer.Typer) -> None:
     """Add ``gateway`` and its subcommands to ``app``."""
     gateway_app = typer.Typer(
@@ -33,4 +67,5 @@ def register(app: typer.Typer) -> None:
         add_completion=False,
     )
     gateway_app.command("mqtt")(mqtt)
+    gateway_app.command("teltonika")(teltonika)
     app.add_typer(gateway_app, name="gateway")
