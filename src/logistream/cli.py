@@ -7,7 +7,7 @@ import sys
 from logistream import shutdown
 
 # Commands that run until stopped: a stop during their start-up must still end in exit 0.
-LONG_RUNNING = frozenset({"speed", "bridge", "simulate", "notify", "batch"})
+LONG_RUNNING = frozenset({"speed", "bridge", "simulate", "notify", "batch", "gateway"})
 if len(sys.argv) > 1 and sys.argv[1] in LONG_RUNNING:
     shutdown.remember_early_stops()
 

@@ -17,13 +17,20 @@ def mqtt(
             "unacknowledged is lost) is named after it. Give each gateway process its own."
         ),
     ] = "1",
+    group: Annotated[
+        str,
+        typer.Option(
+            help="The shared subscription's group: the gateways of one deployment split the "
+            "devices' messages; another deployment on the same broker needs its own."
+        ),
+    ] = "logistream-gateways",
 ) -> None:
     """Subscribe to logistream/devices/+/telemetry (shared with the other gateways) and produce
     each device's readings to truck_telemetry; a message is acknowledged to the broker only once
     Kafka has it."""
     from logistream.ingest.mqtt_gateway import run
 
-    run(instance)
+    run(instance, group)
 
 
 def teltonika(

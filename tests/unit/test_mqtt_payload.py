@@ -1,0 +1,89 @@
+"""The MQTT gateway's mapping of one message (pure): the device's truck, its probes, the event id
+a re-delivery keeps, and the refusals that name what to fix."""
+
+from __future__ import annotations
+
+import json
+
+import msgspec
+import pytest
+
+from logistream.events import decode_reading_with_extras
+from logistream.ingest.mqtt_payload import Forward, Refused, device_of_topic, to_record
+from logistream.registry import load_registry
+
+DEVICES = load_registry().devices
+ONE_PROBE = "tu-kch146h"  # KCH 146H, probe "product", offset +0.1
+TWO_PROBES = "tu-kcb781c"  # KCB 781C, probes "front" (offset 0) and "rear" (offset -0.1)
+NO_PROBES = "tu-kcf337f"  # KCF 337F, the truck's single implicit probe
+
+
+def _topic(device: str) -> str:
+    return f"logistream/devices/{device}/telemetry"
+
+
+def _forward(device: str, payload: dict[str, object] | bytes) -> Forward:
+    raw = payload if isinstance(payload, bytes) else json.dumps(payload).encode()
+    record = to_record(_topic(device), raw, DEVICES)
+    assert isinstance(record, Forward), record
+    return record
+
+
+def test_topics_name_one_device_or_none() -> None:
+    assert device_of_topic(_topic("tu-1")) == "tu-1"
+    for other in ("logistream/devices//telemetry", "logistream/devices/a/b/telemetry", "x/y"):
+        assert device_of_topic(other) is None
+
+
+def test_the_registry_gives_the_truck_and_a_valid_reading_goes_on() -> None:
+    record = _forward(ONE_PROBE, {"temp": 4.5, "timestamp": 1_760_000_000.5})
+    assert record.key == b"KCH 146H"
+    reading, extras = decode_reading_with_extras(record.value)
+    assert reading.truck_id == "KCH 146H"
+    assert reading.temp == 4.5  # raw: the calibration offset is not applied...
+    assert extras["calibration_offset_c"] == 0.1  # ...it travels beside it
+
+
+def test_the_event_id_is_the_same_for_a_redelivery_and_differs_by_probe() -> None:
+    message = {"temp": 4.0, "timestamp": 1_760_000_000, "probe_id": "front"}
+    first = _forward(TWO_PROBES, message)
+    again = _forward(TWO_PROBES, message)
+    rear = _forward(TWO_PROBES, {**message, "probe_id": "rear"})
+    ids = [json.loads(r.value)["event_id"] for r in (first, again, rear)]
+    assert ids[0] == ids[1]
+    assert ids[0] != ids[2]
+    own = _forward(NO_PROBES, {"temp": 4.0, "timestamp": 1, "event_id": "device-own-id"})
+    assert json.loads(own.value)["event_id"] == "device-own-id"
+
+
+def test_numbers_are_passed_on_exactly_as_sent() -> None:
+    record = _forward(NO_PROBES, b'{"temp": 4.10000000000000001, "timestamp": 1e9, "x": 1e400}')
+    assert b'"temp":4.10000000000000001' in record.value
+    assert b'"x":1e400' in record.value
+
+
+@pytest.mark.parametrize(
+    ("device", "payload", "reason", "words"),
+    [
+        (ONE_PROBE, {"truck_id": "KBX 123A", "temp": 1, "timestamp": 1}, "wrong_truck", "KCH 146H"),
+        (TWO_PROBES, {"temp": 1, "timestamp": 1}, "unknown_probe", "front, rear"),
+        (TWO_PROBES, {"probe_id": "middle", "temp": 1, "timestamp": 1}, "unknown_probe", "middle"),
+        (NO_PROBES, {"probe_id": "front", "temp": 1, "timestamp": 1}, "unknown_probe", "single"),
+        ("not-registered", {"temp": 1, "timestamp": 1}, "unknown_device", "devices.toml"),
+        ("352093081452251", {"temp": 1, "timestamp": 1}, "unknown_device", "MQTT device"),
+    ],
+)
+def test_refusals_say_what_to_fix(
+    device: str, payload: dict[str, object], reason: str, words: str
+) -> None:
+    record = to_record(_topic(device), json.dumps(payload).encode(), DEVICES)
+    assert isinstance(record, Refused)
+    assert record.reason == reason
+    assert words in record.detail
+
+
+def test_what_breaks_the_contract_goes_on_for_the_bridge_to_refuse() -> None:
+    # The bridge is the one writer of the dead-letter topic, with the contract's reason codes.
+    assert _forward(NO_PROBES, b"not json at all").value == b"not json at all"
+    broken = _forward(NO_PROBES, {"temp": "warm", "timestamp": 1})
+    assert msgspec.json.decode(broken.value)["temp"] == "warm"
