@@ -1,0 +1,178 @@
+"""Exactly once through the Teltonika gateway: kill -9 it at seeded moments while a tracker sends.
+
+A tracker (two probes) sends 2,000 readings in packets of 10 records and, like a real device,
+sends a packet again until its reply counts all its records: after a reconnect when the gateway
+died. The real bridge archives what reaches Kafka. A packet's readings may reach Kafka twice (the
+gateway died after Kafka had them, before the reply); their deterministic event ids make the
+archive keep each once: it must hold exactly the 2,000 expected event ids.
+"""
+
+from __future__ import annotations
+
+import signal
+import socket
+import subprocess
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+import psycopg
+
+from helpers import LOGISTREAM, running, seeded_random, wait_until
+from logistream.config import Settings
+from logistream.devices.codec8 import (
+    CODEC_8,
+    CODEC_8_EXTENDED,
+    AvlPacket,
+    AvlRecord,
+    GpsElement,
+    IoElement,
+)
+from logistream.devices.codec8_encode import encode_imei, encode_packet
+from logistream.ingest.device_event_ids import device_event_id
+
+IMEI = "352093081452251"  # KBX 123A: front (IO 72) and rear (IO 73)
+PACKETS = 100
+RECORDS = 10  # x 2 probes: 2,000 readings
+KILLS = 4
+GPS = GpsElement(36.8219, -1.2921, 1700, 135, 9, 57)
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _packets(start_ms: int) -> list[bytes]:
+    out = []
+    for p in range(PACKETS):
+        records = tuple(
+            AvlRecord(
+                start_ms + 1000 * (p * RECORDS + r),
+                0,
+                GPS,
+                0,
+                (
+                    IoElement(72, (40 + r).to_bytes(4, "big")),
+                    IoElement(73, (20 + p % 7).to_bytes(4, "big")),
+                ),
+            )
+            for r in range(RECORDS)
+        )
+        out.append(encode_packet(AvlPacket(CODEC_8 if p % 2 else CODEC_8_EXTENDED, records)))
+    return out
+
+
+class _Tracker(threading.Thread):
+    """Sends each packet until it is acknowledged in full, reconnecting as a device does."""
+
+    def __init__(self, port: int, packets: list[bytes]) -> None:
+        super().__init__(daemon=True)
+        self.port = port
+        self.packets = packets
+        self.resent = 0
+        self.done = threading.Event()
+        self.error: BaseException | None = None
+
+    def _connect(self) -> socket.socket:
+        while True:
+            try:
+                sock = socket.create_connection(("127.0.0.1", self.port), timeout=15)
+                sock.sendall(encode_imei(IMEI))
+                if sock.recv(1) == b"\x01":
+                    return sock
+                sock.close()
+            except OSError:
+                pass
+            time.sleep(0.1)
+
+    def _send(self, sock: socket.socket, packet: bytes) -> int | None:
+        try:
+            sock.sendall(packet)
+            reply = b""
+            while len(reply) < 4:
+                chunk = sock.recv(4 - len(reply))
+                if not chunk:
+                    return None
+                reply += chunk
+            return int.from_bytes(reply, "big")
+        except OSError:
+            return None
+
+    def run(self) -> None:
+        try:
+            sock = self._connect()
+            for packet in self.packets:
+                while self._send(sock, packet) != RECORDS:
+                    self.resent += 1
+                    sock.close()
+                    sock = self._connect()
+                time.sleep(0.05)  # a fleet's pace, spread over the kills
+            sock.close()
+        except BaseException as error:
+            self.error = error
+        finally:
+            self.done.set()
+
+
+def _gateway(env: dict[str, str], port: int, log: Path) -> subprocess.Popen[bytes]:
+    out = log.open("ab")
+    return subprocess.Popen(
+        [LOGISTREAM, "gateway", "teltonika", "--host", "127.0.0.1", "--port", str(port)],
+        env=env, stdout=out, stderr=subprocess.STDOUT,
+    )  # fmt: skip
+
+
+def _archived(settings: Settings) -> tuple[int, set[str]]:
+    assert settings.database_url
+    with psycopg.connect(settings.database_url, autocommit=True) as conn:
+        try:
+            rows: list[Any] = conn.execute("SELECT event_id::text FROM readings").fetchall()
+        except psycopg.errors.UndefinedTable:  # the bridge has not migrated yet
+            return 0, set()
+    return len(rows), {r[0] for r in rows}
+
+
+def test_kill_9_the_gateway_keeps_every_reading_exactly_once(
+    settings: Settings, settings_env: dict[str, str], tmp_path: Path
+) -> None:
+    rng = seeded_random("teltonika-kill-9")
+    port = _free_port()
+    log = tmp_path / "gateway.log"
+    start_ms = (int(time.time()) - 3600) * 1000
+    expected = {
+        device_event_id(IMEI, probe, str(start_ms + 1000 * n))
+        for n in range(PACKETS * RECORDS)
+        for probe in ("front", "rear")
+    }
+    tracker = _Tracker(port, _packets(start_ms))
+    bridge_argv = [LOGISTREAM, "bridge", "--instance-id", "teltonika-kill"]
+    with running(bridge_argv, settings_env, tmp_path / "bridge.log", "bridge"):
+        gateway = _gateway(settings_env, port, log)
+        tracker.start()
+        kills = 0
+        try:
+            while kills < KILLS and not tracker.done.is_set():
+                # Seeded moments: from the gateway's start-up to mid-stream.
+                time.sleep(rng.uniform(0.5, 3.0))
+                gateway.send_signal(signal.SIGKILL)
+                gateway.wait(30)
+                kills += 1
+                print(f"kill {kills}: tracker resent {tracker.resent} packets so far")
+                gateway = _gateway(settings_env, port, log)
+            tracker.join(300)
+            assert tracker.error is None, tracker.error
+            assert tracker.done.is_set(), "the tracker did not finish"
+        finally:
+            if gateway.poll() is None:
+                gateway.send_signal(signal.SIGTERM)
+                assert gateway.wait(60) == 0, log.read_text()[-3000:]
+        print(f"{kills} kills, {tracker.resent} packets resent")
+        assert kills >= 1
+        wait_until(lambda: _archived(settings)[0] >= len(expected), timeout=120, what="the archive")
+        time.sleep(3)  # a second copy would be archived by now
+        rows, ids = _archived(settings)
+    assert rows == len(expected) == 2000
+    assert ids == expected
