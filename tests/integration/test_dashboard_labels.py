@@ -157,10 +157,12 @@ def test_fleet_analytics_reads_for_people_and_charts_fuel_and_scores(
     assert len(specs) == 3, "fuel by truck, fuel by route, driver scores"
     titles = [(s["encoding"]["y"]["title"], s["encoding"]["x"]["title"]) for s in specs]
     assert titles == [
-        ("Truck", "Fuel used (L per 100 km)"),
-        ("Route", "Fuel used (L per 100 km)"),
+        ("Truck", "Fuel (L per 100 km)"),
+        ("Route", "Fuel (L per 100 km)"),
         ("Driver", "Driving score (0–100, higher is better)"),
     ]
+    # Route names are long: the axis shows them whole, not cut at Vega's default 180 px.
+    assert specs[1]["encoding"]["y"]["axis"]["labelLimit"] >= 400
     route_bars = _chart_data(page, 1)
     assert dict(zip(route_bars["name"], route_bars["value"], strict=True)) == {
         REGISTRY.routes["mombasa_nairobi"].label: 35.0,

@@ -15,7 +15,7 @@ import streamlit as st
 from logistream.reads import tables as ar
 from logistream.serving import audits_data, table_labels, ui
 
-FUEL_AXIS = "Fuel used (L per 100 km)"
+FUEL_AXIS = "Fuel (L per 100 km)"
 SCORE_AXIS = "Driving score (0–100, higher is better)"
 
 
@@ -37,7 +37,8 @@ def _bars(
         .mark_bar()
         .encode(
             x=alt.X("value:Q", title=axis),
-            y=alt.Y("name:N", title=what, sort="-x"),
+            # Route names are long: show them whole rather than cut at Vega's 180 px.
+            y=alt.Y("name:N", title=what, sort="-x", axis=alt.Axis(labelLimit=420)),
             tooltip=[alt.Tooltip("name:N", title=what), alt.Tooltip("value:Q", title=axis)],
         )
     )
