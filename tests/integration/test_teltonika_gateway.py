@@ -137,6 +137,17 @@ def test_gateway_answers_after_kafka_and_refuses_bad_input(
         assert front_rear.handshake(TWO_PROBES) == b"\x01"
         three = _packet(CODEC_8, start_ms, [{72: 45, 73: -12}, {72: 46}, {72: 47, 73: -10}])
         assert front_rear.send(three) == 3
+        # Beside it: a stream that cannot be framed, and one cut off mid-packet; each closes
+        # only its own connection.
+        garbage = Tracker(port)
+        assert garbage.handshake(ONE_PROBE) == b"\x01"
+        garbage.sock.sendall(b"\x12\x34\x56\x78" + bytes(8))
+        assert garbage.closed_by_peer()
+        garbage.close()
+        cut = Tracker(port)
+        assert cut.handshake(ONE_PROBE) == b"\x01"
+        cut.sock.sendall(three[: len(three) // 2])
+        cut.close()
         two = _packet(CODEC_8_EXTENDED, start_ms + 90_000, [{72: 48, 73: -9}, {72: 49, 73: -8}])
         damaged = bytearray(two)
         damaged[20] ^= 0xFF  # inside a record: the CRC no longer matches
@@ -158,6 +169,8 @@ def test_gateway_answers_after_kafka_and_refuses_bad_input(
             ("bad_input", 'reason="crc_mismatch"'): 1,
             ("contract_violations", 'reason="impossible_value"'): 2,
             ("packets_acknowledged", ""): 4,
+            ("bad_input", 'reason="bad_preamble"'): 1,
+            ("bad_input", 'reason="truncated"'): 1,
         }
         for (name, labels), want in counted.items():
             assert _metric(metrics_port, f"logistream_teltonika_{name}_total", labels) == want
@@ -187,3 +200,26 @@ def test_gateway_answers_after_kafka_and_refuses_bad_input(
     assert kcd[0]["temp"] == -18.3
     assert len(got) == 12
     assert "stopped cleanly" in log.read_text()
+
+
+def test_kafka_not_acknowledging_means_no_reply_and_a_closed_connection(
+    settings_env: dict[str, str], tmp_path: Path
+) -> None:
+    """Nobody listens on the Kafka port: the packet is not answered (the device keeps it and
+    sends it again later), the connection is closed, and the gateway still stops with exit 0."""
+    port = _free_port()
+    env = {**settings_env, "LOGISTREAM_KAFKA_BOOTSTRAP": f"127.0.0.1:{_free_port()}"}
+    log = tmp_path / "gateway.log"
+    argv = [LOGISTREAM, "gateway", "teltonika", "--host", "127.0.0.1", "--port", str(port),
+            "--kafka-timeout", "2"]  # fmt: skip
+    start_ms = (int(time.time()) - 3600) * 1000
+    with running(argv, env, log, "teltonika gateway") as proc:
+        wait_until(lambda: "listening" in log.read_text() or proc.poll() is not None, 90)
+        assert proc.poll() is None, log.read_text()
+        tracker = Tracker(port)
+        assert tracker.handshake(TWO_PROBES) == b"\x01"
+        began = time.monotonic()
+        assert tracker.send(_packet(CODEC_8, start_ms, [{72: 45, 73: -12}])) is None
+        assert time.monotonic() - began >= 1.5  # waited for Kafka, then gave up
+        tracker.close()
+    assert "not answered" in log.read_text()
