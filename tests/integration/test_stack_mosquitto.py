@@ -69,8 +69,12 @@ class Gateway:
             text=True,
         )
         threading.Thread(target=self._read, daemon=True).start()
-        # -d prints the SUBACK: from then on every message is delivered.
-        self.wait_for(lambda line: "SUBACK" in line, "the gateway's SUBACK")
+        try:
+            # -d prints the SUBACK: from then on every message is delivered.
+            self.wait_for(lambda line: "SUBACK" in line, "the gateway's SUBACK")
+        except BaseException:
+            self.stop()  # no subscriber left behind when the broker never answered
+            raise
 
     def _read(self) -> None:
         assert self.process.stdout is not None
