@@ -1,17 +1,95 @@
-"""The truck page's logic (pure): the temperature series, and the audit's excursions for display.
+"""The truck page's logic (pure): the temperature series, the audit's excursions and the current
+trip's time out of range for display, every time on one 24-hour clock in the display zone.
 
-The page shows the batch views' excursions, never its own: one definition of an excursion (alarm
-delays, hysteresis, critical limits) for the page, the report and the audit.
+The page shows the batch views' excursions and time out of range, never its own: one definition
+of an excursion (alarm delays, hysteresis, critical limits) for the page, the report and the audit.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Final
 from zoneinfo import ZoneInfo
 
+from logistream.display_time import in_zone
+from logistream.reads.trip_out_of_range import TripOutOfRange
 from logistream.registry import CargoProfile
+
+CLOCK: Final = "%d %b %H:%M:%S"
+"""The page's one clock (``07 Dec 14:03:22``), the Live and Alerts pages' too: 24-hour, local."""
+AXIS_CLOCK: Final = "%H:%M"
+"""The charts' axis labels: the 24-hour clock without the date (Vega's default is 12-hour)."""
+
+
+def clock(moment: float, timezone: str) -> str:
+    """``07 Dec 14:03:22``: a time on the page's clock, in the display zone."""
+    return in_zone(moment, timezone).strftime(CLOCK)
+
+
+def text_times(rows: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
+    """Rows whose local datetimes (from :func:`to_local`) are shown on the page's clock."""
+    return [
+        {k: v.strftime(CLOCK) if isinstance(v, datetime) else v for k, v in row.items()}
+        for row in rows
+    ]
+
+
+def chart_time(epoch_s: float, timezone: str) -> str:
+    """The zone's wall-clock time marked as UTC, for a chart drawn in UTC: the browser's own
+    time zone then cannot move the labels away from the display zone's clock."""
+    return to_local(epoch_s, timezone).isoformat() + "Z"
+
+
+def fuel_speed_rows(history: Sequence[Mapping[str, Any]], timezone: str) -> list[dict[str, Any]]:
+    """Archived readings (``t``, ``fuel``, ``speed_kmh``) as one row per series and time, the
+    time for the axis (:func:`chart_time`) and on the page's clock for the tooltip."""
+    return [
+        {
+            "time": chart_time(h["t"], timezone),
+            "at": clock(h["t"], timezone),
+            "series": series,
+            "value": h[field],
+        }
+        for series, field in (("fuel %", "fuel"), ("speed km/h", "speed_kmh"))
+        for h in history
+        if h[field] is not None
+    ]
+
+
+def trip_key(truck_id: str, trip_id: str | None, timestamp: float) -> str:
+    """The trip a live reading belongs to, as the batch views key it (``TRIP_EXPR`` in
+    ``schema.trip_key``): the trip_id sent, else the truck and the reading's UTC day."""
+    if trip_id:
+        return trip_id
+    return f"{truck_id}@{datetime.fromtimestamp(timestamp, UTC):%Y-%m-%d}"
+
+
+def duration_text(seconds: float) -> str:
+    """``23 h 10 min``, ``9 min``, ``45 s``: a duration for people (whole minutes, rounded down)."""
+    seconds = max(0.0, seconds)
+    if 0 < seconds < 60:
+        return f"{seconds:.0f} s"
+    minutes = int(seconds // 60)
+    if minutes < 60:
+        return f"{minutes} min"
+    return f"{minutes // 60} h {minutes % 60} min"
+
+
+def out_of_range_figure(
+    audited: TripOutOfRange | None, trip_id: str, timezone: str
+) -> tuple[str, str]:
+    """The "Out of range this trip" figure and its explanation (what it covers, as of when)."""
+    if audited is None:
+        return "—", (
+            f"Time out of range this trip: trip {trip_id} is not in the batch views yet "
+            "(`logistream batch` computes them; the demo runs it every minute)."
+        )
+    budget = f"; budget {duration_text(audited.budget_s)}" if audited.budget_s > 0 else ""
+    return duration_text(audited.tor_s), (
+        f"Time out of range on trip {trip_id}, as the audit counts it (batch views), "
+        f"readings up to {clock(audited.audited_to, timezone)}{budget}."
+    )
 
 
 def to_local(epoch_s: float, timezone: str) -> datetime:
@@ -33,10 +111,12 @@ def merge_series(
 def chart_rows(
     points: Sequence[tuple[float, float]], profile: CargoProfile, timezone: str
 ) -> list[dict[str, Any]]:
-    """Rows for the temperature chart: time, °C, the range, and whether the point is outside."""
+    """Rows for the temperature chart: time (see :func:`chart_time`) and the same on the page's
+    clock for the tooltip, °C, the range, and whether the point is outside."""
     return [
         {
-            "time": to_local(t, timezone),
+            "time": chart_time(t, timezone),
+            "at": clock(t, timezone),
             "temp": temp,
             "low": profile.low_c,
             "high": profile.high_c,

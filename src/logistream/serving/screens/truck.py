@@ -1,6 +1,7 @@
 """One truck: live temperature against its cargo range, fuel and speed, trail, trip, alerts.
 
-Live figures from Redis; the hours before from PostgreSQL (the archive).
+Live figures from Redis; the hours before from PostgreSQL (the archive); the current trip's time
+out of range from the batch views. Every time on one 24-hour clock in the display zone.
 """
 
 from __future__ import annotations
@@ -11,7 +12,11 @@ from typing import Any
 import altair as alt
 import streamlit as st
 
-from logistream.serving import alerts_data, live_data, map_data, map_view, truck_data, ui
+from logistream.display_time import zone_note
+from logistream.live_views import TruckView
+from logistream.reads.trip_out_of_range import TripOutOfRange
+from logistream.registry import CargoProfile
+from logistream.serving import alerts_data, map_data, map_view, truck_data, ui
 
 REFRESH_S = 2.0
 HISTORY_H = 6.0
@@ -36,11 +41,36 @@ def _audited_excursions(truck_id: str, since_s: float, key: str) -> list[dict[st
         return truck_excursions(conn, truck_id, since_s).records()
 
 
+@st.cache_data(ttl=10, show_spinner=False)
+def _trip_out_of_range(truck_id: str, trip_id: str, key: str) -> TripOutOfRange | None:
+    from logistream.reads.tables import present
+    from logistream.reads.trip_out_of_range import trip_out_of_range
+
+    with ui.reader() as conn:
+        if len(present(conn, ["trips", "trip_compliance"])) < 2:  # batch views not migrated
+            return None
+        return trip_out_of_range(conn, truck_id, trip_id)
+
+
+def _time_x() -> alt.X:
+    # Wall-clock times marked UTC, drawn on a UTC scale (which Vega-Lite labels in UTC), on the
+    # 24-hour clock: Vega's default labels are 12-hour ("09 AM") beside the page's 24-hour times.
+    return alt.X(
+        "time:T",
+        title=None,
+        scale=alt.Scale(type="utc"),
+        axis=alt.Axis(format=truck_data.AXIS_CLOCK),
+    )
+
+
+def _time_tooltip() -> alt.Tooltip:
+    # The time as the page writes it (a tooltip has no scale: Vega would use the browser's zone).
+    return alt.Tooltip("at:N", title="time")
+
+
 def _chart(rows: list[dict[str, Any]]) -> alt.LayerChart:
-    for row in rows:
-        row["time"] = row["time"].isoformat()
     data = alt.InlineData(values=rows)
-    x = alt.X("time:T", title=None)
+    x = _time_x()
     band = (
         alt.Chart(data)
         .mark_area(opacity=0.18, color="#2ecc71")
@@ -50,9 +80,47 @@ def _chart(rows: list[dict[str, Any]]) -> alt.LayerChart:
     outside = (
         alt.Chart(alt.InlineData(values=[r for r in rows if r["outside"]]))
         .mark_point(color="#e74c3c", filled=True, size=40)
-        .encode(x=x, y="temp:Q", tooltip=["time:T", "temp:Q"])
+        .encode(x=x, y="temp:Q", tooltip=[_time_tooltip(), alt.Tooltip("temp:Q", title="°C")])
     )
     return alt.LayerChart(layer=[band, line, outside])
+
+
+def _fuel_speed_chart(rows: list[dict[str, Any]]) -> alt.Chart:
+    chart: alt.Chart = (
+        alt.Chart(alt.InlineData(values=rows))
+        .mark_line()
+        .encode(
+            x=_time_x(),
+            y=alt.Y("value:Q", title=None),
+            color=alt.Color("series:N", title=None, legend=alt.Legend(orient="bottom")),
+            tooltip=[_time_tooltip(), "series:N", "value:Q"],
+        )
+        .properties(height=260)
+    )
+    return chart
+
+
+def _figures(view: TruckView, profile: CargoProfile, trip_id: str, timezone: str) -> None:
+    """The headline figures in two rows, each figure as wide as its value, a row wrapping rather
+    than cutting a value off (a trip id and a time did not fit a sixth of the page)."""
+    reading = view.reading
+    try:
+        audited = _trip_out_of_range(view.truck_id, trip_id, ui.settings().database_name)
+    except ui.pg_errors():
+        audited = None
+    out_value, out_help = truck_data.out_of_range_figure(audited, trip_id, timezone)
+    with st.container(horizontal=True, gap="large"):
+        st.metric("Status", map_data.status_class(view.status), width="content")
+        st.metric("Cargo °C", f"{reading.temp:.1f}", width="content", help=f"{profile.label}: "
+                  f"{profile.low_c:g} – {profile.high_c:g} °C")  # fmt: skip
+        st.metric("Fuel %", "—" if reading.fuel is None else f"{reading.fuel:.1f}", width="content")
+        speed = "—" if reading.speed_kmh is None else f"{reading.speed_kmh:.0f}"
+        st.metric("Speed km/h", speed, width="content")
+    with st.container(horizontal=True, gap="large"):
+        st.metric("Trip", reading.trip_id or "—", width="content")
+        st.metric("Last reading", truck_data.clock(reading.timestamp, timezone), width="content")
+        st.metric("Out of range this trip", out_value, help=out_help, width="content")
+    st.caption(f"Times in {zone_note(timezone)}.")
 
 
 def _live(truck_id: str) -> None:
@@ -70,14 +138,8 @@ def _live(truck_id: str) -> None:
         return
     reading = view.reading
     profile = registry.profile_for(reading.cargo)
-    cols = st.columns(6)
-    cols[0].metric("Status", map_data.status_class(view.status))
-    cols[1].metric("Cargo °C", f"{reading.temp:.1f}", help=f"{profile.label}: "
-                   f"{profile.low_c:g} – {profile.high_c:g} °C")  # fmt: skip
-    cols[2].metric("Fuel %", "—" if reading.fuel is None else f"{reading.fuel:.1f}")
-    cols[3].metric("Speed km/h", "—" if reading.speed_kmh is None else f"{reading.speed_kmh:.0f}")
-    cols[4].metric("Trip", reading.trip_id or "—")
-    cols[5].metric("Last reading", live_data.local_time(reading.timestamp, s.timezone))
+    trip_id = truck_data.trip_key(truck_id, reading.trip_id, reading.timestamp)
+    _figures(view, profile, trip_id, s.timezone)
 
     archived: list[tuple[Any, ...]] = []
     columns: list[str] = []
@@ -97,23 +159,21 @@ def _live(truck_id: str) -> None:
     if archive_line:
         st.warning(archive_line)
     if points:
-        st.altair_chart(_chart(truck_data.chart_rows(points, profile, s.timezone)), width="stretch")
+        rows = truck_data.chart_rows(points, profile, s.timezone)
+        st.altair_chart(_chart(rows), width="stretch")
         if audited:
             st.caption(
                 f"{len(audited)} excursion(s) in this window, as the audit counts them "
                 "(batch views, as of the last `logistream batch`)"
             )
-            st.dataframe(truck_data.excursion_rows(audited, s.timezone), hide_index=True)
+            rows = truck_data.text_times(truck_data.excursion_rows(audited, s.timezone))
+            st.dataframe(rows, hide_index=True)
     left, right = st.columns(2)
     with left:
         st.subheader("Fuel and speed")
         if history:
-            frame = {
-                "time": [truck_data.to_local(h["t"], s.timezone) for h in history],
-                "fuel %": [h["fuel"] for h in history],
-                "speed km/h": [h["speed_kmh"] for h in history],
-            }
-            st.line_chart(frame, x="time", height=260)
+            rows = truck_data.fuel_speed_rows(history, s.timezone)
+            st.altair_chart(_fuel_speed_chart(rows), width="stretch")
         else:
             st.caption("No archived readings in the last hours.")
     with right:
