@@ -84,6 +84,9 @@ class Reading(msgspec.Struct, kw_only=True, omit_defaults=True):
     door_open: bool | None = None
     reefer_on: bool | None = None
     defrost: bool | None = None
+    probe_id: ShortText | None = None
+    """Which of the truck's temperature probes read ``temp`` (devices.toml); absent: its only
+    probe. Readings of two probes at one second are two readings."""
 
 
 READING_FIELDS: Final = frozenset(Reading.__struct_fields__)
@@ -170,6 +173,7 @@ _FIELD_HELP: Final[dict[str, str]] = {
     "heading_deg": "degrees between 0 and 360",
     "humidity": "a number between 0 and 100 (% RH)",
     "seq": f"a whole number from 0 to {SEQ_MAX} (64 bits)",
+    "probe_id": "a string of at most 128 characters: the probe's id in devices.toml",
 }
 _MISSING_RE: Final = re.compile(r"missing required field `(?P<field>[^`]+)`")
 _AT_RE: Final = re.compile(r"- at `\$\.(?P<field>[^`\[]+)")
@@ -179,9 +183,13 @@ MILLISECONDS_AFTER: Final = 1e11
 """An event time above this (the year 5138 in seconds) is a timestamp in milliseconds."""
 
 
-def derive_event_id(truck_id: str, timestamp: float) -> str:
-    """The id of a reading that came without one: the same reading always gets the same id."""
-    return str(uuid.uuid5(EVENT_ID_NAMESPACE, f"{truck_id}|{timestamp!r}"))
+def derive_event_id(truck_id: str, timestamp: float, probe_id: str | None = None) -> str:
+    """The id of a reading that came without one: the same reading always gets the same id,
+    and each probe of a truck its own (a single-probe reading keeps the id it always had)."""
+    name = (
+        f"{truck_id}|{timestamp!r}" if probe_id is None else f"{truck_id}|{probe_id}|{timestamp!r}"
+    )
+    return str(uuid.uuid5(EVENT_ID_NAMESPACE, name))
 
 
 def _explain_validation(error: msgspec.ValidationError, raw: bytes) -> InvalidReading:
@@ -282,7 +290,7 @@ def _check(reading: Reading, record_ts_ms: int | None, future_tolerance_s: float
                 field="timestamp",
             )
     if reading.event_id is None:
-        reading.event_id = derive_event_id(reading.truck_id, reading.timestamp)
+        reading.event_id = derive_event_id(reading.truck_id, reading.timestamp, reading.probe_id)
     return reading
 
 

@@ -34,6 +34,7 @@ from logistream.batch.archive import Archive
 from logistream.batch.cli import bridge_conninfo
 from logistream.batch.records import Consumed, Rejection, sort_batch
 from logistream.config import Settings
+from logistream.events import derive_event_id
 from logistream.schema.migrate import apply_migrations, migrate, shipped_migrations
 
 DAY = 86_400.0
@@ -242,3 +243,26 @@ def test_the_migration_registers_what_an_older_archive_holds(settings: Settings)
                           "TRUNCATE reading_ids"):  # fmt: skip
             with pytest.raises(psycopg.errors.InsufficientPrivilege):
                 conn.execute(statement.encode())
+
+
+def test_two_probes_at_the_same_second_are_two_readings_and_a_resend_is_one(
+    settings: Settings, settings_env: dict[str, str], bridges: list[Bridge], tmp_path: Path
+) -> None:
+    t0 = float(int(time.time() - 60))
+    front = reading("KDU-2", t0, probe_id="front", temp=3.0)
+    rear = reading("KDU-2", t0, probe_id="rear", temp=9.5)
+    single = reading("KDU-3", t0, temp=4.0)  # no probe: the id it always had
+    produce(settings, [(b"KDU-2", v) for v in (front, rear, front, rear)] + [(b"KDU-3", single)])
+    _run_to_the_end(bridges, settings_env, tmp_path, settings)
+
+    rows = query(
+        settings,
+        "SELECT truck_id, probe_id, temp, event_id FROM truck_history ORDER BY truck_id, probe_id",
+    )
+    assert [r[:3] for r in rows] == [
+        ("KDU-2", "front", 3.0),
+        ("KDU-2", "rear", 9.5),
+        ("KDU-3", None, 4.0),
+    ]
+    assert rows[0][3] == derive_event_id("KDU-2", t0, "front")
+    assert rows[2][3] == derive_event_id("KDU-3", t0)

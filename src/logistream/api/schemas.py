@@ -59,6 +59,9 @@ class ReadingIn(BaseModel):
     door_open: bool | None = None
     reefer_on: bool | None = None
     defrost: bool | None = None
+    probe_id: str | None = Field(
+        None, max_length=128, description="The truck's probe that read temp; absent: its only one."
+    )
 
 
 class ReadingOut(ReadingIn):
@@ -195,6 +198,7 @@ class ArchivedReading(BaseModel):
     door_open: bool | None = None
     reefer_on: bool | None = None
     defrost: bool | None = None
+    probe_id: str | None = None
     extras: dict[str, Any] | None = None
 
 

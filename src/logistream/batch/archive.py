@@ -61,11 +61,11 @@ WITH firsts AS (
     RETURNING event_id
 )
 INSERT INTO readings (event_id, event_time, truck_id, temp, fuel, seq, trip_id, driver_id,
-    cargo, lat, lon, speed_kmh, heading_deg, humidity, door_open, reefer_on, defrost, extras,
-    source_partition, source_offset, produced_at)
+    cargo, lat, lon, speed_kmh, heading_deg, humidity, door_open, reefer_on, defrost, probe_id,
+    extras, source_partition, source_offset, produced_at)
 SELECT f.event_id, to_timestamp(f.ts), f.truck_id, f.temp, f.fuel, f.seq, f.trip_id,
     f.driver_id, f.cargo, f.lat, f.lon, f.speed_kmh, f.heading_deg, f.humidity, f.door_open,
-    f.reefer_on, f.defrost, f.extras::jsonb, f.source_partition, f.source_offset,
+    f.reefer_on, f.defrost, f.probe_id, f.extras::jsonb, f.source_partition, f.source_offset,
     to_timestamp(f.produced_ms / 1000.0)
 FROM firsts f JOIN registered r ON r.event_id = f.event_id
 ORDER BY f.event_id

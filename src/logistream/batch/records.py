@@ -29,12 +29,12 @@ _json: Final = msgspec.json.Encoder()
 READING_COLUMNS: Final = (
     "event_id", "ts", "truck_id", "temp", "fuel", "seq", "trip_id", "driver_id", "cargo",
     "lat", "lon", "speed_kmh", "heading_deg", "humidity", "door_open", "reefer_on", "defrost",
-    "extras", "source_partition", "source_offset", "produced_ms",
+    "probe_id", "extras", "source_partition", "source_offset", "produced_ms",
 )  # fmt: skip
 READING_TYPES: Final = (
     "text", "float8", "text", "float8", "float8", "int8", "text", "text", "text",
     "float8", "float8", "float8", "float8", "float8", "bool", "bool", "bool",
-    "text", "int4", "int8", "int8",
+    "text", "text", "int4", "int8", "int8",
 )  # fmt: skip
 ALERT_COLUMNS: Final = (
     "alert_id", "state", "changed_at", "truck_id", "trip_id", "cargo", "rule", "severity",
@@ -114,7 +114,7 @@ def reading_row(
     return (
         r.event_id, r.timestamp, r.truck_id, r.temp, r.fuel, r.seq, r.trip_id, r.driver_id,
         r.cargo, r.lat, r.lon, r.speed_kmh, r.heading_deg, r.humidity, r.door_open,
-        r.reefer_on, r.defrost, _json.encode(extras).decode() if extras else None,
+        r.reefer_on, r.defrost, r.probe_id, _json.encode(extras).decode() if extras else None,
         message.partition, message.offset, message.timestamp_ms,
     )  # fmt: skip
 

@@ -26,7 +26,7 @@ TRIP_COLUMNS: Final = (
 READING_COLUMNS: Final = (
     "r.event_id, r.truck_id, r.event_time, r.temp, r.fuel, r.seq, r.trip_id, r.driver_id, "
     "r.cargo, r.lat, r.lon, r.speed_kmh, r.heading_deg, r.humidity, r.door_open, r.reefer_on, "
-    "r.defrost, r.extras"
+    "r.defrost, r.probe_id, r.extras"
 )
 HISTORY_COLUMNS: Final = (
     "alert_id, state, changed_at, truck_id, trip_id, cargo, rule, severity, opened_at, value, "
