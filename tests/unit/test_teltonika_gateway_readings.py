@@ -119,7 +119,7 @@ def test_messages_pass_the_contract_with_the_calibration_kept_as_extras() -> Non
         assert reading.event_id == message.event_id
         assert extras is not None
         assert CALIBRATION_OFFSET_FIELD in extras
-        assert extras["probe_id"] in {"front", "rear"}
+        assert reading.probe_id in {"front", "rear"}
 
 
 def test_records_are_produced_in_event_time_order() -> None:
