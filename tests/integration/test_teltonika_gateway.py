@@ -11,11 +11,15 @@ from __future__ import annotations
 
 import json
 import re
+import signal
 import socket
+import subprocess
 import time
 import urllib.request
 import uuid
 from pathlib import Path
+
+import pytest
 
 from helpers import LOGISTREAM, running, wait_until
 from logistream.config import Settings
@@ -223,3 +227,15 @@ def test_kafka_not_acknowledging_means_no_reply_and_a_closed_connection(
         assert time.monotonic() - began >= 1.5  # waited for Kafka, then gave up
         tracker.close()
     assert "not answered" in log.read_text()
+
+
+@pytest.mark.parametrize("after_s", [0.3, 1.5])
+def test_sigterm_during_start_up_exits_zero(after_s: float, settings_env: dict[str, str]) -> None:
+    argv = [LOGISTREAM, "gateway", "teltonika", "--host", "127.0.0.1", "--port", str(_free_port())]
+    process = subprocess.Popen(
+        argv, env=settings_env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT
+    )
+    time.sleep(after_s)
+    process.send_signal(signal.SIGTERM)
+    output, _ = process.communicate(timeout=120)
+    assert process.returncode == 0, output.decode(errors="replace")[-2000:]
