@@ -188,7 +188,7 @@ def test_restore_into_a_fresh_stack_keeps_reports_and_resumes_the_bridge(
     # A registry folder of the user's own, which the backup must carry to the new machine.
     registry_src = tmp_path / "registry-src"
     registry_src.mkdir()
-    for name in ("cargo.toml", "routes.toml", "fleet.toml"):
+    for name in ("cargo.toml", "routes.toml", "fleet.toml", "devices.toml"):
         shipped = resources.files("logistream.registry").joinpath("data", name).read_bytes()
         (registry_src / name).write_bytes(shipped + b"\n# this depot's copy\n")
     env = {**settings_env, "LOGISTREAM_REGISTRY_DIR": str(registry_src)}
@@ -311,7 +311,7 @@ def test_restore_into_a_fresh_stack_keeps_reports_and_resumes_the_bridge(
         assert "restored" in done.stderr
         restored_registry = restore_home / "registry"
         assert f"LOGISTREAM_REGISTRY_DIR={restored_registry}" in done.stderr
-        for name in ("cargo.toml", "routes.toml", "fleet.toml"):
+        for name in ("cargo.toml", "routes.toml", "fleet.toml", "devices.toml"):
             assert (restored_registry / name).read_bytes() == (registry_src / name).read_bytes()
 
         again = run_cli(restore_env, "restore", str(backup_file))

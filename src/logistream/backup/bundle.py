@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any, Final
 
 from logistream.errors import BackupError
+from logistream.registry.devices import DEVICE_FILE
 from logistream.registry.loader import FILES as REGISTRY_FILES
 
 FORMAT: Final = "logistream-backup-v1"
@@ -98,10 +99,13 @@ def registry_in_use(registry_dir: Path | None) -> dict[str, tuple[bytes, str]]:
     """Each registry file as LogiStream reads it now: ``{name: (content, source)}``.
 
     The same rule as :mod:`logistream.registry.loader`: the user's folder when it has the file,
-    else the shipped copy.
+    else the shipped copy; but a user's folder without ``devices.toml`` has no devices (and
+    the backup none of the shipped ones).
     """
     found: dict[str, tuple[bytes, str]] = {}
-    for name in REGISTRY_FILES:
+    for name in (*REGISTRY_FILES, DEVICE_FILE):
+        if name == DEVICE_FILE and registry_dir is not None and not (registry_dir / name).exists():
+            continue
         if registry_dir is not None and (registry_dir / name).exists():
             path = registry_dir / name
             found[name] = (path.read_bytes(), str(path.resolve()))
@@ -212,7 +216,10 @@ def _unpack(tar: tarfile.TarFile, where: str, workdir: Path) -> Unpacked:
                     h.update(chunk)
                     size += len(chunk)
                     out.write(chunk)
-        elif name.startswith(REGISTRY_PREFIX) and name[len(REGISTRY_PREFIX) :] in REGISTRY_FILES:
+        elif name.startswith(REGISTRY_PREFIX) and name[len(REGISTRY_PREFIX) :] in (
+            *REGISTRY_FILES,
+            DEVICE_FILE,
+        ):
             content = source.read()
             h.update(content)
             size = len(content)

@@ -216,7 +216,7 @@ def _prepare_registry(
     Checked before the database is touched, so a conflict stops the restore early.
     """
     in_use = registry_in_use(settings.registry_dir)
-    if all(in_use[name][0] == content for name, content in wanted.items()):
+    if all(name in in_use and in_use[name][0] == content for name, content in wanted.items()):
         return None
     folder = target or settings.registry_dir or settings.home / "registry"
     if not force:
