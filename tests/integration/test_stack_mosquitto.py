@@ -6,7 +6,6 @@ next `stack up`, without a restart."""
 
 from __future__ import annotations
 
-import shutil
 import subprocess
 import threading
 import uuid
@@ -23,10 +22,6 @@ from logistream.config import Settings, child_env
 from logistream.registry import load_registry
 from logistream.stack.mqtt_accounts import device_password, gateway_credentials, telemetry_topic
 from logistream.stack.process import free_port, pid_alive
-
-pytestmark = pytest.mark.skipif(
-    shutil.which("mosquitto_pub") is None, reason="needs mosquitto-clients (make setup)"
-)
 
 
 def _stack(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
