@@ -67,6 +67,7 @@ DEFAULT_PORT: Final = 5027
 """Teltonika's usual server port."""
 READ_BYTES: Final = 65_536
 REASON_KAFKA: Final = "kafka_unavailable"
+BACKLOG: Final = 4096
 
 
 @dataclass(frozen=True, slots=True)
@@ -176,7 +177,8 @@ class TeltonikaGateway:
             self._tasks.add(task)
         self.metrics.connections.inc()
         peer = writer.get_extra_info("peername")
-        device = f"{peer[0]}:{peer[1]}" if isinstance(peer, tuple) else "unknown peer"
+        # Before its handshake a device is its address (its port changes at each reconnect).
+        device = str(peer[0]) if isinstance(peer, tuple) else "unknown peer"
         try:
             await self._converse(reader, writer, device)
         except (ConnectionError, asyncio.IncompleteReadError) as error:
@@ -316,7 +318,8 @@ async def serve(
     gateway: TeltonikaGateway, options: GatewayOptions, stop_requested: asyncio.Event
 ) -> None:
     """Listen until ``stop_requested``; then stop accepting and let the connections finish."""
-    server = await asyncio.start_server(gateway.handle, options.host, options.port)
+    # A large backlog: after a network outage a whole fleet reconnects at once.
+    server = await asyncio.start_server(gateway.handle, options.host, options.port, backlog=BACKLOG)
     ports = sorted({sock.getsockname()[1] for sock in server.sockets})
     print(
         f"teltonika gateway: listening on {options.host}:{','.join(map(str, ports))} "
