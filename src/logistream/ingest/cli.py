@@ -1,4 +1,5 @@
-"""``logistream simulate``: the Kenyan reefer fleet, to Kafka or (``--dry-run``) to stdout."""
+"""``logistream simulate``: the Kenyan reefer fleet, to Kafka or (``--dry-run``) to stdout, or
+(``--via mqtt|teltonika``) through a device gateway as the trucks' registry devices."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ import math
 import sys
 import time
 from datetime import UTC, datetime
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Final
 from zoneinfo import ZoneInfo
@@ -13,6 +15,17 @@ from zoneinfo import ZoneInfo
 import typer
 
 from logistream.errors import ConfigError
+
+DEFAULT_TELTONIKA_GATEWAY: Final = "127.0.0.1:5027"
+
+
+class Via(StrEnum):
+    """How the simulated trucks reach Kafka."""
+
+    kafka = "kafka"
+    mqtt = "mqtt"
+    teltonika = "teltonika"
+
 
 FOREVER_LOOKBACK_S: Final = 86_400.0
 """Without --duration, the default start is a day back: a sped-up run reaches now only later."""
@@ -75,6 +88,17 @@ def simulate(
         typer.Option(help="Where readings wait while Kafka is unreachable (default: HOME/spool)."),
     ] = None,
     spool_max_mb: Annotated[int, typer.Option(help="Bound of the spool on disk.")] = 256,
+    via: Annotated[
+        Via,
+        typer.Option(
+            help="kafka: produce directly. mqtt / teltonika: each truck reports as its device of "
+            "devices.toml through the MQTT broker / the Teltonika gateway (start `logistream "
+            "gateway mqtt|teltonika`); trucks without such a device go straight to Kafka."
+        ),
+    ] = Via.kafka,
+    gateway_address: Annotated[
+        str, typer.Option(help="host:port of `logistream gateway teltonika` (--via teltonika).")
+    ] = DEFAULT_TELTONIKA_GATEWAY,
 ) -> None:
     """Simulate the reefer fleet and send its readings to Kafka (key = truck_id)."""
     from logistream.config import get_settings
@@ -82,6 +106,8 @@ def simulate(
     from logistream.registry import cached_registry
     from logistream.registry.scenarios import DEFAULT, load_scenario
 
+    if dry_run and via is not Via.kafka:
+        raise typer.BadParameter("--dry-run writes to stdout: leave --via out", param_hint="--via")
     settings = get_settings()
     registry = cached_registry(settings.registry_dir)
     chosen = load_scenario(scenario or DEFAULT, registry, settings.registry_dir)
@@ -117,6 +143,20 @@ def simulate(
     )
     if dry_run:
         _dry_run(fleet, duration_s, speed)
+        return
+    if via is not Via.kafka:
+        from logistream.ingest.via_devices import run_via
+
+        run_via(
+            "mqtt" if via is Via.mqtt else "teltonika",
+            gateway_address,
+            settings,
+            fleet,
+            duration_s,
+            speed,
+            spool_dir,
+            spool_max_mb,
+        )
         return
     _to_kafka(settings, fleet, duration_s, speed, spool_dir, spool_max_mb)
 
