@@ -229,7 +229,9 @@ def test_kafka_not_acknowledging_means_no_reply_and_a_closed_connection(
     assert "not answered" in log.read_text()
 
 
-@pytest.mark.parametrize("after_s", [0.3, 1.5])
+# From 0.6 s the console script is running (its early stop handler is in) even on a busy
+# machine; earlier, the interpreter itself may still be starting.
+@pytest.mark.parametrize("after_s", [0.6, 1.5])
 def test_sigterm_during_start_up_exits_zero(after_s: float, settings_env: dict[str, str]) -> None:
     argv = [LOGISTREAM, "gateway", "teltonika", "--host", "127.0.0.1", "--port", str(_free_port())]
     process = subprocess.Popen(

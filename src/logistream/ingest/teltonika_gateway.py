@@ -183,6 +183,11 @@ class TeltonikaGateway:
             await self._converse(reader, writer, device)
         except (ConnectionError, asyncio.IncompleteReadError) as error:
             log.debug("device %s: connection lost (%s)", device, error)
+        except Exception:
+            # A fault of ours with one device's data: that connection closes unanswered (the
+            # device sends again), the others and the server go on.
+            if self.quiet.check((device, "internal_error"), time.monotonic()) is not None:
+                log.exception("device %s: connection closed on an unexpected error", device)
         finally:
             self.metrics.connections.dec()
             writer.close()
