@@ -106,7 +106,7 @@ def test_audits_page_reads_for_people(dashboard: Settings) -> None:  # noqa: F81
     assert trips["Time out of range"][hot] == "9 min"
     assert trips["Route"][frozen] == REGISTRY.routes["naivasha_mombasa"].label
     assert trips["Cargo"][frozen] == REGISTRY.cargo["frozen"].label
-    assert trips["Lowest (°C)"][frozen] == -23.5
+    assert trips["Lowest (°C)"][frozen] == -23.46
     assert list(reconciled["Status"]) == ["on time"]
     assert not page.json, "no unlabelled JSON box"
 
@@ -116,7 +116,7 @@ def test_audits_page_reads_for_people(dashboard: Settings) -> None:  # noqa: F81
     assert figures["MKT (°C)"] == "not computed (does not apply to frozen goods)"
     assert figures["Time out of range"] == "3 h 05 min"
     assert figures["Allowed range"] == "-25 to -18 °C"
-    assert figures["Highest (°C)"] == "-16.1"
+    assert figures["Highest (°C)"] == "-16.12"
 
 
 def _vega_specs(page: AppTest) -> list[dict[str, Any]]:

@@ -36,7 +36,8 @@ def test_durations_read_in_hours_and_minutes(seconds: float | None, text: str) -
 
 
 @pytest.mark.parametrize(
-    ("value", "text"), [(35.0, "35"), (12.01, "12.01"), (7.4049, "7.4"), (0.005, "0.01"), (3, "3")]
+    ("value", "text"),
+    [(35.0, "35"), (12.01, "12.01"), (7.4049, "7.4"), (0.006, "0.01"), (3, "3"), (-0.001, "0")],
 )
 def test_numbers_have_at_most_two_decimals_none_trailing(value: float, text: str) -> None:
     assert number_text(value) == text
@@ -81,8 +82,8 @@ def test_a_trip_row_reads_for_people() -> None:
         "MKT (°C)": 5.12,
         "Time out of range": "3 h 05 min",
         "Excursions": 2,
-        "Lowest (°C)": 2.0,
-        "Highest (°C)": 9.2,  # one decimal for a temperature (9.25 is 9.2 in binary)
+        "Lowest (°C)": 1.99,
+        "Highest (°C)": 9.25,
         "Readings": 1200,
         "Started": "15 Nov 01:13:20",  # 22:13:20 UTC is 01:13:20 in Nairobi
         "Ended": "15 Nov 02:13:20",
@@ -148,7 +149,7 @@ def test_the_summary_of_a_trip_is_labelled_lines_not_a_json_box() -> None:
     assert figures["Allowed range"] == "-25 to -18 °C"
     assert figures["MKT (°C)"] == "not computed (does not apply to frozen goods)"
     assert figures["Time out of range"] == "3 h 05 min"
-    assert figures["Lowest (°C)"] == "2"
+    assert figures["Lowest (°C)"] == "1.99"
     assert figures["Route"] == REGISTRY.routes["naivasha_mombasa"].label
     assert all(isinstance(v, str) and v != "None" for v in figures.values())
 
@@ -163,3 +164,15 @@ def test_chart_bars_skip_missing_values_and_name_routes() -> None:
         {"name": REGISTRY.routes["naivasha_mombasa"].label, "value": 31.46},
         {"name": "somewhere_else", "value": 28.0},
     ]
+
+
+def test_a_temperature_just_past_a_limit_is_not_rounded_onto_it() -> None:
+    [row] = for_people([{"max_c": 12.01, "peak_c": 12.01, "distance_km": 301.26}], CTX)
+    assert row == {"Highest (°C)": 12.01, "Peak (°C)": 12.01, "Distance (km)": 301.3}
+    assert column_for("probe_c").decimals == 2
+    line = audits_data.batch_excursion_lines(
+        [{"kind": "critical", "start": 0.0, "end": 5400.0, "ongoing": False, "peak_c": 12.01,
+          "minutes": 90.0}],
+        "UTC",
+    )  # fmt: skip
+    assert line == ["critical from 01 Jan 00:00:00 to 01 Jan 01:30:00, peak 12.01 °C, 1 h 30 min"]

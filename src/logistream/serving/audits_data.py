@@ -71,9 +71,13 @@ def verdict_counts(trips: Sequence[Mapping[str, Any]]) -> dict[str, int]:
 
 
 def batch_excursion_lines(excursions: Sequence[Mapping[str, Any]], timezone: str) -> list[str]:
-    return [
-        f"{e['kind']} from {local_time(e['start'], timezone)} to {local_time(e['end'], timezone)}"
-        f"{' (ongoing)' if e.get('ongoing') else ''}, peak {e['peak_c']:.1f} °C, "
-        f"{table_labels.duration_text(e['minutes'] * 60)}"
-        for e in excursions
-    ]
+    lines = []
+    for e in excursions:
+        ongoing = " (ongoing)" if e.get("ongoing") else ""
+        lines.append(
+            f"{e['kind']} from {local_time(e['start'], timezone)} to "
+            f"{local_time(e['end'], timezone)}{ongoing}, "
+            f"peak {table_labels.number_text(e['peak_c'])} °C, "
+            f"{table_labels.duration_text(e['minutes'] * 60)}"
+        )
+    return lines

@@ -42,6 +42,7 @@ class Column:
     label: str
     kind: Kind = Kind.TEXT
     decimals: int = 1
+    """Temperatures keep two, so 12.01 °C is never shown as 12.0 beside a 12 °C limit."""
     missing: str = DASH
     """What a missing value means, in words."""
 
@@ -60,9 +61,9 @@ COLUMNS: Final[dict[str, Column]] = {
     "tor_min": Column("Time out of range", Kind.MINUTES),
     "tor_s": Column("Time out of range", Kind.SECONDS),
     "excursions": Column("Excursions", Kind.COUNT),
-    "min_c": Column("Lowest (°C)", Kind.NUMBER),
-    "max_c": Column("Highest (°C)", Kind.NUMBER),
-    "mean_c": Column("Mean (°C)", Kind.NUMBER),
+    "min_c": Column("Lowest (°C)", Kind.NUMBER, decimals=2),
+    "max_c": Column("Highest (°C)", Kind.NUMBER, decimals=2),
+    "mean_c": Column("Mean (°C)", Kind.NUMBER, decimals=2),
     "readings": Column("Readings", Kind.COUNT),
     "started": Column("Started", Kind.TIME),
     "ended": Column("Ended", Kind.TIME),
@@ -74,7 +75,7 @@ COLUMNS: Final[dict[str, Column]] = {
     "ongoing": Column("Still out at the trip's end", Kind.FLAG),
     "minutes": Column("Duration", Kind.MINUTES),
     "minutes_out": Column("Time out of range", Kind.MINUTES),
-    "peak_c": Column("Peak (°C)", Kind.NUMBER),
+    "peak_c": Column("Peak (°C)", Kind.NUMBER, decimals=2),
     "alarm_at": Column("Alarm due at", Kind.TIME, missing="none (shorter than the alarm delay)"),
     # Reconciliation
     "status": Column("Status", Kind.WORDS),
@@ -144,14 +145,16 @@ def column_for(name: str) -> Column:
     for suffix, unit, kind in SUFFIXES:
         if name.endswith(suffix) and len(name) > len(suffix):
             words = name[: -len(suffix)].replace("_", " ").capitalize()
-            return Column(f"{words} {unit}".strip(), kind)
+            decimals = 2 if suffix == "_c" else 1
+            return Column(f"{words} {unit}".strip(), kind, decimals)
     return Column(name.replace("_", " ").capitalize())
 
 
 def number_text(value: float, decimals: int = 2) -> str:
     """At most ``decimals`` decimals, none trailing: 12.01 stays 12.01, 35.0 is 35."""
     text = f"{value:.{decimals}f}"
-    return text.rstrip("0").rstrip(".") if "." in text else text
+    text = text.rstrip("0").rstrip(".") if "." in text else text
+    return "0" if text == "-0" else text
 
 
 def duration_text(seconds: float | None) -> str:
