@@ -85,6 +85,8 @@ def test_every_field_is_filled_valid_and_seq_increases() -> None:
             decoded = decode_reading(encode(r), record_ts_ms=int(r.timestamp * 1000))
             assert decoded == r
             for field in Reading.__struct_fields__:
+                if field == "probe_id":  # a simulated truck on Kafka has its single probe
+                    continue
                 assert getattr(r, field) is not None, field
 
 
