@@ -2,8 +2,9 @@
 
 Starts the local stack (what is not already running), then the speed layer, the data bridge,
 the simulator, the dashboard and the integration API as child processes with their logs under
-the stack home, and recomputes the batch views every minute (:class:`BatchSchedule`: only the
-trips that changed, and never two runs at once).
+the stack home (with ``--via mqtt|teltonika`` also that device gateway, and the simulator's
+trucks report through it as their registry devices), and recomputes the batch views every
+minute (:class:`BatchSchedule`: only the trips that changed, and never two runs at once).
 Ctrl+C (or SIGTERM) stops a batch run in progress (it is rolled back), then the children in
 order — producer first, so nothing is left half-sent — and then the servers this command
 started.
@@ -18,6 +19,7 @@ import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Final
 
 import typer
 
@@ -32,12 +34,35 @@ BATCH_ARGS = ("batch", "--changed")
 grows with the archive (5 s at the start, over 7 minutes after an hour and more)."""
 
 
+VIAS: Final = ("kafka", "mqtt", "teltonika")
+TELTONIKA_PORT: Final = 5027
+"""Where the demo's Teltonika gateway listens (on 127.0.0.1: the demo's trackers are local)."""
+READY_TIMEOUT_S: Final = 90.0
+SERVICE_NAMES: Final = {
+    "kafka": "Kafka",
+    "postgres": "PostgreSQL",
+    "redis": "Redis",
+    "mosquitto": "Mosquitto",
+}
+
+
 @dataclass
 class Child:
     name: str
     argv: list[str]
     log: Path
     process: subprocess.Popen[bytes] | None = None
+    ready: str | None = None
+    """Text its log shows once it serves: the next children start only then (a simulator
+    publishing before the gateway subscribed would lose its first readings)."""
+
+
+def starting_text(service_names: list[str]) -> str:
+    """The line said while the stack starts, naming the servers this machine runs."""
+    if not service_names:
+        return "using the servers the LOGISTREAM_* URLs name …"
+    names = ", ".join(SERVICE_NAMES.get(name, name) for name in service_names)
+    return f"starting the local stack ({names}) …"
 
 
 def _logistream(*args: str) -> list[str]:
@@ -45,24 +70,65 @@ def _logistream(*args: str) -> list[str]:
 
 
 def _children(
-    settings: Settings, port: int, api_port: int, speedup: float, trucks: int | None
+    settings: Settings,
+    port: int,
+    api_port: int,
+    speedup: float,
+    trucks: int | None,
+    via: str = "kafka",
 ) -> list[Child]:
     logs = settings.home.resolve() / "logs"
     simulate = ["simulate", "--speedup", str(speedup)]
     if trucks:
         simulate += ["--trucks", str(trucks)]
+    gateways: list[Child] = []
+    if via == "mqtt":
+        gateway = _logistream("gateway", "mqtt", "--instance", "demo")
+        gateways.append(Child("gateway", gateway, logs / "gateway.log", ready="MQTT gateway ready"))
+        simulate += ["--via", "mqtt"]
+    elif via == "teltonika":
+        gateway = _logistream(
+            "gateway", "teltonika", "--host", "127.0.0.1", "--port", str(TELTONIKA_PORT)
+        )
+        gateways.append(Child("gateway", gateway, logs / "gateway.log", ready="listening on"))
+        simulate += ["--via", "teltonika", "--gateway-address", f"127.0.0.1:{TELTONIKA_PORT}"]
     return [
         Child("speed", _logistream("speed"), logs / "speed.log"),
         Child("bridge", _logistream("bridge"), logs / "bridge.log"),
         Child("dashboard", _logistream("dashboard", "--port", str(port)), logs / "dashboard.log"),
         Child("api", _logistream("api", "--port", str(api_port)), logs / "api.log"),
+        *gateways,
         Child("simulator", _logistream(*simulate), logs / "simulator.log"),
     ]
 
 
+def _wait_ready(child: Child, log_from: int, stop: threading.Event) -> None:
+    """Until ``child``'s log (past ``log_from``) says it is ready; it dying or not getting
+    ready in time stops the demo in one line."""
+    assert child.ready is not None
+    assert child.process is not None
+    deadline = time.monotonic() + READY_TIMEOUT_S
+    while not stop.is_set():
+        with child.log.open("rb") as log:
+            log.seek(log_from)
+            if child.ready.encode() in log.read():
+                return
+        if child.process.poll() is not None:
+            raise typer.Exit(_failed(child, f"stopped (exit {child.process.returncode})"))
+        if time.monotonic() > deadline:
+            raise typer.Exit(_failed(child, f"not ready in {READY_TIMEOUT_S:.0f} s"))
+        stop.wait(0.2)
+
+
+def _failed(child: Child, what: str) -> int:
+    typer.echo(f"{child.name} {what}; see {child.log}", err=True)
+    return 1
+
+
 def _stop(children: list[Child]) -> None:
-    # Producer first, then the consumers drain what it sent, the readers last.
-    for name in ("simulator", "speed", "bridge", "api", "dashboard"):
+    # Producer first, then the gateway it sent through, then the consumers drain what it sent,
+    # the readers last.
+    for name in ("simulator", "gateway", "speed", "bridge", "api", "dashboard"):
         for child in children:
             if child.name != name or child.process is None or child.process.poll() is not None:
                 continue
@@ -181,18 +247,25 @@ def _ensure_demo_user(settings: Settings) -> tuple[str, str]:
     return password, token
 
 
-def run_demo(port: int, api_port: int, speedup: float, trucks: int | None, keep_stack: bool) -> int:
+def run_demo(
+    port: int,
+    api_port: int,
+    speedup: float,
+    trucks: int | None,
+    keep_stack: bool,
+    via: str = "kafka",
+) -> int:
     """Run everything until Ctrl+C; return the exit code."""
     from logistream.stack.manager import Stack
 
     settings = get_settings()
     stack = Stack(settings)
     already_running = {s.name for s in stack.status() if s.state != "stopped"}
-    typer.echo("starting the local stack (Kafka, PostgreSQL, Redis) …", err=True)
+    typer.echo(starting_text([s.name for s in stack.local_services()]), err=True)
     stack.up()
     password, token = _ensure_demo_user(settings)
 
-    children = _children(settings, port, api_port, speedup, trucks)
+    children = _children(settings, port, api_port, speedup, trucks, via)
     # First signal: stop the children in order and the servers this command started, exit 0.
     # Second: kill (a Ctrl-C at a terminal reaches the children too).
     with shutdown.stop_on_signals() as stop:
@@ -201,10 +274,13 @@ def run_demo(port: int, api_port: int, speedup: float, trucks: int | None, keep_
             for child in children:
                 child.log.parent.mkdir(parents=True, exist_ok=True)
                 with child.log.open("ab") as log:
+                    log_from = log.tell()
                     child.process = subprocess.Popen(
                         child.argv, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL
                     )
                 typer.echo(f"started {child.name:<9} (log: {child.log})", err=True)
+                if child.ready is not None:
+                    _wait_ready(child, log_from, stop)
             typer.echo(
                 f"\nLogiStream control room: http://localhost:{port}\n"
                 f"Sign in as {DEMO_USER!r} with password {password!r} (kept in "
@@ -235,9 +311,16 @@ def register(app: typer.Typer) -> None:
         speedup: float = typer.Option(60.0, help="Simulated seconds per wall-clock second."),
         trucks: int | None = typer.Option(None, help="Fleet size (default: the registry's fleet)."),
         keep_stack: bool = typer.Option(False, help="Leave the stack running after Ctrl+C."),
+        via: str = typer.Option(
+            "kafka",
+            help="kafka: the simulator produces directly. mqtt / teltonika: the demo also runs "
+            "that device gateway and the trucks with such a device report through it.",
+        ),
     ) -> None:
         """Run the stack, simulator, speed layer, bridge, dashboard and API. Ctrl+C stops all."""
+        if via not in VIAS:
+            raise typer.BadParameter(f"one of {', '.join(VIAS)}, not {via!r}", param_hint="--via")
         started = time.monotonic()
-        code = run_demo(port, api_port, speedup, trucks, keep_stack)
+        code = run_demo(port, api_port, speedup, trucks, keep_stack, via)
         typer.echo(f"demo ran {time.monotonic() - started:.0f} s", err=True)
         raise typer.Exit(code)
