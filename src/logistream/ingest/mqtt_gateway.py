@@ -20,8 +20,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Final
 
+from logistream.ingest.log_once import LogOnce
 from logistream.ingest.mqtt_payload import Forward, Refused, to_record
-from logistream.rate_limited_log import RateLimitedLog
 
 if TYPE_CHECKING:
     import paho.mqtt.client as mqtt
@@ -70,7 +70,7 @@ class MqttGateway:
         self.devices = devices
         self.subscription = f"$share/{share_group}/{TELEMETRY_TOPICS}"
         self.counts = GatewayCounts()
-        self.refusal_log = RateLimitedLog(log, period_s=60.0)
+        self.refusal_log = LogOnce()
         self._on_count = on_count or (lambda _outcome, _reason: None)
         self._redeliver = False
         self.broker_refusal: str | None = None
@@ -108,13 +108,15 @@ class MqttGateway:
     def _refuse(self, refused: Refused) -> None:
         self.counts.refused[refused.reason] = self.counts.refused.get(refused.reason, 0) + 1
         self._on_count("refused", refused.reason)
-        self.refusal_log.warning(
-            (refused.device_id, refused.reason),
-            "refused a message of device %s (%s): %s",
-            refused.device_id,
-            refused.reason,
-            refused.detail,
-        )
+        held = self.refusal_log.check((refused.device_id, refused.reason), time.monotonic())
+        if held is not None:
+            log.warning(
+                "refused a message of device %s (%s): %s%s",
+                refused.device_id,
+                refused.reason,
+                refused.detail,
+                f" (and {held} more like it since the last line)" if held else "",
+            )
 
     def _forward(self, record: Forward, message: mqtt.MQTTMessage) -> None:
         def delivered(error: KafkaIssue | None, _record: Record) -> None:
