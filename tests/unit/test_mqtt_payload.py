@@ -42,6 +42,7 @@ def test_the_registry_gives_the_truck_and_a_valid_reading_goes_on() -> None:
     assert reading.truck_id == "KCH 146H"
     assert reading.temp == 4.5  # raw: the calibration offset is not applied...
     assert extras["calibration_offset_c"] == 0.1  # ...it travels beside it
+    assert extras["calibration_certificate"] == "CAL-2026-0148"
 
 
 def test_the_event_id_is_the_same_for_a_redelivery_and_differs_by_probe() -> None:

@@ -6,8 +6,8 @@ topic says which device sent it, and the device registry which truck and probes 
 - the truck comes from the registry: a payload may leave ``truck_id`` out, and one naming
   another truck is refused (a device never speaks for another truck);
 - ``probe_id`` must name one of the truck's probes when it has several (a single probe may be
-  left out); the probe's calibration offset travels as ``calibration_offset_c``, never applied
-  to ``temp`` (the archive keeps the raw value and the offset, so an audit can recompute either);
+  left out); the probe's calibration offset travels as ``calibration_offset_c`` (with its
+  ``calibration_certificate``, as from the Teltonika gateway), never applied to ``temp`` (the archive keeps the raw value and the offset, so an audit can recompute either);
 - a reading without ``event_id`` gets one from the device, the probe and the device's own
   timestamp text, so a re-delivered message keeps its id and is archived once.
 Everything else about the reading (a missing temperature, a value out of range, a payload that
@@ -125,6 +125,8 @@ def to_record(topic: str, payload: bytes, devices: Devices) -> Forward | Refused
     fields["truck_id"] = msgspec.Raw(_encode(device.truck_id))
     if probe.offset_c:
         fields["calibration_offset_c"] = msgspec.Raw(_encode(probe.offset_c))
+    if probe.calibration is not None:
+        fields["calibration_certificate"] = msgspec.Raw(_encode(probe.calibration.certificate))
     timestamp = fields.get("timestamp")
     if "event_id" not in fields and timestamp is not None:
         event_id = device_event_id(device_id, probe_id, bytes(timestamp).decode())
