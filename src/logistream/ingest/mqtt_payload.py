@@ -7,7 +7,8 @@ topic says which device sent it, and the device registry which truck and probes 
   another truck is refused (a device never speaks for another truck);
 - ``probe_id`` must name one of the truck's probes when it has several (a single probe may be
   left out); the probe's calibration offset travels as ``calibration_offset_c`` (with its
-  ``calibration_certificate``, as from the Teltonika gateway), never applied to ``temp`` (the archive keeps the raw value and the offset, so an audit can recompute either);
+  ``calibration_certificate``, as from the Teltonika gateway), never applied to ``temp``:
+  the archive keeps the raw value and the offset, so an audit can recompute either;
 - a reading without ``event_id`` gets one from the device, the probe and the device's own
   timestamp text, so a re-delivered message keeps its id and is archived once.
 Everything else about the reading (a missing temperature, a value out of range, a payload that
