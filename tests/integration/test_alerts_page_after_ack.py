@@ -138,4 +138,4 @@ def test_state_and_note_columns_are_sized_for_what_they_will_hold(dashboard: Set
     assert isinstance(changes.get("state"), int)
     assert changes["state"] >= 110
     assert changes.get("note") == "large"
-    assert open_alerts.get("acknowledged by") in ("medium", "large")
+    assert open_alerts.get("acknowledged by") == changes.get("by") == 136  # 15 characters

@@ -202,12 +202,14 @@ def text_width_px(text: str) -> int:
 ColumnWidth = Literal["small", "medium", "large"] | int
 """A grid column's width: one of Streamlit's named widths, or pixels."""
 
+NAME_WIDTH: Final = text_width_px("acknowledged by")
+"""Who acknowledged: a user name (15 characters shown whole), as wide as the column's header."""
+
 COLUMN_WIDTHS: Final[dict[str, ColumnWidth]] = {
     "state": max(text_width_px(s) for s in ("state", *get_args(AlertState))),
-    "acknowledged by": "medium",
-    "by": "medium",
+    "acknowledged by": NAME_WIDTH,
+    "by": NAME_WIDTH,
     "note": "large",
-    "message": "large",
 }
 """Fixed widths of the alert tables' columns whose contents change as the table refreshes: the
 grid sizes a column to its first contents and keeps that size, so a state column first drawn
