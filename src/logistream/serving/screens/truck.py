@@ -106,9 +106,10 @@ def _figures(view: TruckView, profile: CargoProfile, trip_id: str, timezone: str
     reading = view.reading
     try:
         audited = _trip_out_of_range(view.truck_id, trip_id, ui.settings().database_name)
-    except ui.pg_errors():
-        audited = None
-    out_value, out_help = truck_data.out_of_range_figure(audited, trip_id, timezone)
+        out_value, out_help = truck_data.out_of_range_figure(audited, trip_id, timezone)
+    except ui.pg_errors() as error:  # the live figures stay; say why this one is missing
+        out_value = "—"
+        out_help = f"PostgreSQL is not answering ({error.__class__.__name__}): no audit figure."
     with st.container(horizontal=True, gap="large"):
         st.metric("Status", map_data.status_class(view.status), width="content")
         st.metric("Cargo °C", f"{reading.temp:.1f}", width="content", help=f"{profile.label}: "
