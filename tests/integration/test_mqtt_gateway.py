@@ -117,6 +117,15 @@ def test_readings_reach_kafka_keyed_by_truck_and_refusals_stay_out(
         gateway = _gateway(settings_env, log, instance, group)
         try:
             _ready(log)
+            # The password as the README tells an installer to get it.
+            password = subprocess.run(
+                [LOGISTREAM, "stack", "mqtt-password", DEVICE],
+                env=settings_env,
+                capture_output=True,
+                text=True,
+                check=True,
+            ).stdout.strip()
+            assert password == device_password(settings, DEVICE)
             _publish(settings, DEVICE, [json.dumps({"temp": 4.2, "timestamp": now})])
             _publish(
                 settings,

@@ -95,6 +95,16 @@ def mqtt_files(
         typer.echo(f"wrote {path}", err=True)
 
 
+@stack_app.command("mqtt-password")
+def mqtt_password(
+    device_id: Annotated[str, typer.Argument(help="An MQTT device's id in devices.toml.")],
+) -> None:
+    """Print the MQTT password the local stack gave a device (to set in the device)."""
+    from logistream.stack.mqtt_accounts import device_password
+
+    typer.echo(device_password(get_settings(), device_id))
+
+
 def _print_status(stack: object) -> bool:
     from logistream.stack.manager import Stack
 
