@@ -115,6 +115,11 @@ def trip_csv(c: Content) -> bytes:
     for e in c["excursions"]:
         w.writerow(["excursion", *["" if e.get(k) is None else e[k] for k in cols]])
     w.writerow([])
+    probe_cols = ["probe_id", "position", "offset_c", "certificate", "calibrated", "due", "overdue"]
+    w.writerow(["probes", *probe_cols])
+    for p in c.get("probes", []):  # older stored versions have none
+        w.writerow(["probe", *["" if p.get(k) is None else p[k] for k in probe_cols]])
+    w.writerow([])
     fault_cols = ["start_time", "end_time", "ongoing", "readings", "min_c", "max_c", "last_good_c"]
     w.writerow(["sensor faults", *fault_cols])
     for f in c.get("sensor_faults", []):  # older stored versions have none
@@ -336,6 +341,7 @@ def trip_pdf(c: Content, timezone: str | None = None) -> bytes:
     ]
     story += [_table(facts, [28 * mm, 62 * mm, 30 * mm, 60 * mm]), Spacer(1, 4 * mm)]
     story += [Paragraph("Temperature", styles["Heading3"]), _chart(c, 180 * mm, 60 * mm, tz)]
+    story += _probes(c, styles)
     story.append(Paragraph("Excursions", styles["Heading3"]))
     exc = [["Kind", "Start", "End", "Duration", "Peak °C", "Alarm due", "Where"]]
     for e in c["excursions"]:
@@ -429,6 +435,40 @@ def trip_pdf(c: Content, timezone: str | None = None) -> bytes:
     ]
     doc.build(story)
     return buf.getvalue()
+
+
+def _probes(c: Content, styles: Any) -> list[Any]:
+    """The truck's probes with their calibration records; an overdue one is marked."""
+    from reportlab.platypus import Paragraph
+
+    if "probes" not in c:  # a version stored before probes were reported
+        return []
+    story: list[Any] = [Paragraph("Probes and calibration", styles["Heading3"])]
+    rows = [["Probe", "Position", "Offset °C", "Certificate", "Calibrated", "Due", "Status"]]
+    for p in c["probes"]:
+        rows.append(
+            [
+                p["probe_id"] or "single probe",
+                str(p["position"]).replace("_", " "),
+                f"{p['offset_c']:+.2f}",
+                p["certificate"] or "no record",
+                p["calibrated"] or "—",
+                p["due"] or "—",
+                "OVERDUE during this trip" if p["overdue"] else "in calibration",
+            ]
+        )
+    if len(rows) == 1:
+        story.append(Paragraph("No device record (devices.toml) for this truck.", styles["Normal"]))
+    else:
+        story.append(_table(rows))
+        story.append(
+            Paragraph(
+                "Temperatures are the probes' raw values; the offset is the calibration "
+                "correction (true = raw + offset), archived beside each reading.",
+                styles["Normal"],
+            )
+        )
+    return story
 
 
 def _fleet_cell(column: str, value: Any, timezone: str) -> str:

@@ -15,6 +15,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from logistream.batch.reports.digest import DIGEST_FORMAT, trip_digest
+from logistream.batch.reports.probes import probe_records
 from logistream.batch.views.recompute import recompute_trip_privately
 from logistream.reads import views
 from logistream.reads.notifications import trip_notifications
@@ -64,6 +65,8 @@ def build_content(
         "gaps": views.trip_gaps(conn, truck_id, trip_id),
         # Readings the probe cannot have measured: left out of excursions and MKT.
         "sensor_faults": views.trip_sensor_faults(conn, truck_id, trip_id),
+        # The instruments behind the readings, and whether each was in calibration.
+        "probes": probe_records(registry, truck_id, trip["end_time"]),
         "compliance": {k: v for k, v in compliance.items() if k not in ("truck_id", "trip_id")},
         "verdict": compliance.get("verdict"),
         "reason": compliance.get("reason"),
