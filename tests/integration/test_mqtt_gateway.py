@@ -9,6 +9,7 @@ import json
 import signal
 import subprocess
 import time
+import urllib.request
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -21,15 +22,18 @@ from tests.helpers import LOGISTREAM, running, seeded_random, stop_cleanly, wait
 
 from logistream.config import Settings
 from logistream.stack.mqtt_accounts import device_password, gateway_credentials, telemetry_topic
+from logistream.stack.process import free_port
 
 DEVICE = "tu-kcf337f"  # KCF 337F, one implicit probe
 TWO_PROBES = "tu-kcb781c"  # KCB 781C, probes front and rear
 
 
-def _gateway(env: dict[str, str], log: Path, instance: str, group: str) -> subprocess.Popen[bytes]:
+def _gateway(
+    env: dict[str, str], log: Path, instance: str, group: str, *more: str
+) -> subprocess.Popen[bytes]:
     out = open(log, "ab")  # noqa: SIM115 - the child keeps its own descriptor
     try:
-        argv = [LOGISTREAM, "gateway", "mqtt", "--instance", instance, "--group", group]
+        argv = [LOGISTREAM, "gateway", "mqtt", "--instance", instance, "--group", group, *more]
         return subprocess.Popen(argv, env=env, stdout=out, stderr=out)
     finally:
         out.close()
@@ -113,8 +117,9 @@ def test_readings_reach_kafka_keyed_by_truck_and_refusals_stay_out(
     instance, group = f"t{uuid.uuid4().hex[:8]}", f"g{uuid.uuid4().hex[:8]}"
     log = tmp_path / "gateway.log"
     now = time.time()
+    metrics_port = free_port()
     with _forget_session(settings, instance):
-        gateway = _gateway(settings_env, log, instance, group)
+        gateway = _gateway(settings_env, log, instance, group, "--metrics-port", str(metrics_port))
         try:
             _ready(log)
             # The password as the README tells an installer to get it.
@@ -138,6 +143,7 @@ def test_readings_reach_kafka_keyed_by_truck_and_refusals_stay_out(
                 ],
             )
             found = _consume(settings, until=3)
+            metrics = urllib.request.urlopen(f"http://127.0.0.1:{metrics_port}/metrics").read()
         finally:
             stop_cleanly(gateway, "gateway mqtt", log)
     assert sorted((k, v["temp"], v.get("probe_id")) for k, v in found) == [
@@ -154,6 +160,10 @@ def test_readings_reach_kafka_keyed_by_truck_and_refusals_stay_out(
     assert "3 forwarded, 2 refused" in text
     assert "unknown_probe" in text
     assert "wrong_truck" in text
+    counted = metrics.decode()
+    assert 'logistream_mqtt_messages_total{outcome="forwarded",reason=""} 3.0' in counted
+    assert 'logistream_mqtt_messages_total{outcome="refused",reason="unknown_probe"} 1.0' in counted
+    assert 'logistream_mqtt_messages_total{outcome="refused",reason="wrong_truck"} 1.0' in counted
 
 
 def test_sigkill_at_seeded_moments_loses_nothing_and_duplicates_nothing_in_the_archive(

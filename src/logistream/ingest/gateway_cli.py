@@ -24,13 +24,16 @@ def mqtt(
             "devices' messages; another deployment on the same broker needs its own."
         ),
     ] = "logistream-gateways",
+    metrics_port: Annotated[
+        int | None, typer.Option(help="Serve Prometheus metrics on this port.")
+    ] = None,
 ) -> None:
     """Subscribe to logistream/devices/+/telemetry (shared with the other gateways) and produce
     each device's readings to truck_telemetry; a message is acknowledged to the broker only once
     Kafka has it."""
     from logistream.ingest.mqtt_gateway import run
 
-    run(instance, group)
+    run(instance, group, metrics_port)
 
 
 def teltonika(

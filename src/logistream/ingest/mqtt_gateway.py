@@ -187,11 +187,12 @@ def mqtt_client(instance: str, username: str, password: str) -> mqtt.Client:
     return client
 
 
-def run(instance: str, share_group: str = SHARE_GROUP) -> None:
+def run(instance: str, share_group: str = SHARE_GROUP, metrics_port: int | None = None) -> None:
     """``logistream gateway mqtt``: connect, serve until SIGINT/SIGTERM, exit cleanly."""
     from logistream import shutdown
     from logistream.config import get_settings, resolve_endpoints
     from logistream.errors import LogiStreamError
+    from logistream.ingest.mqtt_metrics import MqttGatewayMetrics
     from logistream.kafka import durable_producer
     from logistream.registry import load_registry
     from logistream.stack.mqtt_accounts import gateway_credentials
@@ -202,8 +203,16 @@ def run(instance: str, share_group: str = SHARE_GROUP) -> None:
     credentials = gateway_credentials(settings)
     producer = durable_producer(settings, endpoints)
     client = mqtt_client(instance, credentials.username, credentials.password)
+    metrics = MqttGatewayMetrics()
+    if metrics_port is not None:
+        metrics.serve(metrics_port)
     gateway = MqttGateway(
-        client, producer, settings.topic_telemetry, devices, share_group=share_group
+        client,
+        producer,
+        settings.topic_telemetry,
+        devices,
+        share_group=share_group,
+        on_count=metrics.count,
     )
     client.on_connect = gateway.on_connect
     client.on_subscribe = gateway.on_subscribe
