@@ -294,7 +294,25 @@ def _alarm_quality(r: Result) -> list[Row]:
     ]  # fmt: skip
 
 
+def _mqtt_gateway(r: Result) -> list[Row]:
+    g = _find(r"MQTT gateway, one process, MQTT -> Kafka \(median\):\s+([\d,]+)", r.output)
+    b = _find(r"baseline mosquitto_sub -> Kafka producer \(median\):\s+([\d,]+)", r.output)
+    if not (g and b):
+        return []
+    return [
+        Row(
+            "MQTT gateway, one process: MQTT (QoS 1) -> Kafka, acknowledged",
+            f"{_num(g[1]):,.0f} readings/s",
+            ">= 20,000 readings/s and >= 0.5 of the baseline",
+            f"mosquitto_sub -> Kafka producer {_num(b[1]):,.0f}/s",
+            f"{_num(g[1]) / _num(b[1]):.2f}",
+            r.command,
+        )
+    ]
+
+
 PARSERS: dict[str, Callable[[Result], list[Row]]] = {
+    "bench_mqtt_gateway": _mqtt_gateway,
     "bench_alarm_quality": _alarm_quality,
     "bench_notify": _notify,
     "bench_simulator": _simulator,
@@ -330,6 +348,7 @@ def summary_rows(results: list[Result]) -> list[Row]:
     rows: list[Row] = []
     order = [
         "bench_simulator",
+        "bench_mqtt_gateway",
         "bench_speed",
         "bench_alarm_quality",
         "bench_bridge",
