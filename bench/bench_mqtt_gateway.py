@@ -18,7 +18,7 @@ stack's configuration, `logistream.stack.mosquitto_server`) runs in a temporary 
 LOGISTREAM_TEST_KAFKA_BOOTSTRAP, else the local stack.
 
     python bench/bench_mqtt_gateway.py            # 3 runs of each, 60,000 readings a run
-    python bench/bench_mqtt_gateway.py --smoke    # 1 run of each, 20,000 readings
+    python bench/bench_mqtt_gateway.py --smoke    # 1 run of each, 10,000 readings
 """
 
 from __future__ import annotations
@@ -311,7 +311,7 @@ def _forget_session(settings: Settings, client_id: str) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else "")
-    parser.add_argument("--smoke", action="store_true", help="1 run of each, 20,000 readings")
+    parser.add_argument("--smoke", action="store_true", help="1 run of each, 10,000 readings")
     parser.add_argument("--readings", type=int, default=60_000)
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--partitions", type=int, default=3)
@@ -320,7 +320,7 @@ def main() -> None:
     if args.pipe_to_kafka:
         pipe_to_kafka(args.pipe_to_kafka)
         return
-    total, runs = (20_000, 1) if args.smoke else (args.readings, args.runs)
+    total, runs = (10_000, 1) if args.smoke else (args.readings, args.runs)
 
     kafka = os.environ.get("LOGISTREAM_TEST_KAFKA_BOOTSTRAP") or resolve_endpoints().kafka_bootstrap
     devices = {d.device_id: d.probes[0].probe_id for d in mqtt_devices(load_registry().devices)}
