@@ -31,7 +31,7 @@ def test_trucks_speak_as_their_device_of_the_kind_and_the_rest_go_straight_to_ka
         "(KBX 123A, KZZ 999Z)"
     )
     assert describe(assign(["KCA 452B"], DEVICES, "mqtt"), "mqtt") == (
-        "via mqtt: 1 trucks as their mqtt devices"
+        "via mqtt: 1 truck as their mqtt devices"
     )
 
 

@@ -88,13 +88,18 @@ def assign(truck_ids: Sequence[str], devices: Devices, kind: DeviceKind) -> Assi
 
 def describe(assignment: Assignment, kind: DeviceKind) -> str:
     """The start line: how many trucks speak as devices, and which go straight to Kafka."""
-    line = f"via {kind}: {len(assignment.devices)} trucks as their {kind} devices"
+    count = len(assignment.devices)
+    line = f"via {kind}: {count} {_trucks(count)} as their {kind} devices"
     if assignment.to_kafka:
         shown = ", ".join(assignment.to_kafka[:8])
         more = len(assignment.to_kafka) - 8
         shown += f" and {more} more" if more > 0 else ""
         line += f"; {len(assignment.to_kafka)} without a {kind} device straight to Kafka ({shown})"
     return line
+
+
+def _trucks(count: int) -> str:
+    return "truck" if count == 1 else "trucks"
 
 
 def position_of(device: Device, probe_id: str | None) -> str:
