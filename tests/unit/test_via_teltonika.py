@@ -3,15 +3,25 @@ IO mapping turn back into the reading's fields (to the probe's resolution). Pure
 
 from __future__ import annotations
 
+import socket
+import socketserver
+import threading
+
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from logistream.devices.codec8 import decode_packet
+from logistream.devices.codec8 import (
+    IMEI_ACCEPT,
+    bytes_needed,
+    decode_imei,
+    decode_packet,
+    reply,
+)
 from logistream.devices.io_mapping import load_io_mappings
 from logistream.events import Reading
 from logistream.ingest.teltonika_readings import device_plan, readings
 from logistream.ingest.via_devices import POSITION_OFFSET_C, position_of
-from logistream.ingest.via_teltonika import avl_record, packet_bytes
+from logistream.ingest.via_teltonika import TeltonikaDevices, avl_record, packet_bytes
 from logistream.registry import load_registry
 
 DEVICES = load_registry().devices
@@ -115,3 +125,68 @@ def test_decode_of_encode_gives_back_the_readings_fields(
         assert one["heading_deg"] == round(heading)
         assert one.get("door_open") == door
         assert one.get("fuel") == fuel
+
+
+class _Gateway(socketserver.ThreadingTCPServer):
+    """A TCP peer that answers like the Teltonika gateway, but accepts no record of the first
+    packet it gets (as when Kafka did not acknowledge it): the tracker must send it again."""
+
+    daemon_threads = True
+    allow_reuse_address = True
+
+    def __init__(self) -> None:
+        super().__init__(("127.0.0.1", 0), _Answer)
+        self.packets: list[bytes] = []
+        self.connections = 0
+
+
+class _Answer(socketserver.BaseRequestHandler):
+    def handle(self) -> None:
+        server = self.server
+        assert isinstance(server, _Gateway)
+        server.connections += 1
+        sock = self.request
+        decode_imei(_read(sock, 17))
+        sock.sendall(IMEI_ACCEPT)
+        while True:
+            head = _read(sock, 8)
+            if not head:
+                return
+            packet = head + _read(sock, bytes_needed(head) - 8)
+            server.packets.append(packet)
+            records = len(decode_packet(packet).records)
+            sock.sendall(reply(0 if len(server.packets) == 1 else records))
+
+
+def _read(sock: socket.socket, size: int) -> bytes:
+    data = b""
+    while len(data) < size:
+        chunk = sock.recv(size - len(data))
+        if not chunk:
+            return b""
+        data += chunk
+    return data
+
+
+def test_a_packet_not_acknowledged_is_sent_again_on_a_new_connection() -> None:
+    truck = "KBX 123A"
+    device = DEVICES.for_truck(truck)
+    assert device is not None
+    with _Gateway() as gateway:
+        threading.Thread(target=gateway.serve_forever, daemon=True).start()
+        try:
+            trackers = TeltonikaDevices(
+                {truck: device},
+                {device.device_id: device_plan(device, MODELS)},
+                gateway.server_address[:2],
+            )
+            trackers.connect()
+            for second in range(3):
+                trackers.send(Reading(truck_id=truck, temp=4.0, timestamp=1_764_000_000 + second))
+            summary = trackers.close(threading.Event())
+        finally:
+            gateway.shutdown()
+    assert gateway.packets[0] == gateway.packets[1]  # the same bytes again
+    assert gateway.connections == 2  # after a short reply the tracker reconnects
+    assert "sent 3 readings as 1 Teltonika trackers in 1 packets" in summary
+    assert "3 acknowledged, 1 packets re-sent" in summary
