@@ -18,17 +18,19 @@ def mqtt(
         ),
     ] = "1",
     group: Annotated[
-        str,
+        str | None,
         typer.Option(
-            help="The shared subscription's group: the gateways of one deployment split the "
-            "devices' messages; another deployment on the same broker needs its own."
+            help="Share the devices' messages with the other gateways of this group (an MQTT "
+            "shared subscription). Without it one gateway takes them all, and a broker restart "
+            "loses nothing; Mosquitto 2.0 forgets shared subscriptions when it restarts, so with "
+            "a group, readings sent before the gateways subscribe again are lost."
         ),
-    ] = "logistream-gateways",
+    ] = None,
     metrics_port: Annotated[
         int | None, typer.Option(help="Serve Prometheus metrics on this port.")
     ] = None,
 ) -> None:
-    """Subscribe to logistream/devices/+/telemetry (shared with the other gateways) and produce
+    """Subscribe to logistream/devices/+/telemetry (or share it, with --group) and produce
     each device's readings to truck_telemetry; a message is acknowledged to the broker only once
     Kafka has it."""
     from logistream.ingest.mqtt_gateway import run

@@ -1,12 +1,18 @@
 """``logistream gateway mqtt``: devices' MQTT messages to ``truck_telemetry``, nothing lost.
 
-The gateway subscribes with QoS 1 to ``$share/logistream-gateways/logistream/devices/+/telemetry``
-(a shared subscription: several gateway processes split the devices' messages) in a persistent
-session named after its instance, and acknowledges each message to the broker (paho-mqtt's
+The gateway subscribes with QoS 1 to ``logistream/devices/+/telemetry`` in a persistent session
+named after its instance, and acknowledges each message to the broker (paho-mqtt's
 manual acknowledgements) only in the Kafka delivery report of the record it made of it. A gateway
 killed at any moment therefore leaves every unacknowledged message with the broker, which
 delivers it again when the gateway's session resumes; the record it may already have produced
 carries the same event id (:mod:`logistream.ingest.mqtt_payload`), so the archive keeps it once.
+
+Several gateways split the devices' messages with a shared subscription (``--group``):
+``$share/<group>/logistream/devices/+/telemetry``. Mosquitto 2.0 does not restore a shared
+subscription when it restarts (a plain one it does, with the messages queued for it), so a
+reading published after a broker restart and before the gateways subscribe again has nobody to
+go to and is dropped, though the device got its acknowledgement. The default is therefore one
+gateway with a plain subscription, which a broker restart does not lose.
 
 One thread does everything: paho's network loop and the producer's delivery reports are served
 in turn, so an acknowledgement is sent from the thread that owns the MQTT connection.
@@ -32,10 +38,9 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("logistream.gateway.mqtt")
 
-SHARE_GROUP: Final = "logistream-gateways"
 TELEMETRY_TOPICS: Final = "logistream/devices/+/telemetry"
 KEEPALIVE_S: Final = 30
-RECONNECT_AFTER_FAILURE_S: Final = 2.0
+RECONNECT_AFTER_FAILURE_S: Final = 0.5
 
 
 @dataclass
@@ -61,18 +66,22 @@ class MqttGateway:
         topic: str,
         devices: Devices,
         *,
-        share_group: str = SHARE_GROUP,
+        share_group: str | None = None,
         on_count: Callable[[str, str], None] | None = None,
     ) -> None:
         self.client = client
         self.producer = producer
         self.topic = topic
         self.devices = devices
-        self.subscription = f"$share/{share_group}/{TELEMETRY_TOPICS}"
+        self.subscription = (
+            f"$share/{share_group}/{TELEMETRY_TOPICS}" if share_group else TELEMETRY_TOPICS
+        )
         self.counts = GatewayCounts()
         self.refusal_log = LogOnce()
         self._on_count = on_count or (lambda _outcome, _reason: None)
         self._redeliver = False
+        self._reconnect_at: float | None = None
+        """While disconnected: when to try to connect again."""
         self.broker_refusal: str | None = None
 
     # ---- paho callbacks (on the loop thread) -----------------------------------------------
@@ -142,7 +151,11 @@ class MqttGateway:
 
     def serve(self, stop: Callable[[], bool]) -> None:
         """Serve the MQTT connection and Kafka's delivery reports until ``stop()``; then wait
-        for the reports still due (their acknowledgements go out) and disconnect."""
+        for the reports still due (their acknowledgements go out) and disconnect. A lost
+        connection (the broker restarted) is made again, resuming the session: the broker then
+        delivers again what was not acknowledged."""
+        from paho.mqtt.enums import MQTTErrorCode
+
         while not stop():
             if self.broker_refusal is not None:
                 from logistream.errors import ConfigError
@@ -153,7 +166,14 @@ class MqttGateway:
                     "gateway's user and password (LOGISTREAM_MQTT_URL, or the local stack's "
                     "secrets: `logistream stack up`)"
                 )
-            self.client.loop(timeout=0.02)
+            if self._reconnect_at is None:
+                if self.client.loop(timeout=0.02) != MQTTErrorCode.MQTT_ERR_SUCCESS:
+                    log.warning("lost the MQTT broker; connecting again")
+                    self._reconnect_at = time.monotonic()
+            elif time.monotonic() >= self._reconnect_at:
+                self._reconnect_at = self._try_reconnect()
+            else:
+                time.sleep(0.05)
             self.producer.poll(0)
             if self._redeliver:
                 self._resume_session()
@@ -161,14 +181,23 @@ class MqttGateway:
         self.client.loop(timeout=0.1)  # send the last acknowledgements
         self.client.disconnect()
 
+    def _try_reconnect(self) -> float | None:
+        """Connect again; None once connected, else when to try next."""
+        try:
+            self.client.reconnect()
+        except OSError as error:
+            log.debug("MQTT broker not back yet: %s", error)
+            return time.monotonic() + RECONNECT_AFTER_FAILURE_S
+        log.warning("connected to the MQTT broker again")
+        return None
+
     def _resume_session(self) -> None:
         """After Kafka refused a record: leave and rejoin the session, so the broker delivers
         every unacknowledged message again (acknowledging later ones would not bring it back)."""
         self._redeliver = False
         self.producer.flush(30.0)
         self.client.disconnect()
-        time.sleep(RECONNECT_AFTER_FAILURE_S)
-        self.client.reconnect()
+        self._reconnect_at = time.monotonic() + RECONNECT_AFTER_FAILURE_S
 
 
 def mqtt_client(instance: str, username: str, password: str) -> mqtt.Client:
@@ -187,7 +216,7 @@ def mqtt_client(instance: str, username: str, password: str) -> mqtt.Client:
     return client
 
 
-def run(instance: str, share_group: str = SHARE_GROUP, metrics_port: int | None = None) -> None:
+def run(instance: str, share_group: str | None = None, metrics_port: int | None = None) -> None:
     """``logistream gateway mqtt``: connect, serve until SIGINT/SIGTERM, exit cleanly."""
     from logistream import shutdown
     from logistream.config import get_settings, resolve_endpoints
