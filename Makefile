@@ -34,7 +34,7 @@ typecheck: setup
 test: setup lint typecheck
 	$(BIN)/pytest tests/unit tests/integration tests/browser $(PYTEST_ARGS)
 
-# The fault suite (tests/faults): each scenario on its own throw-away stack; ~9 minutes (CI runs it).
+# The fault suite (tests/faults): each scenario on its own throw-away stack; ~12 minutes (CI runs it).
 test-faults: setup
 	$(BIN)/pytest tests/faults $(PYTEST_ARGS)
 

@@ -19,6 +19,7 @@ from typing import Any
 import psycopg
 from confluent_kafka import Consumer
 from tests.helpers import LOGISTREAM, running, seeded_random, stop_cleanly, wait_until
+from tests.integration.mqtt_support import end_gateway_session
 
 from logistream.config import Settings
 from logistream.stack.mqtt_accounts import device_password, gateway_credentials, telemetry_topic
@@ -98,17 +99,7 @@ def _forget_session(settings: Settings, instance: str) -> Iterator[None]:
     try:
         yield
     finally:
-        broker = gateway_credentials(settings)
-        subprocess.run(
-            [
-                *("mosquitto_sub", "-h", broker.host, "-p", str(broker.port)),
-                *("-i", f"logistream-gateway-{instance}", "-u", broker.username),
-                *("-P", broker.password, "-t", "none/such", "-E"),
-            ],
-            capture_output=True,
-            timeout=30,
-            check=False,
-        )
+        end_gateway_session(settings, instance)
 
 
 def test_readings_reach_kafka_keyed_by_truck_and_refusals_stay_out(

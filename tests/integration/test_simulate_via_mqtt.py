@@ -17,11 +17,11 @@ from pathlib import Path
 from typing import Any
 
 from tests.helpers import LOGISTREAM, running, wait_until
+from tests.integration.mqtt_support import end_gateway_session
 
 from logistream.config import Settings
 from logistream.ingest.via_devices import POSITION_OFFSET_C
 from logistream.kafka import make_consumer
-from logistream.stack.mqtt_accounts import gateway_credentials
 
 SEED = 7
 DURATION_S = 20
@@ -84,17 +84,7 @@ def _mqtt_gateway(settings: Settings, env: dict[str, str], log: Path) -> Iterato
             )
             yield
     finally:
-        broker = gateway_credentials(settings)
-        subprocess.run(
-            [
-                *("mosquitto_sub", "-h", broker.host, "-p", str(broker.port)),
-                *("-i", f"logistream-gateway-{instance}", "-u", broker.username),
-                *("-P", broker.password, "-t", "none/such", "-E"),
-            ],
-            capture_output=True,
-            timeout=30,
-            check=False,
-        )
+        end_gateway_session(settings, instance)
 
 
 def test_simulate_via_mqtt_reaches_kafka_as_the_trucks_devices_with_their_probes(
