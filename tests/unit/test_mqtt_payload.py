@@ -10,6 +10,7 @@ import pytest
 
 from logistream.events import decode_reading_with_extras
 from logistream.ingest.mqtt_payload import Forward, Refused, device_of_topic, to_record
+from logistream.ingest.registered_fields import registered_fields
 from logistream.registry import load_registry
 
 DEVICES = load_registry().devices
@@ -88,3 +89,19 @@ def test_what_breaks_the_contract_goes_on_for_the_bridge_to_refuse() -> None:
     assert _forward(NO_PROBES, b"not json at all").value == b"not json at all"
     broken = _forward(NO_PROBES, {"temp": "warm", "timestamp": 1})
     assert msgspec.json.decode(broken.value)["temp"] == "warm"
+
+
+def test_the_registry_fills_in_cargo_and_driver_unless_the_device_sent_its_own() -> None:
+    registry = load_registry()
+    registered = {"KCH 146H": registered_fields(registry, "KCH 146H")}
+    payload = json.dumps({"temp": 4.0, "timestamp": 1.76e9}).encode()
+    filled = to_record(_topic(ONE_PROBE), payload, DEVICES, registered)
+    assert isinstance(filled, Forward)
+    truck = registry.truck_index["KCH 146H"]
+    reading = decode_reading_with_extras(filled.value)[0]
+    assert (reading.cargo, reading.driver_id) == (truck.cargo, truck.driver_id)
+    own = json.dumps({"temp": 4.0, "timestamp": 1.76e9, "cargo": "flowers"}).encode()
+    kept = to_record(_topic(ONE_PROBE), own, DEVICES, registered)
+    assert isinstance(kept, Forward)
+    assert decode_reading_with_extras(kept.value)[0].cargo == "flowers"
+    assert registered_fields(registry, "NOT A TRUCK") == {}

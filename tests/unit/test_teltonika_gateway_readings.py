@@ -148,3 +148,13 @@ def test_unknown_model_or_undescribed_io_is_refused_naming_the_device() -> None:
     probes = (Probe("a", io_id=72), Probe("b", io_id=4242))
     with pytest.raises(ConfigError, match=r"device 123456789012345: .*IO 4242"):
         device_plan(Device("123456789012345", "teltonika", "FMC130", "KBX 123A", probes), MODELS)
+
+
+def test_the_registry_fills_in_the_cargo_and_driver_a_tracker_cannot_know() -> None:
+    # KBX 123A carries vaccines (fleet.toml): without the cargo its readings would be judged by
+    # the default profile's limits.
+    registry = load_registry()
+    plans = device_plans(registry.devices, MODELS, registry)
+    out = readings(plans[TWO_PROBES], _packet(CODEC_8, [(T_MS, {72: 45, 73: 50})]))
+    assert {(r["cargo"], r["driver_id"]) for r in out} == {("vaccines", "DRV-001")}
+    assert "cargo" not in readings(PLANS[TWO_PROBES], _packet(CODEC_8, [(T_MS, {72: 45})]))[0]

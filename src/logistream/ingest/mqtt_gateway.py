@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Final
 
@@ -66,6 +66,7 @@ class MqttGateway:
         topic: str,
         devices: Devices,
         *,
+        registered: Mapping[str, Mapping[str, str]] | None = None,
         share_group: str | None = None,
         on_count: Callable[[str, str], None] | None = None,
     ) -> None:
@@ -73,6 +74,7 @@ class MqttGateway:
         self.producer = producer
         self.topic = topic
         self.devices = devices
+        self.registered = registered or {}
         self.subscription = (
             f"$share/{share_group}/{TELEMETRY_TOPICS}" if share_group else TELEMETRY_TOPICS
         )
@@ -105,7 +107,7 @@ class MqttGateway:
         print(f"MQTT gateway ready: subscribed to {self.subscription}", flush=True)
 
     def on_message(self, _client: mqtt.Client, _userdata: Any, message: mqtt.MQTTMessage) -> None:
-        record = to_record(message.topic, message.payload, self.devices)
+        record = to_record(message.topic, message.payload, self.devices, self.registered)
         if isinstance(record, Refused):
             self._refuse(record)
             self._ack(message)  # nothing to wait for: re-delivery would be refused again
@@ -222,13 +224,15 @@ def run(instance: str, share_group: str | None = None, metrics_port: int | None 
     from logistream.config import get_settings, resolve_endpoints
     from logistream.errors import LogiStreamError
     from logistream.ingest.mqtt_metrics import MqttGatewayMetrics
+    from logistream.ingest.registered_fields import registered_fields
     from logistream.kafka import durable_producer
     from logistream.registry import load_registry
     from logistream.stack.mqtt_accounts import gateway_credentials
 
     settings = get_settings()
     endpoints = resolve_endpoints(settings)
-    devices = load_registry(settings.registry_dir).devices
+    registry = load_registry(settings.registry_dir)
+    devices = registry.devices
     credentials = gateway_credentials(settings)
     producer = durable_producer(settings, endpoints)
     client = mqtt_client(instance, credentials.username, credentials.password)
@@ -240,6 +244,7 @@ def run(instance: str, share_group: str | None = None, metrics_port: int | None 
         producer,
         settings.topic_telemetry,
         devices,
+        registered={d.truck_id: registered_fields(registry, d.truck_id) for d in devices.all},
         share_group=share_group,
         on_count=metrics.count,
     )

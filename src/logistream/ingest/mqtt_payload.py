@@ -4,7 +4,8 @@ A device publishes LogiStream's reading JSON (the wire contract) to
 ``logistream/devices/<device id>/telemetry``; the broker's ACL lets it publish only there, so the
 topic says which device sent it, and the device registry which truck and probes it has. Here:
 - the truck comes from the registry: a payload may leave ``truck_id`` out, and one naming
-  another truck is refused (a device never speaks for another truck);
+  another truck is refused (a device never speaks for another truck); the truck's registered
+  cargo and driver fill in what the device leaves out (:mod:`.registered_fields`);
 - ``probe_id`` must name one of the truck's probes when it has several (a single probe may be
   left out); the probe's calibration offset travels as ``calibration_offset_c`` (with its
   ``calibration_certificate``, as from the Teltonika gateway), never applied to ``temp``:
@@ -19,6 +20,7 @@ code. Pure: no broker, no Kafka.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Final, Literal
 
@@ -93,8 +95,14 @@ def _probe(device: Device, probe_id: str | None) -> Probe | str:
     return f"probe_id {probe_id!r} is not one of {named} (devices.toml)"
 
 
-def to_record(topic: str, payload: bytes, devices: Devices) -> Forward | Refused:
-    """The record for one MQTT message, or why it is refused."""
+def to_record(
+    topic: str,
+    payload: bytes,
+    devices: Devices,
+    registered: Mapping[str, Mapping[str, str]] | None = None,
+) -> Forward | Refused:
+    """The record for one MQTT message, or why it is refused. ``registered``: by truck, the
+    fields the fleet registry fills in when the device leaves them out (cargo, driver)."""
     device_id = device_of_topic(topic)
     if device_id is None:
         return Refused("?", "bad_topic", f"topic {topic!r} is not {TOPIC_PREFIX}<id>{TOPIC_SUFFIX}")
@@ -124,6 +132,9 @@ def to_record(topic: str, payload: bytes, devices: Devices) -> Forward | Refused
     if isinstance(probe, str):
         return Refused(device_id, "unknown_probe", probe)
     fields["truck_id"] = msgspec.Raw(_encode(device.truck_id))
+    for name, value in (registered or {}).get(device.truck_id, {}).items():
+        if name not in fields:
+            fields[name] = msgspec.Raw(_encode(value))
     if probe.offset_c:
         fields["calibration_offset_c"] = msgspec.Raw(_encode(probe.offset_c))
     if probe.calibration is not None:

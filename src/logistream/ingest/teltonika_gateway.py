@@ -352,9 +352,8 @@ def run(options: GatewayOptions, io_mappings: Path | None = None) -> None:
         if io_mappings is None and settings.registry_dir is not None:
             own = settings.registry_dir / "io_mappings.toml"
             io_mappings = own if own.exists() else None
-        plans = device_plans(
-            load_registry(settings.registry_dir).devices, load_io_mappings(io_mappings)
-        )
+        registry = load_registry(settings.registry_dir)
+        plans = device_plans(registry.devices, load_io_mappings(io_mappings), registry)
         metrics = GatewayMetrics()
         if options.metrics_port is not None:
             metrics.serve(options.metrics_port)

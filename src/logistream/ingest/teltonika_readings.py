@@ -22,7 +22,7 @@ with its reason code (see ``teltonika_gateway``). Pure: no sockets, no Kafka, no
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import msgspec
@@ -31,7 +31,9 @@ from logistream.devices.codec8 import AvlPacket
 from logistream.devices.io_mapping import DeviceModel, ProbeSource, record_readings
 from logistream.errors import ConfigError
 from logistream.ingest.device_event_ids import device_event_id
+from logistream.ingest.registered_fields import registered_fields
 from logistream.registry.devices import Device, Devices, Probe
+from logistream.registry.models import Registry
 
 CALIBRATION_OFFSET_FIELD = "calibration_offset_c"
 CALIBRATION_CERTIFICATE_FIELD = "calibration_certificate"
@@ -57,6 +59,8 @@ class DevicePlan:
     probes: tuple[ProbeSource, ...]
     calibration: Mapping[str | None, Calibrated]
     """By the ``probe_id`` the readings carry (None: the truck's single probe)."""
+    registered: Mapping[str, str] = field(default_factory=dict)
+    """What the fleet registry fills in for this truck: cargo, driver (a tracker knows neither)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,9 +108,20 @@ def device_plan(device: Device, models: Mapping[str, DeviceModel]) -> DevicePlan
     return DevicePlan(device.device_id, device.truck_id, model, probes, calibration)
 
 
-def device_plans(devices: Devices, models: Mapping[str, DeviceModel]) -> dict[str, DevicePlan]:
-    """The plans of every Teltonika device of the registry, by IMEI (the handshake's key)."""
-    return {d.device_id: device_plan(d, models) for d in devices.of_kind("teltonika")}
+def device_plans(
+    devices: Devices,
+    models: Mapping[str, DeviceModel],
+    registry: Registry | None = None,
+) -> dict[str, DevicePlan]:
+    """The plans of every Teltonika device of the registry, by IMEI (the handshake's key); with
+    ``registry``, each truck's registered cargo and driver go into its readings."""
+    plans = {}
+    for device in devices.of_kind("teltonika"):
+        plan = device_plan(device, models)
+        if registry is not None:
+            plan = replace(plan, registered=registered_fields(registry, device.truck_id))
+        plans[device.device_id] = plan
+    return plans
 
 
 def readings(plan: DevicePlan, packet: AvlPacket) -> list[dict[str, Any]]:
@@ -119,6 +134,8 @@ def readings(plan: DevicePlan, packet: AvlPacket) -> list[dict[str, Any]]:
             probe_id = reading.get("probe_id")
             calibrated = plan.calibration.get(probe_id, Calibrated(0.0, None))
             reading["event_id"] = device_event_id(plan.imei, probe_id, device_time)
+            for name, value in plan.registered.items():
+                reading.setdefault(name, value)
             reading[CALIBRATION_OFFSET_FIELD] = calibrated.offset_c
             if calibrated.certificate is not None:
                 reading[CALIBRATION_CERTIFICATE_FIELD] = calibrated.certificate
