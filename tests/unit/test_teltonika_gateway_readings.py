@@ -25,9 +25,11 @@ from logistream.devices.io_mapping import load_io_mappings
 from logistream.errors import ConfigError
 from logistream.events import decode_reading_with_extras
 from logistream.ingest.device_event_ids import device_event_id
-from logistream.ingest.teltonika_readings import (
+from logistream.ingest.registered_fields import (
     CALIBRATION_CERTIFICATE_FIELD,
     CALIBRATION_OFFSET_FIELD,
+)
+from logistream.ingest.teltonika_readings import (
     device_plan,
     device_plans,
     messages,

@@ -23,6 +23,8 @@ FORMAT: Final = "logistream-backup-v1"
 MANIFEST: Final = "manifest.json"
 DUMP: Final = "database.dump"
 REGISTRY_PREFIX: Final = "registry/"
+BACKED_UP_FILES: Final = (*REGISTRY_FILES, DEVICE_FILE)
+"""The registry files a backup carries (devices.toml only when one is in use)."""
 _CHUNK: Final = 1 << 20
 
 
@@ -103,7 +105,7 @@ def registry_in_use(registry_dir: Path | None) -> dict[str, tuple[bytes, str]]:
     the backup none of the shipped ones).
     """
     found: dict[str, tuple[bytes, str]] = {}
-    for name in (*REGISTRY_FILES, DEVICE_FILE):
+    for name in BACKED_UP_FILES:
         if name == DEVICE_FILE and registry_dir is not None and not (registry_dir / name).exists():
             continue
         if registry_dir is not None and (registry_dir / name).exists():
@@ -216,10 +218,7 @@ def _unpack(tar: tarfile.TarFile, where: str, workdir: Path) -> Unpacked:
                     h.update(chunk)
                     size += len(chunk)
                     out.write(chunk)
-        elif name.startswith(REGISTRY_PREFIX) and name[len(REGISTRY_PREFIX) :] in (
-            *REGISTRY_FILES,
-            DEVICE_FILE,
-        ):
+        elif name.startswith(REGISTRY_PREFIX) and name[len(REGISTRY_PREFIX) :] in BACKED_UP_FILES:
             content = source.read()
             h.update(content)
             size = len(content)

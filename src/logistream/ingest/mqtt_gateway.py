@@ -39,7 +39,6 @@ if TYPE_CHECKING:
 log = logging.getLogger("logistream.gateway.mqtt")
 
 TELEMETRY_TOPICS: Final = "logistream/devices/+/telemetry"
-KEEPALIVE_S: Final = 30
 RECONNECT_AFTER_FAILURE_S: Final = 0.5
 
 
@@ -222,7 +221,7 @@ def run(instance: str, share_group: str | None = None, metrics_port: int | None 
     """``logistream gateway mqtt``: connect, serve until SIGINT/SIGTERM, exit cleanly."""
     from logistream import shutdown
     from logistream.config import get_settings, resolve_endpoints
-    from logistream.errors import LogiStreamError
+    from logistream.ingest.mqtt_connect import connect
     from logistream.ingest.mqtt_metrics import MqttGatewayMetrics
     from logistream.ingest.registered_fields import registered_fields
     from logistream.kafka import durable_producer
@@ -251,13 +250,7 @@ def run(instance: str, share_group: str | None = None, metrics_port: int | None 
     client.on_connect = gateway.on_connect
     client.on_subscribe = gateway.on_subscribe
     client.on_message = gateway.on_message
-    try:
-        client.connect(credentials.host, credentials.port, keepalive=KEEPALIVE_S)
-    except OSError as error:
-        raise LogiStreamError(
-            f"cannot reach the MQTT broker at {credentials.host}:{credentials.port} ({error}); "
-            "run `logistream stack up` or check LOGISTREAM_MQTT_URL"
-        ) from error
+    connect(client, credentials.host, credentials.port)
     print(
         f"MQTT gateway {instance}: {credentials.host}:{credentials.port} -> "
         f"{settings.topic_telemetry} ({sum(d.kind == 'mqtt' for d in devices.all)} MQTT devices)",

@@ -27,6 +27,10 @@ from typing import Final, Literal
 import msgspec
 
 from logistream.ingest.device_event_ids import device_event_id
+from logistream.ingest.registered_fields import (
+    CALIBRATION_CERTIFICATE_FIELD,
+    CALIBRATION_OFFSET_FIELD,
+)
 from logistream.registry.devices import Device, Devices, Probe
 
 TOPIC_PREFIX: Final = "logistream/devices/"
@@ -136,9 +140,9 @@ def to_record(
         if name not in fields:
             fields[name] = msgspec.Raw(_encode(value))
     if probe.offset_c:
-        fields["calibration_offset_c"] = msgspec.Raw(_encode(probe.offset_c))
+        fields[CALIBRATION_OFFSET_FIELD] = msgspec.Raw(_encode(probe.offset_c))
     if probe.calibration is not None:
-        fields["calibration_certificate"] = msgspec.Raw(_encode(probe.calibration.certificate))
+        fields[CALIBRATION_CERTIFICATE_FIELD] = msgspec.Raw(_encode(probe.calibration.certificate))
     timestamp = fields.get("timestamp")
     if "event_id" not in fields and timestamp is not None:
         event_id = device_event_id(device_id, probe_id, bytes(timestamp).decode())

@@ -4,7 +4,8 @@ A tracker reports temperatures and where it is; it does not know what it carries
 without ``cargo`` is judged by the default cargo profile, so a gateway fills in the cargo (and the
 driver) that ``fleet.toml`` gives the device's truck, unless the device sent its own: vaccines
 from a Teltonika tracker are then held to the vaccine limits, in the speed layer and in the
-archive alike. Pure.
+archive alike. The probe's calibration record (``devices.toml``) travels beside the raw value,
+never applied, under the names below. Pure.
 """
 
 from __future__ import annotations
@@ -14,6 +15,10 @@ from collections.abc import Mapping
 from logistream.registry.models import Registry
 
 FILLED: tuple[str, ...] = ("cargo", "driver_id")
+
+# The extras a probe's calibration record travels under, beside the raw ``temp`` (both gateways).
+CALIBRATION_OFFSET_FIELD = "calibration_offset_c"
+CALIBRATION_CERTIFICATE_FIELD = "calibration_certificate"
 
 
 def registered_fields(registry: Registry, truck_id: str) -> Mapping[str, str]:

@@ -31,12 +31,13 @@ from logistream.devices.codec8 import AvlPacket
 from logistream.devices.io_mapping import DeviceModel, ProbeSource, record_readings
 from logistream.errors import ConfigError
 from logistream.ingest.device_event_ids import device_event_id
-from logistream.ingest.registered_fields import registered_fields
+from logistream.ingest.registered_fields import (
+    CALIBRATION_CERTIFICATE_FIELD,
+    CALIBRATION_OFFSET_FIELD,
+    registered_fields,
+)
 from logistream.registry.devices import Device, Devices, Probe
 from logistream.registry.models import Registry
-
-CALIBRATION_OFFSET_FIELD = "calibration_offset_c"
-CALIBRATION_CERTIFICATE_FIELD = "calibration_certificate"
 
 _encode = msgspec.json.Encoder().encode
 

@@ -32,6 +32,7 @@ import msgspec
 from logistream.errors import LogiStreamError
 from logistream.events import Reading
 from logistream.ingest.faults import RawMessage
+from logistream.ingest.mqtt_connect import connect
 from logistream.ingest.simulator import Emission
 from logistream.ingest.via_devices import position_of, probe_temperatures
 from logistream.registry.devices import Device
@@ -40,7 +41,6 @@ if TYPE_CHECKING:
     import paho.mqtt.client as mqtt
 
 QOS: Final = 1
-KEEPALIVE_S: Final = 30
 CONNECT_TIMEOUT_S: Final = 15.0
 MAX_INFLIGHT: Final = 100
 """QoS 1 messages a device has on the wire before its PUBACKs (paho's default is 20)."""
@@ -131,13 +131,7 @@ class MqttDevices:
 
         client.on_connect = on_connect
         client.on_publish = on_publish
-        try:
-            client.connect(self.host, self.port, keepalive=KEEPALIVE_S)
-        except OSError as error:
-            raise LogiStreamError(
-                f"cannot reach the MQTT broker at {self.host}:{self.port} ({error}); run "
-                "`logistream stack up` or check LOGISTREAM_MQTT_URL"
-            ) from error
+        connect(client, self.host, self.port)
         client.loop_start()
 
     def _unacked(self) -> int:

@@ -13,14 +13,19 @@ REPO_ROOT = Path(__file__).resolve().parents[3]
 DEFAULT_KAFKA_LIBS = REPO_ROOT / "build" / "kafka-libs"
 
 
-def java() -> str:
-    found = shutil.which("java")
+def _program(name: str, package: str, what: str = "it", path: str | None = None) -> str:
+    """The path of an installed program, or the error naming the Debian package to install."""
+    found = shutil.which(name) or (shutil.which(name, path=path) if path else None)
     if not found:
         raise PrerequisiteError(
-            "java not found: install a Java 17 runtime with "
-            "`apt-get install openjdk-17-jre-headless` (or run `make setup`)"
+            f"{name} not found: install {what} with `apt-get install {package}` "
+            "(or run `make setup`)"
         )
     return found
+
+
+def java() -> str:
+    return _program("java", "openjdk-17-jre-headless", "a Java 17 runtime")
 
 
 def kafka_libs(settings: Settings) -> Path:
@@ -50,30 +55,13 @@ def postgres_bin(program: str) -> str:
 
 
 def redis_server() -> str:
-    found = shutil.which("redis-server")
-    if not found:
-        raise PrerequisiteError(
-            "redis-server not found: install it with `apt-get install redis-server` "
-            "(or run `make setup`)"
-        )
-    return found
+    return _program("redis-server", "redis-server")
 
 
 def mosquitto() -> str:
     # Debian installs the broker in /usr/sbin, which a user's PATH may lack.
-    found = shutil.which("mosquitto") or shutil.which("mosquitto", path="/usr/sbin:/usr/local/sbin")
-    if not found:
-        raise PrerequisiteError(
-            "mosquitto not found: install it with `apt-get install mosquitto` (or run `make setup`)"
-        )
-    return found
+    return _program("mosquitto", "mosquitto", path="/usr/sbin:/usr/local/sbin")
 
 
 def mosquitto_passwd() -> str:
-    found = shutil.which("mosquitto_passwd")
-    if not found:
-        raise PrerequisiteError(
-            "mosquitto_passwd not found: install it with `apt-get install mosquitto` "
-            "(or run `make setup`)"
-        )
-    return found
+    return _program("mosquitto_passwd", "mosquitto")
