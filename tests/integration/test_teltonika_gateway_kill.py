@@ -167,6 +167,13 @@ def test_kill_9_the_gateway_keeps_every_reading_exactly_once(
             assert tracker.done.is_set(), "the tracker did not finish"
         finally:
             if gateway.poll() is None:
+                # A SIGTERM before the interpreter has even installed its handler (a gateway
+                # restarted just as the tracker finished) would kill it: stop it once it serves.
+                wait_until(
+                    lambda: log.read_text(errors="replace").count("listening on") >= kills + 1,
+                    timeout=60,
+                    what="the last gateway to serve",
+                )
                 gateway.send_signal(signal.SIGTERM)
                 assert gateway.wait(60) == 0, log.read_text()[-3000:]
         print(f"{kills} kills, {tracker.resent} packets resent")
