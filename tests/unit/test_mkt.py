@@ -44,12 +44,13 @@ def test_uneven_sampling_of_the_same_curve_gives_the_same_mkt() -> None:
     def curve(t: float) -> float:
         return 5.0 if t < 3 * HOUR else 25.0
 
-    # ... and unevenly: a reading every 5-120 s, plus one at each change (as any sensor that
-    # reports on change would), in shuffled order as a late spool would arrive.
+    # ... and unevenly: a reading every 5-60 s in the cold stretch and every 60-300 s in the
+    # warm one, plus one at each change (as any sensor that reports on change would), in
+    # shuffled order as a late spool would arrive.
     uneven = {0.0, 3 * HOUR, 4 * HOUR}
     t = 0.0
     while t < 4 * HOUR:
-        t += rng.uniform(5, 120)
+        t += rng.uniform(5, 60) if t < 3 * HOUR else rng.uniform(60, 300)
         uneven.add(min(t, 4 * HOUR))
     shuffled = list(uneven)
     rng.shuffle(shuffled)
@@ -57,9 +58,11 @@ def test_uneven_sampling_of_the_same_curve_gives_the_same_mkt() -> None:
     b = mkt_of_series(shuffled, [curve(x) for x in shuffled], hold_max_s=900)
     assert a.mkt_c == pytest.approx(15.132218289, abs=1e-6)
     assert b.mkt_c == pytest.approx(a.mkt_c, abs=1e-9)
-    # An unweighted mean of the exponentials would be biased by the dense stretch.
-    dense = [x for x in shuffled if x < 3 * HOUR]
-    assert len(dense) != len(shuffled) * 3 / 4
+    # An unweighted mean of the exponentials is biased low by the dense cold stretch; the
+    # time weighting is what makes b right.
+    unweighted = mkt_weighted([curve(x) for x in shuffled], [1.0] * len(shuffled))
+    assert unweighted is not None
+    assert unweighted < a.mkt_c - 2.0
 
 
 def test_smooth_curve_sampled_unevenly_converges() -> None:
