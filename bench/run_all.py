@@ -311,8 +311,31 @@ def _mqtt_gateway(r: Result) -> list[Row]:
     ]
 
 
+def _teltonika_gateway(r: Result) -> list[Row]:
+    g = _find(
+        r"Teltonika gateway, one process: ([\d,]+) devices connected, p99 ([\d.]+) ms.*?, "
+        r"([\d,]+) readings/s",
+        r.output,
+    )
+    b = _find(r"baseline bare asyncio server, same devices: p99 ([\d.]+) ms", r.output)
+    ratio = _find(r"ratio gateway / baseline p99: (x[\d.]+)", r.output)
+    if not (g and b and ratio):
+        return []
+    return [
+        Row(
+            "Teltonika gateway, one process: devices connected, 10 records each every 30 s",
+            f"{g[1]} devices, p99 {g[2]} ms (packet -> reply), {g[3]} readings/s",
+            ">= 5,000 devices, p99 < 100 ms",
+            f"bare asyncio server p99 {b[1]} ms",
+            f"p99 {ratio[1]}",
+            r.command,
+        )
+    ]
+
+
 PARSERS: dict[str, Callable[[Result], list[Row]]] = {
     "bench_mqtt_gateway": _mqtt_gateway,
+    "bench_teltonika_gateway": _teltonika_gateway,
     "bench_alarm_quality": _alarm_quality,
     "bench_notify": _notify,
     "bench_simulator": _simulator,
@@ -349,6 +372,7 @@ def summary_rows(results: list[Result]) -> list[Row]:
     order = [
         "bench_simulator",
         "bench_mqtt_gateway",
+        "bench_teltonika_gateway",
         "bench_speed",
         "bench_alarm_quality",
         "bench_bridge",
