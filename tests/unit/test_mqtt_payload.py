@@ -7,9 +7,16 @@ import json
 
 import msgspec
 import pytest
+from tests.helpers import seeded_random
 
 from logistream.events import decode_reading_with_extras
-from logistream.ingest.mqtt_payload import Forward, Refused, device_of_topic, to_record
+from logistream.ingest.mqtt_payload import (
+    Forward,
+    RecordMaker,
+    Refused,
+    device_of_topic,
+    to_record,
+)
 from logistream.ingest.registered_fields import registered_fields
 from logistream.registry import load_registry
 
@@ -105,3 +112,28 @@ def test_the_registry_fills_in_cargo_and_driver_unless_the_device_sent_its_own()
     assert isinstance(kept, Forward)
     assert decode_reading_with_extras(kept.value)[0].cargo == "flowers"
     assert registered_fields(registry, "NOT A TRUCK") == {}
+
+
+def test_a_gateway_s_record_maker_gives_what_to_record_gives_message_after_message() -> None:
+    # The maker remembers each device's part; a refusal is never remembered, so a device that
+    # sends a wrong probe and then a right one gets its reading through.
+    rng = seeded_random("record maker")
+    registry = load_registry()
+    registered = {d.truck_id: registered_fields(registry, d.truck_id) for d in DEVICES.all}
+    maker = RecordMaker(DEVICES, registered)
+    devices = [ONE_PROBE, TWO_PROBES, NO_PROBES, "not-registered"]
+    probes = [None, "front", "rear", "product", "middle"]
+    for i in range(400):
+        device = rng.choice(devices)
+        payload: dict[str, object] = {"temp": rng.uniform(-30, 30), "timestamp": 1.76e9 + i}
+        if (probe := rng.choice(probes)) is not None:
+            payload["probe_id"] = probe
+        if rng.random() < 0.1:
+            payload["truck_id"] = rng.choice(["KCB 781C", "KCH 146H"])
+        raw = json.dumps(payload).encode()
+        made = maker.to_record(_topic(device), raw)
+        assert made == to_record(_topic(device), raw, DEVICES, registered), (device, payload)
+    assert isinstance(maker.to_record(_topic(TWO_PROBES), b'{"probe_id": "x"}'), Refused)
+    ok = maker.to_record(_topic(TWO_PROBES), b'{"probe_id": "rear", "timestamp": 5}')
+    assert isinstance(ok, Forward)
+    assert json.loads(ok.value)["calibration_offset_c"] == -0.1

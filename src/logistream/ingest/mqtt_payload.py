@@ -99,6 +99,115 @@ def _probe(device: Device, probe_id: str | None) -> Probe | str:
     return f"probe_id {probe_id!r} is not one of {named} (devices.toml)"
 
 
+@dataclass(frozen=True, slots=True)
+class _DevicePlan:
+    """What every record of one registered MQTT device shares, encoded once."""
+
+    device: Device
+    key: bytes
+    truck: msgspec.Raw
+    registered: tuple[tuple[str, msgspec.Raw], ...]
+
+
+class RecordMaker:
+    """:func:`to_record` for one gateway: what a device's records share (its truck, the
+    registered cargo and driver, each probe's calibration fields) is looked up and encoded on
+    the device's first message and kept, since the registry does not change while it runs.
+    Only what the registry allows is kept: a refusal is worked out again each time."""
+
+    def __init__(
+        self, devices: Devices, registered: Mapping[str, Mapping[str, str]] | None = None
+    ) -> None:
+        self._devices = devices
+        self._registered = registered or {}
+        self._plans: dict[str, _DevicePlan] = {}
+        self._probes: dict[tuple[str, str | None], tuple[tuple[str, msgspec.Raw], ...]] = {}
+
+    def _plan(self, device_id: str) -> _DevicePlan | None:
+        plan = self._plans.get(device_id)
+        if plan is None:
+            device = self._devices.by_id.get(device_id)
+            if device is None or device.kind != "mqtt":
+                return None
+            plan = _DevicePlan(
+                device,
+                device.truck_id.encode(),
+                msgspec.Raw(_encode(device.truck_id)),
+                tuple(
+                    (name, msgspec.Raw(_encode(value)))
+                    for name, value in self._registered.get(device.truck_id, {}).items()
+                ),
+            )
+            self._plans[device_id] = plan
+        return plan
+
+    def _probe_fields(
+        self, device: Device, probe_id: str | None
+    ) -> tuple[tuple[str, msgspec.Raw], ...] | str:
+        """The calibration fields of the probe a reading names, or what is wrong with it."""
+        cached = self._probes.get((device.device_id, probe_id))
+        if cached is not None:
+            return cached
+        probe = _probe(device, probe_id)
+        if isinstance(probe, str):
+            return probe
+        extra: list[tuple[str, msgspec.Raw]] = []
+        if probe.offset_c:
+            extra.append((CALIBRATION_OFFSET_FIELD, msgspec.Raw(_encode(probe.offset_c))))
+        if probe.calibration is not None:
+            certificate = msgspec.Raw(_encode(probe.calibration.certificate))
+            extra.append((CALIBRATION_CERTIFICATE_FIELD, certificate))
+        fields = tuple(extra)
+        self._probes[(device.device_id, probe_id)] = fields
+        return fields
+
+    def to_record(self, topic: str, payload: bytes) -> Forward | Refused:
+        """The record for one MQTT message, or why it is refused (see :func:`to_record`)."""
+        device_id = device_of_topic(topic)
+        if device_id is None:
+            return Refused(
+                "?", "bad_topic", f"topic {topic!r} is not {TOPIC_PREFIX}<id>{TOPIC_SUFFIX}"
+            )
+        plan = self._plan(device_id)
+        if plan is None:
+            return Refused(
+                device_id,
+                "unknown_device",
+                f"device {device_id!r} is not an MQTT device of devices.toml",
+            )
+        device = plan.device
+        try:
+            fields = _object.decode(payload)
+        except msgspec.DecodeError:
+            # Not a JSON object: the bridge refuses it with the contract's reason code.
+            return Forward(device_id, plan.key, payload)
+        if "truck_id" in fields:
+            named_truck = _string(fields["truck_id"])
+            if named_truck != device.truck_id:
+                return Refused(
+                    device_id,
+                    "wrong_truck",
+                    f"truck_id {named_truck!r} is not {device.truck_id!r}, the truck of device "
+                    f"{device_id} in devices.toml: leave truck_id out or send the device's own",
+                )
+        raw_probe = fields.get("probe_id")
+        probe_id = None if raw_probe is None else _string(raw_probe)
+        probe_fields = self._probe_fields(device, probe_id)
+        if isinstance(probe_fields, str):
+            return Refused(device_id, "unknown_probe", probe_fields)
+        fields["truck_id"] = plan.truck
+        for name, value in plan.registered:
+            if name not in fields:
+                fields[name] = value
+        for name, value in probe_fields:
+            fields[name] = value
+        timestamp = fields.get("timestamp")
+        if timestamp is not None and "event_id" not in fields:
+            event_id = device_event_id(device_id, probe_id, bytes(timestamp).decode())
+            fields["event_id"] = msgspec.Raw(_encode(event_id))
+        return Forward(device_id, plan.key, _encode(fields))
+
+
 def to_record(
     topic: str,
     payload: bytes,
@@ -106,45 +215,6 @@ def to_record(
     registered: Mapping[str, Mapping[str, str]] | None = None,
 ) -> Forward | Refused:
     """The record for one MQTT message, or why it is refused. ``registered``: by truck, the
-    fields the fleet registry fills in when the device leaves them out (cargo, driver)."""
-    device_id = device_of_topic(topic)
-    if device_id is None:
-        return Refused("?", "bad_topic", f"topic {topic!r} is not {TOPIC_PREFIX}<id>{TOPIC_SUFFIX}")
-    device = devices.by_id.get(device_id)
-    if device is None or device.kind != "mqtt":
-        return Refused(
-            device_id,
-            "unknown_device",
-            f"device {device_id!r} is not an MQTT device of devices.toml",
-        )
-    key = device.truck_id.encode()
-    try:
-        fields = _object.decode(payload)
-    except msgspec.DecodeError:
-        # Not a JSON object: the bridge refuses it with the contract's reason code.
-        return Forward(device_id, key, payload)
-    named_truck = _string(fields.get("truck_id"))
-    if "truck_id" in fields and named_truck != device.truck_id:
-        return Refused(
-            device_id,
-            "wrong_truck",
-            f"truck_id {named_truck!r} is not {device.truck_id!r}, the truck of device "
-            f"{device_id} in devices.toml: leave truck_id out or send the device's own",
-        )
-    probe_id = _string(fields.get("probe_id"))
-    probe = _probe(device, probe_id)
-    if isinstance(probe, str):
-        return Refused(device_id, "unknown_probe", probe)
-    fields["truck_id"] = msgspec.Raw(_encode(device.truck_id))
-    for name, value in (registered or {}).get(device.truck_id, {}).items():
-        if name not in fields:
-            fields[name] = msgspec.Raw(_encode(value))
-    if probe.offset_c:
-        fields[CALIBRATION_OFFSET_FIELD] = msgspec.Raw(_encode(probe.offset_c))
-    if probe.calibration is not None:
-        fields[CALIBRATION_CERTIFICATE_FIELD] = msgspec.Raw(_encode(probe.calibration.certificate))
-    timestamp = fields.get("timestamp")
-    if "event_id" not in fields and timestamp is not None:
-        event_id = device_event_id(device_id, probe_id, bytes(timestamp).decode())
-        fields["event_id"] = msgspec.Raw(_encode(event_id))
-    return Forward(device_id, key, _encode(fields))
+    fields the fleet registry fills in when the device leaves them out (cargo, driver). A
+    gateway keeps one :class:`RecordMaker` instead, which remembers each device's part."""
+    return RecordMaker(devices, registered).to_record(topic, payload)
