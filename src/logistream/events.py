@@ -140,6 +140,9 @@ class Alert(msgspec.Struct, kw_only=True):
     """For an alert raised from late readings (stored on the truck and sent after newer ones):
     the truck's newest event time when it became known; ``known_at - opened_at`` is its delay.
     None: known as it happened."""
+    probe_id: str | None = None
+    """The probe whose readings raised it (a cargo-air rule on a truck with several probes);
+    None: the truck's single probe, or a rule about the vehicle."""
 
 
 class AlertCommand(msgspec.Struct, kw_only=True):

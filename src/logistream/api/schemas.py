@@ -113,6 +113,12 @@ class Alert(BaseModel):
         "ones): the truck's newest event time when the alert became known. Absent: known as "
         "it happened.",
     )
+    probe_id: str | None = Field(
+        default=None,
+        description="The probe whose readings raised it (a temperature or sensor rule on a "
+        "truck with several probes, devices.toml). Absent: the truck's single probe, or a "
+        "rule about the vehicle.",
+    )
 
 
 class Alerts(BaseModel):

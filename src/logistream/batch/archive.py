@@ -84,10 +84,11 @@ ORDER BY s.source_partition, s.source_offset
 _INSERT_ALERTS: Final = """
 INSERT INTO alert_changes (alert_id, state, changed_at, truck_id, trip_id, cargo, rule,
     severity, opened_at, value, threshold, lat, lon, message, acknowledged_by, ack_note,
-    resolved_at, payload, source_partition, source_offset)
+    resolved_at, payload, source_partition, source_offset, probe_id)
 SELECT alert_id, state, to_timestamp(changed_at), truck_id, trip_id, cargo, rule,
     severity, to_timestamp(opened_at), value, threshold, lat, lon, message, acknowledged_by,
-    ack_note, to_timestamp(resolved_at), payload::jsonb, source_partition, source_offset
+    ack_note, to_timestamp(resolved_at), payload::jsonb, source_partition, source_offset,
+    probe_id
 FROM stage_alerts
 ORDER BY alert_id, state, changed_at
 ON CONFLICT DO NOTHING

@@ -39,12 +39,12 @@ READING_TYPES: Final = (
 ALERT_COLUMNS: Final = (
     "alert_id", "state", "changed_at", "truck_id", "trip_id", "cargo", "rule", "severity",
     "opened_at", "value", "threshold", "lat", "lon", "message", "acknowledged_by", "ack_note",
-    "resolved_at", "payload", "source_partition", "source_offset",
+    "resolved_at", "payload", "source_partition", "source_offset", "probe_id",
 )  # fmt: skip
 ALERT_TYPES: Final = (
     "text", "text", "float8", "text", "text", "text", "text", "text",
     "float8", "float8", "float8", "float8", "float8", "text", "text", "text",
-    "float8", "text", "int4", "int8",
+    "float8", "text", "int4", "int8", "text",
 )  # fmt: skip
 REJECTED_COLUMNS: Final = (
     "source_topic", "source_partition", "source_offset", "reason", "detail", "message_key",
@@ -214,7 +214,7 @@ def decode_alert_change(message: Consumed, *, max_bytes: int) -> AlertRow | Reje
     return (
         a.alert_id, a.state, a.changed_at, a.truck_id, a.trip_id, a.cargo, a.rule, a.severity,
         a.opened_at, a.value, a.threshold, a.lat, a.lon, a.message, a.acknowledged_by,
-        a.ack_note, a.resolved_at, raw.decode(), message.partition, message.offset,
+        a.ack_note, a.resolved_at, raw.decode(), message.partition, message.offset, a.probe_id,
     )  # fmt: skip
 
 

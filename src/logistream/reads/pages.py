@@ -30,7 +30,7 @@ READING_COLUMNS: Final = (
 )
 HISTORY_COLUMNS: Final = (
     "alert_id, state, changed_at, truck_id, trip_id, cargo, rule, severity, opened_at, value, "
-    "threshold, lat, lon, message, acknowledged_by, ack_note, resolved_at"
+    "threshold, lat, lon, message, acknowledged_by, ack_note, resolved_at, probe_id"
 )
 
 
