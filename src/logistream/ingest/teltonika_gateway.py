@@ -31,7 +31,14 @@ says, so the device itself is the retry mechanism:
 
 A clean stop (SIGINT/SIGTERM) closes the listening socket, lets each connection finish the packet
 in hand (acknowledged and answered, or abandoned unanswered), closes the connections, flushes the
-producer and exits 0.
+producer and exits 0. A **fatal Kafka producer error** (``ingest.acked_producer``) stops it the
+same way, except that no packet in hand is answered: it then ends with one line saying why and
+exit 2 (``KafkaClientFailed``), so the service manager starts a new process with a new producer,
+instead of a gateway that accepts devices and never answers them.
+
+Each device holds a socket: at start the soft open-file limit is raised to the hard one (service
+managers often start processes with 1,024), and one error line says so when even that is too
+few for the registry's Teltonika devices.
 """
 
 from __future__ import annotations
@@ -39,6 +46,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import resource
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -55,7 +63,7 @@ from logistream.devices.teltonika_stream import (
     Ping,
     TeltonikaStream,
 )
-from logistream.errors import InvalidReading
+from logistream.errors import InvalidReading, KafkaClientFailed
 from logistream.events import decode_reading
 from logistream.ingest.acked_producer import AckedProducer
 from logistream.ingest.log_once import LogOnce
@@ -68,6 +76,8 @@ DEFAULT_PORT: Final = 5027
 READ_BYTES: Final = 65_536
 REASON_KAFKA: Final = "kafka_unavailable"
 BACKLOG: Final = 4096
+SPARE_FILES: Final = 64
+"""Open files the process needs beside its device connections (Kafka, metrics, Python)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -272,6 +282,8 @@ class TeltonikaGateway:
         error = await self.producer.send([(m.key, m.value) for m in out])
         if error is not None:
             self.metrics.kafka_failures.inc()
+            if self.producer.fatal_error is not None:
+                return False  # the gateway stops and says why once, not once per device
             self._log(
                 plan.imei,
                 REASON_KAFKA,
@@ -319,6 +331,28 @@ class TeltonikaGateway:
                 await asyncio.wait(pending, timeout=1.0)
 
 
+def raise_open_file_limit(devices: int) -> str | None:
+    """Raise the soft open-file limit to the hard one; None when it then covers ``devices``
+    connections, else the one-line error to log (the gateway still serves as many as it can)."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    # An unlimited hard limit is not a valid soft one for open files: Linux caps it (nr_open).
+    wanted = hard if hard != resource.RLIM_INFINITY else max(soft, 1_048_576)
+    problem = None
+    if soft < wanted:
+        try:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (wanted, hard))
+            soft = wanted
+        except (OSError, ValueError) as error:
+            problem = f" (raising it to {wanted:,} failed: {error})"
+    if soft >= devices + SPARE_FILES:
+        return None
+    return (
+        f"open-file limit {soft:,}{problem or ''}: room for about {max(soft - SPARE_FILES, 0):,} "
+        f"device connections, the registry has {devices:,} Teltonika devices; raise the hard "
+        "limit (LimitNOFILE= in the systemd unit, ulimit -Hn, docker --ulimit nofile=)"
+    )
+
+
 async def serve(
     gateway: TeltonikaGateway, options: GatewayOptions, stop_requested: asyncio.Event
 ) -> None:
@@ -354,12 +388,15 @@ def run(options: GatewayOptions, io_mappings: Path | None = None) -> None:
             io_mappings = own if own.exists() else None
         registry = load_registry(settings.registry_dir)
         plans = device_plans(registry.devices, load_io_mappings(io_mappings), registry)
+        too_few_files = raise_open_file_limit(len(plans))
+        if too_few_files is not None:
+            log.error("teltonika gateway: %s", too_few_files)
         metrics = GatewayMetrics()
         if options.metrics_port is not None:
             metrics.serve(options.metrics_port)
-        timeout_ms = int(options.kafka_timeout_s * 1000)
+        config = {"message.timeout.ms": int(options.kafka_timeout_s * 1000), "linger.ms": 2}
         producer = AckedProducer(
-            durable_producer(settings, config={"message.timeout.ms": timeout_ms, "linger.ms": 2}),
+            lambda on_error: durable_producer(settings, config=config, on_error=on_error),
             settings.topic_telemetry,
             options.kafka_timeout_s,
         )
@@ -376,6 +413,7 @@ def run(options: GatewayOptions, io_mappings: Path | None = None) -> None:
                 loop.call_soon_threadsafe(stop_requested.set)
 
             shutdown.on_stop(wake)
+            producer.on_fatal(lambda _reason: wake())
             gateway = TeltonikaGateway(
                 plans, producer, metrics, idle_timeout_s=options.idle_timeout_s
             )
@@ -385,6 +423,11 @@ def run(options: GatewayOptions, io_mappings: Path | None = None) -> None:
             asyncio.run(main())
         finally:
             left = producer.close(options.kafka_timeout_s)
+    if producer.fatal_error is not None:
+        raise KafkaClientFailed(
+            f"teltonika gateway stopped: {producer.fatal_error}; the packets in hand were not "
+            "answered (the devices send them again)"
+        )
     if left:
         print(f"teltonika gateway stopped; {left} readings were not acknowledged (unanswered)")
     else:
