@@ -13,7 +13,7 @@ The client: N simulated trackers in this one asyncio process. Each opens a TCP c
 the IMEI handshake and then, every 30 s, sends one Codec 8 AVL packet of 10 records and waits for
 the 4-byte reply; the send moments are spread evenly over the 30 s (a seeded random phase per
 device, the seed printed), so the load is smooth: N / 30 packets a second. N is ramped up in steps
-(500, 1,000, 2,000, 5,000, 10,000) while the previous step held; each step lasts long enough
+(500, 1,000, 2,000, 5,000, then 10,000 if 5,000 held); each step lasts long enough
 for every device to send 2 or 3 packets. Per step and server: devices connected, packets sent,
 replies, p50/p99/max reply latency, readings reaching Kafka (the topic's end offsets before and
 after the step), devices that stayed connected (the gateway's own connection gauge is read too),
@@ -526,8 +526,8 @@ def main() -> None:
         try:
             for number, devices in enumerate(steps):
                 gateway, _ = bench.step(number, devices)
-                if not gateway.held:
-                    break  # the figure is bounded: no point in more devices
+                if not gateway.held and devices >= GOAL_DEVICES:
+                    break  # beyond the goal, more devices only while a step holds
         finally:
             code = bench.gateway.stop()
             bench.baseline.stop()
