@@ -36,6 +36,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from logistream.config import Settings, child_env, resolve_endpoints
+from logistream.ingest.mqtt_gateway import PRODUCER_CONFIG
 from logistream.kafka import ensure_topics, make_producer
 from logistream.registry import load_registry
 from logistream.stack.mosquitto_server import MAX_INFLIGHT_MESSAGES, MosquittoServer
@@ -57,7 +58,7 @@ def pipe_to_kafka(topic: str) -> None:
     """The baseline's producer: ``<topic> <payload>`` lines from mosquitto_sub -> Kafka, keyed by
     the device id in the topic, the same producer configuration as the gateway's."""
     settings = Settings()
-    producer = make_producer(settings)
+    producer = make_producer(settings, **PRODUCER_CONFIG)
     failed = 0
 
     def report(error: object, _msg: object) -> None:

@@ -38,7 +38,7 @@ if TYPE_CHECKING:
 
     from logistream.ingest.mqtt_socket import BufferedSocket, BulkClient
     from logistream.kafka import Producer
-    from logistream.kafka.records import KafkaIssue, Record
+    from logistream.kafka.records import ConfigValue, KafkaIssue, Record
     from logistream.registry.devices import Devices
 
 log = logging.getLogger("logistream.gateway.mqtt")
@@ -52,6 +52,10 @@ IDLE_WAIT_S: Final = 0.02
 """How long a round waits for the broker when no record awaits Kafka's acknowledgement..."""
 BUSY_WAIT_S: Final = 0.001
 """...and when some do: their delivery reports are served within about this long."""
+PRODUCER_CONFIG: Final[dict[str, ConfigValue]] = {"linger.ms": 20}
+"""Over the durable producer's: batches of 20 ms cost the gateway about a tenth less CPU a
+reading than 5 ms (the benchmark, 3 runs each) and still keep the acknowledgements well inside
+Mosquitto's window of 1,000 unacknowledged messages at 20,000 readings/s (50 ms)."""
 
 
 @dataclass
@@ -303,7 +307,7 @@ def run(instance: str, share_group: str | None = None, metrics_port: int | None 
     registry = load_registry(settings.registry_dir)
     devices = registry.devices
     credentials = gateway_credentials(settings)
-    producer = durable_producer(settings, endpoints)
+    producer = durable_producer(settings, endpoints, config=PRODUCER_CONFIG)
     client = mqtt_client(instance, credentials.username, credentials.password)
     gateway = MqttGateway(
         client,
