@@ -7,8 +7,8 @@ timestamp as it sent it, so two probes of one truck at the same second are two r
 
 The id is ``uuid.uuid5(namespace, name)`` computed without the ``uuid.UUID`` object: the SHA-1
 of the namespace is taken once and copied per id, and the version and variant bits are set on
-the digest directly (the gateways make one id per reading; ids already archived never change,
-which a unit test checks against ``uuid.uuid5``).
+the digest's integer directly (the gateways make one id per reading; ids already archived
+never change, which a unit test checks against ``uuid.uuid5``).
 """
 
 from __future__ import annotations
@@ -21,19 +21,16 @@ from logistream.events import EVENT_ID_NAMESPACE
 
 _DEVICE_NAMESPACE: Final = uuid.uuid5(EVENT_ID_NAMESPACE, "device-gateway")
 _NAMESPACE_SHA1: Final = hashlib.sha1(_DEVICE_NAMESPACE.bytes, usedforsecurity=False)
+# RFC 4122 on the first 128 bits of the SHA-1: version 5 in bits 76-79, variant 0b10 in 62-63.
+_KEEP: Final = ((1 << 128) - 1) ^ ((0xF << 76) | (0x3 << 62))
+_SET: Final = (0x5 << 76) | (0x2 << 62)
 
 
 def uuid5_text(namespace_sha1: hashlib._Hash, name: str) -> str:
     """``str(uuid.uuid5(ns, name))`` where ``namespace_sha1`` is ``sha1(ns.bytes)``."""
     sha = namespace_sha1.copy()
     sha.update(name.encode())
-    digest = sha.digest()
-    # RFC 4122: version 5 in the high nibble of byte 6, variant 10 in the top bits of byte 8.
-    h = (
-        digest[:6]
-        + bytes(((digest[6] & 0x0F) | 0x50, digest[7], (digest[8] & 0x3F) | 0x80))
-        + digest[9:16]
-    ).hex()
+    h = f"{(int.from_bytes(sha.digest()[:16], 'big') & _KEEP) | _SET:032x}"
     return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
 
 
