@@ -149,3 +149,24 @@ def test_a_closed_peer_reads_as_the_end_and_a_failed_write_is_reported(
         buffered.send(b"\x40\x02\x00\x02")
     with pytest.raises(ConnectionError):
         buffered.recv(1)
+
+
+def test_the_client_hands_messages_to_on_message_or_to_per_topic_callbacks() -> None:
+    import paho.mqtt.client as mqtt
+    from paho.mqtt.enums import CallbackAPIVersion
+
+    from logistream.ingest.mqtt_socket import BulkClient
+
+    client = BulkClient(CallbackAPIVersion.VERSION2, client_id="t", manual_ack=True)
+    seen: list[tuple[str, bytes]] = []
+    client.on_message = lambda _c, _u, m: seen.append(("any", m.payload))
+    message = mqtt.MQTTMessage(mid=1, topic=b"logistream/devices/tu-1/telemetry")
+    message.payload = b"{}"
+    client._handle_on_message(message)
+    assert seen == [("any", b"{}")]
+    # Once a per-topic callback is registered, paho's own dispatch (topic matching) serves.
+    client.message_callback_add(
+        "logistream/devices/+/telemetry", lambda _c, _u, m: seen.append(("topic", m.payload))
+    )
+    client._handle_on_message(message)
+    assert seen == [("any", b"{}"), ("topic", b"{}")]
