@@ -43,9 +43,9 @@ _text: Final = msgspec.json.Decoder(str)
 _encode: Final = msgspec.json.Encoder().encode
 
 
-@dataclass(frozen=True, slots=True)
-class Forward:
-    """A record to produce to ``truck_telemetry``."""
+class Forward(msgspec.Struct, frozen=True):
+    """A record to produce to ``truck_telemetry`` (a Struct: one is made per message, and a
+    frozen dataclass takes several times as long to make)."""
 
     device_id: str
     key: bytes
@@ -107,6 +107,8 @@ class _DevicePlan:
     key: bytes
     truck: msgspec.Raw
     registered: tuple[tuple[str, msgspec.Raw], ...]
+    probes: dict[str | None, tuple[tuple[str, msgspec.Raw], ...]]
+    """By ``probe_id`` as sent: the probe's calibration fields (only probes the registry has)."""
 
 
 class RecordMaker:
@@ -121,34 +123,32 @@ class RecordMaker:
         self._devices = devices
         self._registered = registered or {}
         self._plans: dict[str, _DevicePlan] = {}
-        self._probes: dict[tuple[str, str | None], tuple[tuple[str, msgspec.Raw], ...]] = {}
+        """By topic: only the topics of registered MQTT devices are kept."""
 
     def _plan(self, device_id: str) -> _DevicePlan | None:
-        plan = self._plans.get(device_id)
-        if plan is None:
-            device = self._devices.by_id.get(device_id)
-            if device is None or device.kind != "mqtt":
-                return None
-            plan = _DevicePlan(
-                device,
-                device.truck_id.encode(),
-                msgspec.Raw(_encode(device.truck_id)),
-                tuple(
-                    (name, msgspec.Raw(_encode(value)))
-                    for name, value in self._registered.get(device.truck_id, {}).items()
-                ),
-            )
-            self._plans[device_id] = plan
-        return plan
+        device = self._devices.by_id.get(device_id)
+        if device is None or device.kind != "mqtt":
+            return None
+        return _DevicePlan(
+            device,
+            device.truck_id.encode(),
+            msgspec.Raw(_encode(device.truck_id)),
+            tuple(
+                (name, msgspec.Raw(_encode(value)))
+                for name, value in self._registered.get(device.truck_id, {}).items()
+            ),
+            {},
+        )
 
+    @staticmethod
     def _probe_fields(
-        self, device: Device, probe_id: str | None
+        plan: _DevicePlan, probe_id: str | None
     ) -> tuple[tuple[str, msgspec.Raw], ...] | str:
         """The calibration fields of the probe a reading names, or what is wrong with it."""
-        cached = self._probes.get((device.device_id, probe_id))
+        cached = plan.probes.get(probe_id)
         if cached is not None:
             return cached
-        probe = _probe(device, probe_id)
+        probe = _probe(plan.device, probe_id)
         if isinstance(probe, str):
             return probe
         extra: list[tuple[str, msgspec.Raw]] = []
@@ -158,24 +158,28 @@ class RecordMaker:
             certificate = msgspec.Raw(_encode(probe.calibration.certificate))
             extra.append((CALIBRATION_CERTIFICATE_FIELD, certificate))
         fields = tuple(extra)
-        self._probes[(device.device_id, probe_id)] = fields
+        plan.probes[probe_id] = fields
         return fields
 
     def to_record(self, topic: str, payload: bytes) -> Forward | Refused:
         """The record for one MQTT message, or why it is refused (see :func:`to_record`)."""
-        device_id = device_of_topic(topic)
-        if device_id is None:
-            return Refused(
-                "?", "bad_topic", f"topic {topic!r} is not {TOPIC_PREFIX}<id>{TOPIC_SUFFIX}"
-            )
-        plan = self._plan(device_id)
+        plan = self._plans.get(topic)
         if plan is None:
-            return Refused(
-                device_id,
-                "unknown_device",
-                f"device {device_id!r} is not an MQTT device of devices.toml",
-            )
+            found = device_of_topic(topic)
+            if found is None:
+                return Refused(
+                    "?", "bad_topic", f"topic {topic!r} is not {TOPIC_PREFIX}<id>{TOPIC_SUFFIX}"
+                )
+            plan = self._plan(found)
+            if plan is None:
+                return Refused(
+                    found,
+                    "unknown_device",
+                    f"device {found!r} is not an MQTT device of devices.toml",
+                )
+            self._plans[topic] = plan
         device = plan.device
+        device_id = device.device_id
         try:
             fields = _object.decode(payload)
         except msgspec.DecodeError:
@@ -192,7 +196,7 @@ class RecordMaker:
                 )
         raw_probe = fields.get("probe_id")
         probe_id = None if raw_probe is None else _string(raw_probe)
-        probe_fields = self._probe_fields(device, probe_id)
+        probe_fields = self._probe_fields(plan, probe_id)
         if isinstance(probe_fields, str):
             return Refused(device_id, "unknown_probe", probe_fields)
         fields["truck_id"] = plan.truck
