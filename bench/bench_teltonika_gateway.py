@@ -7,7 +7,10 @@ time from a packet sent to its reply received, against a bare TCP server in the 
   LOGISTREAM_REGISTRY_DIR (one truck each, one probe on Dallas IO 72);
 - baseline: a bare asyncio TCP server (``--baseline-server PORT``, its own process like the
   gateway) that accepts any IMEI and answers each packet as soon as its length is read and its
-  bytes are in: no CRC, no decode, no Kafka. What the same client and the same sockets cost.
+  bytes are in: no CRC, no decode, no Kafka. What the same client and the same sockets cost;
+- and, to show what Kafka's acknowledgement alone costs, the same bare server producing 10
+  messages a packet to the same topic with the gateway's producer settings (``AckedProducer``:
+  idempotent, acks=all, linger 2 ms) and replying once Kafka acknowledged them ("bare+kafka").
 
 The client: N simulated trackers in this one asyncio process. Each opens a TCP connection, does
 the IMEI handshake and then, every 30 s, sends one Codec 8 AVL packet of 10 records and waits for
@@ -70,26 +73,44 @@ GPS = GpsElement(36.8219, -1.2921, 1700, 135, 9, 57)
 # --- the baseline server ---------------------------------------------------------------------
 
 
-async def _bare_connection(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-    """Handshake -> 0x01; each packet -> its record count, read from the data field's second
-    byte once the packet's bytes are in (no CRC, no decode)."""
-    try:
-        size = int.from_bytes(await reader.readexactly(2), "big")
-        await reader.readexactly(size)
-        writer.write(IMEI_ACCEPT)
-        while True:
-            header = await reader.readexactly(8)  # preamble, data field length
-            body = await reader.readexactly(int.from_bytes(header[4:], "big") + 4)  # + CRC
-            writer.write(reply(body[1]))
-    except (asyncio.IncompleteReadError, ConnectionError):
-        pass
-    finally:
-        writer.close()
+def baseline_server(port: int, with_kafka: bool) -> None:
+    """The bare server; ``with_kafka``: each packet's reply waits for 10 messages acknowledged
+    by Kafka (LOGISTREAM_* settings: the same topic and producer settings as the gateway)."""
+    from logistream.config import get_settings
+    from logistream.ingest.acked_producer import AckedProducer
+    from logistream.kafka import durable_producer
 
+    producer: AckedProducer | None = None
+    if with_kafka:
+        settings = get_settings()
+        config = {"message.timeout.ms": 10_000, "linger.ms": 2}  # as the gateway's
+        producer = AckedProducer(
+            lambda on_error: durable_producer(settings, config=config, on_error=on_error),
+            settings.topic_telemetry,
+            10.0,
+        )
 
-def baseline_server(port: int) -> None:
+    async def connection(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        try:
+            size = int.from_bytes(await reader.readexactly(2), "big")
+            key = (await reader.readexactly(size)).decode()
+            writer.write(IMEI_ACCEPT)
+            while True:
+                header = await reader.readexactly(8)  # preamble, data field length
+                body = await reader.readexactly(int.from_bytes(header[4:], "big") + 4)  # + CRC
+                if producer is not None:
+                    # About a reading's size; the same key for a device, as the gateway's truck.
+                    value = body[: len(body) // body[1]]
+                    if await producer.send([(key, value)] * body[1]) is not None:
+                        return  # unanswered, as the gateway does
+                writer.write(reply(body[1]))
+        except (asyncio.IncompleteReadError, ConnectionError):
+            pass
+        finally:
+            writer.close()
+
     async def main() -> None:
-        server = await asyncio.start_server(_bare_connection, "127.0.0.1", port, backlog=4096)
+        server = await asyncio.start_server(connection, "127.0.0.1", port, backlog=4096)
         print(f"baseline server listening on 127.0.0.1:{port}", flush=True)
         async with server:
             await server.serve_forever()
@@ -369,7 +390,7 @@ class KafkaCount:
 
 
 HEADER = (
-    f"{'server':<9}{'devices':>8}{'connected':>10}{'packets':>8}{'replies':>8}"
+    f"{'server':<11}{'devices':>8}{'connected':>10}{'packets':>8}{'replies':>8}"
     f"{'p50 ms':>8}{'p99 ms':>8}{'max ms':>8}{'readings/s':>11}{'on Kafka':>9}"
     f"{'stayed':>7}{'srv conns':>10}{'srv CPU':>8}{'cli CPU':>8}{'cli lag p99':>12}"
 )
@@ -383,7 +404,7 @@ def row(name: str, s: Step) -> str:
     stayed = "yes" if s.lost == 0 and s.connected == s.devices else "NO"
     busy = max(s.seconds, 1e-9)
     return (
-        f"{name:<9}{s.devices:>8,}{s.connected:>10,}{s.packets:>8,}{s.replies:>8,}"
+        f"{name:<11}{s.devices:>8,}{s.connected:>10,}{s.packets:>8,}{s.replies:>8,}"
         f"{s.ms(0.5):>8.1f}{s.ms(0.99):>8.1f}{s.ms(1.0):>8.1f}{rate:>11}{kafka:>9}"
         f"{stayed:>7}{conns:>10}{s.server_cpu_s / busy:>8.0%}{s.client_cpu_s / busy:>8.0%}"
         f"{lag:>12.1f}"
@@ -396,51 +417,57 @@ def ratio(g: Step, b: Step) -> str:
 
 @dataclass
 class Bench:
-    """The two servers under test, Kafka's count, and the steps measured so far."""
+    """The servers under test, Kafka's count, and the steps measured so far."""
 
     gateway: Server
     baseline: Server
-    gateway_port: int
-    baseline_port: int
+    bare_kafka: Server
+    ports: dict[str, int]
     metrics_port: int
     count: KafkaCount
     seed: int
     hold_s: float
     results: list[tuple[Step, Step]] = field(default_factory=list)
+    kafka_only: list[Step] = field(default_factory=list)
 
     def step(self, number: int, devices: int) -> tuple[Step, Step]:
-        """Both servers, one after the other (the same moments of a shared machine), with the
+        """Each server, one after the other (the same moments of a shared machine), with the
         same phases (the same seed)."""
-        pair = []
-        for server, port in (
-            (self.gateway, self.gateway_port),
-            (self.baseline, self.baseline_port),
-        ):
+        got: dict[str, Step] = {}
+        for server in (self.gateway, self.bare_kafka, self.baseline):
             gw = server is self.gateway
 
-            def on_kafka(gw: bool = gw) -> int | None:
-                return self.count() if gw else None
+            def on_kafka(counted: bool = server is not self.baseline) -> int | None:
+                return self.count() if counted else None
 
             def connections(gw: bool = gw) -> int | None:
                 return _gauge(self.metrics_port, "logistream_teltonika_connections") if gw else None
 
             cpu = _cpu_s(server.proc.pid)
             rng = random.Random(self.seed + number)
+            port = self.ports[server.name]
             step = asyncio.run(measure(port, devices, self.hold_s, rng, on_kafka, connections))
             step.server_cpu_s = _cpu_s(server.proc.pid) - cpu
             print(row(server.name, step), flush=True)
             if server.proc.poll() is not None:
                 raise SystemExit(f"the {server.name} died: {server.log.read_text()[-2000:]}")
-            pair.append(step)
-        self.results.append((pair[0], pair[1]))
-        return pair[0], pair[1]
+            got[server.name] = step
+        self.results.append((got["gateway"], got["baseline"]))
+        self.kafka_only.append(got["bare+kafka"])
+        return got["gateway"], got["baseline"]
 
 
-def summary(results: list[tuple[Step, Step]], steps: list[int], smoke: bool) -> None:
+def summary(
+    results: list[tuple[Step, Step]], kafka_only: list[Step], steps: list[int], smoke: bool
+) -> None:
     per_step = ", ".join(
         f"{g.devices:,}: {g.ms(0.99):.1f} / {b.ms(0.99):.1f} ms = {ratio(g, b)}" for g, b in results
     )
     print(f"gateway / baseline p99, per step: {per_step}")
+    kafka = ", ".join(f"{k.devices:,}: {k.ms(0.99):.1f} ms" for k in kafka_only)
+    print(
+        f"bare+kafka p99 (the bare server waiting for Kafka's acknowledgement), per step: {kafka}"
+    )
     held = [(g, b) for g, b in results if g.held]
     if not held:
         print(f"Teltonika gateway, one process: no step held (p99 < {GOAL_P99_MS:.0f} ms)")
@@ -483,9 +510,10 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=None)
     parser.add_argument("--partitions", type=int, default=3)
     parser.add_argument("--baseline-server", type=int, metavar="PORT", help=argparse.SUPPRESS)
+    parser.add_argument("--with-kafka", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.baseline_server:
-        baseline_server(args.baseline_server)
+        baseline_server(args.baseline_server, args.with_kafka)
         return
     steps = [20] if args.smoke else [int(n) for n in args.steps.split(",")]
     # Smoke: each device's first packet falls inside a 5 s hold, its second (30 s on) outside.
@@ -509,15 +537,20 @@ def main() -> None:
             topic_telemetry=f"bench_teltonika.{uuid.uuid4().hex[:8]}",
         )
         ensure_topics(settings, [settings.topic_telemetry], partitions=args.partitions)
-        ports = (free_port(), free_port(), free_port())
-        gw_argv = [LOGISTREAM, "gateway", "teltonika", "--host", "127.0.0.1",
-                   "--port", str(ports[0]), "--metrics-port", str(ports[2])]  # fmt: skip
-        base_argv = [sys.executable, __file__, "--baseline-server", str(ports[1])]
+        ports = {name: free_port() for name in ("gateway", "baseline", "bare+kafka")}
+        metrics_port = free_port()
+        gw_argv = [LOGISTREAM, "gateway", "teltonika", "--host", "127.0.0.1", "--port",
+                   str(ports["gateway"]), "--metrics-port", str(metrics_port)]  # fmt: skip
+        base_argv = [sys.executable, __file__, "--baseline-server", str(ports["baseline"])]
+        kafka_argv = [sys.executable, __file__, "--baseline-server", str(ports["bare+kafka"]),
+                      "--with-kafka"]  # fmt: skip
         env = child_env(settings)
         bench = Bench(
             Server("gateway", gw_argv, env, home / "gateway.log"),
             Server("baseline", base_argv, env, home / "baseline.log"),
-            *ports,
+            Server("bare+kafka", kafka_argv, env, home / "bare-kafka.log"),
+            ports,
+            metrics_port,
             KafkaCount(settings),
             seed,
             hold_s,
@@ -531,6 +564,7 @@ def main() -> None:
         finally:
             code = bench.gateway.stop()
             bench.baseline.stop()
+            bench.bare_kafka.stop()
             bench.count.close()
             from confluent_kafka.admin import AdminClient
 
@@ -538,7 +572,7 @@ def main() -> None:
                 [settings.topic_telemetry], operation_timeout=30
             )
         log = (home / "gateway.log").read_text(errors="replace")
-    summary(bench.results, steps, args.smoke)
+    summary(bench.results, bench.kafka_only, steps, args.smoke)
     if args.smoke:
         check_smoke(bench.results, code, log)
 
