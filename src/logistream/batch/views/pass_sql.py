@@ -1,12 +1,19 @@
 """The one pass over the readings in scope, as SQL: per-trip aggregates plus the marked rows.
 
-A stack of window functions that all share one ordering (truck, trip, event time, event id),
-so PostgreSQL sorts once, computes per reading what the pure modules compute (holds, defrost,
+A stack of window functions that all share one ordering (truck, trip, probe, event time, event
+id), so PostgreSQL sorts once, computes per reading what the pure modules compute (holds, defrost,
 hysteresis states, excursion and fuel-event islands, accelerations), and aggregates per trip in
 the same stream. The few rows the excursion, fuel event and gap tables need are gathered per
 trip as arrays (``marked``); :mod:`view_sql` turns them into the view tables. Nothing is looped
 over in Python. ``tune_for_pass`` sets what such a pass runs best with (a large ``work_mem``, no
 JIT: it spends seconds compiling this many expressions).
+
+Several probes per truck: the partition is (truck, trip, probe), ``probe_id`` '' standing for
+the single probe of readings that name none, so each probe's cargo air has its own timeline,
+holds, hysteresis and totals, and the pass gives one row per probe of a trip. Every probe's
+readings carry the truck's GPS, speed and fuel at the same event times, so one probe's row
+(``vehicle``: the one with the most readings) holds the trip's vehicle figures, each event time
+counted once; the trip-wide ``trip_readings``, ``trip_start`` and ``trip_end`` span all probes.
 """
 
 from __future__ import annotations
@@ -39,10 +46,10 @@ def pass_sql(p: BatchParams, where: str) -> str:
 
 
 _LATE_COLUMNS = (
-    "truck_id, trip_id, event_id, event_time, trip_sent, driver_id, profile, tank, budget, "
-    "h_over_r, rn, ts, next_ts, dt, temp, raw_temp, plausible, lat, lon, speed_kmh, reefer_on, "
-    "defrost, fuel_smooth, w, uncovered, seg_km, d_l, unexplained, high_eff, beyond_hard, above, "
-    "below, brake, launch"
+    "truck_id, trip_id, probe_id, event_id, event_time, trip_sent, driver_id, profile, tank, "
+    "budget, h_over_r, rn, ts, next_ts, dt, temp, raw_temp, plausible, lat, lon, speed_kmh, "
+    "reefer_on, defrost, fuel_smooth, w, uncovered, seg_km, d_l, unexplained, high_eff, "
+    "beyond_hard, above, below, brake, launch"
 )
 """The per-reading columns the steps after the classification (l5 onwards) still need."""
 
@@ -52,7 +59,8 @@ def pass_select(p: BatchParams, where: str) -> str:
     hold, gap, smooth = p.hold_max_s, p.gap_s, p.fuel_smooth_s
     return f"""
 WITH src AS (
-    SELECT r.truck_id, {TRIP_EXPR} AS trip_id, r.trip_id IS NOT NULL AS trip_sent,
+    SELECT r.truck_id, {TRIP_EXPR} AS trip_id, coalesce(r.probe_id, '') AS probe_id,
+           r.trip_id IS NOT NULL AS trip_sent,
            r.event_id, r.event_time, extract(epoch FROM r.event_time)::float8 AS ts,
            r.temp AS raw_temp, r.fuel, r.driver_id, r.lat, r.lon, r.speed_kmh,
            coalesce(r.defrost, false) AS defrost, r.reefer_on, r.door_open,
@@ -92,8 +100,8 @@ l1 AS (
            batch_plausibility(ts, raw_temp, door_open, sensor_min_c, sensor_max_c, max_rate,
                               max_rate_door, rate_slack) OVER w AS plaus
     FROM src s
-    WINDOW w AS (PARTITION BY truck_id, trip_id ORDER BY event_time, event_id),
-           wr AS (PARTITION BY truck_id, trip_id ORDER BY event_time
+    WINDOW w AS (PARTITION BY truck_id, trip_id, probe_id ORDER BY event_time, event_id),
+           wr AS (PARTITION BY truck_id, trip_id, probe_id ORDER BY event_time
                   RANGE BETWEEN interval '{smooth} seconds' PRECEDING AND CURRENT ROW)
 ),
 l2 AS (
@@ -115,7 +123,7 @@ l2 AS (
                OVER w AS defrost_since,
            lag(fuel_smooth) OVER w AS prev_smooth
     FROM l1
-    WINDOW w AS (PARTITION BY truck_id, trip_id ORDER BY event_time, event_id)
+    WINDOW w AS (PARTITION BY truck_id, trip_id, probe_id ORDER BY event_time, event_id)
 ),
 l3 AS (
     SELECT l2.*, c.*,
@@ -172,14 +180,14 @@ l5 AS (
            min(CASE WHEN speed_kmh > {p.parked_kmh} THEN ts END) OVER wp AS first_moving,
            max(CASE WHEN speed_kmh > {p.parked_kmh} THEN ts END) OVER wp AS last_moving
     FROM l4
-    WINDOW w AS (PARTITION BY truck_id, trip_id ORDER BY event_time, event_id),
-           wn AS (PARTITION BY truck_id, trip_id ORDER BY event_time
+    WINDOW w AS (PARTITION BY truck_id, trip_id, probe_id ORDER BY event_time, event_id),
+           wn AS (PARTITION BY truck_id, trip_id, probe_id ORDER BY event_time
                   RANGE BETWEEN interval '{smooth} seconds' PRECEDING
                             AND interval '{smooth} seconds' FOLLOWING),
-           wm AS (PARTITION BY truck_id, trip_id ORDER BY event_time
+           wm AS (PARTITION BY truck_id, trip_id, probe_id ORDER BY event_time
                   RANGE BETWEEN interval '{p.event_merge_s} seconds' PRECEDING
                             AND interval '{p.event_merge_s} seconds' FOLLOWING),
-           wp AS (PARTITION BY truck_id, trip_id)
+           wp AS (PARTITION BY truck_id, trip_id, probe_id)
 ),
 l6 AS (
     SELECT l5.*,
@@ -189,7 +197,7 @@ l6 AS (
            refuel_zone AND NOT coalesce(lag(refuel_zone) OVER w, false) AS refuel_starts,
            theft_zone AND NOT coalesce(lag(theft_zone) OVER w, false) AS theft_starts
     FROM l5
-    WINDOW w AS (PARTITION BY truck_id, trip_id ORDER BY event_time, event_id)
+    WINDOW w AS (PARTITION BY truck_id, trip_id, probe_id ORDER BY event_time, event_id)
 ),
 l7 AS (
     SELECT l6.*,
@@ -201,9 +209,17 @@ l7 AS (
            -- Consecutive implausible readings share a number: a sensor-fault interval.
            sum(plausible::int) OVER w AS fault_no
     FROM l6
-    WINDOW w AS (PARTITION BY truck_id, trip_id ORDER BY event_time, event_id)
+    WINDOW w AS (PARTITION BY truck_id, trip_id, probe_id ORDER BY event_time, event_id)
 )
-SELECT truck_id, trip_id,
+SELECT truck_id, trip_id, probe_id,
+       -- The trip's vehicle figures come from one probe's readings (each event time once):
+       -- the probe with the most readings, the first by name on a tie.
+       row_number() OVER (PARTITION BY truck_id, trip_id ORDER BY count(*) DESC, probe_id) = 1
+           AS vehicle,
+       count(*) OVER (PARTITION BY truck_id, trip_id) AS probes,
+       sum(count(*)) OVER (PARTITION BY truck_id, trip_id) AS trip_readings,
+       min(min(event_time)) OVER (PARTITION BY truck_id, trip_id) AS trip_start,
+       max(max(event_time)) OVER (PARTITION BY truck_id, trip_id) AS trip_end,
        bool_or(trip_sent) AS trip_sent,
        coalesce(max(driver_id) FILTER (WHERE rn = 1), max(driver_id)) AS driver_id,
        max(profile) FILTER (WHERE rn = 1) AS profile,
@@ -250,12 +266,12 @@ SELECT truck_id, trip_id,
 FROM (
     SELECT l7.*,
            min(CASE WHEN fuel_smooth IS NOT NULL THEN rn END)
-               OVER (PARTITION BY truck_id, trip_id) AS first_fuel_rn,
+               OVER (PARTITION BY truck_id, trip_id, probe_id) AS first_fuel_rn,
            max(CASE WHEN fuel_smooth IS NOT NULL THEN rn END)
-               OVER (PARTITION BY truck_id, trip_id) AS last_fuel_rn,
+               OVER (PARTITION BY truck_id, trip_id, probe_id) AS last_fuel_rn,
            speed_kmh <= {p.parked_kmh} AND reefer_on AND d_l IS NOT NULL AND dt > 0
                AND NOT near_event AS reefer_ok
     FROM l7
 ) x
-GROUP BY truck_id, trip_id
+GROUP BY truck_id, trip_id, probe_id
 """

@@ -5,6 +5,13 @@ statement here fills one view table from it (unnesting the marked rows where it 
 in an order where each reads only what was written before it. The reconciliation then matches
 the temperature excursions and spent budgets the views found with the alerts the speed layer
 raised (``alert_changes``).
+
+Per probe: the pass gives one row per probe of a trip. The cargo-air tables (sensor faults,
+excursions, ``probe_compliance``) get a row per probe; ``trip_compliance`` keeps one row per
+trip, its worst probe's (the reason names that probe when the readings name probes); the
+vehicle tables (trips, gaps, fuel, driving) are written from the ``vehicle`` probe's row alone,
+so each event time counts once. An expected alarm of probe P matches an alert of its rule for
+probe P (an alert without a probe is the single probe's, '').
 """
 
 from __future__ import annotations
@@ -17,6 +24,7 @@ VIEW_TABLES = (
     "trip_gaps",
     "sensor_faults",
     "trip_compliance",
+    "probe_compliance",
     "excursions",
     "fuel_efficiency",
     "fuel_events",
@@ -25,82 +33,31 @@ VIEW_TABLES = (
 """The tables of per-trip views, replaced per trip in scope (reconciliation: replaced whole)."""
 
 
-def write_sql(p: BatchParams, per_trip: str = PER_TRIP_TABLE) -> list[tuple[str, str]]:
-    """From the per-trip pass to the view tables (the trips in scope were deleted first):
-    (view, statement) pairs, in an order where each reads only what was written before it."""
-    marked = f"SELECT tp.truck_id, tp.trip_id, tp.profile, (unnest(tp.marked)).* FROM {per_trip} tp"
-    statements = [
-        """
-INSERT INTO trips
-SELECT tp.truck_id, tp.trip_id, tp.trip_sent, tp.driver_id, tp.profile, bt.route,
-       tp.start_time, tp.end_time, extract(epoch FROM tp.end_time - tp.start_time)::float8,
-       tp.start_lat, tp.start_lon, tp.end_lat, tp.end_lon, tp.distance_km, tp.readings,
-       tp.gap_count, tp.gap_total_s, tp.longest_gap_s
-FROM batch_trip_pass tp LEFT JOIN batch_trucks bt ON bt.truck_id = tp.truck_id
-""",
-        f"""
-INSERT INTO trip_gaps
-SELECT truck_id, trip_id, to_timestamp(ts), to_timestamp(next_ts), next_ts - ts
-FROM ({marked}) m WHERE next_ts - ts > {p.gap_s}
-""",
-        f"""
-INSERT INTO sensor_faults
-SELECT truck_id, trip_id, to_timestamp(min(ts)),
-       to_timestamp(CASE WHEN bool_or(next_ts IS NULL) THEN max(ts) ELSE max(next_ts) END),
-       bool_or(next_ts IS NULL), count(*)::int, min(raw_temp), max(raw_temp), max(temp)
-FROM ({marked}) m WHERE NOT plausible GROUP BY truck_id, trip_id, fault_no
-""",
-        f"""
-INSERT INTO excursions
-WITH m AS ({marked}),
-ex AS (
-    SELECT m.truck_id, m.trip_id, 'high' AS kind, exc_high_no AS no, ts, next_ts, temp, lat, lon,
-           w, above AS beyond, temp - high_eff AS violation, c.alarm_delay_high_s AS delay,
-           true AS counts, 0 AS need
-    FROM m JOIN batch_cargo_profiles c ON c.name = m.profile WHERE st_high
-    UNION ALL
-    SELECT m.truck_id, m.trip_id, 'low', exc_low_no, ts, next_ts, temp, lat, lon,
-           w, below, c.low_c - temp, c.alarm_delay_low_s, true, 0
-    FROM m JOIN batch_cargo_profiles c ON c.name = m.profile WHERE st_low
-    UNION ALL
-    -- A critical is confirmed by plausible readings beyond the hard limit only.
-    SELECT m.truck_id, m.trip_id, 'critical', exc_crit_no, ts, next_ts, temp, lat, lon,
-           w, beyond_hard,
-           greatest(coalesce(temp - c.hard_high_c, '-infinity'),
-                    coalesce(c.hard_low_c - temp, '-infinity')), {p.critical_confirm_s},
-           coalesce(plausible, true), {p.critical_confirm_readings}
-    FROM m JOIN batch_cargo_profiles c ON c.name = m.profile WHERE st_crit
-),
-g AS (
-    SELECT ex.*, min(ts) OVER (PARTITION BY truck_id, trip_id, kind, no) AS start_ts,
-           count(*) FILTER (WHERE beyond AND counts)
-               OVER (PARTITION BY truck_id, trip_id, kind, no ORDER BY ts
-                     ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS counted
-    FROM ex
+PROBE_LABEL_SQL = "CASE WHEN probe_id = '' THEN 'unnamed probe' ELSE probe_id || ' probe' END"
+"""How a reason names its probe (:func:`logistream.batch.views.probes.probe_label`)."""
+WORST_FIRST_SQL = (
+    "CASE verdict WHEN 'fail' THEN 0 WHEN 'review' THEN 1 ELSE 2 END, "
+    "hard_limit_passed DESC, tor_s DESC, excursions DESC, mkt_c DESC NULLS LAST, probe_id"
 )
-SELECT truck_id, trip_id, kind, to_timestamp(min(ts)),
-       to_timestamp(coalesce(max(next_ts), max(ts))), bool_or(next_ts IS NULL),
-       coalesce(max(next_ts), max(ts)) - min(ts),
-       coalesce(sum(w) FILTER (WHERE beyond), 0),
-       (array_agg(temp ORDER BY violation DESC, ts) FILTER (WHERE beyond))[1],
-       to_timestamp((array_agg(ts ORDER BY violation DESC, ts) FILTER (WHERE beyond))[1]),
-       to_timestamp(min(ts) FILTER (WHERE beyond AND counts AND counted >= need
-                                      AND ts - start_ts >= delay)),
-       (array_agg(lat ORDER BY ts))[1], (array_agg(lon ORDER BY ts))[1]
-FROM g GROUP BY truck_id, trip_id, kind, no
-""",
-        """
-INSERT INTO trip_compliance
-SELECT tp.truck_id, tp.trip_id, tp.profile, tp.readings, tp.min_c, tp.max_c, tp.mean_c,
-       tp.above_s, tp.below_s, tp.above_s + tp.below_s, c.tor_budget_s, tp.defrost_s,
-       tp.covered_s, tp.uncovered_s, v.mkt_c, c.activation_energy_kj_mol, tp.hard_limit_passed,
-       v.excursions, to_timestamp(tp.tor_alarm_ts),
+"""Which probe decides a trip's verdict (:func:`logistream.batch.views.probes.worst_probe`)."""
+_COMPLIANCE_COLUMNS = (
+    "truck_id, trip_id, cargo, readings, min_c, max_c, mean_c, above_s, below_s, tor_s, "
+    "tor_budget_s, defrost_s, covered_s, gap_s, mkt_c, activation_energy_kj_mol, "
+    "hard_limit_passed, excursions, tor_alarm_at, verdict"
+)
+"""The columns of ``trip_compliance`` before ``reason`` (``probe_compliance`` adds ``probe_id``)."""
+_PROBE_COMPLIANCE = """
+SELECT tp.truck_id, tp.trip_id, tp.probe_id, tp.probes, tp.profile AS cargo, tp.readings,
+       tp.min_c, tp.max_c, tp.mean_c, tp.above_s, tp.below_s, tp.above_s + tp.below_s AS tor_s,
+       c.tor_budget_s, tp.defrost_s, tp.covered_s, tp.uncovered_s AS gap_s, v.mkt_c,
+       c.activation_energy_kj_mol, tp.hard_limit_passed, v.excursions,
+       to_timestamp(tp.tor_alarm_ts) AS tor_alarm_at,
        CASE WHEN tp.hard_limit_passed THEN 'fail'
             WHEN c.tor_budget_s > 0 AND tp.above_s + tp.below_s >= c.tor_budget_s THEN 'fail'
             WHEN v.excursions > 0 OR tp.above_s + tp.below_s > 0 THEN 'review'
             WHEN v.mkt_c > c.high_c THEN 'review'
             WHEN c.tor_budget_s > 0 AND tp.uncovered_s >= c.tor_budget_s THEN 'review'
-            ELSE 'pass' END,
+            ELSE 'pass' END AS verdict,
        CASE WHEN tp.hard_limit_passed THEN 'a hard temperature limit was passed'
             WHEN c.tor_budget_s > 0 AND tp.above_s + tp.below_s >= c.tor_budget_s
                 THEN format('out of range %s min, budget %s min spent',
@@ -113,7 +70,7 @@ SELECT tp.truck_id, tp.trip_id, tp.profile, tp.readings, tp.min_c, tp.max_c, tp.
             WHEN c.tor_budget_s > 0 AND tp.uncovered_s >= c.tor_budget_s
                 THEN format('%s min without readings could hide a spent budget',
                             round(tp.uncovered_s / 60))
-            ELSE 'always within range' END
+            ELSE 'always within range' END AS reason
 FROM batch_trip_pass tp
 JOIN batch_cargo_profiles c ON c.name = tp.profile
 CROSS JOIN LATERAL (
@@ -122,20 +79,106 @@ CROSS JOIN LATERAL (
                      / -ln(tp.arrhenius_sum / tp.temp_covered_s) - 273.15 END AS mkt_c,
            (SELECT count(*) FROM excursions e
             WHERE e.truck_id = tp.truck_id AND e.trip_id = tp.trip_id
-              AND e.kind <> 'critical')::int AS excursions
+              AND e.probe_id = tp.probe_id AND e.kind <> 'critical')::int AS excursions
 ) v
+"""
+"""Each probe's compliance, from its row of the pass (after its excursions were written)."""
+
+
+def write_sql(p: BatchParams, per_trip: str = PER_TRIP_TABLE) -> list[tuple[str, str]]:
+    """From the per-trip pass to the view tables (the trips in scope were deleted first):
+    (view, statement) pairs, in an order where each reads only what was written before it."""
+    marked = (
+        "SELECT tp.truck_id, tp.trip_id, tp.probe_id, tp.vehicle, tp.profile, "
+        f"(unnest(tp.marked)).* FROM {per_trip} tp"
+    )
+    statements = [
+        """
+INSERT INTO trips
+SELECT tp.truck_id, tp.trip_id, tp.trip_sent, tp.driver_id, tp.profile, bt.route,
+       tp.trip_start, tp.trip_end, extract(epoch FROM tp.trip_end - tp.trip_start)::float8,
+       tp.start_lat, tp.start_lon, tp.end_lat, tp.end_lon, tp.distance_km, tp.trip_readings,
+       tp.gap_count, tp.gap_total_s, tp.longest_gap_s
+FROM batch_trip_pass tp LEFT JOIN batch_trucks bt ON bt.truck_id = tp.truck_id
+WHERE tp.vehicle
+""",
+        f"""
+INSERT INTO trip_gaps
+SELECT truck_id, trip_id, to_timestamp(ts), to_timestamp(next_ts), next_ts - ts
+FROM ({marked}) m WHERE vehicle AND next_ts - ts > {p.gap_s}
+""",
+        f"""
+INSERT INTO sensor_faults
+SELECT truck_id, trip_id, to_timestamp(min(ts)),
+       to_timestamp(CASE WHEN bool_or(next_ts IS NULL) THEN max(ts) ELSE max(next_ts) END),
+       bool_or(next_ts IS NULL), count(*)::int, min(raw_temp), max(raw_temp), max(temp),
+       probe_id
+FROM ({marked}) m WHERE NOT plausible GROUP BY truck_id, trip_id, probe_id, fault_no
+""",
+        f"""
+INSERT INTO excursions
+WITH m AS ({marked}),
+ex AS (
+    SELECT m.truck_id, m.trip_id, m.probe_id, 'high' AS kind, exc_high_no AS no, ts, next_ts,
+           temp, lat, lon, w, above AS beyond, temp - high_eff AS violation,
+           c.alarm_delay_high_s AS delay, true AS counts, 0 AS need
+    FROM m JOIN batch_cargo_profiles c ON c.name = m.profile WHERE st_high
+    UNION ALL
+    SELECT m.truck_id, m.trip_id, m.probe_id, 'low', exc_low_no, ts, next_ts, temp, lat, lon,
+           w, below, c.low_c - temp, c.alarm_delay_low_s, true, 0
+    FROM m JOIN batch_cargo_profiles c ON c.name = m.profile WHERE st_low
+    UNION ALL
+    -- A critical is confirmed by plausible readings beyond the hard limit only.
+    SELECT m.truck_id, m.trip_id, m.probe_id, 'critical', exc_crit_no, ts, next_ts, temp, lat, lon,
+           w, beyond_hard,
+           greatest(coalesce(temp - c.hard_high_c, '-infinity'),
+                    coalesce(c.hard_low_c - temp, '-infinity')), {p.critical_confirm_s},
+           coalesce(plausible, true), {p.critical_confirm_readings}
+    FROM m JOIN batch_cargo_profiles c ON c.name = m.profile WHERE st_crit
+),
+g AS (
+    SELECT ex.*, min(ts) OVER (PARTITION BY truck_id, trip_id, probe_id, kind, no) AS start_ts,
+           count(*) FILTER (WHERE beyond AND counts)
+               OVER (PARTITION BY truck_id, trip_id, probe_id, kind, no ORDER BY ts
+                     ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS counted
+    FROM ex
+)
+SELECT truck_id, trip_id, kind, to_timestamp(min(ts)),
+       to_timestamp(coalesce(max(next_ts), max(ts))), bool_or(next_ts IS NULL),
+       coalesce(max(next_ts), max(ts)) - min(ts),
+       coalesce(sum(w) FILTER (WHERE beyond), 0),
+       (array_agg(temp ORDER BY violation DESC, ts) FILTER (WHERE beyond))[1],
+       to_timestamp((array_agg(ts ORDER BY violation DESC, ts) FILTER (WHERE beyond))[1]),
+       to_timestamp(min(ts) FILTER (WHERE beyond AND counts AND counted >= need
+                                      AND ts - start_ts >= delay)),
+       (array_agg(lat ORDER BY ts))[1], (array_agg(lon ORDER BY ts))[1], probe_id
+FROM g GROUP BY truck_id, trip_id, probe_id, kind, no
+""",
+        f"""
+INSERT INTO probe_compliance
+SELECT {_COMPLIANCE_COLUMNS}, reason, probe_id
+FROM ({_PROBE_COMPLIANCE}) pc
+WHERE probes > 1 OR probe_id <> ''
+""",
+        f"""
+INSERT INTO trip_compliance
+SELECT DISTINCT ON (truck_id, trip_id) {_COMPLIANCE_COLUMNS},
+       CASE WHEN probes > 1 OR probe_id <> ''
+            THEN {PROBE_LABEL_SQL} || ': ' || reason ELSE reason END
+FROM ({_PROBE_COMPLIANCE}) pc
+ORDER BY truck_id, trip_id, {WORST_FIRST_SQL}
 """,
         f"""
 INSERT INTO fuel_events
 WITH m AS ({marked})
 SELECT truck_id, trip_id, 'refuel', to_timestamp(min(ts)), to_timestamp(max(ts)), sum(d_l), 0,
        (array_agg(lat ORDER BY ts))[1], (array_agg(lon ORDER BY ts))[1]
-FROM m WHERE refuel_zone GROUP BY truck_id, trip_id, refuel_no
+FROM m WHERE vehicle AND refuel_zone GROUP BY truck_id, trip_id, refuel_no
 HAVING sum(d_l) >= {p.refuel_min_l}
 UNION ALL
 SELECT truck_id, trip_id, 'theft', to_timestamp(min(ts)), to_timestamp(max(ts)), -sum(d_l),
        sum(unexplained), (array_agg(lat ORDER BY ts))[1], (array_agg(lon ORDER BY ts))[1]
-FROM m WHERE theft_zone GROUP BY truck_id, trip_id, theft_no
+FROM m WHERE vehicle AND theft_zone GROUP BY truck_id, trip_id, theft_no
 HAVING sum(unexplained) >= {p.theft_min_l}
 """,
         f"""
@@ -160,6 +203,7 @@ CROSS JOIN LATERAL (
                AS consumed,
            e.refuelled, e.refuels, e.stolen, e.thefts
 ) f
+WHERE tp.vehicle
 """,
         """
 INSERT INTO driver_behaviour
@@ -173,6 +217,7 @@ SELECT tp.driver_id, tp.truck_id, tp.trip_id, tp.distance_km, tp.harsh_brakes, t
                          THEN tp.idling_s / (tp.driving_s + tp.idling_s) ELSE 0 END))
 FROM batch_trip_pass tp
 CROSS JOIN LATERAL (SELECT 100.0 / greatest(tp.distance_km, 10.0) AS per) r
+WHERE tp.vehicle
 """,
     ]
     views = (
@@ -180,6 +225,7 @@ CROSS JOIN LATERAL (SELECT 100.0 / greatest(tp.distance_km, 10.0) AS per) r
         "trip_gaps",
         "sensor_faults",
         "excursions",
+        "probe_compliance",
         "trip_compliance",
         "fuel_events",
         "fuel_efficiency",
@@ -199,18 +245,26 @@ def reconcile_sql(p: BatchParams) -> str:
     return f"""
 INSERT INTO reconciliation
 WITH expected AS (
-    SELECT truck_id, trip_id,
+    SELECT truck_id, trip_id, probe_id,
            CASE kind WHEN 'high' THEN 'temp_high' WHEN 'low' THEN 'temp_low'
                      ELSE 'temp_critical' END AS rule,
            start_time AS exc_start, end_time AS exc_end, alarm_at
     FROM excursions
     UNION ALL
-    SELECT c.truck_id, c.trip_id, 'tor_budget', t.start_time, t.end_time, c.tor_alarm_at
-    FROM trip_compliance c JOIN trips t USING (truck_id, trip_id)
+    -- The budget is spent per probe: a trip of named probes has its rows in probe_compliance.
+    SELECT c.truck_id, c.trip_id, c.probe_id, 'tor_budget', t.start_time, t.end_time,
+           c.tor_alarm_at
+    FROM (SELECT truck_id, trip_id, probe_id, tor_alarm_at FROM probe_compliance
+          UNION ALL
+          SELECT truck_id, trip_id, '', tor_alarm_at FROM trip_compliance tc
+          WHERE NOT EXISTS (SELECT FROM probe_compliance pc
+                            WHERE pc.truck_id = tc.truck_id AND pc.trip_id = tc.trip_id)) c
+    JOIN trips t USING (truck_id, trip_id)
     WHERE c.tor_alarm_at IS NOT NULL
 ),
 alerts AS (
-    SELECT alert_id, truck_id, max(trip_id) AS trip_id, rule, min(opened_at) AS opened_at,
+    SELECT alert_id, truck_id, max(trip_id) AS trip_id, rule,
+           coalesce(max(probe_id), '') AS probe_id, min(opened_at) AS opened_at,
            min(coalesce(resolved_at, changed_at)) FILTER (WHERE state = 'resolved')
                AS resolved_at
     FROM alert_changes
@@ -219,10 +273,10 @@ alerts AS (
 ),
 pairs AS (
     SELECT x.*, a.alert_id, a.opened_at,
-           row_number() OVER (PARTITION BY x.truck_id, x.rule, x.exc_start
+           row_number() OVER (PARTITION BY x.truck_id, x.rule, x.probe_id, x.exc_start
                               ORDER BY a.opened_at, a.alert_id) AS k
     FROM expected x
-    JOIN alerts a ON a.truck_id = x.truck_id AND a.rule = x.rule
+    JOIN alerts a ON a.truck_id = x.truck_id AND a.rule = x.rule AND a.probe_id = x.probe_id
      AND a.opened_at <= x.exc_end + interval '{tol} seconds'
      AND coalesce(a.resolved_at, 'infinity') >= x.exc_start - interval '{tol} seconds'
      AND (x.rule <> 'tor_budget' OR a.trip_id IS NULL OR a.trip_id = x.trip_id)
@@ -234,14 +288,15 @@ SELECT x.truck_id, x.trip_id, x.rule,
             ELSE 'on_time' END,
        x.exc_start, x.alarm_at, p.alert_id, p.opened_at,
        CASE WHEN p.alert_id IS NOT NULL AND x.alarm_at IS NOT NULL
-            THEN greatest(0, extract(epoch FROM p.opened_at - x.alarm_at))::float8 END
+            THEN greatest(0, extract(epoch FROM p.opened_at - x.alarm_at))::float8 END,
+       x.probe_id
 FROM expected x
 LEFT JOIN pairs p ON p.truck_id = x.truck_id AND p.rule = x.rule AND p.exc_start = x.exc_start
-                 AND p.k = 1
+                 AND p.probe_id = x.probe_id AND p.k = 1
 WHERE p.alert_id IS NOT NULL OR x.alarm_at IS NOT NULL
 UNION ALL
 SELECT a.truck_id, a.trip_id, a.rule, 'unmatched_alert', NULL, NULL, a.alert_id, a.opened_at,
-       NULL
+       NULL, a.probe_id
 FROM alerts a
 WHERE NOT EXISTS (SELECT FROM pairs p WHERE p.alert_id = a.alert_id)
 """
