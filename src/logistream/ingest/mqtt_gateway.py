@@ -57,8 +57,9 @@ GC_THRESHOLD: Final = 50_000
 """The cyclic collector's first threshold in the gateway process (Python's default: 700)."""
 PRODUCER_CONFIG: Final[dict[str, ConfigValue]] = {"linger.ms": 20}
 """Over the durable producer's: batches of 20 ms cost the gateway about a tenth less CPU a
-reading than 5 ms (the benchmark, 3 runs each) and still keep the acknowledgements well inside
-Mosquitto's window of 1,000 unacknowledged messages at 20,000 readings/s (50 ms)."""
+reading than 5 ms (the benchmark, 3 runs each; 50 ms saved no more). It holds each
+acknowledgement up to 20 ms longer, which counts against Mosquitto's window of 1,000
+unacknowledged messages: BENCHMARKS.md says how full that window ran."""
 
 
 @dataclass
