@@ -211,3 +211,47 @@ def test_a_trip_of_one_probe_keeps_its_reason_unless_the_probe_is_named(
     else:
         assert reason == "front probe: always within range"
         assert rows_per_probe == [("front",)]
+
+
+def test_the_trip_report_and_audits_show_each_probe(settings: Settings) -> None:
+    """The issued report lists each probe's figures beside its calibration record, names the
+    probe of each excursion, and draws one line per probe; the audits read gives per-probe rows."""
+    from logistream.batch.reports.render import render
+    from logistream.batch.reports.trip import issue
+    from logistream.reads import tables
+
+    assert settings.database_url
+    url = settings.database_url
+    apply_schema(settings)
+    rng = seeded_random("batch-probes-report")
+    rear = made_up_trip(rng, step_s=30.0, defrost=None, excursion=(1.5, 2.4, 10.5), hours=4.0)
+    front = [replace(r, temp=round(5.0 + rng.gauss(0, 0.15), 2)) for r in rear]
+    insert(url, [(r, "front") for r in front] + [(r, "rear") for r in rear])
+    run_batch(url)
+    with psycopg.connect(url) as conn:
+        content = issue(conn, REGISTRY, TRIP, TRUCK)
+        audit = tables.trip_probes(conn, TRUCK, TRIP).records()
+        excursion_rows = tables.trip_excursions(conn, TRUCK, TRIP).records()
+    probes = {p["probe_id"]: p for p in content["probes"]}
+    assert set(probes) == {"front", "rear"}
+    assert probes["front"]["certificate"] == "CAL-2026-0141"
+    assert probes["front"]["verdict"] == "pass"
+    assert probes["front"]["excursions"] == 0
+    assert probes["rear"]["certificate"] == "CAL-2026-0142"
+    assert probes["rear"]["verdict"] == content["verdict"] != "pass"
+    assert probes["rear"]["excursions"] > 0
+    assert probes["rear"]["tor_s"] > 0
+    assert probes["rear"]["mkt_c"] > probes["front"]["mkt_c"]
+    assert content["reason"] == f"rear probe: {probes['rear']['reason']}"
+    assert {e["probe_id"] for e in content["excursions"]} == {"rear"}
+    assert {p[3] for p in content["series"]} == {"front", "rear"}
+    assert len(content["series"]) == 2 * len(rear) == content["readings"]
+    text = render(content, "csv").decode()
+    assert "CAL-2026-0142" in text
+    assert ",rear,rear,0.1,CAL-2026-0142,2026-11-08,2027-11-08,False," in text
+    assert render(content, "pdf").startswith(b"%PDF")
+    assert [(r["probe"], r["verdict"]) for r in audit] == [
+        ("front", "pass"),
+        ("rear", probes["rear"]["verdict"]),
+    ]
+    assert {r["probe"] for r in excursion_rows} == {"rear"}

@@ -102,8 +102,21 @@ def trip_excursions(
     cursor = conn.execute(
         "SELECT kind, extract(epoch FROM start_time)::float8 AS start, "
         "extract(epoch FROM end_time)::float8 AS end, ongoing, round((duration_s / 60)::numeric, "
-        "1)::float8 AS minutes, peak_c, extract(epoch FROM alarm_at)::float8 AS alarm_at "
-        "FROM excursions WHERE truck_id = %s AND trip_id = %s ORDER BY start_time",
+        "1)::float8 AS minutes, peak_c, extract(epoch FROM alarm_at)::float8 AS alarm_at, "
+        "nullif(probe_id, '') AS probe "
+        "FROM excursions WHERE truck_id = %s AND trip_id = %s ORDER BY start_time, probe_id",
+        [truck_id, trip_id],
+    )
+    return _table(cursor)
+
+
+def trip_probes(conn: psycopg.Connection[tuple[Any, ...]], truck_id: str, trip_id: str) -> Table:
+    """Each probe's compliance (batch view ``probe_compliance``): no rows for a trip whose
+    readings name no probe."""
+    cursor = conn.execute(
+        "SELECT probe_id AS probe, verdict, reason, round(mkt_c::numeric, 2)::float8 AS mkt_c, "
+        "round((tor_s / 60)::numeric, 1)::float8 AS tor_min, excursions, min_c, max_c, readings "
+        "FROM probe_compliance WHERE truck_id = %s AND trip_id = %s ORDER BY probe_id",
         [truck_id, trip_id],
     )
     return _table(cursor)

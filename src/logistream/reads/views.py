@@ -2,9 +2,9 @@
 
 Every function takes an open psycopg connection (the reader role is enough: all of these are
 SELECTs) and returns JSON-ready values (times as ``datetime``). Tables, if you prefer SQL:
-``trips``, ``trip_gaps``, ``trip_compliance``, ``excursions``, ``fuel_efficiency``,
-``fuel_events``, ``driver_behaviour``, ``reconciliation``, ``report_versions``, and the roll-ups
-``fuel_by_truck`` and ``driver_scorecard``.
+``trips``, ``trip_gaps``, ``trip_compliance``, ``probe_compliance``, ``excursions``,
+``fuel_efficiency``, ``fuel_events``, ``driver_behaviour``, ``reconciliation``,
+``report_versions``, and the roll-ups ``fuel_by_truck`` and ``driver_scorecard``.
 """
 
 from __future__ import annotations
@@ -61,12 +61,26 @@ def trip_compliance(conn: psycopg.Connection[Any], truck_id: str, trip_id: str) 
     return rows[0] if rows else {}
 
 
+def trip_probe_compliance(
+    conn: psycopg.Connection[Any], truck_id: str, trip_id: str
+) -> list[Record]:
+    """Each probe's compliance (``probe_compliance``), by probe; empty for a trip whose readings
+    name no probe (its ``trip_compliance`` row is its single probe's)."""
+    return _rows(
+        conn,
+        "SELECT probe_id, readings, min_c, max_c, mean_c, tor_s, tor_budget_s, gap_s, mkt_c, "
+        "hard_limit_passed, excursions, tor_alarm_at, verdict, reason FROM probe_compliance "
+        "WHERE truck_id = %s AND trip_id = %s ORDER BY probe_id",
+        [truck_id, trip_id],
+    )
+
+
 def trip_excursions(conn: psycopg.Connection[Any], truck_id: str, trip_id: str) -> list[Record]:
     return _rows(
         conn,
         "SELECT kind, start_time, end_time, ongoing, duration_s, out_s, peak_c, peak_at, "
-        "alarm_at, lat, lon FROM excursions WHERE truck_id = %s AND trip_id = %s "
-        "ORDER BY start_time, kind",
+        "alarm_at, lat, lon, probe_id FROM excursions WHERE truck_id = %s AND trip_id = %s "
+        "ORDER BY start_time, kind, probe_id",
         [truck_id, trip_id],
     )
 
@@ -83,8 +97,8 @@ def trip_gaps(conn: psycopg.Connection[Any], truck_id: str, trip_id: str) -> lis
 def trip_sensor_faults(conn: psycopg.Connection[Any], truck_id: str, trip_id: str) -> list[Record]:
     return _rows(
         conn,
-        "SELECT start_time, end_time, ongoing, readings, min_c, max_c, last_good_c "
-        "FROM sensor_faults WHERE truck_id = %s AND trip_id = %s ORDER BY start_time",
+        "SELECT start_time, end_time, ongoing, readings, min_c, max_c, last_good_c, probe_id "
+        "FROM sensor_faults WHERE truck_id = %s AND trip_id = %s ORDER BY start_time, probe_id",
         [truck_id, trip_id],
     )
 
@@ -136,19 +150,21 @@ def trip_alerts(
 def trip_reconciliation(conn: psycopg.Connection[Any], truck_id: str, trip_id: str) -> list[Record]:
     return _rows(
         conn,
-        "SELECT rule, status, excursion_start, expected_at, alert_id, alert_opened_at, late_s "
-        "FROM reconciliation WHERE truck_id = %s AND trip_id = %s "
-        "ORDER BY coalesce(expected_at, alert_opened_at), rule",
+        "SELECT rule, status, excursion_start, expected_at, alert_id, alert_opened_at, late_s, "
+        "probe_id FROM reconciliation WHERE truck_id = %s AND trip_id = %s "
+        "ORDER BY coalesce(expected_at, alert_opened_at), rule, probe_id",
         [truck_id, trip_id],
     )
 
 
 def trip_series(conn: psycopg.Connection[Any], truck_id: str, trip_id: str) -> list[Record]:
-    """The trip's archived temperatures in time order (for the chart)."""
+    """The trip's archived temperatures in time order (for the chart), with the probe that read
+    each (``None``: the single probe)."""
     return _rows(
         conn,
-        f"SELECT r.event_time, r.temp, coalesce(r.defrost, false) AS defrost FROM readings r "
-        f"WHERE r.truck_id = %s AND {TRIP_EXPR} = %s ORDER BY r.event_time, r.event_id",
+        "SELECT r.event_time, r.temp, coalesce(r.defrost, false) AS defrost, r.probe_id "
+        f"FROM readings r WHERE r.truck_id = %s AND {TRIP_EXPR} = %s "
+        "ORDER BY r.event_time, r.event_id",
         [truck_id, trip_id],
     )
 

@@ -34,6 +34,21 @@ NOTIFICATION_COLUMNS = (
 )
 
 
+PROBE_FIGURES = ("readings", "mkt_c", "tor_s", "tor_budget_s", "excursions", "verdict", "reason")
+"""A probe's compliance figures beside its calibration record (trips whose readings name probes)."""
+
+
+def _with_figures(c: Content) -> bool:
+    """Whether the probes carry their own compliance (a trip of named probes; older stored
+    versions and single-probe trips have none)."""
+    return any("verdict" in p for p in c.get("probes", []))
+
+
+def _named(rows: list[dict[str, Any]]) -> bool:
+    """Whether any of these rows (excursions, sensor faults) belongs to a named probe."""
+    return any(r.get("probe_id") for r in rows)
+
+
 def to_json(content: Content) -> bytes:
     return (json.dumps(content, indent=2, ensure_ascii=False, sort_keys=True) + "\n").encode()
 
@@ -111,16 +126,22 @@ def trip_csv(c: Content) -> bytes:
         "lat",
         "lon",
     ]
+    if _named(c["excursions"]):
+        cols.append("probe_id")
     w.writerow(["excursions", *cols])
     for e in c["excursions"]:
         w.writerow(["excursion", *["" if e.get(k) is None else e[k] for k in cols]])
     w.writerow([])
     probe_cols = ["probe_id", "position", "offset_c", "certificate", "calibrated", "due", "overdue"]
+    if _with_figures(c):
+        probe_cols += PROBE_FIGURES
     w.writerow(["probes", *probe_cols])
     for p in c.get("probes", []):  # older stored versions have none
         w.writerow(["probe", *["" if p.get(k) is None else p[k] for k in probe_cols]])
     w.writerow([])
     fault_cols = ["start_time", "end_time", "ongoing", "readings", "min_c", "max_c", "last_good_c"]
+    if _named(c.get("sensor_faults", [])):
+        fault_cols.append("probe_id")
     w.writerow(["sensor faults", *fault_cols])
     for f in c.get("sensor_faults", []):  # older stored versions have none
         w.writerow(["sensor fault", *["" if f.get(k) is None else f[k] for k in fault_cols]])
@@ -246,11 +267,23 @@ def _chart(c: Content, width: float, height: float, timezone: str) -> Any:
                 fillColor=colors.Color(1, 0.6, 0.6, alpha=0.35),
             )
         )
-    step = max(1, len(series) // 1500)  # enough points for a page, whatever the trip length
-    points: list[float] = []
-    for p in series[::step]:
-        points += [x(p[0]), y(p[1])]
-    d.add(PolyLine(points, strokeColor=colors.darkblue, strokeWidth=0.8))
+    # One line per probe (a point's fourth item names it; a single probe's points have none).
+    lines: dict[str, list[list[Any]]] = {}
+    for p in series:
+        lines.setdefault(str(p[3]) if len(p) > 3 else "", []).append(p)
+    palette = (colors.darkblue, colors.darkorange, colors.darkgreen, colors.purple)
+    for k, (probe, probe_series) in enumerate(sorted(lines.items())):
+        step = max(1, len(probe_series) // 1500)  # enough points for a page, whatever the length
+        points: list[float] = []
+        for p in probe_series[::step]:
+            points += [x(p[0]), y(p[1])]
+        colour = palette[k % len(palette)]
+        if len(points) >= 4:
+            d.add(PolyLine(points, strokeColor=colour, strokeWidth=0.8))
+        if probe:
+            d.add(
+                String(left + 4 + 70 * k, top - 9, f"— {probe} probe", fontSize=7, fillColor=colour)
+            )
     for v in (ymin + 1, (ymin + ymax) / 2, ymax - 1):
         d.add(Line(left - 3, y(v), left, y(v), strokeColor=colors.black))
         d.add(String(2, y(v) - 3, f"{v:.1f}", fontSize=7))
@@ -343,11 +376,24 @@ def trip_pdf(c: Content, timezone: str | None = None) -> bytes:
     story += [Paragraph("Temperature", styles["Heading3"]), _chart(c, 180 * mm, 60 * mm, tz)]
     story += _probes(c, styles)
     story.append(Paragraph("Excursions", styles["Heading3"]))
-    exc = [["Kind", "Start", "End", "Duration", "Peak °C", "Alarm due", "Where"]]
+    by_probe = _named(c["excursions"])
+    exc = [
+        [
+            *(["Probe"] if by_probe else []),
+            "Kind",
+            "Start",
+            "End",
+            "Duration",
+            "Peak °C",
+            "Alarm due",
+            "Where",
+        ]
+    ]
     for e in c["excursions"]:
         where = "—" if e.get("lat") is None else f"{e['lat']:.4f}, {e['lon']:.4f}"
         exc.append(
             [
+                *([e.get("probe_id") or "unnamed"] if by_probe else []),
                 e["kind"],
                 _when(e["start_time"], tz),
                 _when(e["end_time"], tz),
@@ -360,7 +406,17 @@ def trip_pdf(c: Content, timezone: str | None = None) -> bytes:
     story.append(_table(exc) if len(exc) > 1 else Paragraph("None.", styles["Normal"]))
     # Readings the probe cannot have measured: left out of the figures above, for maintenance.
     story.append(Paragraph("Sensor faults", styles["Heading3"]))
-    faults = [["Start", "End", "Readings", "Values °C", "Air taken as °C"]]
+    fault_by_probe = _named(c.get("sensor_faults", []))
+    faults = [
+        [
+            *(["Probe"] if fault_by_probe else []),
+            "Start",
+            "End",
+            "Readings",
+            "Values °C",
+            "Air taken as °C",
+        ]
+    ]
     for f in c.get("sensor_faults", []):
         values = (
             _fmt(f["min_c"])
@@ -369,6 +425,7 @@ def trip_pdf(c: Content, timezone: str | None = None) -> bytes:
         )
         faults.append(
             [
+                *([f.get("probe_id") or "unnamed"] if fault_by_probe else []),
                 _when(f["start_time"], tz),
                 "ongoing" if f["ongoing"] else _when(f["end_time"], tz),
                 str(f["readings"]),
@@ -450,7 +507,7 @@ def _probes(c: Content, styles: Any) -> list[Any]:
             [
                 p["probe_id"] or "single probe",
                 str(p["position"]).replace("_", " "),
-                f"{p['offset_c']:+.2f}",
+                "—" if p["offset_c"] is None else f"{p['offset_c']:+.2f}",
                 p["certificate"] or "no record",
                 p["calibrated"] or "—",
                 p["due"] or "—",
@@ -468,7 +525,42 @@ def _probes(c: Content, styles: Any) -> list[Any]:
                 styles["Normal"],
             )
         )
+    if _with_figures(c):
+        story += _probe_compliance(c, styles)
     return story
+
+
+def _probe_compliance(c: Content, styles: Any) -> list[Any]:
+    """Each probe's own figures and verdict; the trip's verdict above is the worst of them."""
+    from reportlab.lib.styles import ParagraphStyle
+    from reportlab.lib.units import mm
+    from reportlab.platypus import Paragraph
+
+    cell = ParagraphStyle("probe-reason", parent=styles["Normal"], fontSize=7.5, leading=9)
+
+    rows = [["Probe", "Readings", "MKT °C", "Out of range", "Excursions", "Verdict", "Reason"]]
+    for p in c["probes"]:
+        rows.append(
+            [
+                p["probe_id"] or "unnamed",
+                _fmt(p.get("readings")),
+                _fmt(p.get("mkt_c")),
+                f"{_minutes(p.get('tor_s'))} of {_minutes(p.get('tor_budget_s'))}"
+                if p.get("tor_s") is not None
+                else "—",
+                _fmt(p.get("excursions")),
+                str(p.get("verdict") or "no readings").upper(),
+                Paragraph(str(p.get("reason") or ""), cell),
+            ]
+        )
+    return [
+        Paragraph("Compliance per probe", styles["Heading4"]),
+        _table(rows, [w * mm for w in (20, 16, 16, 34, 18, 18, 58)]),
+        Paragraph(
+            "Each probe is judged on its own readings; the trip's verdict is its worst probe's.",
+            styles["Normal"],
+        ),
+    ]
 
 
 def _fleet_cell(column: str, value: Any, timezone: str) -> str:

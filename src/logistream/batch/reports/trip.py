@@ -65,8 +65,14 @@ def build_content(
         "gaps": views.trip_gaps(conn, truck_id, trip_id),
         # Readings the probe cannot have measured: left out of excursions and MKT.
         "sensor_faults": views.trip_sensor_faults(conn, truck_id, trip_id),
-        # The instruments behind the readings, and whether each was in calibration.
-        "probes": probe_records(registry, truck_id, trip["end_time"]),
+        # The instruments behind the readings, whether each was in calibration, and each
+        # one's own compliance when the readings name probes (the verdict is the worst's).
+        "probes": probe_records(
+            registry,
+            truck_id,
+            trip["end_time"],
+            views.trip_probe_compliance(conn, truck_id, trip_id),
+        ),
         "compliance": {k: v for k, v in compliance.items() if k not in ("truck_id", "trip_id")},
         "verdict": compliance.get("verdict"),
         "reason": compliance.get("reason"),
@@ -77,8 +83,13 @@ def build_content(
         "notifications": trip_notifications(conn, truck_id, trip["start_time"], trip["end_time"]),
         "digest": digest,
         "digest_format": DIGEST_FORMAT,
-        # Chart points: kept in the stored version so it re-renders without the archive.
-        "series": [[r["event_time"].timestamp(), r["temp"], r["defrost"]] for r in series],
+        # Chart points: kept in the stored version so it re-renders without the archive. A
+        # reading of a named probe carries it (one line per probe); a single probe's does not.
+        "series": [
+            [r["event_time"].timestamp(), r["temp"], r["defrost"]]
+            + ([r["probe_id"]] if r["probe_id"] is not None else [])
+            for r in series
+        ],
     }
     return dict(_jsonable(content))
 

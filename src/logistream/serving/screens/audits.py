@@ -20,11 +20,17 @@ def _trip_report(conn: Any, trip: dict[str, Any], batch: bool) -> None:
         st.markdown(f"**Verdict: {trip['verdict'].upper()}** — {trip.get('reason') or ''}")
     st.table(audits_data.trip_figures(trip, profile, ctx))
     if batch:
+        probes = ar.trip_probes(conn, truck_id, trip_id).records()
+        if probes:
+            st.caption("Per probe (the trip's verdict is its worst probe's)")
+            st.dataframe(table_labels.for_people(probes, ctx), hide_index=True)
         found = ar.trip_excursions(conn, truck_id, trip_id).records()
         lines = audits_data.batch_excursion_lines(found, s.timezone)
         st.caption("Excursions (batch view)")
         if found:
-            st.dataframe(table_labels.for_people(found, ctx), hide_index=True)
+            # The probe column only where the readings name probes.
+            hide = () if any(e.get("probe") for e in found) else ("probe",)
+            st.dataframe(table_labels.for_people(found, ctx, hide=hide), hide_index=True)
         st.write("\n".join(f"- {line}" for line in lines) or "No excursion.")
     else:
         st.caption(
