@@ -21,6 +21,10 @@ from tests.integration.batch_support import (
     made_up_trip,
 )
 
+from logistream.batch.views.compliance import trip_compliance
+from logistream.batch.views.excursions import Sample
+from logistream.batch.views.params import DEFAULT_PARAMS
+from logistream.batch.views.probes import ProbeVerdict, trip_verdict
 from logistream.batch.views.recompute import recompute
 from logistream.config import Settings
 from logistream.registry import cached_registry
@@ -135,10 +139,39 @@ def test_two_probes_are_judged_apart_and_the_vehicle_counted_once(settings: Sett
     assert front_figures["readings"] == len(front)
     assert probes["front"][-1] == "always within range"
 
+    # The pure maths, probe by probe, say the same; so does the pure worst-probe rule.
+    profile = REGISTRY.cargo["vaccines"]
+    verdicts = []
+    for probe, rows in (("front", front), ("rear", rear)):
+        pure = trip_compliance(
+            [Sample(r.t, r.temp, bool(r.defrost), "", r.lat, r.lon) for r in rows],
+            profile,
+            DEFAULT_PARAMS.hold_max_s,
+        )
+        got = dict(zip(COMPLIANCE.split(", "), probes[probe][:-1], strict=True))
+        assert got["verdict"] == pure.verdict
+        assert probes[probe][-1] == pure.reason
+        assert got["tor_s"] == pytest.approx(pure.tor_s, abs=1e-3)
+        assert got["mkt_c"] == pytest.approx(pure.mkt_c, abs=1e-6)
+        assert got["mean_c"] == pytest.approx(pure.mean_c, abs=1e-6)
+        assert got["excursions"] == len([e for e in pure.excursions if e.kind != "critical"])
+        verdicts.append(
+            ProbeVerdict(
+                probe,
+                pure.verdict,
+                pure.reason,
+                pure.hard_limit_passed,
+                pure.tor_s,
+                got["excursions"],
+                pure.mkt_c,
+            )
+        )
+
     # The trip's verdict is the rear probe's, and its reason names the probe.
     (trip,) = fetch(url, f"SELECT {COMPLIANCE}, reason FROM trip_compliance")
     assert trip[:-1] == single[:-1]
     assert trip[-1] == f"rear probe: {single[-1]}"
+    assert (trip[-2], trip[-1]) == trip_verdict(verdicts)
 
     # The excursions are the rear probe's, as the single probe had them.
     excursions = fetch(
