@@ -26,6 +26,7 @@ from logistream.live_views.records import (
     AlertSummary,
     Heartbeat,
     HeartbeatRecord,
+    ProbeLatest,
     TruckLatest,
     TruckView,
 )
@@ -44,6 +45,7 @@ __all__ = [
     "LiveFeed",
     "LiveViews",
     "LiveViewsWriter",
+    "ProbeLatest",
     "RedisLiveFeed",
     "RedisLiveViews",
     "RedisLiveViewsWriter",
@@ -74,8 +76,10 @@ def read_fleet(client: Redis) -> list[TruckView]:
     return RedisLiveViews(client).fleet()
 
 
-def read_temperature_history(client: Redis, truck_id: str) -> list[tuple[float, float]]:
-    return RedisLiveViews(client).temperature_history(truck_id)
+def read_temperature_history(
+    client: Redis, truck_id: str, probe_id: str | None = None
+) -> list[tuple[float, float]]:
+    return RedisLiveViews(client).temperature_history(truck_id, probe_id)
 
 
 def read_alert(client: Redis, alert_id: str) -> Alert | None:

@@ -21,8 +21,16 @@ from logistream.live_views.records import (
     TruckView,
 )
 
-HistoryPoints = Mapping[str, Sequence[tuple[float, float]]]
-"""truck_id -> (event time, °C) points to add to its rolling temperature history."""
+HistoryKey = tuple[str, str | None]
+"""(truck_id, probe_id): a named probe's temperature history, or (truck_id, None) the truck's
+single probe's."""
+
+HistoryPoints = (
+    Mapping[str, Sequence[tuple[float, float]]] | Mapping[HistoryKey, Sequence[tuple[float, float]]]
+)
+"""(event time, °C) points to add to rolling temperature histories, keyed by :data:`HistoryKey`
+(or by a bare truck_id: its single probe). Each probe has its own history, as long as a
+single-probe truck's."""
 
 
 class LiveViews(Protocol):
@@ -40,8 +48,11 @@ class LiveViews(Protocol):
         """Every truck's latest reading and status, sorted by truck id."""
         ...
 
-    def temperature_history(self, truck_id: str) -> list[tuple[float, float]]:
-        """(event time, °C) of the truck's recent readings, oldest first."""
+    def temperature_history(
+        self, truck_id: str, probe_id: str | None = None
+    ) -> list[tuple[float, float]]:
+        """(event time, °C) of the truck's recent readings, oldest first: those of its single
+        probe, or with ``probe_id`` those of that named probe (see :attr:`TruckView.probes`)."""
         ...
 
     def alert(self, alert_id: str) -> Alert | None:

@@ -1,6 +1,7 @@
-"""What the live views hold, as plain records: a truck's latest state, an alert change with its
-sequence number, a speed processor's heartbeat. No store in sight: these are the values the
-speed layer writes and serving, the API and the notifier read."""
+"""What the live views hold, as plain records: a truck's latest state (with each named probe's
+latest temperature on a truck with several), an alert change with its sequence number, a speed
+processor's heartbeat. No store in sight: these are the values the speed layer writes and
+serving, the API and the notifier read."""
 
 from __future__ import annotations
 
@@ -20,6 +21,17 @@ class AlertSummary:
 
 
 @dataclass(frozen=True, slots=True)
+class ProbeLatest:
+    """One named probe's newest reading, on a truck with several probes."""
+
+    probe_id: str
+    temp: float
+    """°C"""
+    timestamp: float
+    """Event time of that reading."""
+
+
+@dataclass(frozen=True, slots=True)
 class TruckLatest:
     """What the speed layer writes for a truck after a batch: its latest reading and verdict."""
 
@@ -28,6 +40,9 @@ class TruckLatest:
     status: str
     """``ok``, ``offline``, or the worst severity among the truck's open alerts."""
     alerts: tuple[AlertSummary, ...]
+    probes: tuple[ProbeLatest, ...] = ()
+    """Each named probe's newest temperature, sorted by probe id; empty for a truck with a single
+    probe (its temperature is the reading's). ``reading`` is the newest of any probe."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,6 +54,9 @@ class TruckView:
     alerts: tuple[AlertSummary, ...]
     updated_at: float
     """Wall-clock time the speed layer wrote this view."""
+    probes: tuple[ProbeLatest, ...] = ()
+    """Each named probe's newest temperature, sorted by probe id; empty for a truck with a single
+    probe (its temperature is the reading's). ``reading`` is the newest of any probe."""
 
 
 @dataclass(frozen=True, slots=True)

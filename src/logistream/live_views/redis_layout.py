@@ -12,10 +12,18 @@ key                                     type    content
                                                 ``status`` (``ok``, ``offline`` or the worst
                                                 open severity), ``alerts`` (JSON list of
                                                 ``{alert_id, rule, severity, state}``),
-                                                ``event_time``, ``updated_at`` (wall clock)
-``ls:temp:{truck_id}``                  ZSET    rolling temperature history: member
-                                                ``"{ts}:{temp}"``, score = event time; the last
-                                                ``TEMP_HISTORY_LEN`` readings
+                                                ``event_time``, ``updated_at`` (wall clock);
+                                                on a truck with several probes also ``probes``
+                                                (JSON list of ``{probe_id, temp, timestamp}``,
+                                                each named probe's newest reading; absent for
+                                                a single probe). ``reading`` is the newest of
+                                                any probe
+``ls:temp:{truck_id}``                  ZSET    rolling temperature history of the truck's
+                                                single probe (readings without ``probe_id``):
+                                                member ``"{ts}:{temp}"``, score = event time;
+                                                the last ``TEMP_HISTORY_LEN`` readings
+``ls:ptemp:{truck_id}@{probe_id}``      ZSET    the same for one named probe of a truck with
+                                                several: its own last ``TEMP_HISTORY_LEN``
 ``ls:alert:{alert_id}``                 STRING  JSON of the alert's latest state (an ``Alert``);
                                                 resolved alerts expire after a week
 ``ls:alerts:open``                      ZSET    alert_id -> opened_at, open and acknowledged
@@ -75,6 +83,20 @@ def truck_key(truck_id: str) -> str:
 
 def temp_history_key(truck_id: str) -> str:
     return f"ls:temp:{truck_id}"
+
+
+def probe_temp_history_key(truck_id: str, probe_id: str) -> str:
+    # Its own prefix, so it never meets a single-probe truck's key whatever the truck's id.
+    return f"ls:ptemp:{truck_id}@{probe_id}"
+
+
+def history_key(truck_id: str, probe_id: str | None) -> str:
+    """The temperature history of a truck's single probe (``probe_id`` None) or a named one."""
+    return (
+        temp_history_key(truck_id)
+        if probe_id is None
+        else probe_temp_history_key(truck_id, probe_id)
+    )
 
 
 def alert_key(alert_id: str) -> str:

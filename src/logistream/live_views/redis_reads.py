@@ -14,6 +14,7 @@ from logistream.live_views.records import (
     AlertSummary,
     Heartbeat,
     HeartbeatRecord,
+    ProbeLatest,
     TruckView,
 )
 
@@ -23,6 +24,7 @@ if TYPE_CHECKING:
 _alert_decoder: Final = msgspec.json.Decoder(Alert)
 _reading_decoder: Final = msgspec.json.Decoder(Reading)
 _summaries_decoder: Final = msgspec.json.Decoder(list[dict[str, str]])
+_probes_decoder: Final = msgspec.json.Decoder(list[ProbeLatest])
 _heartbeat_decoder: Final = msgspec.json.Decoder(HeartbeatRecord)
 
 
@@ -60,6 +62,7 @@ def _truck_view(truck_id: str, fields: dict[Any, Any]) -> TruckView | None:
             AlertSummary(s["alert_id"], s["rule"], s["severity"], s["state"]) for s in summaries
         ),
         updated_at=float(data.get("updated_at", 0.0)),
+        probes=tuple(_probes_decoder.decode(data["probes"])) if "probes" in data else (),
     )
 
 
@@ -84,8 +87,10 @@ class RedisLiveViews:
         views = (_truck_view(t, f) for t, f in zip(ids, pipe.execute(), strict=True))
         return [v for v in views if v is not None]
 
-    def temperature_history(self, truck_id: str) -> list[tuple[float, float]]:
-        members = cast(list[Any], self.client.zrange(k.temp_history_key(truck_id), 0, -1))
+    def temperature_history(
+        self, truck_id: str, probe_id: str | None = None
+    ) -> list[tuple[float, float]]:
+        members = cast(list[Any], self.client.zrange(k.history_key(truck_id, probe_id), 0, -1))
         points = []
         for member in members:
             ts, _, temp = k.text(member).partition(":")

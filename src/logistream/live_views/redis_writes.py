@@ -31,37 +31,49 @@ class RedisLiveViewsWriter:
         self._append_change = client.register_script(k.APPEND_CHANGE_LUA)
 
     @staticmethod
-    def _trucks(pipe: Pipeline, trucks: Iterable[TruckLatest], now: float) -> None:
+    def _trucks(
+        pipe: Pipeline, trucks: Iterable[TruckLatest], now: float, whole: bool = False
+    ) -> None:
+        """``whole``: the views are rebuilt, so a single-probe truck also loses a stale
+        ``probes`` field (a normal batch spares the extra command)."""
         latest: dict[str, float] = {}
         for truck in trucks:
+            key = k.truck_key(truck.truck_id)
             summaries = _json.encode([asdict(a) for a in truck.alerts]) if truck.alerts else b"[]"
-            pipe.hset(
-                k.truck_key(truck.truck_id),
-                mapping={
-                    "reading": encode(truck.reading),
-                    "status": truck.status,
-                    "alerts": summaries,
-                    "event_time": truck.reading.timestamp,
-                    "updated_at": now,
-                },
-            )
+            fields: dict[str, bytes | str | float] = {
+                "reading": encode(truck.reading),
+                "status": truck.status,
+                "alerts": summaries,
+                "event_time": truck.reading.timestamp,
+                "updated_at": now,
+            }
+            if truck.probes:
+                fields["probes"] = _json.encode([asdict(p) for p in truck.probes])
+            elif whole:
+                pipe.hdel(key, "probes")
+            pipe.hset(key, mapping=fields)  # type: ignore[arg-type]
             latest[truck.truck_id] = truck.reading.timestamp
         # One command for the whole batch, not one per truck.
         if latest:
             pipe.zadd(k.TRUCKS, latest)
 
+    def _histories(self, pipe: Pipeline, history: HistoryPoints, trim: bool) -> None:
+        for where, points in history.items():
+            if points:
+                truck_id, probe_id = (where, None) if isinstance(where, str) else where
+                self._history(pipe, k.history_key(truck_id, probe_id), points, trim)
+
     def _history(
-        self, pipe: Pipeline, truck_id: str, points: Sequence[tuple[float, float]], trim: bool
+        self, pipe: Pipeline, key: str, points: Sequence[tuple[float, float]], trim: bool
     ) -> None:
         # Members carry their time, so writing the same reading twice (a replay) is a no-op.
-        key = k.temp_history_key(truck_id)
         pipe.zadd(key, {f"{ts!r}:{temp!r}": ts for ts, temp in points})
-        added = self._since_trim.get(truck_id, 0) + len(points)
+        added = self._since_trim.get(key, 0) + len(points)
         # Trimming every batch would double the commands; a few extra points are harmless.
         if trim or added >= TRIM_EVERY:
             pipe.zremrangebyrank(key, 0, -(k.TEMP_HISTORY_LEN + 1))
             added = 0
-        self._since_trim[truck_id] = added
+        self._since_trim[key] = added
 
     @staticmethod
     def _current(pipe: Pipeline, alert: Alert, raw: bytes) -> None:
@@ -79,9 +91,7 @@ class RedisLiveViewsWriter:
         now = time.time()
         pipe = self.client.pipeline(transaction=False)
         self._trucks(pipe, trucks, now)
-        for truck_id, points in history.items():
-            if points:
-                self._history(pipe, truck_id, points, trim=False)
+        self._histories(pipe, history, trim=False)
         for alert in changes:
             raw = encode(alert)
             self._current(pipe, alert, raw)
@@ -104,10 +114,8 @@ class RedisLiveViewsWriter:
         # The change stream is history: a rebuild restores the current state only.
         now = time.time()
         pipe = self.client.pipeline(transaction=False)
-        self._trucks(pipe, trucks, now)
-        for truck_id, points in history.items():
-            if points:
-                self._history(pipe, truck_id, points, trim=True)
+        self._trucks(pipe, trucks, now, whole=True)
+        self._histories(pipe, history, trim=True)
         for alert in alerts:
             raw = encode(alert)
             pipe.set(k.alert_key(alert.alert_id), raw)

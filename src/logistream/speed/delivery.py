@@ -19,6 +19,7 @@ from logistream.backoff import Backoff
 from logistream.errors import BatchAbandoned
 from logistream.events import Alert, encode
 from logistream.kafka import Consumer, DeliveryCallback, Producer, TopicOffset
+from logistream.live_views.interface import HistoryKey
 from logistream.speed.metrics import Metrics
 from logistream.speed.offsets import InFlight, OffsetBook
 from logistream.speed.state import TruckState
@@ -31,7 +32,8 @@ class Batch:
     """What one batch changed, to be delivered together."""
 
     touched: dict[str, TruckState] = field(default_factory=dict)
-    history: dict[str, list[tuple[float, float]]] = field(default_factory=dict)
+    history: dict[HistoryKey, list[tuple[float, float]]] = field(default_factory=dict)
+    """(truck_id, probe_id or None) -> (event time, °C): each probe's temperature history."""
     changes: list[Alert] = field(default_factory=list)
     change_record_ts: list[float] = field(default_factory=list)
     advance: dict[int, int] = field(default_factory=dict)

@@ -377,7 +377,9 @@ class SpeedProcessor:
             self.trucks[truck_id] = step.state
             self.dirty.add(truck_id)
             batch.touched[truck_id] = step.state
-            batch.history.setdefault(truck_id, []).append((reading.timestamp, reading.temp))
+            batch.history.setdefault((truck_id, reading.probe_id), []).append(
+                (reading.timestamp, reading.temp)
+            )
             self.offsets.saw_event(partition, reading.timestamp)
             if step.changes:
                 self.acks.add_changes(batch, step.changes, record_ts)

@@ -1,5 +1,6 @@
 """The speed layer's side of the live views: its rule state as the records the views hold, written
-through ``logistream.live_views`` (one trip to the store per batch)."""
+through ``logistream.live_views`` (one trip to the store per batch). A truck with several probes
+shows each probe's newest temperature and keeps a temperature history per probe."""
 
 from __future__ import annotations
 
@@ -11,9 +12,11 @@ from logistream.live_views import (
     AlertSummary,
     HeartbeatRecord,
     LiveViewsWriter,
+    ProbeLatest,
     RedisLiveViewsWriter,
     TruckLatest,
 )
+from logistream.live_views.interface import HistoryKey
 from logistream.speed.rules.offline import RULE as OFFLINE
 from logistream.speed.state import TruckState
 
@@ -29,6 +32,15 @@ def status_of(state: TruckState) -> str:
     return min((a.severity for a in state.alerts.values()), key=SEVERITY_ORDER.__getitem__)
 
 
+def probes_of(state: TruckState) -> tuple[ProbeLatest, ...]:
+    """Each named probe's newest temperature, by probe id (none for a single-probe truck)."""
+    return tuple(
+        ProbeLatest(probe_id, air.last.temp, air.last.timestamp)
+        for probe_id, air in sorted(state.probes.items())
+        if air.last is not None
+    )
+
+
 def latest_of(states: Iterable[TruckState]) -> list[TruckLatest]:
     """What the views hold of each truck that has a reading."""
     return [
@@ -39,10 +51,24 @@ def latest_of(states: Iterable[TruckState]) -> list[TruckLatest]:
             alerts=tuple(
                 AlertSummary(a.alert_id, a.rule, a.severity, a.state) for a in state.alerts.values()
             ),
+            probes=probes_of(state),
         )
         for state in states
         if state.last is not None
     ]
+
+
+def history_of(states: Iterable[TruckState]) -> dict[HistoryKey, Sequence[tuple[float, float]]]:
+    """The temperature histories a rebuild writes: the trend samples of the truck's single probe
+    and of each named probe, each on its own history."""
+    history: dict[HistoryKey, Sequence[tuple[float, float]]] = {}
+    for s in states:
+        if s.trend.points:
+            history[s.truck_id, None] = s.trend.points
+        for probe_id, air in s.probes.items():
+            if air.trend.points:
+                history[s.truck_id, probe_id] = air.trend.points
+    return history
 
 
 class ViewWriter:
@@ -54,10 +80,11 @@ class ViewWriter:
     def write_batch(
         self,
         trucks: Iterable[TruckState],
-        history: Mapping[str, Sequence[tuple[float, float]]],
+        history: Mapping[HistoryKey, Sequence[tuple[float, float]]],
         changes: Sequence[Alert],
     ) -> None:
-        """Apply one batch: latest states, new history points and alert changes, in one trip."""
+        """Apply one batch: latest states, new history points (by truck and probe) and alert
+        changes, in one trip."""
         self.store.write_batch(latest_of(trucks), history, changes)
 
     def rewrite(self, states: Iterable[TruckState], partitions: Iterable[int]) -> None:
@@ -65,7 +92,7 @@ class ViewWriter:
         states = list(states)
         self.store.rewrite(
             latest_of(states),
-            {s.truck_id: s.trend.points for s in states if s.trend.points},
+            history_of(states),
             [a for s in states for a in s.alerts.values()],
             partitions,
         )
