@@ -75,12 +75,25 @@ class AlertSummary(BaseModel):
     state: str
 
 
+class ProbeTemp(BaseModel):
+    """One named probe's newest temperature, on a truck with several probes."""
+
+    probe_id: str
+    temp: float = Field(description="The probe's newest cargo air temperature, °C.")
+    timestamp: float = Field(description="Event time of that reading, Unix epoch seconds.")
+
+
 class Truck(BaseModel):
     truck_id: str
     status: str = Field(description="ok, offline, or the worst severity among open alerts.")
-    reading: ReadingOut
+    reading: ReadingOut = Field(description="The newest reading, of any probe.")
     alerts: list[AlertSummary]
     updated_at: float = Field(description="Wall-clock time the speed layer wrote this view.")
+    probes: list[ProbeTemp] = Field(
+        default_factory=list,
+        description="On a truck with several probes, each probe's newest temperature, by probe "
+        "id; empty for a truck with a single probe (its temperature is reading.temp).",
+    )
 
 
 class Fleet(BaseModel):

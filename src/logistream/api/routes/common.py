@@ -63,6 +63,9 @@ def truck_dict(view: TruckView) -> dict[str, Any]:
             for a in view.alerts
         ],
         "updated_at": view.updated_at,
+        "probes": [
+            {"probe_id": p.probe_id, "temp": p.temp, "timestamp": p.timestamp} for p in view.probes
+        ],
     }
 
 
