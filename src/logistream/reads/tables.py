@@ -57,7 +57,7 @@ def truck_history(
     """A truck's archived readings since ``since_s`` (epoch), oldest first, at most ``limit``."""
     cursor = conn.execute(
         "SELECT * FROM (SELECT extract(epoch FROM event_time)::float8 AS t, temp, fuel, "
-        "speed_kmh, lat, lon, trip_id, cargo FROM readings WHERE truck_id = %s "
+        "speed_kmh, lat, lon, trip_id, cargo, probe_id FROM readings WHERE truck_id = %s "
         "AND event_time >= to_timestamp(%s) ORDER BY event_time DESC LIMIT %s) r ORDER BY t",
         [truck_id, since_s, limit],
     )

@@ -14,6 +14,7 @@ from zoneinfo import ZoneInfo
 from logistream.events import SEVERITY_ORDER, Alert
 from logistream.live_views import Heartbeat, TruckView
 from logistream.registry import Registry
+from logistream.serving import probe_temps
 
 # A heartbeat older than this means the speed layer is stalled or gone, not that all is quiet.
 STALE_HEARTBEAT_S = 10.0
@@ -38,8 +39,9 @@ def local_time(epoch_s: float | None, timezone: str) -> str:
 
 
 def in_range(view: TruckView, registry: Registry) -> bool:
+    """Every probe of the truck within its cargo's range."""
     profile = registry.profile_for(view.reading.cargo)
-    return profile.low_c <= view.reading.temp <= profile.high_c
+    return all(profile.low_c <= t <= profile.high_c for t in probe_temps.temps(view))
 
 
 def headline(fleet: list[TruckView], alerts: list[Alert], registry: Registry) -> Headline:
@@ -64,7 +66,8 @@ def truck_rows(fleet: list[TruckView], registry: Registry, timezone: str) -> lis
                 "truck": view.truck_id,
                 "status": view.status,
                 "cargo": profile.label if reading.cargo else "—",
-                "temp °C": round(reading.temp, 1),
+                # Text: a truck with several probes shows each ("front 4.8 · rear 5.1").
+                "temp °C": probe_temps.live_text(view, registry, unit=""),
                 "range °C": f"{profile.low_c:g} – {profile.high_c:g}",
                 "fuel %": None if reading.fuel is None else round(reading.fuel, 1),
                 "speed km/h": None if reading.speed_kmh is None else round(reading.speed_kmh),

@@ -15,6 +15,7 @@ from typing import Any, Final
 from logistream.events import SEVERITY_ORDER
 from logistream.live_views import TruckView
 from logistream.registry import Registry
+from logistream.serving import probe_temps
 
 Rgba = list[int]
 
@@ -98,7 +99,7 @@ def truck_points(fleet: Sequence[TruckView], registry: Registry) -> list[dict[st
                 "status": cls,
                 "position": [reading.lon, reading.lat],
                 "colour": STATUS_COLOURS[cls],
-                "temp": f"{reading.temp:.1f} °C",
+                "temp": probe_temps.live_text(view, registry),
                 "cargo": registry.profile_for(reading.cargo).label,
                 "route": registry.routes[truck.route].label if truck else "—",
             }

@@ -1,5 +1,6 @@
-"""The truck page's logic (pure): the temperature series, the audit's excursions and the current
-trip's time out of range for display, every time on one 24-hour clock in the display zone.
+"""The truck page's logic (pure): the temperature series (one per probe on a truck with several),
+the audit's excursions and the current trip's time out of range for display, every time on one
+24-hour clock in the display zone.
 
 The page shows the batch views' excursions and time out of range, never its own: one definition
 of an excursion (alarm delays, hysteresis, critical limits) for the page, the report and the audit.
@@ -102,10 +103,40 @@ def to_local(epoch_s: float, timezone: str) -> datetime:
 def merge_series(
     archived: Sequence[tuple[float, float]], live: Sequence[tuple[float, float]]
 ) -> list[tuple[float, float]]:
-    """History from PostgreSQL then the live points from Redis, without duplicates, in order."""
-    merged = dict(archived)
-    merged.update(live)
+    """History from PostgreSQL then the live points from Redis, without duplicates, in order.
+    Times are compared to the microsecond: the archive keeps no finer time than that."""
+    merged = {round(t, 6): v for t, v in archived}
+    merged.update((round(t, 6), v) for t, v in live)
     return sorted(merged.items())
+
+
+def probe_series(
+    archived: Sequence[Mapping[str, Any]],
+    live: Mapping[str | None, Sequence[tuple[float, float]]],
+) -> dict[str | None, list[tuple[float, float]]]:
+    """Each probe's temperature curve (key None: the truck's single probe): its archived readings
+    (rows with ``t``, ``temp`` and ``probe_id``) then its live points, merged per probe, so one
+    probe's curve never zigzags through another's. Probes with no point are left out."""
+    archived_by: dict[str | None, list[tuple[float, float]]] = {}
+    for h in archived:
+        archived_by.setdefault(h.get("probe_id"), []).append((h["t"], h["temp"]))
+    series = {}
+    for probe_id in dict.fromkeys([*archived_by, *live]):
+        points = merge_series(archived_by.get(probe_id, []), live.get(probe_id, []))
+        if points:
+            series[probe_id] = points
+    return series
+
+
+def series_rows(
+    series: Mapping[str, Sequence[tuple[float, float]]], profile: CargoProfile, timezone: str
+) -> list[dict[str, Any]]:
+    """:func:`chart_rows` of each named curve, its name in ``probe``."""
+    return [
+        {**row, "probe": name}
+        for name, points in series.items()
+        for row in chart_rows(points, profile, timezone)
+    ]
 
 
 def chart_rows(

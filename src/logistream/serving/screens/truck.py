@@ -1,4 +1,5 @@
 """One truck: live temperature against its cargo range, fuel and speed, trail, trip, alerts.
+A truck with several probes shows each probe's temperature and one chart line per probe.
 
 Live figures from Redis; the hours before from PostgreSQL (the archive); the current trip's time
 out of range from the batch views. Every time on one 24-hour clock in the display zone.
@@ -15,8 +16,8 @@ import streamlit as st
 from logistream.display_time import zone_note
 from logistream.live_views import TruckView
 from logistream.reads.trip_out_of_range import TripOutOfRange
-from logistream.registry import CargoProfile
-from logistream.serving import alerts_data, map_data, map_view, truck_data, ui
+from logistream.registry import CargoProfile, Registry
+from logistream.serving import alerts_data, map_data, map_view, probe_temps, truck_data, ui
 
 REFRESH_S = 2.0
 HISTORY_H = 6.0
@@ -68,19 +69,27 @@ def _time_tooltip() -> alt.Tooltip:
     return alt.Tooltip("at:N", title="time")
 
 
-def _chart(rows: list[dict[str, Any]]) -> alt.LayerChart:
+def _chart(rows: list[dict[str, Any]], several: bool) -> alt.LayerChart:
+    """The range as a band, the temperature as a line (``several``: one line per probe, named in
+    the legend), points outside the range in red."""
     data = alt.InlineData(values=rows)
     x = _time_x()
     band = (
-        alt.Chart(data)
+        alt.Chart(alt.InlineData(values=list({r["time"]: r for r in rows}.values())))
         .mark_area(opacity=0.18, color="#2ecc71")
         .encode(x=x, y=alt.Y("low:Q", title="°C"), y2="high:Q")
     )
-    line = alt.Chart(data).mark_line(color="#3498db").encode(x=x, y="temp:Q")
+    tooltip = [_time_tooltip(), alt.Tooltip("temp:Q", title="°C")]
+    if several:
+        colour = alt.Color("probe:N", title=None, legend=alt.Legend(orient="bottom"))
+        line = alt.Chart(data).mark_line().encode(x=x, y="temp:Q", color=colour)
+        tooltip.insert(1, alt.Tooltip("probe:N", title="probe"))
+    else:
+        line = alt.Chart(data).mark_line(color="#3498db").encode(x=x, y="temp:Q")
     outside = (
         alt.Chart(alt.InlineData(values=[r for r in rows if r["outside"]]))
         .mark_point(color="#e74c3c", filled=True, size=40)
-        .encode(x=x, y="temp:Q", tooltip=[_time_tooltip(), alt.Tooltip("temp:Q", title="°C")])
+        .encode(x=x, y="temp:Q", tooltip=tooltip)
     )
     return alt.LayerChart(layer=[band, line, outside])
 
@@ -100,9 +109,12 @@ def _fuel_speed_chart(rows: list[dict[str, Any]]) -> alt.Chart:
     return chart
 
 
-def _figures(view: TruckView, profile: CargoProfile, trip_id: str, timezone: str) -> None:
+def _figures(
+    view: TruckView, profile: CargoProfile, trip_id: str, timezone: str, registry: Registry
+) -> None:
     """The headline figures in two rows, each figure as wide as its value, a row wrapping rather
-    than cutting a value off (a trip id and a time did not fit a sixth of the page)."""
+    than cutting a value off (a trip id and a time did not fit a sixth of the page); a truck with
+    several probes has one temperature figure per probe."""
     reading = view.reading
     try:
         audited = _trip_out_of_range(view.truck_id, trip_id, ui.settings().database_name)
@@ -112,8 +124,12 @@ def _figures(view: TruckView, profile: CargoProfile, trip_id: str, timezone: str
         out_help = f"PostgreSQL is not answering ({error.__class__.__name__}): no audit figure."
     with st.container(horizontal=True, gap="large"):
         st.metric("Status", map_data.status_class(view.status), width="content")
-        st.metric("Cargo °C", f"{reading.temp:.1f}", width="content", help=f"{profile.label}: "
-                  f"{profile.low_c:g} – {profile.high_c:g} °C")  # fmt: skip
+        limits = f"{profile.label}: {profile.low_c:g} – {profile.high_c:g} °C"
+        if view.probes:
+            for label, probe in probe_temps.ordered(view.probes, registry, view.truck_id):
+                st.metric(f"Cargo °C {label}", f"{probe.temp:.1f}", width="content", help=limits)
+        else:
+            st.metric("Cargo °C", f"{reading.temp:.1f}", width="content", help=limits)
         st.metric("Fuel %", "—" if reading.fuel is None else f"{reading.fuel:.1f}", width="content")
         speed = "—" if reading.speed_kmh is None else f"{reading.speed_kmh:.0f}"
         st.metric("Speed km/h", speed, width="content")
@@ -129,7 +145,12 @@ def _live(truck_id: str) -> None:
     try:
         views = ui.live()
         view = views.truck(truck_id)
-        live_points = views.temperature_history(truck_id)
+        # The single probe's history, and each named probe's own.
+        live: dict[str | None, list[tuple[float, float]]] = {
+            None: views.temperature_history(truck_id)
+        }
+        for probe in view.probes if view is not None else ():
+            live[probe.probe_id] = views.temperature_history(truck_id, probe.probe_id)
         alerts = [a for a in views.open_alerts() if a.truck_id == truck_id]
     except ui.redis_errors() as error:
         ui.store_down("Redis", error)
@@ -140,7 +161,7 @@ def _live(truck_id: str) -> None:
     reading = view.reading
     profile = registry.profile_for(reading.cargo)
     trip_id = truck_data.trip_key(truck_id, reading.trip_id, reading.timestamp)
-    _figures(view, profile, trip_id, s.timezone)
+    _figures(view, profile, trip_id, s.timezone, registry)
 
     archived: list[tuple[Any, ...]] = []
     columns: list[str] = []
@@ -153,15 +174,15 @@ def _live(truck_id: str) -> None:
     except ui.pg_errors() as error:
         archive_line = f"PostgreSQL is not answering ({error.__class__.__name__}): live part only."
     history = [dict(zip(columns, r, strict=True)) for r in archived]
-    points = truck_data.merge_series([(h["t"], h["temp"]) for h in history], live_points)
+    series = probe_temps.by_label(truck_data.probe_series(history, live), registry, truck_id)
     st.subheader(
         f"Cargo temperature — {profile.label}, range {profile.low_c:g} – {profile.high_c:g} °C"
     )
     if archive_line:
         st.warning(archive_line)
-    if points:
-        rows = truck_data.chart_rows(points, profile, s.timezone)
-        st.altair_chart(_chart(rows), width="stretch")
+    if series:
+        rows = truck_data.series_rows(series, profile, s.timezone)
+        st.altair_chart(_chart(rows, several=len(series) > 1), width="stretch")
         if audited:
             st.caption(
                 f"{len(audited)} excursion(s) in this window, as the audit counts them "
