@@ -1,13 +1,20 @@
 """Live views of a truck with several probes, over a real Redis: the speed layer's writer keeps
 each named probe's newest temperature and a whole temperature history per probe (as long as a
-single-probe truck's), and a single-probe truck reads back exactly as before."""
+single-probe truck's), and a single-probe truck reads back exactly as before; so does a real
+`logistream speed` fed through Kafka."""
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterable
+from pathlib import Path
 
 import redis
+from tests.helpers import wait_until
+from tests.integration.speed_support import produce, speed_process
+from tests.integration.speed_support import reading as speed_reading
 
+from logistream.config import Settings
 from logistream.events import Reading, derive_event_id
 from logistream.live_views import ProbeLatest, RedisLiveViews
 from logistream.live_views.interface import HistoryKey
@@ -166,3 +173,36 @@ def test_a_rebuild_drops_a_stale_probes_field(client: redis.Redis) -> None:
     view = RedisLiveViews(client).truck(TWO)
     assert view is not None
     assert (view.probes, view.reading.temp) == ((), 5.5)
+
+
+def test_a_real_speed_process_keeps_each_probes_history(
+    settings: Settings, settings_env: dict[str, str], client: redis.Redis, tmp_path: Path
+) -> None:
+    """Through Kafka and `logistream speed`: the front and rear readings of each second land on
+    their own probe's history, and the truck's view lists both probes' newest temperatures."""
+    start = time.time() - 3600
+    records = []
+    for i in range(30):
+        ts = start + 60 * i
+        for probe_id, temp in (("front", _front(i)), ("rear", _rear(i))):
+            value = speed_reading(TWO, ts, temp, probe_id=probe_id, cargo="vaccines")
+            records.append((TWO, value))
+    produce(settings, records)
+    views = RedisLiveViews(client)
+
+    def both_seen() -> bool:
+        view = views.truck(TWO)
+        return view is not None and [p.timestamp for p in view.probes] == [start + 60 * 29] * 2
+
+    with speed_process(settings_env, log=tmp_path / "speed.log"):
+        wait_until(both_seen, timeout=60, what="both probes' newest readings in the views")
+    view = views.truck(TWO)
+    assert view is not None
+    assert [(p.probe_id, p.temp) for p in view.probes] == [
+        ("front", _front(29)),
+        ("rear", _rear(29)),
+    ]
+    for probe_id, temp_of in (("front", _front), ("rear", _rear)):
+        want = [(start + 60 * i, temp_of(i)) for i in range(30)]
+        assert views.temperature_history(TWO, probe_id) == want, probe_id
+    assert views.temperature_history(TWO) == []
