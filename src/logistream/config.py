@@ -18,7 +18,7 @@ from pydantic import Field, ValidationError, field_validator
 from pydantic_core import PydanticCustomError
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from logistream.display_time import zone
+from logistream.display_time import DEFAULT_ZONE_NAME, zone
 from logistream.errors import ConfigError
 
 Port = Annotated[int, Field(ge=1, le=65535)]
@@ -81,7 +81,7 @@ class Settings(BaseSettings):
     """Your rules.toml: the speed layer's thresholds, and the batch views' where they decide the
     same thing (speed limit, harsh driving, gaps, fuel); unset = the shipped one."""
 
-    timezone: str = "Africa/Nairobi"
+    timezone: str = DEFAULT_ZONE_NAME
     """IANA time zone of every time shown to people (stored and machine-readable times: UTC)."""
     map_style_url: str | None = None
     """A basemap style (a MapLibre/Carto style JSON URL) under the dashboard's maps; unset = the

@@ -14,6 +14,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 EMPTY = "—"
 """What a missing time shows as."""
+DEFAULT_ZONE_NAME = "Africa/Nairobi"
+"""Where the fleet runs: the display zone unless ``LOGISTREAM_TIMEZONE`` names another."""
 
 
 @lru_cache(maxsize=32)

@@ -107,6 +107,7 @@ RULE_NAMES: Final = (
     "harsh_acceleration",
     "route_deviation",
     "sensor_fault",
+    "calibration_overdue",
 )
 
 AlertState = Literal["open", "acknowledged", "resolved"]

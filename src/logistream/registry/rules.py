@@ -103,6 +103,7 @@ def _default_severity() -> dict[str, Severity]:
         "harsh_acceleration": "warning",
         "route_deviation": "minor",
         "sensor_fault": "minor",
+        "calibration_overdue": "minor",
     }
 
 

@@ -1,7 +1,9 @@
-"""Alert lifecycle: open -> acknowledged -> resolved (or open -> resolved), at most one per rule.
+"""Alert lifecycle: open -> acknowledged -> resolved (or open -> resolved), at most one per rule
+and probe.
 
-An alert's id is derived from the data (truck, rule, and the reading that opened it), so
-processing the same readings again, after a crash or on another process, gives the same alerts.
+An alert's id is derived from the data (truck, rule, and the reading that opened it, whose
+event id names its probe), so processing the same readings again, after a crash or on another
+process, gives the same alerts.
 """
 
 from __future__ import annotations
@@ -25,16 +27,38 @@ def alert_id_for(truck_id: str, rule: str, opening_event_id: str) -> str:
     return str(uuid.uuid5(ALERT_NAMESPACE, f"{truck_id}|{rule}|{opening_event_id}"))
 
 
+def alert_key(rule: str, probe_id: str | None) -> str:
+    """A truck's alerts are keyed by rule, and a named probe's cargo-air alerts by rule and
+    probe, so each probe has its own (a single probe's keys stay the rule names)."""
+    return rule if probe_id is None else f"{rule}@{probe_id}"
+
+
+def of_probe(alerts: Mapping[str, Alert], probe_id: str) -> dict[str, Alert]:
+    """A named probe's alerts keyed by rule alone, as the cargo-air rules see their own."""
+    return {a.rule: a for a in alerts.values() if a.probe_id == probe_id}
+
+
+def with_probe(
+    alerts: Mapping[str, Alert], probe_id: str, probe_alerts: Mapping[str, Alert]
+) -> dict[str, Alert]:
+    """``alerts`` with the named probe's alerts replaced by ``probe_alerts`` (keyed by rule)."""
+    kept = {k: a for k, a in alerts.items() if a.probe_id != probe_id}
+    kept.update((alert_key(a.rule, probe_id), a) for a in probe_alerts.values())
+    return kept
+
+
 @dataclass(frozen=True, slots=True)
 class Where:
     """The reading an alert opens on, and the places to name in its message."""
 
     reading: Reading
     waypoints: Sequence[Waypoint] = ()
+    probe_id: str | None = None
+    """The probe the alert is about (a named probe's cargo-air rules); None: the truck."""
 
     @property
     def who(self) -> str:
-        return messages.who(self.reading.truck_id, self.reading.cargo)
+        return messages.who(self.reading.truck_id, self.reading.cargo, self.probe_id)
 
     @property
     def near(self) -> str:
@@ -71,6 +95,7 @@ def apply_verdicts(
                 threshold=verdict.threshold,
                 lat=r.lat,
                 lon=r.lon,
+                probe_id=at.probe_id,
             )
             current[verdict.rule] = alert
             changes.append(alert)

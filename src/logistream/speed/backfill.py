@@ -109,9 +109,8 @@ def evaluate(
     changes: list[Alert] = []
     if gap.count == 0 and gap.offline is not None:
         changes.append(_offline_note(gap.offline, known_at))
-    alerts, made = lifecycle.apply_verdicts(
-        gap.alerts, wanted, lifecycle.Where(reading, ctx.waypoints), ctx.config.severity
-    )
+    at = lifecycle.Where(reading, ctx.waypoints, reading.probe_id)
+    alerts, made = lifecycle.apply_verdicts(gap.alerts, wanted, at, ctx.config.severity)
     for change in made:
         if change.state == "open":
             change = _mark_late(change, known_at)
@@ -181,7 +180,9 @@ def close(
                 state="resolved",
                 changed_at=gap.end_ts,
                 resolved_at=gap.end_ts,
-                message=messages.resolved(messages.who(alert.truck_id, alert.cargo), what),
+                message=messages.resolved(
+                    messages.who(alert.truck_id, alert.cargo, alert.probe_id), what
+                ),
             )
         )
     return alerts, changes

@@ -8,18 +8,20 @@ from the truck's store), the cargo-air rules evaluate it apart (:mod:`backfill`)
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Final
+from typing import Any, Final, NamedTuple
 
 import msgspec
 
-from logistream.events import Alert, AlertCommand, Reading, Severity
+from logistream import display_time
+from logistream.events import Alert, AlertCommand, Reading
 from logistream.registry import Registry
 from logistream.registry.rules import RulesConfig
 from logistream.speed import air, backfill
 from logistream.speed import alerts as lifecycle
 from logistream.speed.rules import (
+    calibration,
     door,
     driving,
     fuel,
@@ -28,7 +30,9 @@ from logistream.speed.rules import (
     trend,
 )
 from logistream.speed.rules.base import RuleContext, Verdict
-from logistream.speed.state import TruckState
+from logistream.speed.rules.temperature import TempState
+from logistream.speed.rules.trend import TrendState
+from logistream.speed.state import ProbeAir, TruckState
 
 NO_CHANGES: Final[tuple[Alert, ...]] = ()
 
@@ -44,11 +48,18 @@ class Step:
 
 
 class Contexts:
-    """Rule contexts from the registry, built once per (truck, cargo)."""
+    """Rule contexts from the registry, built once per (truck, cargo). ``timezone``: where a
+    probe's calibration due date begins (the display zone, where people read dates)."""
 
-    def __init__(self, registry: Registry, config: RulesConfig) -> None:
+    def __init__(
+        self,
+        registry: Registry,
+        config: RulesConfig,
+        timezone: str = display_time.DEFAULT_ZONE_NAME,
+    ) -> None:
         self.registry = registry
         self.config = config
+        self.zone = display_time.zone(timezone)
         self._cache: dict[tuple[str, str | None], RuleContext] = {}
         self._all_waypoints = tuple(w for r in registry.routes.values() for w in r.waypoints)
 
@@ -65,23 +76,40 @@ class Contexts:
                 tank_litres=(truck.tank_litres if truck else self.config.fuel.default_tank_litres),
                 waypoints=planned.waypoints if planned else self._all_waypoints,
                 registered=truck is not None,
+                calibration=self._calibration(truck_id),
             )
             if len(self._cache) > 100_000:
                 self._cache.clear()
             self._cache[key] = ctx
         return ctx
 
+    def _calibration(self, truck_id: str) -> dict[str, calibration.ProbeCalibration]:
+        device = self.registry.devices.for_truck(truck_id)
+        if device is None:
+            return {}
+        return {
+            p.probe_id: calibration.of_record(p.calibration, self.zone)
+            for p in device.probes
+            if p.probe_id is not None and p.calibration is not None
+        }
 
-def _apply(
-    state: TruckState,
-    alerts: Mapping[str, Alert],
-    verdicts: list[Verdict],
-    reading: Reading,
-    ctx: RuleContext,
-    severity: Mapping[str, Severity],
-) -> tuple[dict[str, Alert], list[Alert]]:
-    at = lifecycle.Where(reading, ctx.waypoints)
-    return lifecycle.apply_verdicts(alerts, verdicts, at, severity)
+
+class _AirState(NamedTuple):
+    """One probe's cargo-air state: the single probe's lives in the truck's own fields."""
+
+    last: Reading | None
+    temp: TempState
+    trend: TrendState
+    gap: backfill.Gap | None
+
+
+def _air_of(state: TruckState, probe_id: str | None) -> _AirState:
+    if probe_id is None:
+        return _AirState(state.last, state.temp, state.trend, state.gap)
+    probe = state.probes.get(probe_id)
+    if probe is None:
+        return _AirState(None, TempState(), TrendState(), None)
+    return _AirState(probe.last, probe.temp, probe.trend, probe.gap)
 
 
 def process(
@@ -93,52 +121,50 @@ def process(
 ) -> Step:
     """The truck's state after ``reading`` and the alert changes it causes (``fleet_time``:
     the fleet's event time as the reading arrives, which teaches the truck's delivery delay)."""
-    prev = state.last
+    probe_id = reading.probe_id
+    probe_air = _air_of(state, probe_id)
     ts = reading.timestamp
-    if prev is not None and ts <= prev.timestamp:
-        return _late(state, prev, reading, ctx)
+    if probe_air.last is not None and ts <= probe_air.last.timestamp:
+        return _late(state, probe_air, reading, ctx)
+    prev = state.last
+    # Two probes at one second: the first reading of that second drives the vehicle rules.
+    vehicle = prev is None or ts > prev.timestamp
     cfg = ctx.config
     alerts: Mapping[str, Alert] = state.alerts
     changes: list[Alert] = []
 
     # The silence before this reading belongs to the previous reading (its place, its cargo).
-    silence = offline.on_reading(
-        prev.timestamp if prev else None,
-        prev.event_id if prev else None,
-        ts,
-        offline.RULE in alerts,
-        cfg.offline,
-        # Only a silence longer than the limit needs the excuse (geometry: not on every reading).
-        excused=prev is not None
-        and ts - prev.timestamp > cfg.offline.offline_s
-        and offline.excused(prev, ctx),
+    silence = (
+        offline.on_reading(
+            prev.timestamp if prev else None,
+            prev.event_id if prev else None,
+            ts,
+            offline.RULE in alerts,
+            cfg.offline,
+            # Only a silence longer than the limit needs the excuse (geometry: not on every
+            # reading).
+            excused=prev is not None
+            and ts - prev.timestamp > cfg.offline.offline_s
+            and offline.excused(prev, ctx),
+        )
+        if vehicle
+        else ()
     )
     if silence and prev is not None:
-        alerts, made = _apply(state, alerts, list(silence), prev, ctx, cfg.severity)
+        alerts, made = lifecycle.apply_verdicts(
+            alerts, silence, lifecycle.Where(prev, ctx.waypoints), cfg.severity
+        )
         changes.extend(made)
 
-    # A gap whose late readings have stopped coming is over; a new silence opens a gap.
-    gap = state.gap
-    if gap is not None and (
-        ts - gap.heard_at > cfg.backfill.settle_s
-        or (prev is not None and ts - prev.timestamp > cfg.backfill.min_gap_s)
-    ):
-        alerts, made = backfill.close(gap, state.temp, alerts)
-        changes.extend(made)
-        gap = None
-    if prev is not None and ts - prev.timestamp > cfg.backfill.min_gap_s:
-        gap = backfill.opened(prev, ts, state.temp, changes)
+    # The probe's cargo air: its own alerts, keyed by rule as its rules know them.
+    own = alerts if probe_id is None else lifecycle.of_probe(alerts, probe_id)
+    probe_air, own, made = _air_step(probe_air, own, reading, ctx, changes)
+    changes.extend(made)
+    alerts = own if probe_id is None else lifecycle.with_probe(alerts, probe_id, own)
 
+    if not vehicle:
+        return Step(_with_air(state, probe_id, probe_air, alerts), tuple(changes) or NO_CHANGES)
     verdicts: list[Verdict] = []
-    temp_s, plausible, v = air.step(state.temp, reading, prev.timestamp if prev else None, ctx)
-    verdicts.extend(v)
-    if plausible:
-        excursion = temp_s.high_since is not None or temp_s.low_since is not None
-        trend_s, v = trend.step(state.trend, reading, ctx, excursion)
-        verdicts.extend(v)
-    else:
-        # An implausible reading says nothing about the air: the trend does not see it.
-        trend_s = state.trend
     door_s, v = door.step(state.door, reading, ctx)
     verdicts.extend(v)
     fuel_s, v = fuel.step(state.fuel, reading, ctx)
@@ -147,37 +173,110 @@ def process(
     verdicts.extend(v)
     route_s, v = route.step(state.route, reading, ctx)
     verdicts.extend(v)
-    if gap is not None and gap.alerts:
-        gap, alerts = backfill.adopt(gap, alerts, (state.temp, temp_s))
     if verdicts:
-        alerts, made = _apply(state, alerts, verdicts, reading, ctx, cfg.severity)
+        alerts, made = lifecycle.apply_verdicts(
+            alerts, verdicts, lifecycle.Where(reading, ctx.waypoints), cfg.severity
+        )
         changes.extend(made)
 
-    new = TruckState(
-        truck_id=state.truck_id,
+    new = _with_air(
+        state,
+        probe_id,
+        probe_air,
+        alerts,
         last=reading,
         partition=partition,
-        temp=temp_s,
-        trend=trend_s,
         door=door_s,
         fuel=fuel_s,
         driving=driving_s,
         route=route_s,
-        alerts=alerts if isinstance(alerts, dict) else dict(alerts),
         delay_s=offline.learned_delay(state.delay_s, ts, fleet_time),
-        gap=gap,
     )
-    return Step(new, tuple(changes) if changes else NO_CHANGES)
+    return Step(new, tuple(changes) or NO_CHANGES)
 
 
-def _late(state: TruckState, newest: Reading, reading: Reading, ctx: RuleContext) -> Step:
-    """A reading older than the truck's newest: evaluated if it falls in the truck's open gap
+def _air_step(
+    probe_air: _AirState,
+    alerts: Mapping[str, Alert],
+    reading: Reading,
+    ctx: RuleContext,
+    changes: Sequence[Alert],
+) -> tuple[_AirState, dict[str, Alert], list[Alert]]:
+    """One probe's cargo-air rules on an in-order reading: its state after, its alerts after
+    (keyed by rule) and the changes made. ``changes``: those the reading made before (a gap
+    keeps its sensor_offline resolution)."""
+    cfg = ctx.config
+    prev = probe_air.last
+    ts = reading.timestamp
+    made: list[Alert] = []
+    # A gap whose late readings have stopped coming is over; a new silence opens a gap.
+    gap = probe_air.gap
+    if gap is not None and (
+        ts - gap.heard_at > cfg.backfill.settle_s
+        or (prev is not None and ts - prev.timestamp > cfg.backfill.min_gap_s)
+    ):
+        alerts, closed = backfill.close(gap, probe_air.temp, alerts)
+        made.extend(closed)
+        gap = None
+    if prev is not None and ts - prev.timestamp > cfg.backfill.min_gap_s:
+        gap = backfill.opened(prev, ts, probe_air.temp, [*changes, *made])
+
+    verdicts: list[Verdict] = []
+    temp_s, plausible, v = air.step(probe_air.temp, reading, prev.timestamp if prev else None, ctx)
+    verdicts.extend(v)
+    if plausible:
+        excursion = temp_s.high_since is not None or temp_s.low_since is not None
+        trend_s, v = trend.step(probe_air.trend, reading, ctx, excursion)
+        verdicts.extend(v)
+    else:
+        # An implausible reading says nothing about the air: the trend does not see it.
+        trend_s = probe_air.trend
+    if reading.probe_id is not None:
+        verdicts.extend(calibration.step(reading, ctx.calibration.get(reading.probe_id)))
+    if gap is not None and gap.alerts:
+        gap, alerts = backfill.adopt(gap, alerts, (probe_air.temp, temp_s))
+    if verdicts:
+        at = lifecycle.Where(reading, ctx.waypoints, reading.probe_id)
+        alerts, opened = lifecycle.apply_verdicts(alerts, verdicts, at, cfg.severity)
+        made.extend(opened)
+    return _AirState(reading, temp_s, trend_s, gap), dict(alerts), made
+
+
+def _with_air(
+    state: TruckState,
+    probe_id: str | None,
+    probe_air: _AirState,
+    alerts: Mapping[str, Alert],
+    **vehicle: Any,
+) -> TruckState:
+    """``state`` with a probe's cargo-air state, the truck's alerts and the ``vehicle`` fields
+    replaced (one copy: this runs on every reading)."""
+    alerts = alerts if isinstance(alerts, dict) else dict(alerts)
+    if probe_id is None:
+        return msgspec.structs.replace(
+            state,
+            temp=probe_air.temp,
+            trend=probe_air.trend,
+            gap=probe_air.gap,
+            alerts=alerts,
+            **vehicle,
+        )
+    last, temp, trend_s, gap = probe_air
+    probe = ProbeAir(last=last, temp=temp, trend=trend_s, gap=gap)
+    probes = {**state.probes, probe_id: probe}
+    return msgspec.structs.replace(state, probes=probes, alerts=alerts, **vehicle)
+
+
+def _late(state: TruckState, probe_air: _AirState, reading: Reading, ctx: RuleContext) -> Step:
+    """A reading older than its probe's newest: evaluated if it falls in the probe's open gap
     (:mod:`backfill`), else not accepted (a duplicate, or out of order with nothing missing)."""
-    gap = state.gap
-    if gap is None or not backfill.covers(gap, reading.timestamp):
+    gap = probe_air.gap
+    if gap is None or probe_air.last is None or not backfill.covers(gap, reading.timestamp):
         return Step(state, NO_CHANGES, accepted=False)
-    gap, changes = backfill.evaluate(gap, reading, ctx, state.alerts, newest.timestamp)
-    new = msgspec.structs.replace(state, gap=gap)
+    probe_id = reading.probe_id
+    own = state.alerts if probe_id is None else lifecycle.of_probe(state.alerts, probe_id)
+    gap, changes = backfill.evaluate(gap, reading, ctx, own, probe_air.last.timestamp)
+    new = _with_air(state, probe_id, probe_air._replace(gap=gap), state.alerts)
     return Step(new, tuple(changes) if changes else NO_CHANGES, late=True)
 
 
@@ -198,7 +297,9 @@ def on_watermark(state: TruckState, watermark: float, ctx: RuleContext) -> Step:
     )
     if not verdicts:
         return Step(state)
-    alerts, made = _apply(state, state.alerts, list(verdicts), last, ctx, ctx.config.severity)
+    alerts, made = lifecycle.apply_verdicts(
+        state.alerts, verdicts, lifecycle.Where(last, ctx.waypoints), ctx.config.severity
+    )
     return Step(msgspec.structs.replace(state, alerts=alerts), tuple(made))
 
 

@@ -12,8 +12,10 @@ from logistream.registry import Waypoint
 NEAR_KM = 25.0
 
 
-def who(truck_id: str, cargo: str | None) -> str:
-    return f"{truck_id} ({cargo})" if cargo else truck_id
+def who(truck_id: str, cargo: str | None, probe_id: str | None = None) -> str:
+    """``KBX 123A (vaccines)``, and ``, rear probe`` for one of a truck's named probes."""
+    truck = f"{truck_id} ({cargo})" if cargo else truck_id
+    return f"{truck}, {probe_id} probe" if probe_id is not None else truck
 
 
 def place(lat: float | None, lon: float | None, waypoints: Sequence[Waypoint]) -> str:

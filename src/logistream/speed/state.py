@@ -1,5 +1,10 @@
 """A truck's state in the speed layer: its latest reading, each rule family's state, open alerts.
 
+The cargo-air rules (plausibility, temperature, trend, late readings) judge each temperature
+probe on its own: the truck's single probe (readings without ``probe_id``) in the truck's own
+fields, each named probe in :class:`ProbeAir`. The vehicle rules (offline, door, fuel, driving,
+route) judge the truck once per event time, whichever probe's reading brought it.
+
 Plain, frozen msgspec structs, so a checkpoint is just their msgpack bytes and a rule step is a
 pure function returning a new state.
 """
@@ -18,6 +23,17 @@ from logistream.speed.rules.temperature import TempState
 from logistream.speed.rules.trend import TrendState
 
 
+class ProbeAir(msgspec.Struct, frozen=True, kw_only=True):
+    """The cargo-air rules' state of one named probe of a truck with several."""
+
+    last: Reading | None = None
+    """The probe's newest reading by event time."""
+    temp: TempState = TempState()
+    trend: TrendState = TrendState()
+    gap: Gap | None = None
+    """The last silence in this probe's live readings (:mod:`backfill`)."""
+
+
 class TruckState(msgspec.Struct, frozen=True, kw_only=True):
     truck_id: str
     last: Reading | None = None
@@ -31,11 +47,15 @@ class TruckState(msgspec.Struct, frozen=True, kw_only=True):
     driving: DrivingState = DrivingState()
     route: RouteState = RouteState()
     alerts: dict[str, Alert] = msgspec.field(default_factory=dict)
-    """Rule -> its open or acknowledged alert (at most one per rule). Never mutated in place."""
+    """Its open or acknowledged alerts, at most one per rule and probe, keyed by
+    :func:`logistream.speed.alerts.alert_key`. Never mutated in place."""
     delay_s: float = 0.0
     """How far behind the fleet's event time this truck's readings arrive (learned)."""
     gap: Gap | None = None
     """The last silence in the live readings, whose readings may still arrive late."""
+    probes: dict[str, ProbeAir] = msgspec.field(default_factory=dict)
+    """Each named probe's cargo-air state (empty for a truck with a single probe). The fields
+    ``temp``, ``trend`` and ``gap`` above are those of the single probe."""
 
     @property
     def last_ts(self) -> float | None:

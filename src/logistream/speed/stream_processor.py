@@ -73,7 +73,7 @@ class SpeedProcessor:
         self.endpoints = endpoints or resolve_endpoints(settings)
         self.registry = registry or cached_registry(settings.registry_dir)
         self.rules = rules or load_rules_config()
-        self.contexts = engine.Contexts(self.registry, self.rules)
+        self.contexts = engine.Contexts(self.registry, self.rules, settings.timezone)
         self.instance = instance or f"{socket.gethostname()}-{os.getpid()}"
         self.group = settings.speed_group
         self.topic = settings.topic_telemetry

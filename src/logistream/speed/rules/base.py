@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from logistream.events import Severity
 from logistream.registry import CargoProfile, Waypoint
 from logistream.registry.rules import RulesConfig
+
+if TYPE_CHECKING:
+    from logistream.speed.rules.calibration import ProbeCalibration
 
 LatLon = tuple[float, float]
 
@@ -57,6 +62,8 @@ class RuleContext:
     registered: bool = True
     """Whether the truck is in the fleet registry (an unknown truck is never expected to report,
     so its silence raises no sensor_offline)."""
+    calibration: Mapping[str, ProbeCalibration] = field(default_factory=dict)
+    """The calibration record of each of the truck's named probes that has one."""
 
 
 def minutes(seconds: float) -> int:
