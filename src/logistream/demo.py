@@ -7,11 +7,14 @@ trucks report through it as their registry devices), and recomputes the batch vi
 minute (:class:`BatchSchedule`: only the trips that changed, and never two runs at once).
 Ctrl+C (or SIGTERM) stops a batch run in progress (it is rolled back), then the children in
 order — producer first, so nothing is left half-sent — and then the servers this command
-started.
+started. The children run in process groups of their own, so a terminal's Ctrl+C reaches the
+demo alone and each child gets exactly one stop; a second Ctrl+C kills them and the demo.
 """
 
 from __future__ import annotations
 
+import contextlib
+import os
 import signal
 import subprocess
 import sys
@@ -19,6 +22,7 @@ import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from types import FrameType
 from typing import Final
 
 import typer
@@ -247,6 +251,27 @@ def _ensure_demo_user(settings: Settings) -> tuple[str, str]:
     return password, token
 
 
+def _kill_children_on_second_stop(children: list[Child], batches: BatchSchedule) -> None:
+    """Within :func:`shutdown.stop_on_signals`: a first SIGINT/SIGTERM asks for the clean stop
+    as usual; a second kills the children (in their own process groups, a terminal's signal
+    no longer reaches them) and a batch run, then the demo, so none is left behind."""
+
+    def handle(signum: int, _frame: FrameType | None) -> None:
+        if not shutdown.stop_requested():
+            shutdown.request_stop()
+            return
+        processes = [child.process for child in children] + [batches.process]
+        for process in processes:
+            if process is not None and process.returncode is None:
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(process.pid, signal.SIGKILL)
+        signal.signal(signum, signal.SIG_DFL)
+        signal.raise_signal(signum)
+
+    for signum in shutdown.SIGNALS:
+        signal.signal(signum, handle)
+
+
 def run_demo(
     port: int,
     api_port: int,
@@ -266,17 +291,26 @@ def run_demo(
     password, token = _ensure_demo_user(settings)
 
     children = _children(settings, port, api_port, speedup, trucks, via)
+    batches = BatchSchedule(settings.home.resolve() / "logs" / "batch.log")
     # First signal: stop the children in order and the servers this command started, exit 0.
-    # Second: kill (a Ctrl-C at a terminal reaches the children too).
+    # Second: kill the children and the demo at once.
     with shutdown.stop_on_signals() as stop:
+        _kill_children_on_second_stop(children, batches)
         exit_code = 0
         try:
             for child in children:
                 child.log.parent.mkdir(parents=True, exist_ok=True)
                 with child.log.open("ab") as log:
                     log_from = log.tell()
+                    # Its own process group, as a batch run's: a Ctrl+C at the terminal reaches
+                    # only the demo, which stops each child with one SIGTERM in order. Had it
+                    # reached them too, that SIGTERM was their second stop and killed them.
                     child.process = subprocess.Popen(
-                        child.argv, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL
+                        child.argv,
+                        stdout=log,
+                        stderr=subprocess.STDOUT,
+                        stdin=subprocess.DEVNULL,
+                        process_group=0,
                     )
                 typer.echo(f"started {child.name:<9} (log: {child.log})", err=True)
                 if child.ready is not None:
@@ -290,7 +324,7 @@ def run_demo(
                 f"  curl -N -H 'Authorization: Bearer {token}' http://localhost:{api_port}/v1/stream\n"
                 "Press Ctrl+C to stop everything.\n"
             )
-            batches = BatchSchedule(settings.home.resolve() / "logs" / "batch.log")
+            batches.next_at = time.monotonic() + batches.every_s
             exit_code = supervise(children, batches, stop)
         finally:
             typer.echo("stopping …", err=True)
