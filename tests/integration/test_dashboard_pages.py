@@ -11,6 +11,7 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
+import psycopg
 import pytest
 from confluent_kafka import Consumer
 from streamlit.testing.v1 import AppTest
@@ -198,6 +199,7 @@ def test_truck_page_shows_the_audits_excursions(dashboard: Settings) -> None:
     assert list(excursions["peak °C"]) == [12.5]
     assert list(excursions["minutes out"]) == [9.0]
     assert list(excursions["trip"]) == [data.TRIP]
+    assert "probe" not in excursions.columns  # the truck's single probe: no column for it
 
 
 def _get_signed_report(page: AppTest, version: int) -> None:
@@ -274,3 +276,34 @@ def test_admin_sees_users_page_and_adds_a_user(dashboard: Settings) -> None:
     assert [s.value for s in page.success] == ["eve added as dispatcher."]
     denied = _page("admin_users", User("dan", "dispatcher"))
     assert [e.value for e in denied.error] == ["Only an admin manages users."]
+
+
+def _add_rear_probe_excursion(settings: Settings) -> None:
+    """A second excursion of the hot trip, its rear probe's (as a truck with two probes has)."""
+    assert settings.database_url
+    now = time.time()
+    with psycopg.connect(settings.database_url, autocommit=True) as conn:
+        conn.execute(
+            "INSERT INTO excursions (truck_id, trip_id, probe_id, kind, start_time, end_time, "
+            "ongoing, duration_s, out_s, peak_c, peak_at, alarm_at) VALUES (%s, %s, 'rear', "
+            "'high', to_timestamp(%s), to_timestamp(%s), false, 1920, 1920, 9.4, "
+            "to_timestamp(%s), NULL)",
+            [data.HOT_TRUCK, data.TRIP, now - 1700, now - 1700 + 1920, now - 1000],
+        )
+
+
+def test_the_truck_and_audits_pages_name_the_probe_of_an_excursion(dashboard: Settings) -> None:
+    data.place_batch_views(dashboard)
+    _add_rear_probe_excursion(dashboard)
+    truck = _page("truck", User("vic", "viewer"))
+    truck.selectbox[0].set_value(data.HOT_TRUCK).run()
+    assert not truck.exception
+    excursions = truck.dataframe[0].value
+    assert list(excursions["probe"]) == ["rear", "—"]
+    assert list(excursions["peak °C"]) == [9.4, 12.5]
+    audits = _page("audits", User("vic", "viewer"))
+    assert not audits.exception
+    lines = [m.value for m in audits.markdown if "peak" in m.value]
+    assert len(lines) == 1, lines
+    assert "- rear probe: high from " in lines[0]
+    assert "\n- high from " in lines[0]  # the single probe's, as before

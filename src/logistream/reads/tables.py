@@ -67,13 +67,15 @@ def truck_history(
 def truck_excursions(
     conn: psycopg.Connection[tuple[Any, ...]], truck_id: str, since_s: float
 ) -> Table:
-    """The audit's excursions (batch view ``excursions``) of a truck that end after ``since_s``."""
+    """The audit's excursions (batch view ``excursions``) of a truck that end after ``since_s``,
+    each with its probe (``None``: the truck's single probe)."""
     cursor = conn.execute(
         "SELECT extract(epoch FROM start_time)::float8 AS start, "
         "extract(epoch FROM end_time)::float8 AS end, kind, trip_id, ongoing, "
         "round((out_s / 60)::numeric, 1)::float8 AS minutes_out, peak_c, "
-        "extract(epoch FROM alarm_at)::float8 AS alarm_at FROM excursions "
-        "WHERE truck_id = %s AND end_time >= to_timestamp(%s) ORDER BY start_time",
+        "extract(epoch FROM alarm_at)::float8 AS alarm_at, nullif(probe_id, '') AS probe "
+        "FROM excursions WHERE truck_id = %s AND end_time >= to_timestamp(%s) "
+        "ORDER BY start_time, probe_id",
         [truck_id, since_s],
     )
     return _table(cursor)

@@ -71,11 +71,14 @@ def verdict_counts(trips: Sequence[Mapping[str, Any]]) -> dict[str, int]:
 
 
 def batch_excursion_lines(excursions: Sequence[Mapping[str, Any]], timezone: str) -> list[str]:
+    """One line per excursion (rows of ``reads.tables.trip_excursions``), led by its probe when
+    it is a named probe's ("rear probe: high from ..."); a single probe's line names none."""
     lines = []
     for e in excursions:
         ongoing = " (ongoing)" if e.get("ongoing") else ""
+        probe = f"{e['probe']} probe: " if e.get("probe") else ""
         lines.append(
-            f"{e['kind']} from {local_time(e['start'], timezone)} to "
+            f"{probe}{e['kind']} from {local_time(e['start'], timezone)} to "
             f"{local_time(e['end'], timezone)}{ongoing}, "
             f"peak {table_labels.number_text(e['peak_c'])} °C, "
             f"{table_labels.duration_text(e['minutes'] * 60)}"

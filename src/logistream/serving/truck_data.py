@@ -158,11 +158,14 @@ def chart_rows(
 
 
 def excursion_rows(records: Sequence[dict[str, Any]], timezone: str) -> list[dict[str, Any]]:
-    """The audit's excursions (rows of ``reads.tables.truck_excursions``) in local time."""
+    """The audit's excursions (rows of ``reads.tables.truck_excursions``) in local time; a
+    column "probe" only when some excursion is a named probe's (a truck with several)."""
+    probes = any(r.get("probe") for r in records)
     return [
         {
             "start": to_local(r["start"], timezone),
             "end": to_local(r["end"], timezone),
+            **({"probe": r.get("probe") or "—"} if probes else {}),
             "kind": r["kind"] + (" (ongoing)" if r["ongoing"] else ""),
             "peak °C": round(r["peak_c"], 1),
             "minutes out": r["minutes_out"],
