@@ -1,4 +1,4 @@
-"""Scenario 9: the MQTT device gateway between a real Mosquitto and the real pipeline.
+"""Scenario 9: the device gateways between real trackers' protocols and the real pipeline.
 
 9a. The stack's Mosquitto is stopped and started again (twice, at seeded moments) while a device
     publishes with QoS 1 and ``logistream gateway mqtt`` runs: the device's client keeps its
@@ -8,8 +8,11 @@
 9b. ``kill -9`` of the gateway at seeded moments while ``mosquitto_pub`` (a client LogiStream
     did not write) streams 20,000 readings: a message is acknowledged to the broker only after
     Kafka took its record, so the real bridge archives each reading exactly once.
+9c. ``kill -9`` of ``logistream gateway teltonika`` at seeded moments while a two-probe tracker
+    sends 20,000 readings in Codec 8/8E packets: a packet is answered only after Kafka took its
+    readings, and the tracker sends it again (after reconnecting) until its reply counts them.
 
-The oracle of both: the archive holds the exact set of event ids the device's readings carry
+The oracle of all three: the archive holds the exact set of event ids the device's readings carry
 (computed here as the gateway computes them: device, probe, the device's timestamp text), once
 each. Kafka may hold a reading twice (produced, then killed before the acknowledgement).
 """
@@ -26,11 +29,13 @@ from pathlib import Path
 from typing import Any
 
 import psycopg
+from tests import teltonika_tracker
 from tests.faults.support import Pipeline, Proc, Row, finish, pipeline, record_recovery
 from tests.helpers import seeded_random, wait_until
 
 from logistream.ingest.device_event_ids import device_event_id
 from logistream.stack.mqtt_accounts import device_password, gateway_credentials, telemetry_topic
+from logistream.stack.process import free_port
 
 DEVICE = "tu-kcf337f"
 TRUCK = "KCF 337F"  # one implicit probe
@@ -67,26 +72,28 @@ def _wait_ready(gateway: Proc, times: int) -> None:
     assert gateway.alive(), f"the gateway exited: {gateway.tail()}"
 
 
-def _archived(line: Pipeline) -> Counter[str]:
+def _archived(line: Pipeline, truck: str = TRUCK) -> Counter[str]:
     try:
         with line.db() as conn:
-            rows = conn.execute("SELECT event_id FROM readings WHERE truck_id = %s", [TRUCK])
+            rows = conn.execute("SELECT event_id FROM readings WHERE truck_id = %s", [truck])
             return Counter(str(r[0]) for r in rows)
     except (psycopg.OperationalError, psycopg.errors.UndefinedTable):  # no table yet
         return Counter()
 
 
-def _check(line: Pipeline, row: Row, expected: set[str]) -> tuple[list[str], float]:
+def _check(
+    line: Pipeline, row: Row, expected: set[str], truck: str = TRUCK
+) -> tuple[list[str], float]:
     """Wait (bounded) for the archive to hold every expected reading, then fill ``row``; the
     problems found, and when (``time.monotonic()``) the waiting ended."""
     began = time.monotonic()
     while time.monotonic() - began < ARCHIVE_TIMEOUT_S:
-        if len(_archived(line)) >= len(expected):
+        if len(_archived(line, truck)) >= len(expected):
             break
         time.sleep(0.5)
     complete_at = time.monotonic()
     time.sleep(3.0)  # anything twice would show now too
-    archived = _archived(line)
+    archived = _archived(line, truck)
     on_kafka = Counter(
         json.loads(m.value()).get("event_id")
         for m in line.read_topic(line.settings.topic_telemetry)
@@ -256,6 +263,71 @@ def test_gateway_kill_9_at_seeded_moments_during_20000_readings(
         assert publisher.wait(120) == 0
         row = Row(name, notes=f"{kills} kills after lines {kill_after}")
         problems, _complete_at = _check(line, row, expected)
+        if gateway.alive():
+            assert gateway.stop() == 0, gateway.tail()
+        else:
+            problems.append(f"the gateway exited: {gateway.tail()}")
+        assert bridge.stop() == 0, bridge.tail()
+    finish(request, row, problems)
+
+
+def _listening(gateway: Proc) -> int:
+    """How many starts of the Teltonika gateway have said they listen."""
+    out = gateway.out
+    return out.read_text(errors="replace").count("listening on") if out.exists() else 0
+
+
+def test_teltonika_gateway_kill_9_at_seeded_moments_during_20000_readings(
+    tmp_path: Path, request: Any
+) -> None:
+    """A two-probe tracker sends 1,000 packets of 10 records (20,000 readings); the gateway is
+    killed with SIGKILL 6 times, at seeded packets, and restarted after 0-1 s."""
+    rng = seeded_random("fault 9c: kill -9 the Teltonika gateway")
+    name = "9c kill -9 Teltonika gateway (20,000)"
+    count, records, kills = 1_000, 10, 6
+    start_ms = (int(time.time()) - 2 * count * records) * 1000
+    expected = teltonika_tracker.expected_ids(start_ms, count * records)
+    port = free_port()
+    with pipeline(tmp_path) as line:
+        bridge = line.bridge().start()
+        argv = ("gateway", "teltonika", "--host", "127.0.0.1", "--port", str(port))
+        gateway = line.proc("teltonika", *argv)
+        served_before = 0
+        gateway.start()
+        line.wait_ready(bridge)
+        tracker = teltonika_tracker.Tracker(
+            port, teltonika_tracker.packets(start_ms, count, records), records, pace_s=0.01
+        )
+        tracker.start()
+        kill_after = sorted(rng.sample(range(50, count - 50), kills))
+        print(f"killing the gateway after packets {kill_after}")
+        for at in kill_after:
+            wait_until(
+                lambda: tracker.sent >= at or tracker.done.is_set(),  # noqa: B023 - read now
+                timeout=300,
+                what=f"packet {at} acknowledged",
+            )
+            time.sleep(rng.uniform(0.0, 0.5))
+            gateway.kill9()
+            time.sleep(rng.uniform(0.0, 1.0))  # the tracker retries while it is down
+            served_before = _listening(gateway)
+            gateway.start()
+        tracker.join(600)
+        row = Row(name, notes=f"{kills} kills after packets {kill_after}")
+        problems = [] if tracker.done.is_set() else ["the tracker did not finish"]
+        if tracker.error is not None:
+            problems.append(f"the tracker failed: {tracker.error!r}")
+        found, _complete_at = _check(line, row, expected, teltonika_tracker.TRUCK)
+        problems += found
+        row.notes += f"; the tracker sent {tracker.resent} packets again"
+        # A SIGTERM before the interpreter installed its handler would kill a gateway that is
+        # still starting: stop the last one once it listens (one killed while starting never
+        # said so: count from its own start).
+        wait_until(
+            lambda: _listening(gateway) > served_before or not gateway.alive(),
+            timeout=60,
+            what="the last gateway to listen",
+        )
         if gateway.alive():
             assert gateway.stop() == 0, gateway.tail()
         else:

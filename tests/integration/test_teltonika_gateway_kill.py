@@ -12,109 +12,25 @@ from __future__ import annotations
 import signal
 import socket
 import subprocess
-import threading
 import time
 from pathlib import Path
 from typing import Any
 
 import psycopg
+from tests.helpers import LOGISTREAM, running, seeded_random, wait_until
+from tests.teltonika_tracker import Tracker, expected_ids, packets
 
-from helpers import LOGISTREAM, running, seeded_random, wait_until
 from logistream.config import Settings
-from logistream.devices.codec8 import (
-    CODEC_8,
-    CODEC_8_EXTENDED,
-    AvlPacket,
-    AvlRecord,
-    GpsElement,
-    IoElement,
-)
-from logistream.devices.codec8_encode import encode_imei, encode_packet
-from logistream.ingest.device_event_ids import device_event_id
 
-IMEI = "352093081452251"  # KBX 123A: front (IO 72) and rear (IO 73)
 PACKETS = 100
 RECORDS = 10  # x 2 probes: 2,000 readings
 KILLS = 4
-GPS = GpsElement(36.8219, -1.2921, 1700, 135, 9, 57)
 
 
 def _free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
-
-
-def _packets(start_ms: int) -> list[bytes]:
-    out = []
-    for p in range(PACKETS):
-        records = tuple(
-            AvlRecord(
-                start_ms + 1000 * (p * RECORDS + r),
-                0,
-                GPS,
-                0,
-                (
-                    IoElement(72, (40 + r).to_bytes(4, "big")),
-                    IoElement(73, (20 + p % 7).to_bytes(4, "big")),
-                ),
-            )
-            for r in range(RECORDS)
-        )
-        out.append(encode_packet(AvlPacket(CODEC_8 if p % 2 else CODEC_8_EXTENDED, records)))
-    return out
-
-
-class _Tracker(threading.Thread):
-    """Sends each packet until it is acknowledged in full, reconnecting as a device does."""
-
-    def __init__(self, port: int, packets: list[bytes]) -> None:
-        super().__init__(daemon=True)
-        self.port = port
-        self.packets = packets
-        self.resent = 0
-        self.done = threading.Event()
-        self.error: BaseException | None = None
-
-    def _connect(self) -> socket.socket:
-        while True:
-            try:
-                sock = socket.create_connection(("127.0.0.1", self.port), timeout=15)
-                sock.sendall(encode_imei(IMEI))
-                if sock.recv(1) == b"\x01":
-                    return sock
-                sock.close()
-            except OSError:
-                pass
-            time.sleep(0.1)
-
-    def _send(self, sock: socket.socket, packet: bytes) -> int | None:
-        try:
-            sock.sendall(packet)
-            reply = b""
-            while len(reply) < 4:
-                chunk = sock.recv(4 - len(reply))
-                if not chunk:
-                    return None
-                reply += chunk
-            return int.from_bytes(reply, "big")
-        except OSError:
-            return None
-
-    def run(self) -> None:
-        try:
-            sock = self._connect()
-            for packet in self.packets:
-                while self._send(sock, packet) != RECORDS:
-                    self.resent += 1
-                    sock.close()
-                    sock = self._connect()
-                time.sleep(0.05)  # a fleet's pace, spread over the kills
-            sock.close()
-        except BaseException as error:
-            self.error = error
-        finally:
-            self.done.set()
 
 
 def _gateway(env: dict[str, str], port: int, log: Path) -> subprocess.Popen[bytes]:
@@ -147,12 +63,8 @@ def test_kill_9_the_gateway_keeps_every_reading_exactly_once(
     port = _free_port()
     log = tmp_path / "gateway.log"
     start_ms = (int(time.time()) - 3600) * 1000
-    expected = {
-        device_event_id(IMEI, probe, str(start_ms + 1000 * n))
-        for n in range(PACKETS * RECORDS)
-        for probe in ("front", "rear")
-    }
-    tracker = _Tracker(port, _packets(start_ms))
+    expected = expected_ids(start_ms, PACKETS * RECORDS)
+    tracker = Tracker(port, packets(start_ms, PACKETS, RECORDS), RECORDS, pace_s=0.05)
     bridge_argv = [LOGISTREAM, "bridge", "--instance-id", "teltonika-kill"]
     with running(bridge_argv, settings_env, tmp_path / "bridge.log", "bridge"):
         served_before = _served(log)  # "listening" lines before the latest gateway started
