@@ -23,7 +23,6 @@ is the message's own: the client's socket reads and writes in bulk (:mod:`.mqtt_
 
 from __future__ import annotations
 
-import gc
 import logging
 import select
 import time
@@ -53,8 +52,6 @@ IDLE_WAIT_S: Final = 0.02
 """How long a round waits for the broker when no record awaits Kafka's acknowledgement..."""
 BUSY_WAIT_S: Final = 0.001
 """...and when some do: their delivery reports are served within about this long."""
-GC_THRESHOLD: Final = 50_000
-"""The cyclic collector's first threshold in the gateway process (Python's default: 700)."""
 PRODUCER_CONFIG: Final[dict[str, ConfigValue]] = {"linger.ms": 20}
 """Over the durable producer's: batches of 20 ms cost the gateway about a tenth less CPU a
 reading than 5 ms (the benchmark, 3 runs each; 50 ms saved no more). It holds each
@@ -299,6 +296,7 @@ def run(instance: str, share_group: str | None = None, metrics_port: int | None 
     """``logistream gateway mqtt``: connect, serve until SIGINT/SIGTERM, exit cleanly."""
     from logistream import shutdown
     from logistream.config import get_settings, resolve_endpoints
+    from logistream.ingest.gc_tuning import quiet_collector
     from logistream.ingest.mqtt_connect import connect
     from logistream.ingest.mqtt_metrics import MqttGatewayMetrics
     from logistream.ingest.registered_fields import registered_fields
@@ -332,15 +330,7 @@ def run(instance: str, share_group: str | None = None, metrics_port: int | None 
         f"{settings.topic_telemetry} ({sum(d.kind == 'mqtt' for d in devices.all)} MQTT devices)",
         flush=True,
     )
-    # The cyclic garbage collector took a fifth of the gateway's time under the benchmark
-    # (py-spy): a reading's objects (paho's message, the record, the delivery callback) live
-    # until Kafka acknowledges it and are then freed by reference counting, yet a thousand in
-    # flight kept triggering collections, and each full one scanned everything start-up made.
-    # So: start-up's objects (the registry, the imported libraries) are set aside for good, and
-    # a collection waits for 50,000 objects more made than freed (cycles still reach that).
-    gc.collect()
-    gc.freeze()
-    gc.set_threshold(GC_THRESHOLD, *gc.get_threshold()[1:])
+    quiet_collector()  # the collector took a fifth of the gateway's time (gc_tuning)
     with shutdown.stop_on_signals() as stop:
         gateway.serve(stop.is_set)
     counts = gateway.counts

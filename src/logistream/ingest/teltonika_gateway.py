@@ -66,6 +66,7 @@ from logistream.devices.teltonika_stream import (
 from logistream.errors import InvalidReading, KafkaClientFailed
 from logistream.events import decode_reading
 from logistream.ingest.acked_producer import AckedProducer
+from logistream.ingest.gc_tuning import quiet_collector
 from logistream.ingest.log_once import LogOnce
 from logistream.ingest.teltonika_readings import DevicePlan, Message, messages
 
@@ -403,6 +404,7 @@ def run(options: GatewayOptions, io_mappings: Path | None = None) -> None:
         if stopped.is_set():
             producer.close(options.kafka_timeout_s)
             return
+        quiet_collector()  # full collections over the connections were its p99 (gc_tuning)
 
         async def main() -> None:
             loop = asyncio.get_running_loop()
