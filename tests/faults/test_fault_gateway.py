@@ -263,12 +263,17 @@ def test_gateway_kill_9_at_seeded_moments_during_20000_readings(
         assert publisher.wait(120) == 0
         row = Row(name, notes=f"{kills} kills after lines {kill_after}")
         problems, _complete_at = _check(line, row, expected)
-        if gateway.alive():
-            assert gateway.stop() == 0, gateway.tail()
-        else:
-            problems.append(f"the gateway exited: {gateway.tail()}")
-        assert bridge.stop() == 0, bridge.tail()
+        _stop(gateway, bridge, problems)
     finish(request, row, problems)
+
+
+def _stop(gateway: Proc, bridge: Proc, problems: list[str]) -> None:
+    """Stop the gateway (a problem if it had died) and the bridge, each cleanly."""
+    if gateway.alive():
+        assert gateway.stop() == 0, gateway.tail()
+    else:
+        problems.append(f"the gateway exited: {gateway.tail()}")
+    assert bridge.stop() == 0, bridge.tail()
 
 
 def _listening(gateway: Proc) -> int:
@@ -328,9 +333,5 @@ def test_teltonika_gateway_kill_9_at_seeded_moments_during_20000_readings(
             timeout=60,
             what="the last gateway to listen",
         )
-        if gateway.alive():
-            assert gateway.stop() == 0, gateway.tail()
-        else:
-            problems.append(f"the gateway exited: {gateway.tail()}")
-        assert bridge.stop() == 0, bridge.tail()
+        _stop(gateway, bridge, problems)
     finish(request, row, problems)

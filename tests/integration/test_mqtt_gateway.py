@@ -19,7 +19,7 @@ from typing import Any
 import psycopg
 from confluent_kafka import Consumer
 from tests.helpers import LOGISTREAM, running, seeded_random, stop_cleanly, wait_until
-from tests.integration.mqtt_support import end_gateway_session
+from tests.integration.mqtt_support import end_gateway_session, publish
 
 from logistream.config import Settings
 from logistream.stack.mqtt_accounts import device_password, gateway_credentials, telemetry_topic
@@ -46,23 +46,6 @@ def _ready(log: Path, times: int = 1) -> None:
         timeout=60,
         what=f"the gateway's subscription ({log})",
     )
-
-
-def _publish(settings: Settings, device: str, lines: list[str], qos: int = 1) -> None:
-    """``mosquitto_pub -l``: one message per line of stdin, as the device."""
-    broker = gateway_credentials(settings)
-    done = subprocess.run(
-        [
-            *("mosquitto_pub", "-h", broker.host, "-p", str(broker.port), "-q", str(qos)),
-            *("-V", "mqttv311", "-u", device, "-P", device_password(settings, device)),
-            *("-t", telemetry_topic(device), "-l"),
-        ],
-        input="\n".join(lines) + "\n",
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-    assert done.returncode == 0, done.stderr
 
 
 def _consume(settings: Settings, until: int, timeout: float = 120.0) -> list[tuple[bytes, Any]]:
@@ -122,8 +105,8 @@ def test_readings_reach_kafka_keyed_by_truck_and_refusals_stay_out(
                 check=True,
             ).stdout.strip()
             assert password == device_password(settings, DEVICE)
-            _publish(settings, DEVICE, [json.dumps({"temp": 4.2, "timestamp": now})])
-            _publish(
+            publish(settings, DEVICE, [json.dumps({"temp": 4.2, "timestamp": now})])
+            publish(
                 settings,
                 TWO_PROBES,
                 [

@@ -18,12 +18,11 @@ import psycopg
 import pytest
 import redis
 from tests.helpers import LOGISTREAM, wait_until
-from tests.integration.mqtt_support import end_gateway_session
+from tests.integration.mqtt_support import end_gateway_session, publish
 
 from logistream import live_views
 from logistream.config import Settings
 from logistream.events import Alert
-from logistream.stack.mqtt_accounts import device_password, gateway_credentials, telemetry_topic
 
 DEVICE = "tu-kcb781c"  # KCB 781C (vaccines, 2-8 °C): probes front and rear (devices.toml)
 TRUCK = "KCB 781C"
@@ -62,23 +61,6 @@ def pipeline(settings_env: dict[str, str], settings: Settings, tmp_path: Path) -
         assert codes == {"gateway": 0, "speed": 0, "bridge": 0}
 
 
-def _publish(settings: Settings, lines: list[str]) -> None:
-    """``mosquitto_pub -l``: one QoS 1 message per line, as the truck's tracker."""
-    broker = gateway_credentials(settings)
-    done = subprocess.run(
-        [
-            *("mosquitto_pub", "-h", broker.host, "-p", str(broker.port), "-q", "1"),
-            *("-u", DEVICE, "-P", device_password(settings, DEVICE)),
-            *("-t", telemetry_topic(DEVICE), "-l"),
-        ],
-        input="\n".join(lines) + "\n",
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    assert done.returncode == 0, done.stderr
-
-
 def test_one_failing_probe_of_two_raises_one_alert_naming_it_and_the_report_shows_both(
     settings: Settings, settings_env: dict[str, str], pipeline: Path, tmp_path: Path
 ) -> None:
@@ -104,7 +86,7 @@ def test_one_failing_probe_of_two_raises_one_alert_naming_it_and_the_report_show
                     }
                 )
             )
-    _publish(settings, lines)
+    publish(settings, DEVICE, lines)
 
     # The speed layer: one temperature alert, the rear probe's, named in its message.
     client = redis.Redis.from_url(settings.redis_url)
