@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import copy
 import json
+import textwrap
 import tomllib
 from collections.abc import Callable
 from datetime import UTC, date, datetime
@@ -16,6 +17,7 @@ import pytest
 import logistream.shipments
 from logistream.errors import ConfigError
 from logistream.registry import load_registry
+from logistream.shipments import parse as parse_module
 from logistream.shipments.errors import ShipmentError
 from logistream.shipments.parse import load_shipment_file, parse_shipment
 
@@ -208,3 +210,11 @@ def test_files_that_are_not_toml_or_json_or_are_broken_are_refused(tmp_path: Pat
         load_shipment_file(broken, REGISTRY)
     with pytest.raises(ShipmentError, match="cannot be read"):
         load_shipment_file(tmp_path / "missing.json", REGISTRY)
+
+
+def test_the_example_in_the_parsers_docstring_parses() -> None:
+    doc = parse_module.__doc__ or ""
+    example = textwrap.dedent(doc.split("::\n", 1)[1].split("\nRefused", 1)[0])
+    shipment = parse_shipment(tomllib.loads(example), REGISTRY)
+    assert [stop.kind for stop in shipment.stops] == ["origin", "destination"]
+    assert shipment.stops[1].geofence.contains(-0.092, 34.768)

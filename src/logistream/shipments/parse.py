@@ -7,7 +7,7 @@ same shape: dates and datetimes as ISO 8601 strings, a datetime with its UTC off
     reference = "KEMSA/EPI/2026/118"
     cargo = "vaccines"              # a cargo profile of the registry (cargo.toml)
     truck_id = "KCB 781C"           # a truck of the registry (fleet.toml)
-    probes = ["KCB781C-P1"]         # optional; absent: every probe of the truck
+    probes = ["front", "rear"]      # optional; absent: every probe of the truck
 
     [shipper]
     id = "kemsa"
@@ -33,7 +33,16 @@ same shape: dates and datetimes as ISO 8601 strings, a datetime with its UTC off
     window_end = 2026-12-08T07:00:00+03:00
     drops = []                      # lot numbers handed over here (optional)
     geofence = { circle = { lat = -1.2864, lon = 36.8172, radius_m = 300 } }
-    # or: geofence = { polygon = [[-0.09, 34.76], [-0.09, 34.77], [-0.10, 34.77]] }  (lat, lon)
+
+    [[stops]]
+    id = "kisumu-depot"
+    name = "Kisumu regional vaccine depot"
+    kind = "destination"
+    window_start = 2026-12-08T13:00:00+03:00
+    window_end = 2026-12-08T14:30:00+03:00
+    drops = ["MR-2611"]
+    # a circle as above, or a polygon of [lat, lon] corners in order round its edge:
+    geofence = { polygon = [[-0.09, 34.766], [-0.09, 34.77], [-0.094, 34.77], [-0.094, 34.766]] }
 
 Refused, each with a ``ShipmentError`` whose message starts with the field's path: a missing or
 unknown field, an unknown cargo profile or truck, a stop without a geofence, an invalid polygon,
