@@ -79,14 +79,14 @@ class AckedProducer:
                 self._producer.poll(_POLL_S)
             except Exception as error:  # a failed client raises from poll: it serves no more
                 text, _fatal = _kafka_exception(error)
-                self._fail(f"the Kafka producer failed fatally: {text}")
+                self._fail(text)
                 return
 
     def _client_error(self, error: KafkaIssue) -> None:
         # librdkafka's error_cb, on the poll thread. Non-fatal ones (all brokers down, ...) are
         # transient: deliveries time out and packets go unanswered meanwhile.
         if is_fatal(error):
-            self._fail(f"the Kafka producer failed fatally: {error.str()}")
+            self._fail(error.str())
 
     def on_fatal(self, listener: Callable[[str], None]) -> None:
         """Call ``listener(reason)`` (on any thread) once a fatal error happens; at once if one
@@ -98,8 +98,10 @@ class AckedProducer:
         if reason is not None:
             listener(reason)
 
-    def _fail(self, reason: str) -> None:
-        """Any thread: record the first fatal error, fail every waiting group, tell listeners."""
+    def _fail(self, detail: str) -> None:
+        """Any thread: record the first fatal error (Kafka's ``detail``), fail every waiting
+        group, tell listeners."""
+        reason = f"the Kafka producer failed fatally: {detail}"
         with self._lock:
             if self.fatal_error is not None:
                 return
@@ -132,7 +134,7 @@ class AckedProducer:
         def report(error: KafkaIssue | None, _record: Record) -> None:
             # On the poll thread (or in flush at the end): hand over to the loop.
             if error is not None and is_fatal(error):
-                self._fail(f"the Kafka producer failed fatally: {error.str()}")
+                self._fail(error.str())
             text = None if error is None else error.str()
             with contextlib.suppress(RuntimeError):  # a closed loop: nobody waits any more
                 loop.call_soon_threadsafe(group.settle, text)
@@ -170,7 +172,7 @@ class AckedProducer:
         Kafka cannot take (too large, an unknown partition): that group is refused."""
         text, fatal = _kafka_exception(error)
         if fatal:
-            self._fail(f"the Kafka producer failed fatally: {text}")
+            self._fail(text)
             return self.fatal_error or text
         return f"Kafka refused a message: {text}"
 
