@@ -5,7 +5,7 @@ never whichever probe's reading came last; a single-probe truck shows its readin
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import TypeVar
 
 from logistream.live_views import ProbeLatest, TruckView
@@ -36,25 +36,28 @@ def probe_labels(registry: Registry, truck_id: str) -> dict[str | None, str]:
     return {p.probe_id: probe_label(p.probe_id, p.position) for p in device.probes}
 
 
+def _labelled(
+    probe_ids: Iterable[str | None], registry: Registry, truck_id: str
+) -> list[tuple[str, str | None]]:
+    """(label, probe id): the registry's probes first in its order (the single probe, None,
+    among them when listed), then the rest by id."""
+    labels = probe_labels(registry, truck_id)
+    rank = {probe_id: i for i, probe_id in enumerate(labels)}
+    keys = sorted(probe_ids, key=lambda p: (rank.get(p, len(rank)), p or ""))
+    return [(labels.get(p) or probe_label(p, None), p) for p in keys]
+
+
 def ordered(
     probes: Sequence[ProbeLatest], registry: Registry, truck_id: str
 ) -> list[tuple[str, ProbeLatest]]:
     """(label, probe) in the registry's order; probes it does not list after, by id."""
-    labels = probe_labels(registry, truck_id)
-    rank = {probe_id: i for i, probe_id in enumerate(labels)}
-    return [
-        (labels.get(p.probe_id) or probe_label(p.probe_id, None), p)
-        for p in sorted(probes, key=lambda p: (rank.get(p.probe_id, len(rank)), p.probe_id))
-    ]
+    by_id = {p.probe_id: p for p in probes}
+    return [(label, by_id[p]) for label, p in _labelled(by_id, registry, truck_id) if p is not None]
 
 
 def by_label(values: Mapping[str | None, T], registry: Registry, truck_id: str) -> dict[str, T]:
-    """The same values keyed by their probe's label, the registry's probes first in its order
-    (the single probe, key None, among them when listed), then the rest by id."""
-    labels = probe_labels(registry, truck_id)
-    rank = {probe_id: i for i, probe_id in enumerate(labels)}
-    keys = sorted(values, key=lambda p: (rank.get(p, len(rank)), p or ""))
-    return {labels.get(p) or probe_label(p, None): values[p] for p in keys}
+    """The same values keyed by their probe's label, in :func:`_labelled`'s order."""
+    return {label: values[p] for label, p in _labelled(values, registry, truck_id)}
 
 
 def temps(view: TruckView) -> list[float]:
