@@ -16,6 +16,18 @@ from logistream.shipments.geofence import Geofence
 StopKind = Literal["origin", "drop", "destination"]
 STOP_KINDS: tuple[StopKind, ...] = ("origin", "drop", "destination")
 
+Stage = Literal["planned", "at_origin", "in_transit", "at_stop", "at_destination", "delivered"]
+"""Where a shipment is: with the index of its stop (``at_*``: the stop it is at; ``in_transit``:
+the stop it last left; ``planned``: 0, ``delivered``: the destination's)."""
+STAGES: tuple[Stage, ...] = (
+    "planned",
+    "at_origin",
+    "in_transit",
+    "at_stop",
+    "at_destination",
+    "delivered",
+)
+
 
 @dataclass(frozen=True, slots=True)
 class Organisation:
