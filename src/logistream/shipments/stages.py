@@ -134,12 +134,12 @@ def on_position(
     inside = _fence_holding(shipment, progress, lat, lon)
     if inside < 0:
         return _pending(progress, None), NO_CHANGE
-    pending = progress.pending
-    if pending is None or pending.stop != inside:
-        pending = Pending(inside, ts)
-    if ts - pending.since < config.dwell_in_s:
-        return _pending(progress, pending), NO_CHANGE
-    return _changed(progress, _stage_at(shipment, inside), inside, pending.since, event_id)
+    arriving = progress.pending
+    if arriving is None or arriving.stop != inside:
+        arriving = Pending(inside, ts)
+    if ts - arriving.since < config.dwell_in_s:
+        return _pending(progress, arriving), NO_CHANGE
+    return _changed(progress, _stage_at(shipment, inside), inside, arriving.since, event_id)
 
 
 def overridden(
