@@ -48,7 +48,8 @@ Refused, each with a ``ShipmentError`` whose message starts with the field's pat
 unknown field, an unknown cargo profile or truck, a stop without a geofence, an invalid polygon,
 consecutive stops whose fences overlap, a lot without a number, a lot number given twice, a stop
 dropping a lot that is not in the shipment, a first stop that is not the origin or a last that is
-not the destination, a window that ends before it starts.
+not the destination, a window that ends before it starts, a probe id the truck does not have in
+devices.toml (a truck without probes listed there has one unnamed probe, so it takes no ids).
 """
 
 from __future__ import annotations
@@ -111,6 +112,7 @@ def parse_shipment(data: Mapping[str, Any], registry: Registry) -> Shipment:
     probes = tuple(_texts(data.get("probes", []), "probes"))
     if len(set(probes)) != len(probes):
         raise ShipmentError("probes", "a probe is listed twice; list each probe once")
+    _known_probes(probes, truck_id, registry)
     lots = _lots(data.get("lots"))
     stops = _stops(data.get("stops"), {lot.number for lot in lots})
     return Shipment(
@@ -124,6 +126,21 @@ def parse_shipment(data: Mapping[str, Any], registry: Registry) -> Shipment:
         lots=lots,
         stops=stops,
     )
+
+
+def _known_probes(probes: Sequence[str], truck_id: str, registry: Registry) -> None:
+    """Each named probe must be one of the truck's in devices.toml; a truck without a device
+    entry, or whose device lists no probes, has one unnamed probe, so it takes no names."""
+    device = registry.devices.for_truck(truck_id)
+    named = [] if device is None else [p.probe_id for p in device.probes if p.probe_id is not None]
+    for index, probe in enumerate(probes):
+        if probe not in named:
+            fix = (
+                f"the truck's probes are {', '.join(named)}; use those or leave probes out"
+                if named
+                else "the truck has one unnamed probe (devices.toml); leave probes out"
+            )
+            raise ShipmentError(f"probes[{index}]", f"{truck_id} has no probe {probe!r}; {fix}")
 
 
 def _path(where: str, key: str) -> str:
