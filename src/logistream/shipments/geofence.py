@@ -46,6 +46,16 @@ class Geofence:
     shape: Any = field(compare=False, repr=False)
     """The shapely polygon, in (lon, lat) degrees."""
 
+    @property
+    def centre(self) -> tuple[float, float]:
+        """The fence's point as (lat, lon): a circle's centre, a polygon's centroid (shapely's,
+        in degrees: for a yard or a depot of a few hundred metres that is the middle on the
+        ground too)."""
+        if self.kind == "circle":
+            return self.points[0]
+        middle = self.shape.centroid
+        return float(middle.y), float(middle.x)
+
     def contains(self, lat: float, lon: float) -> bool:
         """Whether the point is inside the fence or on its edge."""
         return bool(self.shape.covers(Point(lon, lat)))
