@@ -152,7 +152,7 @@ def check_override(shipment: Shipment, override: StageOverride) -> None:
 # ---- the record ------------------------------------------------------------------------------
 
 
-def _override_document(override: StageOverride) -> dict[str, Any]:
+def override_document(override: StageOverride) -> dict[str, Any]:
     return {
         "stage": override.stage,
         "stop_index": override.stop_index,
@@ -169,7 +169,7 @@ def record_document(record: ShipmentRecord) -> dict[str, Any]:
         "status": record.status,
         "version": record.version,
         "updated_at": record.updated_at.isoformat(),
-        "override": None if record.override is None else _override_document(record.override),
+        "override": None if record.override is None else override_document(record.override),
     }
 
 
@@ -226,6 +226,11 @@ def decode_record(raw: bytes, registry: Registry) -> ShipmentRecord:
         data = json.loads(raw)
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise ShipmentError("record", f"is not UTF-8 JSON ({exc})") from exc
+    return record_from_document(data, registry)
+
+
+def record_from_document(data: Any, registry: Registry) -> ShipmentRecord:
+    """The record in a decoded JSON object (:func:`record_document`'s shape), validated."""
     if not isinstance(data, Mapping):
         raise ShipmentError("record", "must be a JSON object")
     unknown = sorted(set(data) - {"shipment", "status", "version", "updated_at", "override"})

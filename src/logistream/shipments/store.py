@@ -1,0 +1,350 @@
+"""Shipments in PostgreSQL, the source of truth (migration 0050): create, read, cancel, and set
+the stage by hand, each change one transaction that bumps the version and logs who, when, why.
+
+``ShipmentStore(conn, registry)`` works on any connection allowed to write the shipments tables
+(the owner's: the CLI, the API's owner connection), autocommit or not: each write is its own
+``conn.transaction()``. Nothing is half-stored: a refused shipment leaves no row anywhere.
+A truck carries one active shipment at a time; the partial unique index
+``shipments_one_active_per_truck`` makes that a database fact, and a refusal names the other
+shipment. Rows are read back through ``wire.record_from_document``, so a stored shipment is
+validated against the registry exactly as one read from the Kafka topic is.
+
+Publishing on the ``shipments`` topic is not done here: the row is the outbox
+(``published_version < version``) and ``publish.py`` sends it after the commit.
+"""
+
+from __future__ import annotations
+
+import builtins
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any, Final, Literal
+
+from logistream.errors import NotFound
+from logistream.registry import Registry
+from logistream.shipments.errors import ShipmentError
+from logistream.shipments.model import Shipment
+from logistream.shipments.wire import (
+    STATUSES,
+    ShipmentRecord,
+    ShipmentStatus,
+    StageOverride,
+    check_override,
+    override_document,
+    record_from_document,
+    to_document,
+)
+
+if TYPE_CHECKING:
+    import psycopg
+
+ChangeKind = Literal["created", "cancelled", "stage_overridden"]
+
+ONE_ACTIVE_PER_TRUCK: Final = "shipments_one_active_per_truck"
+"""The partial unique index behind "one active shipment per truck" (0050_shipments.sql)."""
+
+_RECORD_COLUMNS: Final = "document, status, version, updated_at, stage_override"
+
+
+@dataclass(frozen=True, slots=True)
+class ShipmentChange:
+    """One line of ``shipment_changes``: the change that made ``version``."""
+
+    version: int
+    change: ChangeKind
+    by: str
+    at: datetime
+    reason: str
+    detail: dict[str, Any] | None
+
+
+def new_record(shipment: Shipment, at: datetime | None = None) -> ShipmentRecord:
+    """The record of a shipment about to be created: active, version 1, stamped ``at`` (now)."""
+    return ShipmentRecord(shipment, "active", 1, at or datetime.now(UTC))
+
+
+def _not_found(shipment_id: str) -> NotFound:
+    return NotFound(
+        "shipment",
+        shipment_id,
+        f"no shipment {shipment_id!r}; `logistream shipments list` shows the shipments",
+    )
+
+
+def _check_by(by: str) -> str:
+    by = by.strip()
+    if not 1 <= len(by) <= 128:
+        raise ShipmentError("by", "give the user name of who makes the change (1 to 128 chars)")
+    return by
+
+
+class ShipmentStore:
+    """The shipments tables on one connection; see the module docstring."""
+
+    def __init__(self, conn: psycopg.Connection[Any], registry: Registry) -> None:
+        self._conn = conn
+        self._registry = registry
+
+    # ---- writes ------------------------------------------------------------------------------
+
+    def create(self, record: ShipmentRecord, by: str) -> ShipmentRecord:
+        """Store a new shipment (status active, version 1; see :func:`new_record`).
+
+        Refused (``ShipmentError``, nothing stored): an id already used (``shipment_id``), a
+        truck already carrying another active shipment (``truck_id``, naming it).
+        """
+        import psycopg
+
+        by = _check_by(by)
+        if record.version != 1 or record.status != "active":
+            raise ShipmentError("version", "a new shipment is active at version 1 (new_record)")
+        shipment = record.shipment
+        try:
+            with self._conn.transaction():
+                self._refuse_taken(shipment)
+                self._insert(record, by)
+        except psycopg.errors.UniqueViolation as error:
+            # Another writer got there between the checks and the insert: the same refusals.
+            self._refuse_taken(shipment)
+            raise ShipmentError(
+                "shipment_id", f"{shipment.shipment_id!r} was refused by the database ({error})"
+            ) from error
+        return record
+
+    def cancel(self, shipment_id: str, by: str, reason: str) -> ShipmentRecord:
+        """Cancel an active shipment (its truck is free again); logged with ``reason``."""
+        by = _check_by(by)
+        if not reason.strip():
+            raise ShipmentError("reason", "missing; say why the shipment is cancelled")
+        with self._conn.transaction():
+            current = self._locked(shipment_id)
+            self._refuse_unless_active(current, "cancelled")
+            return self._change(current, "cancelled", by, reason.strip(), status="cancelled")
+
+    def override_stage(self, shipment_id: str, override: StageOverride) -> ShipmentRecord:
+        """Set an active shipment's stage by hand (the speed layer learns it from the topic);
+        logged with who, when and why; the record keeps the latest override."""
+        _check_by(override.by)
+        with self._conn.transaction():
+            current = self._locked(shipment_id)
+            self._refuse_unless_active(current, "given a stage by hand")
+            check_override(current.shipment, override)
+            return self._change(
+                current,
+                "stage_overridden",
+                override.by.strip(),
+                override.reason.strip(),
+                override=override,
+                detail={"stage": override.stage, "stop_index": override.stop_index},
+                at=override.at,
+            )
+
+    # ---- reads -------------------------------------------------------------------------------
+
+    def get(self, shipment_id: str) -> ShipmentRecord | None:
+        """The shipment's current record, or None."""
+        row = self._conn.execute(
+            f"SELECT {_RECORD_COLUMNS} FROM shipments WHERE shipment_id = %s", (shipment_id,)
+        ).fetchone()
+        return None if row is None else self._record(row)
+
+    def changes(self, shipment_id: str) -> builtins.list[ShipmentChange]:
+        """The shipment's change log, oldest first."""
+        rows = self._conn.execute(
+            "SELECT version, change, changed_by, changed_at, reason, detail "
+            "FROM shipment_changes WHERE shipment_id = %s ORDER BY version",
+            (shipment_id,),
+        ).fetchall()
+        return [ShipmentChange(*row) for row in rows]
+
+    def list(
+        self,
+        *,
+        status: ShipmentStatus | None = None,
+        shipper: str | None = None,
+        receiver: str | None = None,
+        truck: str | None = None,
+    ) -> builtins.list[ShipmentRecord]:
+        """Shipments matching every filter given (shipper and receiver by organisation id),
+        the newest first."""
+        if status is not None and status not in STATUSES:
+            raise ShipmentError("status", f"{status!r} is not one of {', '.join(STATUSES)}")
+        where: builtins.list[str] = []
+        params: builtins.list[str] = []
+        for column, value in (
+            ("status", status), ("shipper_id", shipper), ("receiver_id", receiver),
+            ("truck_id", truck),
+        ):  # fmt: skip
+            if value is not None:
+                where.append(f"{column} = %s")
+                params.append(value)
+        clause = f"WHERE {' AND '.join(where)}" if where else ""
+        rows = self._conn.execute(
+            f"SELECT {_RECORD_COLUMNS} FROM shipments {clause} "
+            "ORDER BY created_at DESC, shipment_id",
+            params,
+        ).fetchall()
+        return [self._record(row) for row in rows]
+
+    # ---- inside ------------------------------------------------------------------------------
+
+    def _record(self, row: tuple[Any, ...]) -> ShipmentRecord:
+        document, status, version, updated_at, override = row
+        return record_from_document(
+            {
+                "shipment": document,
+                "status": status,
+                "version": version,
+                "updated_at": updated_at.isoformat(),
+                "override": override,
+            },
+            self._registry,
+        )
+
+    def _refuse_taken(self, shipment: Shipment) -> None:
+        taken = self._conn.execute(
+            "SELECT 1 FROM shipments WHERE shipment_id = %s", (shipment.shipment_id,)
+        ).fetchone()
+        if taken is not None:
+            raise ShipmentError(
+                "shipment_id",
+                f"{shipment.shipment_id!r} already exists; give the new shipment its own id",
+            )
+        other = self._conn.execute(
+            "SELECT shipment_id FROM shipments WHERE truck_id = %s AND status = 'active'",
+            (shipment.truck_id,),
+        ).fetchone()
+        if other is not None:
+            raise ShipmentError(
+                "truck_id",
+                f"{shipment.truck_id} already carries active shipment {other[0]!r}; "
+                "cancel that one first or choose another truck",
+            )
+
+    def _insert(self, record: ShipmentRecord, by: str) -> None:
+        from psycopg.types.json import Jsonb
+
+        s = record.shipment
+        document = to_document(s)
+        self._conn.execute(
+            "INSERT INTO shipments (shipment_id, reference, shipper_id, shipper_name, "
+            "receiver_id, receiver_name, cargo, truck_id, status, version, document, "
+            "created_at, created_by, updated_at) "
+            "VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
+            (
+                s.shipment_id, s.reference, s.shipper.org_id, s.shipper.name, s.receiver.org_id,
+                s.receiver.name, s.cargo, s.truck_id, record.status, record.version,
+                Jsonb(document), record.updated_at, by, record.updated_at,
+            ),
+        )  # fmt: skip
+        with self._conn.cursor() as cur:
+            cur.executemany(
+                "INSERT INTO shipment_lots (shipment_id, position, lot_number, product, "
+                "quantity, unit, expiry) VALUES (%s, %s, %s, %s, %s, %s, %s)",
+                [
+                    (s.shipment_id, i, lot.number, lot.product, lot.quantity, lot.unit, lot.expiry)
+                    for i, lot in enumerate(s.lots)
+                ],
+            )
+            cur.executemany(
+                "INSERT INTO shipment_stops (shipment_id, position, stop_id, name, kind, "
+                "geofence, window_start, window_end, drops) "
+                "VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s)",
+                [
+                    (
+                        s.shipment_id,
+                        i,
+                        stop.stop_id,
+                        stop.name,
+                        stop.kind,
+                        Jsonb(document["stops"][i]["geofence"]),
+                        stop.window_start,
+                        stop.window_end,
+                        list(stop.drops),
+                    )
+                    for i, stop in enumerate(s.stops)
+                ],
+            )
+        self._log(s.shipment_id, record.version, "created", by, "", None, record.updated_at)
+
+    def _locked(self, shipment_id: str) -> ShipmentRecord:
+        row = self._conn.execute(
+            f"SELECT {_RECORD_COLUMNS} FROM shipments WHERE shipment_id = %s FOR UPDATE",
+            (shipment_id,),
+        ).fetchone()
+        if row is None:
+            raise _not_found(shipment_id)
+        return self._record(row)
+
+    @staticmethod
+    def _refuse_unless_active(current: ShipmentRecord, what: str) -> None:
+        if current.status != "active":
+            raise ShipmentError(
+                "status",
+                f"shipment {current.shipment.shipment_id!r} is {current.status}; only an active "
+                f"shipment can be {what}",
+            )
+
+    def _change(
+        self,
+        current: ShipmentRecord,
+        change: ChangeKind,
+        by: str,
+        reason: str,
+        *,
+        status: ShipmentStatus | None = None,
+        override: StageOverride | None = None,
+        detail: dict[str, Any] | None = None,
+        at: datetime | None = None,
+    ) -> ShipmentRecord:
+        from psycopg.types.json import Jsonb
+
+        now = datetime.now(UTC)
+        updated = ShipmentRecord(
+            shipment=current.shipment,
+            status=status or current.status,
+            version=current.version + 1,
+            updated_at=now,
+            override=override or current.override,
+        )
+        self._conn.execute(
+            "UPDATE shipments SET status = %s, version = %s, updated_at = %s, "
+            "stage_override = %s WHERE shipment_id = %s",
+            (
+                updated.status,
+                updated.version,
+                now,
+                None if updated.override is None else Jsonb(override_document(updated.override)),
+                current.shipment.shipment_id,
+            ),
+        )
+        self._log(
+            current.shipment.shipment_id, updated.version, change, by, reason, detail, at or now
+        )
+        return updated
+
+    def _log(
+        self,
+        shipment_id: str,
+        version: int,
+        change: ChangeKind,
+        by: str,
+        reason: str,
+        detail: dict[str, Any] | None,
+        at: datetime,
+    ) -> None:
+        from psycopg.types.json import Jsonb
+
+        self._conn.execute(
+            "INSERT INTO shipment_changes (shipment_id, version, change, changed_by, changed_at, "
+            "reason, detail) VALUES (%s, %s, %s, %s, %s, %s, %s)",
+            (
+                shipment_id,
+                version,
+                change,
+                by,
+                at,
+                reason,
+                None if detail is None else Jsonb(detail),
+            ),
+        )
