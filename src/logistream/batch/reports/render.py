@@ -12,6 +12,7 @@ import io
 import json
 from datetime import datetime
 from typing import Any
+from xml.sax.saxutils import escape
 
 from logistream.config import get_settings
 from logistream.display_time import show, zone_note
@@ -47,6 +48,19 @@ def _with_figures(c: Content) -> bool:
 def _named(rows: list[dict[str, Any]]) -> bool:
     """Whether any of these rows (excursions, sensor faults) belongs to a named probe."""
     return any(r.get("probe_id") for r in rows)
+
+
+def _methods(c: Content) -> dict[str, dict[str, str]]:
+    """Each figure's names and method as the version was issued with them (``methods``; a
+    version issued before reports recorded them has none)."""
+    methods: dict[str, dict[str, str]] = c.get("methods") or {}
+    return methods
+
+
+def _full(c: Content, key: str, short: str) -> str:
+    """A figure's full name at its first use, or ``short`` in a version without methods."""
+    figure = _methods(c).get(key)
+    return figure["full"] if figure else short
 
 
 def to_json(content: Content) -> bytes:
@@ -187,6 +201,12 @@ def trip_csv(c: Content) -> bytes:
         w.writerow(
             ["version", v["version"], v["issued_at"], v["digest"], v["readings"], v["verdict"]]
         )
+    # Last, so every section above keeps its place: how each figure (a field of the sections
+    # above) was computed, with the parameters used.
+    w.writerow([])
+    w.writerow(["methods", "figure", "short_name", "full_name", "method"])
+    for key, m in _methods(c).items():
+        w.writerow(["method", key, m["short"], m["full"], m["method"]])
     return out.getvalue().encode()
 
 
@@ -312,7 +332,7 @@ def _table(rows: list[list[str]], widths: list[float] | None = None) -> Any:
 
 def trip_pdf(c: Content, timezone: str | None = None) -> bytes:
     from reportlab.lib.pagesizes import A4  # type: ignore[import-untyped]
-    from reportlab.lib.styles import getSampleStyleSheet  # type: ignore[import-untyped]
+    from reportlab.lib.styles import ParagraphStyle, getSampleStyleSheet  # type: ignore[import-untyped]
     from reportlab.lib.units import mm  # type: ignore[import-untyped]
     from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer
 
@@ -352,30 +372,51 @@ def trip_pdf(c: Content, timezone: str | None = None) -> bytes:
             c.get("route_label") or c["route"] or "—",
         ],
         ["Start", _when(c["start_time"], tz), "End", _when(c["end_time"], tz)],
-        ["Distance", f"{_fmt(c['distance_km'], 1)} km", "Readings", str(c["readings"])],
         [
-            "MKT",
-            "not computed (frozen)" if comp.get("mkt_c") is None else f"{comp['mkt_c']:.2f} °C",
-            "Mean / min / max",
-            " / ".join(_fmt(comp.get(k)) for k in ("mean_c", "min_c", "max_c")) + " °C",
-        ],
-        [
-            "Out of range",
-            f"{_minutes(comp.get('tor_s'))} of {_minutes(comp.get('tor_budget_s'))}",
-            "Defrost",
-            _minutes(comp.get("defrost_s")),
-        ],
-        [
-            "Data gaps",
-            f"{len(c['gaps'])} ({_minutes(comp.get('gap_s'))} uncovered)",
-            "Hard limit passed",
-            "yes" if comp.get("hard_limit_passed") else "no",
+            _full(c, "distance_km", "Distance"),
+            f"{_fmt(c['distance_km'], 1)} km",
+            "Readings",
+            str(c["readings"]),
         ],
     ]
-    story += [_table(facts, [28 * mm, 62 * mm, 30 * mm, 60 * mm]), Spacer(1, 4 * mm)]
+    # The temperature figures, each under its full name (its first use in the report).
+    figures = [
+        (
+            "mkt_c",
+            "MKT",
+            "not computed (frozen)" if comp.get("mkt_c") is None else f"{comp['mkt_c']:.2f} °C",
+        ),
+        ("mean_c", "Mean", f"{_fmt(comp.get('mean_c'))} °C"),
+        ("min_c", "Min", f"{_fmt(comp.get('min_c'))} °C"),
+        ("max_c", "Max", f"{_fmt(comp.get('max_c'))} °C"),
+        (
+            "tor_s",
+            "Out of range",
+            f"{_minutes(comp.get('tor_s'))} of {_minutes(comp.get('tor_budget_s'))}",
+        ),
+        ("defrost_s", "Defrost", _minutes(comp.get("defrost_s"))),
+        ("gap_s", "Data gaps", f"{len(c['gaps'])} ({_minutes(comp.get('gap_s'))} uncovered)"),
+        (
+            "hard_limit_passed",
+            "Hard limit passed",
+            "yes" if comp.get("hard_limit_passed") else "no",
+        ),
+    ]
+    cell = ParagraphStyle("figure-name", parent=styles["Normal"], fontSize=7.5, leading=9)
+    story += [
+        _table(facts, [28 * mm, 62 * mm, 30 * mm, 60 * mm]),
+        Spacer(1, 2 * mm),
+        _table(
+            [["Figure", "Value"]]
+            + [[Paragraph(escape(_full(c, k, short)), cell), v] for k, short, v in figures],
+            [120 * mm, 60 * mm],
+        ),
+        Spacer(1, 4 * mm),
+    ]
     story += [Paragraph("Temperature", styles["Heading3"]), _chart(c, 180 * mm, 60 * mm, tz)]
     story += _probes(c, styles)
     story.append(Paragraph("Excursions", styles["Heading3"]))
+    story += _defined(c, "excursions", styles)
     by_probe = _named(c["excursions"])
     exc = [
         [
@@ -406,6 +447,7 @@ def trip_pdf(c: Content, timezone: str | None = None) -> bytes:
     story.append(_table(exc) if len(exc) > 1 else Paragraph("None.", styles["Normal"]))
     # Readings the probe cannot have measured: left out of the figures above, for maintenance.
     story.append(Paragraph("Sensor faults", styles["Heading3"]))
+    story += _defined(c, "sensor_faults", styles)
     fault_by_probe = _named(c.get("sensor_faults", []))
     faults = [
         [
@@ -476,6 +518,7 @@ def trip_pdf(c: Content, timezone: str | None = None) -> bytes:
             ]
         )
     story.append(_table(ver) if len(ver) > 1 else Paragraph("First version.", styles["Normal"]))
+    story += _figures_and_methods(c, styles)
     story += [
         Spacer(1, 4 * mm),
         Paragraph(
@@ -492,6 +535,40 @@ def trip_pdf(c: Content, timezone: str | None = None) -> bytes:
     ]
     doc.build(story)
     return buf.getvalue()
+
+
+def _defined(c: Content, key: str, styles: Any) -> list[Any]:
+    """A section's figure in full under its heading (none in a version without methods)."""
+    from reportlab.platypus import Paragraph
+
+    figure = _methods(c).get(key)
+    if not figure:
+        return []
+    return [Paragraph(f"<i>{escape(figure['full'])}</i>", styles["Normal"])]
+
+
+def _figures_and_methods(c: Content, styles: Any) -> list[Any]:
+    """What each figure is and how it was computed, with the parameters this version used."""
+    from reportlab.lib.styles import ParagraphStyle
+    from reportlab.lib.units import mm
+    from reportlab.platypus import Paragraph
+
+    story: list[Any] = [Paragraph("Figures and methods", styles["Heading3"])]
+    methods = _methods(c)
+    if not methods:
+        story.append(
+            Paragraph(
+                "This version was issued before reports recorded each figure's method.",
+                styles["Normal"],
+            )
+        )
+        return story
+    cell = ParagraphStyle("method", parent=styles["Normal"], fontSize=7.5, leading=9)
+    rows: list[list[Any]] = [["Figure", "Method"]]
+    for m in methods.values():
+        rows.append([Paragraph(escape(m["full"]), cell), Paragraph(escape(m["method"]), cell)])
+    story.append(_table(rows, [62 * mm, 118 * mm]))
+    return story
 
 
 def _probes(c: Content, styles: Any) -> list[Any]:

@@ -15,8 +15,11 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from logistream.batch.reports.digest import DIGEST_FORMAT, trip_digest
+from logistream.batch.reports.methods import trip_methods
 from logistream.batch.reports.probes import probe_records
-from logistream.batch.views.recompute import recompute_trip_privately
+from logistream.batch.views.params import BatchParams
+from logistream.batch.views.recompute import configured_params, recompute_trip_privately
+from logistream.config import get_settings
 from logistream.reads import views
 from logistream.reads.notifications import trip_notifications
 from logistream.registry import Registry
@@ -38,9 +41,16 @@ def _jsonable(value: Any) -> Any:
 
 
 def build_content(
-    conn: psycopg.Connection[Any], registry: Registry, truck_id: str, trip_id: str
+    conn: psycopg.Connection[Any],
+    registry: Registry,
+    truck_id: str,
+    trip_id: str,
+    params: BatchParams | None = None,
 ) -> Content:
-    """Everything the report shows, from the views as they are now (JSON-ready)."""
+    """Everything the report shows, from the views as they are now (JSON-ready); ``params``:
+    the thresholds the views were computed with (unset: the configured rules file's)."""
+    if params is None:
+        params = configured_params(get_settings().rules_file)
     trip = views.find_trip(conn, trip_id, truck_id)
     compliance = views.trip_compliance(conn, truck_id, trip_id)
     route = registry.routes.get(trip["route"] or "")
@@ -83,6 +93,9 @@ def build_content(
         "notifications": trip_notifications(conn, truck_id, trip["start_time"], trip["end_time"]),
         "digest": digest,
         "digest_format": DIGEST_FORMAT,
+        # Each figure's full name and method with the parameters used, stored with the version
+        # (a profile may change later). Not part of the digest, which covers the readings.
+        "methods": trip_methods(registry, trip["cargo"], params),
         # Chart points: kept in the stored version so it re-renders without the archive. A
         # reading of a named probe carries it (one line per probe); a single probe's does not.
         "series": [
@@ -108,8 +121,9 @@ def issue(
         )
         # The trip as archived now, in this transaction's own copies of the views: a report
         # never waits on a batch run (which may hold the shared views for minutes).
-        recompute_trip_privately(conn, registry, truck_id, trip_id)
-        content = build_content(conn, registry, truck_id, trip_id)
+        params = configured_params(get_settings().rules_file)
+        recompute_trip_privately(conn, registry, truck_id, trip_id, params)
+        content = build_content(conn, registry, truck_id, trip_id, params)
         versions = views.report_versions(conn, truck_id, trip_id)
         if versions and versions[-1]["digest"] == content["digest"]:
             row = conn.execute(
