@@ -35,6 +35,7 @@ def _register_commands() -> None:
     from logistream.ingest import cli as ingest_cli
     from logistream.notify import cli as notify_cli
     from logistream.serving import cli as serving_cli
+    from logistream.shipments import cli as shipments_cli
     from logistream.speed import cli as speed_cli
     from logistream.stack import cli as stack_cli
 
@@ -47,6 +48,7 @@ def _register_commands() -> None:
         serving_cli,
         api_cli,
         notify_cli,
+        shipments_cli,
         backup_cli,
         demo,
     )

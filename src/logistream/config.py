@@ -65,6 +65,8 @@ class Settings(BaseSettings):
     topic_alerts: str = "truck_alerts"
     topic_commands: str = "alert_commands"
     topic_dlq: str = "truck_telemetry.dlq"
+    topic_shipments: str = "shipments"
+    """Compacted, key = shipment id: every shipment change (logistream.shipments.publish)."""
     speed_group: str = "speed-layer"
     bridge_group: str = "batch-layer"
     notify_group: str = "notifier"

@@ -16,6 +16,7 @@ Publishing on the ``shipments`` topic is not done here: the row is the outbox
 from __future__ import annotations
 
 import builtins
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Final, Literal
@@ -43,7 +44,8 @@ ChangeKind = Literal["created", "cancelled", "stage_overridden"]
 ONE_ACTIVE_PER_TRUCK: Final = "shipments_one_active_per_truck"
 """The partial unique index behind "one active shipment per truck" (0050_shipments.sql)."""
 
-_RECORD_COLUMNS: Final = "document, status, version, updated_at, stage_override"
+RECORD_COLUMNS: Final = "document, status, version, updated_at, stage_override"
+"""The columns :func:`record_from_row` reads, in its order."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,6 +63,21 @@ class ShipmentChange:
 def new_record(shipment: Shipment, at: datetime | None = None) -> ShipmentRecord:
     """The record of a shipment about to be created: active, version 1, stamped ``at`` (now)."""
     return ShipmentRecord(shipment, "active", 1, at or datetime.now(UTC))
+
+
+def record_from_row(row: Sequence[Any], registry: Registry) -> ShipmentRecord:
+    """The record of a ``SELECT {RECORD_COLUMNS}`` row, validated as one from the topic is."""
+    document, status, version, updated_at, override = row[:5]
+    return record_from_document(
+        {
+            "shipment": document,
+            "status": status,
+            "version": version,
+            "updated_at": updated_at.isoformat(),
+            "override": override,
+        },
+        registry,
+    )
 
 
 def _not_found(shipment_id: str) -> NotFound:
@@ -84,6 +101,11 @@ class ShipmentStore:
     def __init__(self, conn: psycopg.Connection[Any], registry: Registry) -> None:
         self._conn = conn
         self._registry = registry
+
+    @property
+    def registry(self) -> Registry:
+        """The registry records are validated against."""
+        return self._registry
 
     # ---- writes ------------------------------------------------------------------------------
 
@@ -144,7 +166,7 @@ class ShipmentStore:
     def get(self, shipment_id: str) -> ShipmentRecord | None:
         """The shipment's current record, or None."""
         row = self._conn.execute(
-            f"SELECT {_RECORD_COLUMNS} FROM shipments WHERE shipment_id = %s", (shipment_id,)
+            f"SELECT {RECORD_COLUMNS} FROM shipments WHERE shipment_id = %s", (shipment_id,)
         ).fetchone()
         return None if row is None else self._record(row)
 
@@ -180,7 +202,7 @@ class ShipmentStore:
                 params.append(value)
         clause = f"WHERE {' AND '.join(where)}" if where else ""
         rows = self._conn.execute(
-            f"SELECT {_RECORD_COLUMNS} FROM shipments {clause} "
+            f"SELECT {RECORD_COLUMNS} FROM shipments {clause} "
             "ORDER BY created_at DESC, shipment_id",
             params,
         ).fetchall()
@@ -189,17 +211,7 @@ class ShipmentStore:
     # ---- inside ------------------------------------------------------------------------------
 
     def _record(self, row: tuple[Any, ...]) -> ShipmentRecord:
-        document, status, version, updated_at, override = row
-        return record_from_document(
-            {
-                "shipment": document,
-                "status": status,
-                "version": version,
-                "updated_at": updated_at.isoformat(),
-                "override": override,
-            },
-            self._registry,
-        )
+        return record_from_row(row, self._registry)
 
     def _refuse_taken(self, shipment: Shipment) -> None:
         taken = self._conn.execute(
@@ -269,7 +281,7 @@ class ShipmentStore:
 
     def _locked(self, shipment_id: str) -> ShipmentRecord:
         row = self._conn.execute(
-            f"SELECT {_RECORD_COLUMNS} FROM shipments WHERE shipment_id = %s FOR UPDATE",
+            f"SELECT {RECORD_COLUMNS} FROM shipments WHERE shipment_id = %s FOR UPDATE",
             (shipment_id,),
         ).fetchone()
         if row is None:

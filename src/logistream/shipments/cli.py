@@ -1,0 +1,216 @@
+"""``logistream shipments create|show|list|cancel|override``: shipments from the command line.
+
+Each command migrates the schema (the tables come with 0050), opens the owner's connection, and
+first sends any shipment change Kafka has not acknowledged yet (``publish_pending``: a crash
+between a commit and its publication heals here). A change is stored, then published on the
+``shipments`` topic; if Kafka does not answer, the change stays stored and a warning says it is
+sent at the next start. The user recorded as ``by`` is ``cli:<OS user>``, as ``logistream trucks
+adopt|dismiss`` records it. Refusals are one line and exit 2 (``LogiStreamError``).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
+
+from logistream.errors import ConfigError, LogiStreamError, NotFound
+
+if TYPE_CHECKING:
+    import psycopg
+
+    from logistream.shipments.publish import ShipmentPublisher
+    from logistream.shipments.store import ShipmentStore
+
+
+def _operator() -> str:
+    import getpass
+
+    try:
+        return f"cli:{getpass.getuser()}"
+    except (KeyError, OSError):  # no user name in a bare container
+        return "cli"
+
+
+def _warn(message: str) -> None:
+    print(f"logistream: warning: {message}", file=sys.stderr)
+
+
+@dataclass
+class _Session:
+    conn: psycopg.Connection[Any]
+    store: ShipmentStore
+    publisher: ShipmentPublisher
+    timezone: str
+
+    def published(self, shipment_id: str) -> None:
+        """Send the change just committed; a Kafka outage is a warning (it stays pending)."""
+        try:
+            self.publisher.publish(self.conn, shipment_id)
+        except LogiStreamError as error:
+            _warn(str(error))
+
+
+@contextlib.contextmanager
+def _session() -> Iterator[_Session]:
+    import psycopg
+
+    from logistream.config import get_settings, resolve_endpoints
+    from logistream.registry import load_registry
+    from logistream.schema.migrate import migrate
+    from logistream.shipments.publish import ShipmentPublisher
+    from logistream.shipments.store import ShipmentStore
+
+    settings = get_settings()
+    endpoints = resolve_endpoints(settings)
+    registry = load_registry(settings.registry_dir)
+    migrate(settings, endpoints.database_url)  # the shipments tables come with migration 0050
+    try:
+        conn = psycopg.connect(endpoints.database_url, autocommit=True, connect_timeout=10)
+    except psycopg.OperationalError as error:
+        raise ConfigError(
+            f"LOGISTREAM_DATABASE_URL: cannot connect to PostgreSQL ({str(error).strip()}); "
+            "check it, or run `logistream stack up`"
+        ) from error
+    publisher = ShipmentPublisher(settings, registry, endpoints)
+    with conn:
+        try:
+            publisher.publish_pending(conn)
+        except LogiStreamError as error:
+            _warn(f"earlier shipment changes are not on Kafka yet: {error}")
+        try:
+            yield _Session(conn, ShipmentStore(conn, registry), publisher, settings.timezone)
+        finally:
+            with contextlib.suppress(LogiStreamError):
+                publisher.close()
+
+
+def _found(session: _Session, shipment_id: str) -> Any:
+    record = session.store.get(shipment_id)
+    if record is None:
+        raise NotFound(
+            "shipment",
+            shipment_id,
+            f"no shipment {shipment_id!r}; `logistream shipments list` shows the shipments",
+        )
+    return record
+
+
+def create(
+    file: Annotated[Path, typer.Argument(help="A shipment file, .toml or .json (see the docs).")],
+) -> None:
+    """Create a shipment from a file; prints its id and version."""
+    from logistream.shipments.parse import load_shipment_file
+    from logistream.shipments.store import new_record
+
+    with _session() as session:
+        shipment = load_shipment_file(file, session.store.registry)
+        record = session.store.create(new_record(shipment), _operator())
+        session.published(shipment.shipment_id)
+    print(f"{shipment.shipment_id} version {record.version}: created")
+
+
+def show_shipment(
+    shipment_id: Annotated[str, typer.Argument(help="The shipment id.")],
+) -> None:
+    """Show a shipment: parties, truck, status, lots, stops with their windows, changes."""
+    from logistream.shipments.text import summary
+
+    with _session() as session:
+        record = _found(session, shipment_id)
+        changes = session.store.changes(shipment_id)
+        print("\n".join(summary(record, session.timezone, changes)))
+
+
+def list_shipments(
+    status: Annotated[str | None, typer.Option(help="active, cancelled or delivered.")] = None,
+    shipper: Annotated[str | None, typer.Option(help="Shipper organisation id.")] = None,
+    receiver: Annotated[str | None, typer.Option(help="Receiver organisation id.")] = None,
+    truck: Annotated[str | None, typer.Option(help="Truck id.")] = None,
+) -> None:
+    """List shipments, the newest first."""
+    from logistream.shipments.errors import ShipmentError
+    from logistream.shipments.text import table
+    from logistream.shipments.wire import STATUSES
+
+    if status is not None and status not in STATUSES:
+        raise ShipmentError("--status", f"{status!r} is not one of {', '.join(STATUSES)}")
+    with _session() as session:
+        found = session.store.list(
+            status=status,
+            shipper=shipper,
+            receiver=receiver,
+            truck=truck,
+        )
+        if not found:
+            print("No shipments match.")
+            return
+        print("\n".join(table(found, session.timezone)))
+
+
+def cancel(
+    shipment_id: Annotated[str, typer.Argument(help="The shipment id.")],
+    reason: Annotated[str, typer.Option(help="Why (kept in the change log).")],
+) -> None:
+    """Cancel an active shipment; its truck is free for another."""
+    with _session() as session:
+        record = session.store.cancel(shipment_id, _operator(), reason)
+        session.published(shipment_id)
+    print(f"{shipment_id} version {record.version}: cancelled")
+
+
+def override(
+    shipment_id: Annotated[str, typer.Argument(help="The shipment id.")],
+    stage: Annotated[
+        str,
+        typer.Option(help="planned, at_origin, in_transit, at_stop, at_destination or delivered."),
+    ],
+    reason: Annotated[str, typer.Option(help="Why (kept in the change log).")],
+    stop: Annotated[
+        int | None,
+        typer.Option(
+            help="Stop index (0: the origin): the stop it is at, or last left for in_transit; "
+            "needed when the stage fits several stops."
+        ),
+    ] = None,
+) -> None:
+    """Set a shipment's stage by hand (a dispatcher's override, logged)."""
+    from logistream.shipments.errors import ShipmentError
+    from logistream.shipments.model import STAGES
+    from logistream.shipments.wire import StageOverride, stop_index_for, stop_indexes
+
+    if stage not in STAGES:
+        raise ShipmentError("--stage", f"{stage!r} is not a stage; use {', '.join(STAGES)}")
+    chosen = stage
+    with _session() as session:
+        record = _found(session, shipment_id)
+        index = stop if stop is not None else stop_index_for(record.shipment, chosen)
+        if index is None:
+            fits = stop_indexes(record.shipment, chosen)
+            raise ShipmentError(
+                "--stop", f"stage {stage} fits stops {fits[0]} to {fits[-1]}; say which"
+            )
+        change = StageOverride(chosen, index, _operator(), datetime.now(UTC), reason)
+        updated = session.store.override_stage(shipment_id, change)
+        session.published(shipment_id)
+    print(f"{shipment_id} version {updated.version}: stage set to {stage} (stop {index})")
+
+
+def register(app: typer.Typer) -> None:
+    shipments_app = typer.Typer(
+        help="Shipments: lots carried by one truck through geofenced stops.",
+        no_args_is_help=True,
+        add_completion=False,
+    )
+    shipments_app.command("create")(create)
+    shipments_app.command("show")(show_shipment)
+    shipments_app.command("list")(list_shipments)
+    shipments_app.command("cancel")(cancel)
+    shipments_app.command("override")(override)
+    app.add_typer(shipments_app, name="shipments")
