@@ -64,6 +64,7 @@ class LotFigures:
     rejected_at_pod: bool
     hard_limit_passed: bool = False
     readings: int = 1
+    """Readings the figures come from (0, or a coverage of 0: nothing is known of the lot)."""
     pod_by: str = ""
     """Who rejected or accepted the lot at proof of delivery."""
     pod_stop: str = ""
