@@ -104,7 +104,8 @@ def _mkt(p: MethodParams) -> Figure:
         "MKT = (ΔH/R) / −ln(Σ w·exp(−(ΔH/R)/T) / Σ w), T in kelvin, with ΔH = "
         f"{_n(p.activation_kj_mol)} kJ/mol (ΔH/R = {_n(p.h_over_r_k)} K), over the plausible "
         "readings, each weighted by the time it stands for (until the next reading, at most "
-        f"{_min(p.hold_max_s)}); time no reading covers is left out, not guessed.",
+        f"{_min(p.hold_max_s)}; a sensor fault's time counts for the last plausible reading); "
+        "time no reading covers is left out, not guessed.",
     )
 
 
@@ -126,7 +127,8 @@ def figures(p: MethodParams) -> tuple[Figure, ...]:
             "Mean",
             "Time-weighted mean temperature",
             "The mean of the plausible readings, each weighted by the time it stands for "
-            f"(until the next reading, at most {hold}).",
+            f"(until the next reading, at most {hold}; a sensor fault's time counts for the "
+            "last plausible reading).",
         ),
         Figure(
             "min_c",
@@ -148,7 +150,8 @@ def figures(p: MethodParams) -> tuple[Figure, ...]:
             f"Time out of range (TOR, cumulative minutes outside {rng}, against a budget of "
             f"{budget})",
             f"The sum, over all excursions, of the time each reading outside {rng} stands for "
-            f"(until the next reading, at most {hold}); {spent}.",
+            f"(until the next reading, at most {hold}; during an allowed defrost up to "
+            f"{_n(p.high_c + p.defrost_allowance_c)} °C is inside); {spent}.",
         ),
         Figure(
             "tor_budget_s",
