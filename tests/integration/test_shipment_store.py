@@ -22,6 +22,7 @@ from confluent_kafka.admin import ConfigResource
 
 import logistream.shipments
 from logistream.config import Settings
+from logistream.errors import StoreUnavailable
 from logistream.kafka import make_admin, make_consumer
 from logistream.registry import load_registry
 from logistream.schema.migrate import migrate
@@ -218,8 +219,14 @@ def test_publish_pending_heals_a_change_committed_but_never_published(
     shipping: Settings, conn: psycopg.Connection[Any]
 ) -> None:
     store = ShipmentStore(conn, REGISTRY)
-    # A crash between the commit and the publication: stored, never sent.
+    # Kafka out of reach at publication: the change stays stored, marked unpublished.
     created = store.create(new_record(SHIPMENT, AT), "ann")
+    nowhere = shipping.model_copy(update={"kafka_bootstrap": "127.0.0.1:1"})
+    with pytest.raises(StoreUnavailable) as caught:
+        ShipmentPublisher(nowhere, REGISTRY, timeout_s=2).publish(conn, SHIPMENT.shipment_id)
+    assert caught.value.store == "kafka"
+    assert "stay stored and unpublished" in str(caught.value)
+    # A crash between the commit and the publication: stored, never sent.
     other = store.create(new_record(dataclasses.replace(
         _other_shipment("SHP-2026-0120"), truck_id="KCD 219D", probes=()), AT), "ann")  # fmt: skip
     after_restart = ShipmentPublisher(shipping, REGISTRY, timeout_s=30)

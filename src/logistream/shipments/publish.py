@@ -18,7 +18,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any, Final
 
 from logistream.config import Endpoints, Settings
-from logistream.errors import StoreUnavailable
+from logistream.errors import StackError, StoreUnavailable
 from logistream.kafka import Deliveries, Producer, durable_producer, ensure_topics
 from logistream.registry import Registry
 from logistream.shipments.store import RECORD_COLUMNS, record_from_row
@@ -35,9 +35,17 @@ TOPIC_CONFIG: Final = {
 }
 
 
-def ensure_topic(settings: Settings, endpoints: Endpoints | None = None) -> None:
+def ensure_topic(
+    settings: Settings, endpoints: Endpoints | None = None, *, timeout_s: float = 30.0
+) -> None:
     """Create the compacted ``shipments`` topic if it does not exist yet."""
-    ensure_topics(settings, [settings.topic_shipments], endpoints=endpoints, config=TOPIC_CONFIG)
+    ensure_topics(
+        settings,
+        [settings.topic_shipments],
+        endpoints=endpoints,
+        config=TOPIC_CONFIG,
+        timeout_s=timeout_s,
+    )
 
 
 class ShipmentPublisher:
@@ -127,12 +135,17 @@ class ShipmentPublisher:
             raise StoreUnavailable(
                 "kafka",
                 f"shipment {key!r} version {record.version} is stored but not yet on Kafka topic "
-                f"{self.topic!r} ({why}); it is sent at the next start of a shipments command "
-                "or the API",
+                f"{self.topic!r} ({why}); publish_pending sends it (every shipments command "
+                "calls it first)",
             )
 
     def _producer_ready(self) -> Producer:
         if self._producer is None:
-            ensure_topic(self._settings, self._endpoints)
+            try:
+                ensure_topic(self._settings, self._endpoints, timeout_s=self._timeout)
+            except StackError as error:  # Kafka out of reach: the same outage as a late ack
+                raise StoreUnavailable(
+                    "kafka", f"{error}; the shipment changes stay stored and unpublished"
+                ) from error
             self._producer = durable_producer(self._settings, self._endpoints)
         return self._producer
