@@ -39,7 +39,7 @@ FAULT_RECOVERY = BENCH_DIR.parent / "build" / "fault-recovery.json"
 # takes over half an hour on two shared cores; its readings/s scale, and the report says so.
 FULL_ARGS: dict[str, list[str]] = {"bench_batch": ["--trucks", "100", "--days", "14"]}
 TIMEOUT_S = {"smoke": 600, "full": 2400}
-NO_SERVERS = frozenset({"bench_alarm_quality"})
+NO_SERVERS = frozenset({"bench_alarm_quality", "bench_eta_error"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -294,6 +294,23 @@ def _alarm_quality(r: Result) -> list[Row]:
     ]  # fmt: skip
 
 
+def _eta_error(r: Result) -> list[Row]:
+    line = _find(r'^(\{"bench": "eta_error".*\})$', r.output)
+    if not line:
+        return []
+    d = json.loads(line[1])
+    return [
+        Row(
+            f"shipment ETA error to the destination after the first quarter of the trip "
+            f"({d['routes']} routes, {d['samples']:,} minutes)",
+            f"median {d['median_min']:.1f} / p90 {d['p90_min']:.1f} min",
+            baseline=f"default speed only: median {d['baseline_median_min']:.1f} min",
+            ratio=f"{d['median_min'] / max(d['baseline_median_min'], 1e-9):.2f}",
+            command=r.command,
+        )
+    ]
+
+
 def _mqtt_gateway(r: Result) -> list[Row]:
     g = _find(r"MQTT gateway, one process, MQTT -> Kafka \(median\):\s+([\d,]+)", r.output)
     b = _find(r"baseline mosquitto_sub -> Kafka producer \(median\):\s+([\d,]+)", r.output)
@@ -337,6 +354,7 @@ PARSERS: dict[str, Callable[[Result], list[Row]]] = {
     "bench_mqtt_gateway": _mqtt_gateway,
     "bench_teltonika_gateway": _teltonika_gateway,
     "bench_alarm_quality": _alarm_quality,
+    "bench_eta_error": _eta_error,
     "bench_notify": _notify,
     "bench_simulator": _simulator,
     "bench_speed": _speed,
@@ -375,6 +393,7 @@ def summary_rows(results: list[Result]) -> list[Row]:
         "bench_teltonika_gateway",
         "bench_speed",
         "bench_alarm_quality",
+        "bench_eta_error",
         "bench_bridge",
         "bench_pipeline",
         "bench_batch",
