@@ -63,6 +63,9 @@ def test_the_dwell_of_a_drop_passed_on_the_way_is_added_not_that_of_the_stop_rea
     assert last.km_left == pytest.approx(3 * quarter, rel=1e-6)
     assert last.eta == pytest.approx(3 * quarter / 80.0 * 3600.0 + 1800.0, abs=0.1)  # 5,553 s
     assert etas(line, 0.0, 36.25, 0.0, AT_80, 3, CONFIG) == ()
+    # Still unloading at the drop for 10 min: both later ETAs move by those 10 min.
+    (waiting,) = etas(line, 0.0, 36.5, 0.0, AT_80, 2, CONFIG, wait_s=600.0)
+    assert waiting.eta == pytest.approx(600.0 + 2 * quarter / 80.0 * 3600.0, abs=0.1)
 
 
 def test_a_route_halt_between_the_truck_and_the_stop_adds_its_dwell_until_the_truck_is_there() -> (

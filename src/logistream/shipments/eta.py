@@ -320,15 +320,20 @@ def etas(
     speed: MovingSpeed,
     next_stop: int,
     config: EtaConfig,
+    *,
+    wait_s: float = 0.0,
 ) -> tuple[StopEta, ...]:
     """The ETA of every stop from ``next_stop`` (the first not yet reached) to the last, for a
     truck at (lat, lon) at ``now``. The dwell of ``next_stop`` itself is not counted (the ETA is
-    the arrival); a truck dwelling at stop k passes ``next_stop = k + 1``, its remaining dwell
-    there left out. Empty when ``next_stop`` is past the last stop."""
+    the arrival); a truck dwelling at stop k passes ``next_stop = k + 1`` and, as ``wait_s``,
+    what is left of its dwell there (added to every ETA). Empty when ``next_stop`` is past the
+    last stop. The speed and dwell come from ``config``; the geometry (off-route distance, road
+    factor) is the line's, fixed when it was built."""
     count = line.stop_count
     if not 0 <= next_stop < count:
         return ()
-    kmh = moving_kmh(speed, config)
+    # Never below the moving threshold: a zero default with nothing measured would divide by 0.
+    kmh = max(moving_kmh(speed, config), config.moving_kmh, 1.0)
     first_km, first_halt_s = line.from_point(lat, lon, next_stop)
     base_km = line.stop_km(next_stop)
     base_halt_s = line.stop_halt_s(next_stop)
@@ -337,7 +342,8 @@ def etas(
         km_left = first_km + line.stop_km(index) - base_km
         halt_s = first_halt_s + line.stop_halt_s(index) - base_halt_s
         dwell_s = (index - next_stop) * config.stop_dwell_s
-        out.append(StopEta(index, now + km_left / kmh * 3600.0 + dwell_s + halt_s, km_left))
+        eta = now + max(0.0, wait_s) + km_left / kmh * 3600.0 + dwell_s + halt_s
+        out.append(StopEta(index, eta, km_left))
     return tuple(out)
 
 
