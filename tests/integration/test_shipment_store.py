@@ -9,6 +9,7 @@ import dataclasses
 import json
 import subprocess
 import sys
+import threading
 import time
 import uuid
 from collections.abc import Iterator
@@ -165,6 +166,39 @@ def test_a_second_active_shipment_on_a_truck_is_refused_with_nothing_stored(
     # Once the first is cancelled, the truck is free.
     store.cancel("SHP-2026-0118", "ann", "loaded on another truck")
     assert store.create(new_record(second, AT), "bob").version == 1
+
+
+def test_two_writers_racing_for_one_truck_get_one_shipment_and_one_refusal(
+    shipping: Settings, conn: psycopg.Connection[Any]
+) -> None:
+    """The second writer's checks run before the first commits: the unique index decides, and
+    the refusal is the same one line."""
+    first = ShipmentStore(conn, REGISTRY)
+    outcome: list[BaseException | None] = []
+
+    def second_writer() -> None:
+        with psycopg.connect(shipping.database_url or "", autocommit=True) as other:
+            try:
+                ShipmentStore(other, REGISTRY).create(
+                    new_record(_other_shipment("SHP-2026-0121"), AT), "bob"
+                )
+                outcome.append(None)
+            except ShipmentError as error:
+                outcome.append(error)
+
+    with conn.transaction():  # the first writer's transaction stays open...
+        first.create(new_record(SHIPMENT, AT), "ann")
+        racer = threading.Thread(target=second_writer)
+        racer.start()
+        time.sleep(1.0)  # ...while the second passes its checks and waits on the index
+        assert racer.is_alive()
+    racer.join(30)
+    assert len(outcome) == 1
+    assert isinstance(outcome[0], ShipmentError)
+    assert str(outcome[0]).startswith(
+        "truck_id: KCB 781C already carries active shipment 'SHP-2026-0118'"
+    )
+    assert _rows(conn, "SHP-2026-0121")["shipments"] == 0
 
 
 def test_cancel_and_override_are_logged_versioned_and_published_in_order(
