@@ -108,6 +108,8 @@ RULE_NAMES: Final = (
     "route_deviation",
     "sensor_fault",
     "calibration_overdue",
+    "not_precooled",
+    "eta_late",
 )
 
 AlertState = Literal["open", "acknowledged", "resolved"]

@@ -104,7 +104,19 @@ def _default_severity() -> dict[str, Severity]:
         "route_deviation": "minor",
         "sensor_fault": "minor",
         "calibration_overdue": "minor",
+        "not_precooled": "major",
+        "eta_late": "minor",
     }
+
+
+@dataclass(frozen=True, slots=True)
+class ShipmentConfig:
+    dwell_in_s: float = 120.0
+    """How long a truck stays inside a stop's geofence before it counts as arrived."""
+    dwell_out_s: float = 120.0
+    """How long it stays outside before it counts as left."""
+    precool_s: float = 1800.0
+    """How long the cargo air must have been in range before loading (``not_precooled``)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -118,6 +130,7 @@ class RulesConfig:
     fuel: FuelConfig = FuelConfig()
     driving: DrivingConfig = DrivingConfig()
     route: RouteConfig = RouteConfig()
+    shipments: ShipmentConfig = ShipmentConfig()
 
 
 def _num(table: dict[str, Any], key: str, default: float, scale: float = 1.0) -> float:
@@ -147,7 +160,7 @@ def parse_rules_config(data: dict[str, Any]) -> RulesConfig:
         severity[rule] = level
     t, tr, d = data.get("temperature", {}), data.get("trend", {}), data.get("door", {})
     o, f, dr = data.get("offline", {}), data.get("fuel", {}), data.get("driving", {})
-    r, b = data.get("route", {}), data.get("backfill", {})
+    r, b, sh = data.get("route", {}), data.get("backfill", {}), data.get("shipments", {})
     return RulesConfig(
         severity=severity,
         temperature=TemperatureConfig(
@@ -204,6 +217,11 @@ def parse_rules_config(data: dict[str, Any]) -> RulesConfig:
             deviation_km=_num(r, "deviation_km", 5.0),
             clear_km=_num(r, "clear_km", 3.0),
             min_readings=int(_num(r, "min_readings", 2)),
+        ),
+        shipments=ShipmentConfig(
+            dwell_in_s=_num(sh, "dwell_in_s", 120),
+            dwell_out_s=_num(sh, "dwell_out_s", 120),
+            precool_s=_num(sh, "precool_min", 30, 60),
         ),
     )
 

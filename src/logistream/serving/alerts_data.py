@@ -91,6 +91,8 @@ UNITS: Final[dict[str, str]] = {
     "harsh_braking": "m/s²",
     "harsh_acceleration": "m/s²",
     "route_deviation": "km",
+    "not_precooled": "min",
+    "eta_late": "min",
 }
 """The unit of each rule's value and threshold (door_open: see :func:`unit_of`)."""
 
