@@ -160,6 +160,35 @@ class AlertCommand(msgspec.Struct, kw_only=True):
     command_id: str | None = None
 
 
+class StageEvent(msgspec.Struct, kw_only=True):
+    """A shipment's stage changed, as published on ``shipment_events`` (key = shipment_id) and
+    kept in the live views. Stages: :data:`logistream.shipments.model.Stage`."""
+
+    event_id: str
+    """From the data (shipment, stage, stop, time): a change published twice is one change."""
+    shipment_id: str
+    truck_id: str
+    stage: str
+    stop: int
+    """Index of the stop in the shipment: the one it is at, or (in transit) the one it left."""
+    stop_id: str
+    stop_name: str
+    at: float
+    """Event time at which the stage began (the first reading inside, or outside, the fence)."""
+    previous_stage: str
+    previous_stop: int
+    cause: Literal["geofence", "override"]
+    by: str | None = None
+    """Who set it, for an override."""
+    reason: str | None = None
+    reading_event_id: str | None = None
+    """The reading that completed the dwell (None: an override)."""
+
+
+def stage_event_id(shipment_id: str, stage: str, stop: int, at: float) -> str:
+    return f"{shipment_id}:{stage}:{stop}:{at:.3f}"
+
+
 _typed_decoder: Final = msgspec.json.Decoder(Reading)
 _object_decoder: Final = msgspec.json.Decoder(dict[str, Any])
 # Values left as their JSON text: an unknown field may hold a number no float holds (1e400).
@@ -405,8 +434,8 @@ def decode_reading_with_extras(
     return reading, extras
 
 
-def encode(value: Reading | Alert | AlertCommand) -> bytes:
-    """JSON bytes of a reading, an alert change or a command."""
+def encode(value: Reading | Alert | AlertCommand | StageEvent) -> bytes:
+    """JSON bytes of a reading, an alert change, a command or a stage event."""
     return _encoder.encode(value)
 
 
@@ -418,3 +447,11 @@ def decode_alert(raw: bytes) -> Alert:
 def decode_command(raw: bytes) -> AlertCommand:
     """Decode one ``alert_commands`` message (raises msgspec errors)."""
     return _command_decoder.decode(raw)
+
+
+_stage_event_decoder: Final = msgspec.json.Decoder(StageEvent)
+
+
+def decode_stage_event(raw: bytes) -> StageEvent:
+    """Decode one ``shipment_events`` message (raises msgspec errors)."""
+    return _stage_event_decoder.decode(raw)

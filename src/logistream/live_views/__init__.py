@@ -27,6 +27,8 @@ from logistream.live_views.records import (
     Heartbeat,
     HeartbeatRecord,
     ProbeLatest,
+    ShipmentLive,
+    StopEtaView,
     TruckLatest,
     TruckView,
 )
@@ -49,6 +51,8 @@ __all__ = [
     "RedisLiveFeed",
     "RedisLiveViews",
     "RedisLiveViewsWriter",
+    "ShipmentLive",
+    "StopEtaView",
     "TruckLatest",
     "TruckView",
     "read_alert",

@@ -12,11 +12,12 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Protocol
 
-from logistream.events import Alert
+from logistream.events import Alert, StageEvent
 from logistream.live_views.records import (
     AlertChange,
     Heartbeat,
     HeartbeatRecord,
+    ShipmentLive,
     TruckLatest,
     TruckView,
 )
@@ -83,14 +84,32 @@ class LiveViews(Protocol):
         """The freshest processor heartbeat (None: the speed layer never wrote here)."""
         ...
 
+    def shipment(self, shipment_id: str) -> ShipmentLive | None:
+        """A tracked shipment's stage and ETAs (None: the speed layer does not track it)."""
+        ...
+
+    def shipments(self) -> list[ShipmentLive]:
+        """Every shipment the speed layer tracks, by shipment id."""
+        ...
+
+    def stage_events(self, shipment_id: str) -> list[StageEvent]:
+        """The shipment's stage changes, oldest first."""
+        ...
+
 
 class LiveViewsWriter(Protocol):
     """The speed layer's writes: each call is one trip to the store."""
 
     def write_batch(
-        self, trucks: Iterable[TruckLatest], history: HistoryPoints, changes: Sequence[Alert]
+        self,
+        trucks: Iterable[TruckLatest],
+        history: HistoryPoints,
+        changes: Sequence[Alert],
+        shipments: Iterable[ShipmentLive] = (),
+        stage_events: Iterable[StageEvent] = (),
     ) -> None:
-        """Latest truck states, new history points, and alert changes (each numbered)."""
+        """Latest truck states, new history points, alert changes (each numbered), shipments'
+        live states and their stage changes."""
         ...
 
     def rewrite(
@@ -99,8 +118,10 @@ class LiveViewsWriter(Protocol):
         history: HistoryPoints,
         alerts: Iterable[Alert],
         partitions: Iterable[int],
+        shipments: Iterable[ShipmentLive] = (),
     ) -> None:
-        """Rewrite these trucks' views and current alerts, and mark the partitions whole."""
+        """Rewrite these trucks' views, current alerts and shipments, and mark the partitions
+        whole."""
         ...
 
     def missing_partitions(self, partitions: Iterable[int]) -> set[int]:
@@ -110,6 +131,8 @@ class LiveViewsWriter(Protocol):
     def heartbeat(self, record: HeartbeatRecord) -> None: ...
 
     def forget_heartbeat(self, instance: str) -> None: ...
+
+    def forget_shipment(self, shipment_id: str) -> None: ...
 
 
 class LiveFeed(Protocol):

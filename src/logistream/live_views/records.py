@@ -1,7 +1,7 @@
 """What the live views hold, as plain records: a truck's latest state (with each named probe's
 latest temperature on a truck with several), an alert change with its sequence number, a speed
-processor's heartbeat. No store in sight: these are the values the speed layer writes and
-serving, the API and the notifier read."""
+processor's heartbeat, a shipment's live stage and ETAs. No store in sight: these are the values
+the speed layer writes and serving, the API and the notifier read."""
 
 from __future__ import annotations
 
@@ -115,3 +115,33 @@ class Heartbeat:
     @property
     def lag_s(self) -> float:
         return self.record.lag_s
+
+
+class StopEtaView(msgspec.Struct, frozen=True):
+    """When the truck should reach one stop not yet reached."""
+
+    stop: int
+    """Index of the stop in the shipment."""
+    eta: float
+    """Epoch seconds."""
+    km_left: float
+    late: bool
+    """The ETA falls after the stop's planned window."""
+
+
+class ShipmentLive(msgspec.Struct, frozen=True, kw_only=True):
+    """A shipment the speed layer tracks: where it is and when it should reach each stop left."""
+
+    shipment_id: str
+    truck_id: str
+    stage: str
+    """:data:`logistream.shipments.model.Stage`"""
+    stop: int
+    since: float | None
+    """Event time at which the stage began (None: planned, nothing seen yet)."""
+    updated_at: float
+    """Event time of the reading behind this state."""
+    etas: tuple[StopEtaView, ...] = ()
+    arrival_forecast: str | None = None
+    """When the cargo's temperature trend crosses its limit before the next stop, what to say
+    ("at this rate the vaccines reach 8.0 °C 40 min before Kisumu regional vaccine depot")."""

@@ -32,6 +32,11 @@ key                                     type    content
 ``ls:alerts:changes``                   STREAM  one entry per alert change, capped; entry id
                                                 ``{seq}-0``, fields ``alert`` (JSON) and ``at``
                                                 (Redis clock, epoch seconds)
+``ls:shipments``                        ZSET    shipment_id -> event time of its latest state,
+                                                every shipment the speed layer tracks
+``ls:shipment:{shipment_id}``           STRING  JSON ``ShipmentLive``: stage, stop, ETAs
+``ls:shipment_events:{shipment_id}``    ZSET    member = JSON ``StageEvent``, score = its
+                                                event time (writing one twice is a no-op)
 ``ls:speed:heartbeats``                 HASH    processor instance -> JSON heartbeat, every
                                                 second (wall clock ``at``, last record, lag)
 ``ls:speed:views``                      HASH    telemetry partition -> wall time its views
@@ -52,6 +57,7 @@ ALERT_SEQ: Final = "ls:alerts:seq"
 ALERT_CHANGES: Final = "ls:alerts:changes"
 HEARTBEATS: Final = "ls:speed:heartbeats"
 VIEWS_MARKER: Final = "ls:speed:views"
+SHIPMENTS: Final = "ls:shipments"
 
 TEMP_HISTORY_LEN: Final = 360
 ALERT_CHANGES_MAXLEN: Final = 10_000
@@ -75,6 +81,14 @@ redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[2], id .. '-0',
            'alert', ARGV[1], 'at', t[1] .. '.' .. string.format('%06d', tonumber(t[2])))
 return id
 """
+
+
+def shipment_key(shipment_id: str) -> str:
+    return f"ls:shipment:{shipment_id}"
+
+
+def shipment_events_key(shipment_id: str) -> str:
+    return f"ls:shipment_events:{shipment_id}"
 
 
 def truck_key(truck_id: str) -> str:

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any, Final, cast
 
 import msgspec
 
-from logistream.events import SEVERITY_ORDER, Alert, Reading
+from logistream.events import SEVERITY_ORDER, Alert, Reading, StageEvent, decode_stage_event
 from logistream.live_views import redis_layout as k
 from logistream.live_views.records import (
     AlertChange,
@@ -15,6 +15,7 @@ from logistream.live_views.records import (
     Heartbeat,
     HeartbeatRecord,
     ProbeLatest,
+    ShipmentLive,
     TruckView,
 )
 
@@ -26,6 +27,7 @@ _reading_decoder: Final = msgspec.json.Decoder(Reading)
 _summaries_decoder: Final = msgspec.json.Decoder(list[dict[str, str]])
 _probes_decoder: Final = msgspec.json.Decoder(list[ProbeLatest])
 _heartbeat_decoder: Final = msgspec.json.Decoder(HeartbeatRecord)
+_shipment_decoder: Final = msgspec.json.Decoder(ShipmentLive)
 
 
 def decode_change(entry_id: Any, fields: dict[Any, Any]) -> AlertChange | None:
@@ -137,3 +139,18 @@ class RedisLiveViews:
     def heartbeat(self, *, now: float | None = None) -> Heartbeat | None:
         beats = self.heartbeats(now=now)
         return beats[0] if beats else None
+
+    def shipment(self, shipment_id: str) -> ShipmentLive | None:
+        raw = self.client.get(k.shipment_key(shipment_id))
+        return _shipment_decoder.decode(cast(bytes, raw)) if raw is not None else None
+
+    def shipments(self) -> list[ShipmentLive]:
+        ids = sorted(k.text(i) for i in cast(list[Any], self.client.zrange(k.SHIPMENTS, 0, -1)))
+        if not ids:
+            return []
+        raws = cast(list[Any], self.client.mget([k.shipment_key(i) for i in ids]))
+        return [_shipment_decoder.decode(raw) for raw in raws if raw is not None]
+
+    def stage_events(self, shipment_id: str) -> list[StageEvent]:
+        members = cast(list[Any], self.client.zrange(k.shipment_events_key(shipment_id), 0, -1))
+        return [decode_stage_event(m) for m in members]

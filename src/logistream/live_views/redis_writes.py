@@ -9,10 +9,10 @@ from typing import TYPE_CHECKING, Final
 
 import msgspec
 
-from logistream.events import Alert, encode
+from logistream.events import Alert, StageEvent, encode
 from logistream.live_views import redis_layout as k
 from logistream.live_views.interface import HistoryPoints
-from logistream.live_views.records import HeartbeatRecord, TruckLatest
+from logistream.live_views.records import HeartbeatRecord, ShipmentLive, TruckLatest
 
 if TYPE_CHECKING:
     from redis import Redis
@@ -85,13 +85,32 @@ class RedisLiveViewsWriter:
             pipe.zadd(k.ALERTS_OPEN, {alert.alert_id: alert.opened_at})
         pipe.zadd(k.ALERTS_RECENT, {alert.alert_id: alert.changed_at})
 
+    @staticmethod
+    def _shipments(
+        pipe: Pipeline, shipments: Iterable[ShipmentLive], events: Iterable[StageEvent]
+    ) -> None:
+        latest: dict[str, float] = {}
+        for shipment in shipments:
+            pipe.set(k.shipment_key(shipment.shipment_id), _json.encode(shipment))
+            latest[shipment.shipment_id] = shipment.updated_at
+        if latest:
+            pipe.zadd(k.SHIPMENTS, latest)
+        for event in events:
+            pipe.zadd(k.shipment_events_key(event.shipment_id), {encode(event): event.at})
+
     def write_batch(
-        self, trucks: Iterable[TruckLatest], history: HistoryPoints, changes: Sequence[Alert]
+        self,
+        trucks: Iterable[TruckLatest],
+        history: HistoryPoints,
+        changes: Sequence[Alert],
+        shipments: Iterable[ShipmentLive] = (),
+        stage_events: Iterable[StageEvent] = (),
     ) -> None:
         now = time.time()
         pipe = self.client.pipeline(transaction=False)
         self._trucks(pipe, trucks, now)
         self._histories(pipe, history, trim=False)
+        self._shipments(pipe, shipments, stage_events)
         for alert in changes:
             raw = encode(alert)
             self._current(pipe, alert, raw)
@@ -110,11 +129,13 @@ class RedisLiveViewsWriter:
         history: HistoryPoints,
         alerts: Iterable[Alert],
         partitions: Iterable[int],
+        shipments: Iterable[ShipmentLive] = (),
     ) -> None:
         # The change stream is history: a rebuild restores the current state only.
         now = time.time()
         pipe = self.client.pipeline(transaction=False)
         self._trucks(pipe, trucks, now, whole=True)
+        self._shipments(pipe, shipments, ())
         self._histories(pipe, history, trim=True)
         for alert in alerts:
             raw = encode(alert)
@@ -138,3 +159,12 @@ class RedisLiveViewsWriter:
 
     def forget_heartbeat(self, instance: str) -> None:
         self.client.hdel(k.HEARTBEATS, instance)
+
+    def forget_shipment(self, shipment_id: str) -> None:
+        """A shipment no longer tracked (cancelled): its live state goes; its stage events stay
+        a week, for whoever looks at it."""
+        pipe = self.client.pipeline(transaction=False)
+        pipe.delete(k.shipment_key(shipment_id))
+        pipe.zrem(k.SHIPMENTS, shipment_id)
+        pipe.expire(k.shipment_events_key(shipment_id), k.RESOLVED_TTL_S)
+        pipe.execute()
