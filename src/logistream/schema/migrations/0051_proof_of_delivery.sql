@@ -7,7 +7,7 @@
 CREATE TABLE shipment_pod (
     shipment_id  text        NOT NULL,
     lot_number   text        NOT NULL,
-    stop_index   integer     NOT NULL CHECK (stop_index >= 1),  -- shipment_stops.position
+    stop_index   integer     NOT NULL CHECK (stop_index >= 0),  -- shipment_stops.position
     stop_id      text        NOT NULL,
     decision     text        NOT NULL CHECK (decision IN ('accepted', 'rejected')),
     recorded_by  text        NOT NULL CHECK (length(recorded_by) BETWEEN 1 AND 128),
