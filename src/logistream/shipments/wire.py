@@ -2,13 +2,20 @@
 
 The record carries the whole shipment in its file format (:func:`to_document`, the shape
 ``parse.py`` reads), so a reader rebuilds it with ``parse_shipment`` and the one validation there;
-plus its status, its version (1 at creation, +1 at every change, so a reader keeps the highest)
-and the latest stage a dispatcher set by hand. Encoded as UTF-8 JSON::
+plus its status, its version (1 at creation, +1 at every change, so a reader keeps the highest),
+the latest stage a dispatcher set by hand, and the proofs of delivery recorded so far (so the
+speed layer learns of a rejected lot from this topic and alerts the shipper). Encoded as UTF-8
+JSON::
 
     {"shipment": {...the file format...}, "status": "active", "version": 3,
      "updated_at": "2026-12-08T05:12:00+00:00",
      "override": {"stage": "at_stop", "stop_index": 1, "by": "cli:ann",
-                  "at": "2026-12-08T10:40:00+00:00", "reason": "GPS lost in the yard"}}
+                  "at": "2026-12-08T10:40:00+00:00", "reason": "GPS lost in the yard"},
+     "pods": [{"stop_index": 1, "lot": "MR-2611", "decision": "rejected", "by": "wanjiku",
+               "name": "Wanjiku Otieno", "at": "2026-12-08T11:02:00+00:00",
+               "note": "cold-chain indicator tripped"}]}
+
+A record without ``pods`` (written before proof of delivery existed) decodes with none.
 
 Pure: no Kafka, no database; the store and the publisher use it, and the speed layer reads it.
 """
@@ -25,6 +32,12 @@ from logistream.registry import Registry
 from logistream.shipments.errors import ShipmentError
 from logistream.shipments.model import STAGES, Shipment, Stage, Stop
 from logistream.shipments.parse import parse_shipment
+from logistream.shipments.pod import (
+    ProofOfDelivery,
+    check_pods_fit,
+    pod_document,
+    pod_from_document,
+)
 
 ShipmentStatus = Literal["active", "cancelled", "delivered"]
 STATUSES: Final[tuple[ShipmentStatus, ...]] = get_args(ShipmentStatus)
@@ -54,6 +67,8 @@ class ShipmentRecord:
     """Aware."""
     override: StageOverride | None = None
     """The latest one."""
+    pods: tuple[ProofOfDelivery, ...] = ()
+    """The proofs of delivery recorded so far, by stop index then lot number."""
 
 
 # ---- the file format -------------------------------------------------------------------------
@@ -170,6 +185,7 @@ def record_document(record: ShipmentRecord) -> dict[str, Any]:
         "version": record.version,
         "updated_at": record.updated_at.isoformat(),
         "override": None if record.override is None else override_document(record.override),
+        "pods": [pod_document(pod) for pod in record.pods],
     }
 
 
@@ -233,7 +249,9 @@ def record_from_document(data: Any, registry: Registry) -> ShipmentRecord:
     """The record in a decoded JSON object (:func:`record_document`'s shape), validated."""
     if not isinstance(data, Mapping):
         raise ShipmentError("record", "must be a JSON object")
-    unknown = sorted(set(data) - {"shipment", "status", "version", "updated_at", "override"})
+    unknown = sorted(
+        set(data) - {"shipment", "status", "version", "updated_at", "override", "pods"}
+    )
     if unknown:
         raise ShipmentError(f"record.{unknown[0]}", "unknown field")
     document = data.get("shipment")
@@ -255,4 +273,15 @@ def record_from_document(data: Any, registry: Registry) -> ShipmentRecord:
         version=version,
         updated_at=_aware(data.get("updated_at"), "record.updated_at"),
         override=_decode_override(data.get("override"), shipment),
+        pods=_decode_pods(data.get("pods"), shipment),
     )
+
+
+def _decode_pods(value: Any, shipment: Shipment) -> tuple[ProofOfDelivery, ...]:
+    if value is None:  # a record from before proof of delivery
+        return ()
+    if not isinstance(value, list):
+        raise ShipmentError("record.pods", "must be a list (or absent)")
+    pods = tuple(pod_from_document(item, f"record.pods[{i}]") for i, item in enumerate(value))
+    check_pods_fit(shipment, pods, "record.pods")
+    return pods
