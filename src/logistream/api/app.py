@@ -20,11 +20,13 @@ TITLE: Final = "LogiStream integration API"
 API_VERSION: Final = "1.0.0"
 DESCRIPTION: Final = """\
 Read the reefer fleet's live state and the archive, acknowledge alerts, follow a live stream of
-alert changes and truck updates, and send readings over HTTP.
+alert changes and truck updates, send readings over HTTP, and create and follow shipments.
 
 **Auth.** Every endpoint but `/health` and `/ready` needs `Authorization: Bearer <token>`, from
-`logistream api token create NAME --scope read|ack|ingest` (scopes may be combined). 401: no
-token, or an unknown or revoked one; 403: the token lacks the scope (the body names it).
+`logistream api token create NAME --scope read|ack|ingest|shipments` (scopes may be combined;
+`shipments` creates and cancels shipments and sets their stage, each change logged under the
+token's name). 401: no token, or an unknown or revoked one; 403: the token lacks the scope (the
+body names it).
 
 **Limits.** Each token may make `burst` requests at once, then `rate_per_s` per second (a token
 bucket per API process; defaults 100 and 50/s, `LOGISTREAM_API_BURST`,
@@ -42,7 +44,7 @@ def create_app(
     settings: Settings, options: ApiOptions | None = None, backends: Backends | None = None
 ) -> FastAPI:
     """The API. ``backends`` (for tests) defaults to connections opened at start-up."""
-    from logistream.api.routes import alerts, fleet, health, ingest, stream, trips
+    from logistream.api.routes import alerts, fleet, health, ingest, shipments, stream, trips
 
     options = options or ApiOptions()
 
@@ -50,9 +52,12 @@ def create_app(
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         owned = backends is None
         app.state.backends = backends or Backends(settings, options)
+        # Shipment changes an earlier process stored but did not publish are sent now.
+        app.state.shipment_outbox = shipments.start_outbox(app.state.backends)
         try:
             yield
         finally:
+            app.state.shipment_outbox.close()
             if owned:
                 await app.state.backends.aclose()
 
@@ -74,7 +79,7 @@ def create_app(
         ),
     )
     errors.install(app)
-    for module in (health, fleet, alerts, trips, ingest, stream):
+    for module in (health, fleet, alerts, trips, ingest, stream, shipments):
         app.include_router(module.router)
     # The confirmation pages behind the notifier's signed ack links (not part of the OpenAPI).
     from logistream.api.ack_links import build_router

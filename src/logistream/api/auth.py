@@ -23,7 +23,8 @@ from logistream.api.tokens import AuthProblem, Principal, Scope, bearer_token, s
 bearer_scheme = HTTPBearer(
     auto_error=False,
     bearerFormat="lsapi_…",
-    description="An API token from `logistream api token create NAME --scope read|ack|ingest`.",
+    description="An API token from `logistream api token create NAME --scope "
+    "read|ack|ingest|shipments`.",
 )
 
 

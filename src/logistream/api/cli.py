@@ -120,7 +120,7 @@ def token_create(
     ],
     scope: Annotated[
         list[str],
-        typer.Option("--scope", help="read, ack or ingest; repeat for several."),
+        typer.Option("--scope", help="read, ack, ingest or shipments; repeat for several."),
     ],
 ) -> None:
     """Create an API token; it is printed once and only its hash is stored."""

@@ -13,7 +13,7 @@ import secrets
 from dataclasses import dataclass
 from typing import Final, Literal, get_args
 
-Scope = Literal["read", "ack", "ingest"]
+Scope = Literal["read", "ack", "ingest", "shipments"]
 SCOPES: Final[tuple[Scope, ...]] = get_args(Scope)
 TOKEN_PREFIX: Final = "lsapi_"  # noqa: S105 - a prefix, not a secret
 _TOKEN_RE: Final = re.compile(r"^lsapi_[A-Za-z0-9_-]{43}$")

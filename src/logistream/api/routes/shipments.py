@@ -1,0 +1,407 @@
+"""Shipments: list, read, create, cancel and set the stage by hand (issue 17).
+
+PostgreSQL is the source of truth: reads use the read-only pool, writes the owner's connection
+(as issuing a trip report does), through ``ShipmentStore``, the same code as
+``logistream shipments``. Each change is committed, then published on the ``shipments`` topic
+(``shipment_outbox``); the ``live`` part of a record comes from the live views when the speed
+layer tracks the shipment. ``by`` in the change log is the token's name. Reads need scope
+``read``, writes scope ``shipments``. A refusal names the field and what to fix: 422 for a
+document or change that cannot be accepted, 409 when it conflicts with what is stored (an id
+already used, a truck already carrying an active shipment, a shipment no longer active).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Annotated, Any, Final
+
+import msgspec
+from fastapi import APIRouter, Body, Depends, Path, Query, Request
+from fastapi.responses import Response
+from starlette.concurrency import run_in_threadpool
+
+from logistream.api.auth import require
+from logistream.api.backends import Backends
+from logistream.api.errors import ApiError, responses
+from logistream.api.paging import (
+    DEFAULT_LIMIT,
+    MAX_LIMIT,
+    BadCursor,
+    decode_cursor,
+    encode_cursor,
+    split_page,
+)
+from logistream.api.routes.common import ID_PATTERN, backends, json_response
+from logistream.api.shipment_input import MAX_ID, NotJson, decode_json, read_shipment
+from logistream.api.shipment_outbox import ShipmentOutbox
+from logistream.api.shipment_schemas import (
+    CancelIn,
+    Shipment,
+    ShipmentRefusal,
+    Shipments,
+    ShipmentStatus,
+    ShipmentWritten,
+    Stage,
+    StageIn,
+)
+from logistream.api.tokens import Principal
+from logistream.errors import NotFound
+from logistream.live_views import RedisLiveViews, ShipmentLive
+from logistream.shipments.errors import ShipmentError
+from logistream.shipments.wire import ShipmentRecord, StageOverride, to_document
+
+if TYPE_CHECKING:
+    import psycopg
+
+    from logistream.registry import Registry
+    from logistream.shipments.store import ShipmentChange
+
+router = APIRouter(prefix="/v1/shipments", tags=["shipments"])
+Reader = Annotated[Principal, Depends(require("read"))]
+Shipper = Annotated[Principal, Depends(require("shipments"))]
+ShipmentIdPath = Annotated[
+    str,
+    Path(min_length=1, max_length=MAX_ID, pattern=ID_PATTERN, description="The shipment's id."),
+]
+Org = Annotated[str | None, Query(min_length=1, max_length=128, pattern=ID_PATTERN)]
+_CURSOR: Final = "shipments"
+_CONFLICTS: Final = {
+    "shipment_id": "shipment_exists",
+    "truck_id": "truck_has_active_shipment",
+    "status": "shipment_not_active",
+}
+_REFUSED: Final[dict[int | str, dict[str, Any]]] = {
+    409: {"model": ShipmentRefusal, "description": "Conflicts with what is stored (the field)."},
+    422: {"model": ShipmentRefusal, "description": "Invalid; the field and what to fix."},
+}
+_SHIPMENT_BODY: Final[dict[str, Any]] = {
+    "requestBody": {
+        "required": True,
+        "description": "The shipment file's table as JSON (as `logistream shipments create`).",
+        "content": {
+            "application/json": {"schema": {"$ref": "#/components/schemas/ShipmentDocument"}}
+        },
+    }
+}
+
+
+def _written_responses(created: int) -> dict[int | str, dict[str, Any]]:
+    out = responses(
+        400,
+        401,
+        403,
+        404,
+        409,
+        422,
+        429,
+        503,
+        ok={
+            created: {"model": ShipmentWritten, "description": "Stored and published."},
+            202: {
+                "model": ShipmentWritten,
+                "description": "Stored, not yet on Kafka (published=false, warning says why): "
+                "sent when Kafka is back.",
+            },
+        },
+    )
+    out.update(_REFUSED)
+    return out
+
+
+# ---- plain data --------------------------------------------------------------------------------
+
+
+def _stamp(when: datetime) -> float:
+    return when.timestamp()
+
+
+def _override(record: ShipmentRecord) -> dict[str, Any] | None:
+    o = record.override
+    if o is None:
+        return None
+    return {"stage": o.stage, "stop": o.stop_index, "by": o.by, "at": _stamp(o.at),
+            "reason": o.reason}  # fmt: skip
+
+
+def _live(found: ShipmentLive | None) -> dict[str, Any] | None:
+    return None if found is None else msgspec.to_builtins(found)
+
+
+def summary_dict(
+    record: ShipmentRecord, created_at: datetime, live: ShipmentLive | None
+) -> dict[str, Any]:
+    s = record.shipment
+    return {
+        "shipment_id": s.shipment_id,
+        "reference": s.reference,
+        "shipper": {"id": s.shipper.org_id, "name": s.shipper.name},
+        "receiver": {"id": s.receiver.org_id, "name": s.receiver.name},
+        "cargo": s.cargo,
+        "truck_id": s.truck_id,
+        "status": record.status,
+        "version": record.version,
+        "created_at": _stamp(created_at),
+        "updated_at": _stamp(record.updated_at),
+        "override": _override(record),
+        "live": _live(live),
+    }
+
+
+def record_dict(
+    record: ShipmentRecord, changes: list[ShipmentChange], live: ShipmentLive | None
+) -> dict[str, Any]:
+    created = next((c.at for c in changes if c.change == "created"), record.updated_at)
+    return {
+        "shipment_id": record.shipment.shipment_id,
+        "status": record.status,
+        "version": record.version,
+        "created_at": _stamp(created),
+        "updated_at": _stamp(record.updated_at),
+        "override": _override(record),
+        "document": to_document(record.shipment),
+        "changes": [
+            {
+                "version": c.version,
+                "change": c.change,
+                "by": c.by,
+                "at": _stamp(c.at),
+                "reason": c.reason,
+                "detail": c.detail,
+            }
+            for c in changes
+        ],
+        "live": _live(live),
+    }
+
+
+# ---- connections -------------------------------------------------------------------------------
+
+
+def _registry(api: Backends) -> Registry:
+    from logistream.registry import cached_registry
+
+    return cached_registry(api.settings.registry_dir)
+
+
+@contextmanager
+def owner(api: Backends) -> Iterator[psycopg.Connection[Any]]:
+    """The owner's connection in autocommit: each store change is its own transaction, so it is
+    committed before it is published."""
+    with api.owner() as conn:
+        conn.autocommit = True
+        yield conn
+
+
+def outbox(request: Request) -> ShipmentOutbox:
+    found: ShipmentOutbox = request.app.state.shipment_outbox
+    return found
+
+
+def start_outbox(api: Backends) -> ShipmentOutbox:
+    """The app's outbox; sends the changes an earlier process left unpublished (in a thread)."""
+    found = ShipmentOutbox(api.settings, api.endpoints, _registry(api), api.options.kafka_timeout_s)
+    found.heal_in_background(lambda: owner(api))
+    return found
+
+
+# ---- refusals ----------------------------------------------------------------------------------
+
+
+def _refused(error: ShipmentError, conflict: bool = False) -> ApiError:
+    code = _CONFLICTS.get(error.field, "invalid_shipment") if conflict else "invalid_shipment"
+    return ApiError(409 if conflict else 422, code, str(error), field=error.field)
+
+
+def _not_found(shipment_id: str) -> ApiError:
+    return ApiError(
+        404,
+        "shipment_not_found",
+        f"No shipment {shipment_id!r}; GET /v1/shipments lists them.",
+    )
+
+
+# ---- reads -------------------------------------------------------------------------------------
+
+
+@router.get("", response_model=Shipments, responses=responses(401, 403, 422, 429, 503))
+def list_shipments(
+    request: Request,
+    _who: Reader,
+    status: ShipmentStatus | None = None,
+    shipper: Org = None,
+    receiver: Org = None,
+    truck: Annotated[str | None, Query(min_length=1, max_length=64, pattern=ID_PATTERN)] = None,
+    stage: Annotated[
+        Stage | None,
+        Query(description="The live stage (only shipments the speed layer tracks match)."),
+    ] = None,
+    limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = DEFAULT_LIMIT,
+    cursor: Annotated[str | None, Query(max_length=1000)] = None,
+) -> Response:
+    """Shipments, the newest created first, paged (scope: read; PostgreSQL, with each one's
+    live state from the speed layer). ``shipper`` and ``receiver`` are organisation ids."""
+    from logistream.reads.shipment_pages import ShipmentFilter, shipments_page
+
+    after: tuple[datetime, str] | None = None
+    if cursor is not None:
+        try:
+            created_at, shipment_id = decode_cursor(_CURSOR, cursor, (datetime, str))
+            after = (created_at, shipment_id)
+        except BadCursor as error:
+            raise ApiError(422, "invalid_cursor", str(error)) from None
+    api = backends(request)
+    tracked = {s.shipment_id: s for s in RedisLiveViews(api.redis).shipments()}
+    ids = None
+    if stage is not None:
+        ids = tuple(sorted(i for i, s in tracked.items() if s.stage == stage))
+    wanted = ShipmentFilter(status, shipper, receiver, truck, ids)
+    with api.reader() as conn:
+        rows = shipments_page(conn, _registry(api), wanted, after, limit)
+    page, more = split_page(rows, limit)
+    next_cursor = None
+    if more and page:
+        created_at, last = page[-1]
+        next_cursor = encode_cursor(_CURSOR, created_at, last.shipment.shipment_id)
+    found = [summary_dict(r, at, tracked.get(r.shipment.shipment_id)) for at, r in page]
+    return json_response({"shipments": found, "next_cursor": next_cursor})
+
+
+@router.get(
+    "/{shipment_id}", response_model=Shipment, responses=responses(401, 403, 404, 422, 429, 503)
+)
+def shipment(request: Request, shipment_id: ShipmentIdPath, _who: Reader) -> Response:
+    """One shipment: its document, status, version, latest stage override, change log, and its
+    live state (stage, ETA per stop left) while the speed layer tracks it (scope: read)."""
+    from logistream.shipments.store import ShipmentStore
+
+    api = backends(request)
+    with api.reader() as conn:
+        store = ShipmentStore(conn, _registry(api))
+        record = store.get(shipment_id)
+        if record is None:
+            raise _not_found(shipment_id)
+        changes = store.changes(shipment_id)
+    live = RedisLiveViews(api.redis).shipment(shipment_id)
+    return json_response(record_dict(record, changes, live))
+
+
+# ---- writes ------------------------------------------------------------------------------------
+
+
+def _answer(api: Backends, box: ShipmentOutbox, shipment_id: str, created: int) -> Response:
+    """Publish the committed change, then answer with the record (202 when not published)."""
+    from redis.exceptions import RedisError
+
+    from logistream.shipments.store import ShipmentStore
+
+    with owner(api) as conn:
+        warning = box.publish(conn, shipment_id)
+        store = ShipmentStore(conn, _registry(api))
+        record = store.get(shipment_id)
+        changes = store.changes(shipment_id)
+    assert record is not None  # just stored; shipments are never deleted
+    try:
+        live = RedisLiveViews(api.redis).shipment(shipment_id)
+    except RedisError:  # the change is stored: a live-view outage must not hide that
+        live = None
+    body = {**record_dict(record, changes, live), "published": warning is None, "warning": warning}
+    return json_response(body, status_code=created if warning is None else 202)
+
+
+@router.post(
+    "", response_model=ShipmentWritten, status_code=201, openapi_extra=_SHIPMENT_BODY,
+    responses=_written_responses(201),
+)  # fmt: skip
+async def create_shipment(request: Request, who: Shipper) -> Response:
+    """Create a shipment from its document, the shipment file as JSON (scope: shipments), as
+    ``logistream shipments create`` does: validated against the registry, stored in one
+    transaction (nothing half-stored), then published on the ``shipments`` topic. 201 with the
+    record; 202 when Kafka did not acknowledge (stored; sent later). Refused with the field and
+    what to fix: 422 for an invalid document (unknown cargo profile, a stop without a geofence,
+    ...), 409 for an id already used or a truck already carrying an active shipment."""
+    api = backends(request)
+    body = await request.body()
+    try:
+        data = decode_json(body)
+    except NotJson as error:
+        raise ApiError(400, "invalid_body", f"{error}; send the shipment file as JSON") from None
+    try:
+        parsed = read_shipment(data, _registry(api))
+    except ShipmentError as error:
+        raise _refused(error) from None
+    return await run_in_threadpool(_create, api, outbox(request), parsed, who.name)
+
+
+def _create(api: Backends, box: ShipmentOutbox, parsed: Any, by: str) -> Response:
+    from logistream.shipments.store import ShipmentStore, new_record
+
+    with owner(api) as conn:
+        try:
+            ShipmentStore(conn, _registry(api)).create(new_record(parsed), by)
+        except ShipmentError as error:
+            raise _refused(error, conflict=error.field in ("shipment_id", "truck_id")) from None
+    return _answer(api, box, parsed.shipment_id, 201)
+
+
+@router.post(
+    "/{shipment_id}/cancel", response_model=ShipmentWritten, responses=_written_responses(200)
+)
+def cancel_shipment(
+    request: Request, shipment_id: ShipmentIdPath, who: Shipper, body: Annotated[CancelIn, Body()]
+) -> Response:
+    """Cancel an active shipment (scope: shipments); its truck is free for another. Logged with
+    the token's name and the reason, then published. 409 when it is no longer active."""
+    from logistream.shipments.store import ShipmentStore
+
+    api = backends(request)
+    with owner(api) as conn:
+        try:
+            ShipmentStore(conn, _registry(api)).cancel(shipment_id, who.name, body.reason)
+        except NotFound:
+            raise _not_found(shipment_id) from None
+        except ShipmentError as error:
+            raise _refused(error, conflict=error.field == "status") from None
+    return _answer(api, outbox(request), shipment_id, 200)
+
+
+@router.post(
+    "/{shipment_id}/stage", response_model=ShipmentWritten, responses=_written_responses(200)
+)
+def override_stage(
+    request: Request, shipment_id: ShipmentIdPath, who: Shipper, body: Annotated[StageIn, Body()]
+) -> Response:
+    """A dispatcher sets the stage by hand (scope: shipments), as ``logistream shipments
+    override``: logged with the token's name and the reason, published, and the speed layer
+    takes it from the topic. ``stop`` may be left out when the stage fits one stop only. 422
+    when the stop does not fit the stage; 409 when the shipment is no longer active."""
+    from logistream.shipments.store import ShipmentStore
+    from logistream.shipments.wire import stop_index_for, stop_indexes
+
+    api = backends(request)
+    with owner(api) as conn:
+        store = ShipmentStore(conn, _registry(api))
+        record = store.get(shipment_id)
+        if record is None:
+            raise _not_found(shipment_id)
+        index = body.stop if body.stop is not None else stop_index_for(record.shipment, body.stage)
+        if index is None:
+            fits = stop_indexes(record.shipment, body.stage)
+            raise _refused(
+                ShipmentError(
+                    "stop", f"stage {body.stage} fits stops {fits[0]} to {fits[-1]}; say which"
+                )
+                if fits
+                else ShipmentError("stage", f"{body.stage!r}: the shipment has no drops")
+            )
+        change = StageOverride(body.stage, index, who.name, datetime.now(UTC), body.reason)
+        try:
+            store.override_stage(shipment_id, change)
+        except NotFound:
+            raise _not_found(shipment_id) from None
+        except ShipmentError as error:
+            if error.field == "stop_index":  # the wire's name; this API's field is ``stop``
+                error = ShipmentError("stop", error.fix)
+            raise _refused(error, conflict=error.field == "status") from None
+    return _answer(api, outbox(request), shipment_id, 200)
