@@ -53,24 +53,32 @@ def users_add(
     password_stdin: Annotated[
         bool, typer.Option("--password-stdin", help="Read the password from standard input.")
     ] = False,
+    organisation: Annotated[
+        str | None,
+        typer.Option(
+            help="Organisation id (as a shipment's receiver.id) the account belongs to; "
+            "leave out for the fleet operator's staff. Only a receiver's users sign for lots."
+        ),
+    ] = None,
 ) -> None:
     """Add a dashboard account (the password is prompted for, or read from stdin)."""
     from logistream.serving import users
 
     password = _password(password_stdin)
     with users.connect(_owner_url()) as conn:
-        user = users.add_user(conn, name, role, password)
-    typer.echo(f"user {user.name} added ({user.role})")
+        user = users.add_user(conn, name, role, password, organisation)
+    of = f", {user.organisation}" if user.organisation else ""
+    typer.echo(f"user {user.name} added ({user.role}{of})")
 
 
 def users_list() -> None:
-    """List dashboard accounts and their roles."""
+    """List dashboard accounts, their roles and organisations ("-": the fleet operator's)."""
     from logistream.serving import users
 
     with users.connect(_owner_url()) as conn:
         accounts = users.list_users(conn)
     for user in accounts:
-        typer.echo(f"{user.name:<32} {user.role}")
+        typer.echo(f"{user.name:<32} {user.role:<10} {user.organisation or '-'}")
     if not accounts:
         typer.echo("no users; add one with `logistream users add NAME --role admin`")
 

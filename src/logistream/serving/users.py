@@ -1,7 +1,9 @@
 """Dashboard accounts in PostgreSQL (table ``users``, migration 0020): add, list, remove, sign in.
 
 Accounts are read and written with the database owner's connection: the read-only dashboard
-role may list names and roles, never password hashes.
+role may list names, roles and organisations, never password hashes. An account may belong to
+an organisation (migration 0022: an organisation id as in shipment files), which is what lets it
+sign a proof of delivery for that receiver; None is the fleet operator's own staff.
 """
 
 from __future__ import annotations
@@ -32,6 +34,8 @@ _DUMMY_HASH = hash_password("not-a-real-password", salt=b"\0" * 16)
 class User:
     name: str
     role: Role
+    organisation: str | None = None
+    """The organisation id the account belongs to; None: the fleet operator's own staff."""
 
 
 def _missing(error: Exception) -> SchemaMissing:
@@ -54,18 +58,35 @@ def connect(owner_url: str) -> psycopg.Connection[tuple[object, ...]]:
         ) from error
 
 
+def check_organisation(organisation: str | None) -> str | None:
+    """An organisation id (1 to 128 characters, trimmed), or None."""
+    if organisation is None:
+        return None
+    organisation = organisation.strip()
+    if not 1 <= len(organisation) <= 128:
+        raise AuthError(
+            "organisation: give the organisation id as in shipment files (receiver.id), "
+            "1 to 128 characters, or leave it out for the fleet operator's staff"
+        )
+    return organisation
+
+
 def add_user(
-    conn: psycopg.Connection[tuple[object, ...]], name: str, role: str, password: str
+    conn: psycopg.Connection[tuple[object, ...]],
+    name: str,
+    role: str,
+    password: str,
+    organisation: str | None = None,
 ) -> User:
     """Create an account; an existing name is refused (use ``set_password``/``set_role``)."""
     import psycopg
 
-    user = User(check_name(name), check_role(role))
+    user = User(check_name(name), check_role(role), check_organisation(organisation))
     digest = hash_password(check_password(password))
     try:
         conn.execute(
-            "INSERT INTO users (name, role, password_hash) VALUES (%s, %s, %s)",
-            [user.name, user.role, digest],
+            "INSERT INTO users (name, role, password_hash, organisation) VALUES (%s, %s, %s, %s)",
+            [user.name, user.role, digest, user.organisation],
         )
     except psycopg.errors.UniqueViolation as error:
         raise AuthError(
@@ -103,10 +124,10 @@ def list_users(conn: psycopg.Connection[tuple[object, ...]]) -> list[User]:
     import psycopg
 
     try:
-        rows = conn.execute("SELECT name, role FROM users ORDER BY name").fetchall()
+        rows = conn.execute("SELECT name, role, organisation FROM users ORDER BY name").fetchall()
     except psycopg.errors.UndefinedTable as error:
         raise _missing(error) from error
-    return [User(str(n), check_role(str(r))) for n, r in rows]
+    return [User(str(n), check_role(str(r)), None if o is None else str(o)) for n, r, o in rows]
 
 
 def authenticate(
@@ -117,12 +138,14 @@ def authenticate(
 
     try:
         row = conn.execute(
-            "SELECT role, password_hash FROM users WHERE name = %s", [name]
+            "SELECT role, password_hash, organisation FROM users WHERE name = %s", [name]
         ).fetchone()
     except psycopg.errors.UndefinedTable as error:
         raise _missing(error) from error
     if row is None:
         verify_password(password, _DUMMY_HASH)
         return None
-    role, stored = str(row[0]), str(row[1])
-    return User(name, check_role(role)) if verify_password(password, stored) else None
+    role, stored, organisation = str(row[0]), str(row[1]), row[2]
+    if not verify_password(password, stored):
+        return None
+    return User(name, check_role(role), None if organisation is None else str(organisation))
