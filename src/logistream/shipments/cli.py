@@ -1,11 +1,13 @@
-"""``logistream shipments create|show|list|cancel|override``: shipments from the command line.
+"""``logistream shipments create|show|list|cancel|override|pod``: shipments from the command line.
 
 Each command migrates the schema (the tables come with 0050), opens the owner's connection, and
 first sends any shipment change Kafka has not acknowledged yet (``publish_pending``: a crash
 between a commit and its publication heals here). A change is stored, then published on the
 ``shipments`` topic; if Kafka does not answer, the change stays stored and a warning says it is
 sent at the next start. The user recorded as ``by`` is ``cli:<OS user>``, as ``logistream trucks
-adopt|dismiss`` records it. Refusals are one line and exit 2 (``LogiStreamError``).
+adopt|dismiss`` records it, except a proof of delivery (``pod``), which is signed ``--as`` a
+dashboard user of the receiving organisation. Refusals are one line and exit 2
+(``LogiStreamError``).
 """
 
 from __future__ import annotations
@@ -202,6 +204,65 @@ def override(
     print(f"{shipment_id} version {updated.version}: stage set to {stage} (stop {index})")
 
 
+def _temperature_line(summary: dict[str, Any] | None) -> str:
+    if not summary:
+        return "temperature: not known"
+
+    def celsius(key: str) -> str:
+        value = summary.get(key)
+        return "-" if value is None else f"{value:.1f} °C"
+
+    return (
+        f"temperature up to the handover: {summary.get('readings', 0)} readings, "
+        f"min {celsius('min_c')}, max {celsius('max_c')}, MKT {celsius('mkt_c')}, "
+        f"{summary.get('tor_min', 0):.0f} min out of range, "
+        f"{summary.get('excursions', 0)} excursion(s)"
+    )
+
+
+def pod(
+    shipment_id: Annotated[str, typer.Argument(help="The shipment id.")],
+    stop: Annotated[str, typer.Option(help="The stop id where the lot is handed over.")],
+    lot: Annotated[str, typer.Option(help="The lot number.")],
+    name: Annotated[str, typer.Option(help="Printed name of who signs for the lot.")],
+    as_user: Annotated[
+        str,
+        typer.Option(
+            "--as", help="The dashboard user recording it (of the receiving organisation)."
+        ),
+    ],
+    accept: Annotated[
+        bool | None, typer.Option("--accept/--reject", help="Accept or reject the lot.")
+    ] = None,
+    note: Annotated[str, typer.Option(help="A note (kept with the PoD).")] = "",
+) -> None:
+    """Record a lot's proof of delivery: accepted or rejected by the receiver at its stop."""
+    from logistream.shipments.errors import ShipmentError
+    from logistream.shipments.pod import PodRequest
+
+    if accept is None:
+        raise ShipmentError("--accept/--reject", "missing; say whether the lot is accepted")
+    request = PodRequest(
+        stop_id=stop,
+        lot=lot,
+        decision="accepted" if accept else "rejected",
+        name=name,
+        at=datetime.now(UTC),
+        note=note,
+    )
+    with _session() as session:
+        signatory = session.store.signatory(as_user)
+        record = session.store.record_pod(shipment_id, request, signatory)
+        summary = session.store.pod_temperature(shipment_id, lot)
+        session.published(shipment_id)
+    done = "; shipment delivered" if record.status == "delivered" else ""
+    print(
+        f"{shipment_id} version {record.version}: lot {lot} {request.decision} at {stop} "
+        f"by {' '.join(name.split())} (recorded by {as_user}){done}"
+    )
+    print(_temperature_line(summary))
+
+
 def register(app: typer.Typer) -> None:
     shipments_app = typer.Typer(
         help="Shipments: lots carried by one truck through geofenced stops.",
@@ -213,4 +274,5 @@ def register(app: typer.Typer) -> None:
     shipments_app.command("list")(list_shipments)
     shipments_app.command("cancel")(cancel)
     shipments_app.command("override")(override)
+    shipments_app.command("pod")(pod)
     app.add_typer(shipments_app, name="shipments")

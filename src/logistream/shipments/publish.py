@@ -107,7 +107,7 @@ class ShipmentPublisher:
                 f"WHERE shipment_id = %s {lock}",
                 (shipment_id,),
             ).fetchone()
-            if row is None or row[5] >= row[2]:
+            if row is None or row[-1] >= row[2]:  # published_version, after RECORD_COLUMNS
                 return None
             record = record_from_row(row, self._registry)
             self._send(record)

@@ -1,5 +1,6 @@
-"""Shipments in PostgreSQL, the source of truth (migration 0050): create, read, cancel, and set
-the stage by hand, each change one transaction that bumps the version and logs who, when, why.
+"""Shipments in PostgreSQL, the source of truth (migrations 0050, 0051): create, read, cancel,
+set the stage by hand, and record a lot's proof of delivery, each change one transaction that
+bumps the version and logs who, when, why.
 
 ``ShipmentStore(conn, registry)`` works on any connection allowed to write the shipments tables
 (the owner's: the CLI, the API's owner connection), autocommit or not: each write is its own
@@ -9,6 +10,11 @@ A truck carries one active shipment at a time; the partial unique index
 shipment. Rows are read back through ``wire.record_from_document``, so a stored shipment is
 validated against the registry exactly as one read from the Kafka topic is.
 
+A proof of delivery (``record_pod``; who may sign and what is refused: ``pod.py``) is checked
+under the shipment's row lock, stored in ``shipment_pod`` with the lot's temperature summary up
+to the signature (``pod_temperature.py``), and carried by the record (``ShipmentRecord.pods``);
+when every lot has one, the shipment is ``delivered`` (its truck is free again).
+
 Publishing on the ``shipments`` topic is not done here: the row is the outbox
 (``published_version < version``) and ``publish.py`` sends it after the commit.
 """
@@ -16,7 +22,7 @@ Publishing on the ``shipments`` topic is not done here: the row is the outbox
 from __future__ import annotations
 
 import builtins
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Final, Literal
@@ -25,6 +31,14 @@ from logistream.errors import NotFound
 from logistream.registry import Registry
 from logistream.shipments.errors import ShipmentError
 from logistream.shipments.model import Shipment
+from logistream.shipments.pod import (
+    PodRequest,
+    ProofOfDelivery,
+    Signatory,
+    all_signed,
+    check_pod,
+    pod_document,
+)
 from logistream.shipments.wire import (
     STATUSES,
     ShipmentRecord,
@@ -39,13 +53,25 @@ from logistream.shipments.wire import (
 if TYPE_CHECKING:
     import psycopg
 
-ChangeKind = Literal["created", "cancelled", "stage_overridden"]
+ChangeKind = Literal["created", "cancelled", "stage_overridden", "pod_recorded"]
 
 ONE_ACTIVE_PER_TRUCK: Final = "shipments_one_active_per_truck"
 """The partial unique index behind "one active shipment per truck" (0050_shipments.sql)."""
 
-RECORD_COLUMNS: Final = "document, status, version, updated_at, stage_override"
-"""The columns :func:`record_from_row` reads, in its order."""
+RECORD_COLUMNS: Final = (
+    "document, status, version, updated_at, stage_override, "
+    "(SELECT coalesce(jsonb_agg(jsonb_build_object("
+    "'stop_index', p.stop_index, 'lot', p.lot_number, 'decision', p.decision, "
+    "'by', p.recorded_by, 'name', p.signer_name, 'at', p.signed_at, 'note', p.note"
+    ") ORDER BY p.stop_index, p.lot_number), '[]'::jsonb) "
+    "FROM shipment_pod p WHERE p.shipment_id = shipments.shipment_id) AS pods"
+)
+"""The columns :func:`record_from_row` reads, in its order (``FROM shipments``)."""
+
+TemperatureSummary = Callable[
+    ["psycopg.Connection[Any]", ShipmentRecord, str, datetime, Registry], Mapping[str, Any]
+]
+"""A lot's temperature summary up to a time (``pod_temperature.lot_temperature``)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,7 +93,7 @@ def new_record(shipment: Shipment, at: datetime | None = None) -> ShipmentRecord
 
 def record_from_row(row: Sequence[Any], registry: Registry) -> ShipmentRecord:
     """The record of a ``SELECT {RECORD_COLUMNS}`` row, validated as one from the topic is."""
-    document, status, version, updated_at, override = row[:5]
+    document, status, version, updated_at, override, pods = row[:6]
     return record_from_document(
         {
             "shipment": document,
@@ -75,6 +101,7 @@ def record_from_row(row: Sequence[Any], registry: Registry) -> ShipmentRecord:
             "version": version,
             "updated_at": updated_at.isoformat(),
             "override": override,
+            "pods": pods,
         },
         registry,
     )
@@ -98,9 +125,15 @@ def _check_by(by: str) -> str:
 class ShipmentStore:
     """The shipments tables on one connection; see the module docstring."""
 
-    def __init__(self, conn: psycopg.Connection[Any], registry: Registry) -> None:
+    def __init__(
+        self,
+        conn: psycopg.Connection[Any],
+        registry: Registry,
+        temperature: TemperatureSummary | None = None,
+    ) -> None:
         self._conn = conn
         self._registry = registry
+        self._temperature = temperature
 
     @property
     def registry(self) -> Registry:
@@ -161,6 +194,46 @@ class ShipmentStore:
                 at=override.at,
             )
 
+    def record_pod(
+        self, shipment_id: str, request: PodRequest, signatory: Signatory
+    ) -> ShipmentRecord:
+        """Record a lot's proof of delivery (``pod.check_pod`` says what is refused, with
+        ``ShipmentError``, nothing stored); the record made, whose ``pods`` carry it. The
+        shipment becomes ``delivered`` when every lot has its PoD. Logged as ``pod_recorded``,
+        with the note as the reason."""
+        with self._conn.transaction():
+            current = self._locked(shipment_id)
+            pod = check_pod(current.shipment, current.status, current.pods, request, signatory)
+            temperature = self._lot_temperature(current, pod)
+            pods = tuple(sorted((*current.pods, pod), key=lambda p: (p.stop_index, p.lot)))
+            delivered = all_signed(current.shipment, pods)
+            detail = pod_document(pod)
+            detail["stop_id"] = current.shipment.stops[pod.stop_index].stop_id
+            detail["organisation"] = signatory.organisation
+            updated = self._change(
+                current,
+                "pod_recorded",
+                pod.by,
+                pod.note,
+                status="delivered" if delivered else None,
+                pods=pods,
+                detail=detail,
+            )
+            self._insert_pod(current.shipment, pod, signatory, temperature, updated.version)
+            return updated
+
+    def signatory(self, user: str) -> Signatory:
+        """A dashboard user as a signer: its name and organisation (``users``, migration 0022);
+        ``ShipmentError`` when there is no such user."""
+        row = self._conn.execute(
+            "SELECT organisation FROM users WHERE name = %s", (user,)
+        ).fetchone()
+        if row is None:
+            raise ShipmentError(
+                "user", f"no user {user!r}; `logistream users list` shows the users"
+            )
+        return Signatory(user, None if row[0] is None else str(row[0]))
+
     # ---- reads -------------------------------------------------------------------------------
 
     def get(self, shipment_id: str) -> ShipmentRecord | None:
@@ -169,6 +242,14 @@ class ShipmentStore:
             f"SELECT {RECORD_COLUMNS} FROM shipments WHERE shipment_id = %s", (shipment_id,)
         ).fetchone()
         return None if row is None else self._record(row)
+
+    def pod_temperature(self, shipment_id: str, lot_number: str) -> dict[str, Any] | None:
+        """The temperature summary stored with the lot's PoD, or None (no PoD)."""
+        row = self._conn.execute(
+            "SELECT temperature FROM shipment_pod WHERE shipment_id = %s AND lot_number = %s",
+            (shipment_id, lot_number),
+        ).fetchone()
+        return None if row is None else dict(row[0])
 
     def changes(self, shipment_id: str) -> builtins.list[ShipmentChange]:
         """The shipment's change log, oldest first."""
@@ -279,6 +360,34 @@ class ShipmentStore:
             )
         self._log(s.shipment_id, record.version, "created", by, "", None, record.updated_at)
 
+    def _lot_temperature(self, record: ShipmentRecord, pod: ProofOfDelivery) -> Mapping[str, Any]:
+        if self._temperature is not None:
+            return self._temperature(self._conn, record, pod.lot, pod.at, self._registry)
+        from logistream.shipments.pod_temperature import lot_temperature
+
+        return lot_temperature(self._conn, record, pod.lot, pod.at, self._registry)
+
+    def _insert_pod(
+        self,
+        shipment: Shipment,
+        pod: ProofOfDelivery,
+        signatory: Signatory,
+        temperature: Mapping[str, Any],
+        version: int,
+    ) -> None:
+        from psycopg.types.json import Jsonb
+
+        self._conn.execute(
+            "INSERT INTO shipment_pod (shipment_id, lot_number, stop_index, stop_id, decision, "
+            "recorded_by, signer_name, organisation, signed_at, note, temperature, version) "
+            "VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
+            (
+                shipment.shipment_id, pod.lot, pod.stop_index,
+                shipment.stops[pod.stop_index].stop_id, pod.decision, pod.by, pod.name,
+                signatory.organisation, pod.at, pod.note, Jsonb(dict(temperature)), version,
+            ),
+        )  # fmt: skip
+
     def _locked(self, shipment_id: str) -> ShipmentRecord:
         row = self._conn.execute(
             f"SELECT {RECORD_COLUMNS} FROM shipments WHERE shipment_id = %s FOR UPDATE",
@@ -306,6 +415,7 @@ class ShipmentStore:
         *,
         status: ShipmentStatus | None = None,
         override: StageOverride | None = None,
+        pods: tuple[ProofOfDelivery, ...] | None = None,
         detail: dict[str, Any] | None = None,
         at: datetime | None = None,
     ) -> ShipmentRecord:
@@ -318,6 +428,7 @@ class ShipmentStore:
             version=current.version + 1,
             updated_at=now,
             override=override or current.override,
+            pods=current.pods if pods is None else pods,
         )
         self._conn.execute(
             "UPDATE shipments SET status = %s, version = %s, updated_at = %s, "

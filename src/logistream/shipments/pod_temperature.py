@@ -1,0 +1,44 @@
+"""The temperature summary of a lot up to its handover, as a proof of delivery keeps it.
+
+The receiver signs knowing what the lot went through: its min, max, MKT, time out of range and
+excursions from its loading to the signature. The carriage and its readings come from the
+archive (``logistream.reads.shipment_readings.lot_readings``: the stages replayed from the
+truck's positions, the shipment's probes), the figures from the one pure function the shipment
+report uses (``logistream.shipments.lot_figures.lot_figures``), so the PoD and the report agree.
+The summary is a JSON object (``pod.summary_document``), stored in ``shipment_pod.temperature``.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from logistream.registry import Registry
+from logistream.shipments.pod import summary_document
+
+if TYPE_CHECKING:
+    import psycopg
+
+    from logistream.shipments.wire import ShipmentRecord
+
+
+def lot_temperature(
+    conn: psycopg.Connection[Any],
+    record: ShipmentRecord,
+    lot_number: str,
+    until: datetime,
+    registry: Registry,
+) -> dict[str, Any]:
+    """The lot's temperature summary from its loading to ``until`` (the signature's time)."""
+    from logistream.reads.shipment_readings import lot_readings
+    from logistream.shipments.lot_figures import lot_figures
+
+    carried = lot_readings(conn, record, lot_number, until)
+    figures = lot_figures(
+        lot_number,
+        carried.readings,
+        carried.start,
+        carried.end,
+        registry.profile_for(record.shipment.cargo),
+    )
+    return summary_document(figures)
