@@ -1,4 +1,5 @@
-"""Commands ``batch`` (recompute the batch views) and ``report`` (trip and fleet reports).
+"""Commands ``batch`` (recompute the batch views) and ``report`` (trip, shipment and fleet
+reports).
 
 Registered on the ``logistream`` app with :func:`register`. Both connect with the owner URL
 (``LOGISTREAM_DATABASE_URL`` or the local stack's) and expect the schema to be migrated
@@ -203,6 +204,26 @@ def register(app: typer.Typer) -> None:
             err=True,
         )
         _write(render(content, fmt), output, fmt)
+
+    @report.command("shipment")
+    def report_shipment(
+        shipment_id: Annotated[str, typer.Argument(help="The shipment id.")],
+        fmt: Annotated[str, typer.Option("--format", help="pdf, csv or json.")] = "pdf",
+        output: Annotated[Path | None, typer.Option("-o", "--output", help="File.")] = None,
+    ) -> None:
+        """A shipment report, lot by lot, with release verdicts (versioned, never overwritten)."""
+        from logistream.batch.reports.shipment import issue_for
+        from logistream.batch.reports.shipment_render import render_shipment
+
+        _check_format(fmt)
+        with _connect() as conn:
+            content = issue_for(conn, _registry(), shipment_id)
+        typer.echo(
+            f"shipment {shipment_id}: version {content.get('version')}, worst lot "
+            f"{content.get('verdict')}, digest {content['digest'][:16]}…",
+            err=True,
+        )
+        _write(render_shipment(content, fmt), output, fmt)
 
     @report.command("fleet")
     def report_fleet(

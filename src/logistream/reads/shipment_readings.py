@@ -155,3 +155,53 @@ def lot_readings(
         tuple(readings),
         tuple(changes),
     )
+
+
+def alerts_during(
+    conn: psycopg.Connection[Any], truck_id: str, start: datetime, end: datetime
+) -> list[dict[str, Any]]:
+    """The truck's alerts open at any moment of ``[start, end]`` (as the trip report counts
+    them, ``views.OPEN_DURING``), each with its acknowledgements (who, when, note)."""
+    from logistream.reads.views import OPEN_DURING
+
+    params = {"truck_id": truck_id, "start": start, "end": end}
+    cur = conn.execute(
+        (
+            "SELECT alert_id, rule, min(severity) AS severity, min(opened_at) AS opened_at, "
+            "(array_agg(message ORDER BY changed_at))[1] AS message, "
+            "min(coalesce(resolved_at, changed_at)) FILTER (WHERE state = 'resolved') "
+            "AS resolved_at FROM alert_changes "
+            f"WHERE truck_id = %(truck_id)s AND alert_id IN ({OPEN_DURING}) "
+            "GROUP BY alert_id, rule ORDER BY min(opened_at), alert_id"
+        ).encode(),
+        params,
+    )
+    names = [d.name for d in cur.description or []]
+    alerts = [dict(zip(names, row, strict=True)) for row in cur.fetchall()]
+    acks = conn.execute(
+        "SELECT alert_id, changed_at, acknowledged_by, ack_note FROM alert_changes "
+        "WHERE truck_id = %s AND state = 'acknowledged' AND alert_id = ANY(%s) "
+        "ORDER BY changed_at, acknowledged_by",
+        [truck_id, [a["alert_id"] for a in alerts]],
+    ).fetchall()
+    for alert in alerts:
+        alert["acknowledgements"] = [
+            {"at": at, "by": by, "note": note}
+            for aid, at, by, note in acks
+            if aid == alert["alert_id"]
+        ]
+    return alerts
+
+
+def proofs_of_delivery(
+    conn: psycopg.Connection[Any], shipment_id: str
+) -> dict[str, dict[str, Any]]:
+    """The shipment's proofs of delivery (``shipment_pod``, migration 0051), by lot number."""
+    cur = conn.execute(
+        "SELECT lot_number, stop_index, stop_id, decision, recorded_by, signer_name, "
+        "organisation, signed_at, note, temperature FROM shipment_pod WHERE shipment_id = %s "
+        "ORDER BY lot_number",
+        [shipment_id],
+    )
+    names = [d.name for d in cur.description or []]
+    return {row[0]: dict(zip(names, row, strict=True)) for row in cur.fetchall()}
