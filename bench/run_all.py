@@ -311,6 +311,24 @@ def _eta_error(r: Result) -> list[Row]:
     ]
 
 
+def _shipment_report(r: Result) -> list[Row]:
+    line = _find(r'^(\{"bench": "shipment_report".*\})$', r.output)
+    if not line:
+        return []
+    d = json.loads(line[1])
+    return [
+        Row(
+            f"shipment report generation, 3 drops, 12 hours ({d['readings']:,} readings), "
+            "issue + PDF, median",
+            f"{d['median_s']:.2f} s",
+            "< 2 s",
+            f"trip report of the same readings {d['baseline_trip_s']:.2f} s",
+            f"{d['median_s'] / max(d['baseline_trip_s'], 1e-9):.2f}",
+            r.command,
+        )
+    ]
+
+
 def _mqtt_gateway(r: Result) -> list[Row]:
     g = _find(r"MQTT gateway, one process, MQTT -> Kafka \(median\):\s+([\d,]+)", r.output)
     b = _find(r"baseline mosquitto_sub -> Kafka producer \(median\):\s+([\d,]+)", r.output)
@@ -355,6 +373,7 @@ PARSERS: dict[str, Callable[[Result], list[Row]]] = {
     "bench_teltonika_gateway": _teltonika_gateway,
     "bench_alarm_quality": _alarm_quality,
     "bench_eta_error": _eta_error,
+    "bench_shipment_report": _shipment_report,
     "bench_notify": _notify,
     "bench_simulator": _simulator,
     "bench_speed": _speed,
@@ -394,6 +413,7 @@ def summary_rows(results: list[Result]) -> list[Row]:
         "bench_speed",
         "bench_alarm_quality",
         "bench_eta_error",
+        "bench_shipment_report",
         "bench_bridge",
         "bench_pipeline",
         "bench_batch",
