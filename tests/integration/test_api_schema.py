@@ -1,6 +1,6 @@
 """Property-based requests from the committed OpenAPI document (docs/openapi.json), positive and
-malformed, against the app over the real stack with real data: no 5xx, every status code,
-content type and body as the document says.
+malformed, against the app over the real stack with real data (a shipment among them): no 5xx,
+every status code, content type and body as the document says.
 
 Fixed: Hypothesis is derandomized (the same examples every run) and bounded per operation.
 The live stream (/v1/stream) is left out: it never ends, so a generated request would hang;
@@ -33,9 +33,15 @@ from tests.integration.api_support import (
 )
 from tests.integration.speed_support import delete_checkpoint_topic, speed_process
 
+import logistream.shipments
 from logistream.config import Settings
+from logistream.kafka import make_admin
+from logistream.registry import load_registry
+from logistream.shipments.parse import load_shipment_file
+from logistream.shipments.wire import to_document
 
 DOCUMENT = Path(__file__).resolve().parents[2] / "docs" / "openapi.json"
+SHIPMENT_FILE = Path(logistream.shipments.__file__).parent / "examples" / "vaccines_kisumu.toml"
 EXAMPLES = 25
 CHECKS = [
     not_a_server_error,
@@ -49,13 +55,15 @@ def test_every_operation_matches_the_committed_document(
     settings: Settings, settings_env: dict[str, str], tmp_path: Path
 ) -> None:
     print(f"hypothesis derandomize=True, max_examples={EXAMPLES} per operation and mode")
-    tokens = prepare(settings, all=["read", "ack", "ingest"])
+    tokens = prepare(settings, all=["read", "ack", "ingest", "shipments"])
     headers = auth(tokens["all"])
     schema = schemathesis.openapi.from_path(DOCUMENT).exclude(path="/v1/stream")
     now = time.time()
+    # Shipments go to a topic of this test's own (the settings fixture names the others).
+    shipping = settings.model_copy(update={"topic_shipments": f"{settings.topic_telemetry}.ships"})
     try:
         with (
-            api_client(settings, burst=100_000, rate_per_s=100_000, ack_wait_s=0) as api,
+            api_client(shipping, burst=100_000, rate_per_s=100_000, ack_wait_s=0) as api,
             speed_process(settings_env, log=tmp_path / "speed.log"),
             bridge_process(settings_env, tmp_path / "bridge.log"),
         ):
@@ -63,6 +71,8 @@ def test_every_operation_matches_the_committed_document(
             hot = [reading("KCB 001A", now - 60, 5.0, trip_id="t-1"),
                    reading("KCB 001A", now - 30, 8.6, trip_id="t-1", fuel=40.0)]  # fmt: skip
             assert api.post("/v1/readings", json=hot, headers=headers).status_code == 202
+            shipment = to_document(load_shipment_file(SHIPMENT_FILE, load_registry()))
+            assert api.post("/v1/shipments", json=shipment, headers=headers).status_code == 201
             wait_until(
                 lambda: fetch(settings, "SELECT count(*) FROM alert_changes")[0][0] >= 1,
                 what="the alert archived",
@@ -97,3 +107,4 @@ def test_every_operation_matches_the_committed_document(
             assert calls >= EXAMPLES * 10
     finally:
         delete_checkpoint_topic(settings)
+        make_admin(settings).delete_topics([shipping.topic_shipments], operation_timeout=30)

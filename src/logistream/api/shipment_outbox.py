@@ -52,7 +52,10 @@ class ShipmentOutbox:
                 self._publisher.publish(conn, shipment_id)
             except LogiStreamError as error:
                 log.warning("shipment %s stored but not published: %s", shipment_id, error)
-                return str(error)
+                return (
+                    f"shipment {shipment_id!r} is stored but not yet on Kafka ({error}); it is "
+                    "sent at the next start of the API or of a `logistream shipments` command"
+                )
         return None
 
     def heal_in_background(self, connect: Connect) -> None:
