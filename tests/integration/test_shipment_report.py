@@ -8,6 +8,8 @@ after a late reading, and ``logistream report shipment`` end to end (JSON and PD
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 import tomllib
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -241,3 +243,38 @@ def test_the_shipment_report_lot_by_lot(
     assert second["digest"] in pdf_text(pdf).replace("\n", "")
     csv_out = run_cli(settings_env, "report", "shipment", ID, "--format", "csv").stdout.decode()
     assert "lot,MR-2613,verdict,fail" in csv_out
+
+
+def _shipments_cli(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "logistream", "shipments", *args],
+        env=env, capture_output=True, text=True, timeout=120, check=False,
+    )  # fmt: skip
+
+
+def test_release_and_quarantine_are_logged_and_refusals_store_nothing(
+    settings_env: dict[str, str], conn: psycopg.Connection[Any]
+) -> None:
+    ShipmentStore(conn, REGISTRY).create(new_record(SHIPMENT, CREATED), "dispatch")
+    done = _shipments_cli(
+        settings_env, "release", ID, "MR-2612", "--quarantine", "--reason", "excursion"
+    )
+    assert done.returncode == 0, done.stderr
+    assert f"{ID} lot MR-2612: quarantined by cli:" in done.stdout
+    done = _shipments_cli(settings_env, "release", ID, "MR-2612", "--release", "--reason", "ok")
+    assert done.returncode == 0, done.stderr
+    latest = latest_releases(conn, ID)["MR-2612"]
+    assert (latest.decision, latest.reason) == ("released", "ok")
+    refused = [
+        ("release", ID, "NOPE-1", "--release", "--reason", "x"),
+        ("release", "SHP-NONE", "MR-2612", "--release", "--reason", "x"),
+        ("release", ID, "MR-2612", "--release", "--reason", "  "),
+        ("release", ID, "MR-2612", "--reason", "which?"),
+    ]
+    for args in refused:
+        done = _shipments_cli(settings_env, *args)
+        assert done.returncode == 2, (args, done.stdout, done.stderr)
+        assert len(done.stderr.strip().splitlines()) == 1, done.stderr  # one line
+    assert "is not a lot of shipment" in _shipments_cli(settings_env, *refused[0]).stderr
+    rows = conn.execute("SELECT count(*) FROM lot_releases").fetchone()
+    assert rows == (2,)

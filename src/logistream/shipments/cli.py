@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from logistream.errors import ConfigError, LogiStreamError, NotFound
+from logistream.shipments import release_cli
 
 if TYPE_CHECKING:
     import psycopg
@@ -274,5 +275,6 @@ def register(app: typer.Typer) -> None:
     shipments_app.command("list")(list_shipments)
     shipments_app.command("cancel")(cancel)
     shipments_app.command("override")(override)
+    shipments_app.command("release")(release_cli.release)
     shipments_app.command("pod")(pod)
     app.add_typer(shipments_app, name="shipments")
