@@ -30,9 +30,7 @@ def _document() -> dict[str, Any]:
 
 def test_the_example_file_as_json_reads_back_as_the_same_shipment() -> None:
     body = json.dumps(_document()).encode()
-    assert read_shipment(decode_json(body), REGISTRY) == load_shipment_file(
-        EXAMPLE_FILE, REGISTRY
-    )
+    assert read_shipment(decode_json(body), REGISTRY) == load_shipment_file(EXAMPLE_FILE, REGISTRY)
 
 
 def test_the_documented_example_is_a_valid_shipment_and_matches_its_schema() -> None:
@@ -86,10 +84,10 @@ def test_the_file_formats_refusals_come_through_unchanged() -> None:
         read_shipment(unknown_cargo, REGISTRY)
     assert refused.value.field == "cargo"
     assert str(refused.value).startswith("cargo: unknown cargo profile 'plutonium'; use one of")
-    with pytest.raises(ShipmentError, match="^body: must be a JSON object") as refused:
+    with pytest.raises(ShipmentError, match=r"^body: must be a JSON object") as refused:
         read_shipment([_document()], REGISTRY)
     long_id = {**_document(), "shipment_id": "S" * 129}
-    with pytest.raises(ShipmentError, match="^shipment_id: is 129 characters; use at most 128"):
+    with pytest.raises(ShipmentError, match=r"^shipment_id: is 129 characters; use at most 128"):
         read_shipment(long_id, REGISTRY)
 
 
