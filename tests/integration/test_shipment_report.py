@@ -23,11 +23,13 @@ from tests.integration.test_reports import pdf_text, run_cli
 import logistream.shipments
 from logistream.batch.reports.shipment import issue, verify
 from logistream.config import Settings
+from logistream.reads.shipment_readings import stage_changes
 from logistream.registry import load_registry
 from logistream.schema.migrate import migrate
 from logistream.shipments.parse import parse_shipment
 from logistream.shipments.releases import latest_releases, record_release
 from logistream.shipments.store import ShipmentStore, new_record
+from logistream.shipments.wire import StageOverride
 
 REGISTRY = load_registry()
 EXAMPLE = Path(logistream.shipments.__file__).parent / "examples" / "vaccines_kisumu.toml"
@@ -278,3 +280,28 @@ def test_release_and_quarantine_are_logged_and_refusals_store_nothing(
     assert "is not a lot of shipment" in _shipments_cli(settings_env, *refused[0]).stderr
     rows = conn.execute("SELECT count(*) FROM lot_releases").fetchone()
     assert rows == (2,)
+
+
+def test_a_dispatchers_override_is_applied_at_its_time(conn: psycopg.Connection[Any]) -> None:
+    store = ShipmentStore(conn, REGISTRY)
+    store.create(new_record(SHIPMENT, CREATED), "dispatch")
+    _archive(conn, _readings())
+    # At 12:10, at Kakamega, the dispatcher declares the rest handed over (Bungoma's depot
+    # collected it there): the readings after it no longer move the stages.
+    note = "Bungoma collected at Kakamega"
+    store.override_stage(ID, StageOverride("delivered", 3, "dispatch", _utc(12, 10), note))
+    record = store.get(ID)
+    assert record is not None
+    changes = stage_changes(conn, record, datetime.now(UTC))
+    assert [(c.stage, c.at, c.cause) for c in changes][-3:] == [
+        ("in_transit", _utc(10, 35).timestamp(), "geofence"),
+        ("at_stop", _utc(12, 0).timestamp(), "geofence"),
+        ("delivered", _utc(12, 10).timestamp(), "override"),
+    ]
+    content = issue(conn, REGISTRY, record)
+    bungoma = _by_lot(content)["MR-2613"]
+    assert (bungoma["carriage"]["end"], bungoma["carriage"]["ended_by"]) == (
+        _utc(12, 10).isoformat(),
+        "arrival",
+    )
+    assert content["stages"][-1]["cause"] == "override"
