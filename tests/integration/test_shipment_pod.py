@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import threading
+import time
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -30,6 +32,7 @@ from logistream.shipments.parse import load_shipment_file
 from logistream.shipments.pod import PodRequest, Signatory
 from logistream.shipments.publish import ShipmentPublisher
 from logistream.shipments.store import ShipmentStore, new_record
+from logistream.shipments.wire import ShipmentRecord
 
 REGISTRY = load_registry()
 EXAMPLE = Path(logistream.shipments.__file__).parent / "examples" / "vaccines_kisumu.toml"
@@ -251,3 +254,38 @@ def test_users_and_pod_commands(shipping: Settings, settings_env: dict[str, str]
     assert [(p.lot, p.decision, p.by, p.note) for p in record.pods] == [
         ("MR-2611", "rejected", "wanjiku", "warm")
     ]
+
+
+def test_two_receivers_signing_the_last_lots_at_once_deliver_the_shipment(
+    shipping: Settings, conn: psycopg.Connection[Any]
+) -> None:
+    """The second signer waits on the shipment's row lock and then sees the first's PoD (a
+    read after the lock, not the statement's older snapshot): the shipment is delivered, and
+    the record published after both carries all four PoDs."""
+    store = ShipmentStore(conn, REGISTRY)
+    store.create(new_record(SHIPMENT, CREATED), "ann")
+    receiver = Signatory("wanjiku", "moh-western")
+    store.record_pod(ID, _request("kisumu-depot", "MR-2611", "accepted"), receiver)
+    store.record_pod(ID, _request("kisumu-depot", "DIL-0907", "accepted"), receiver)
+    outcome: list[object] = []
+
+    def second_signer() -> None:
+        with psycopg.connect(shipping.database_url or "", autocommit=True) as other:
+            request = _request("bungoma-depot", "MR-2613", "rejected")
+            outcome.append(ShipmentStore(other, REGISTRY).record_pod(ID, request, receiver))
+
+    with conn.transaction():  # the first signer's transaction stays open...
+        store.record_pod(ID, _request("kakamega-depot", "MR-2612", "accepted"), receiver)
+        racer = threading.Thread(target=second_signer)
+        racer.start()
+        time.sleep(1.0)  # ...while the second waits on the row lock
+        assert racer.is_alive()
+    racer.join(30)
+    (last,) = outcome
+    assert isinstance(last, ShipmentRecord)
+    assert (last.version, last.status, len(last.pods)) == (5, "delivered", 4)
+    assert store.get(ID) == last
+    publisher = ShipmentPublisher(shipping, REGISTRY, timeout_s=30)
+    publisher.publish(conn, ID)
+    publisher.close()
+    assert _on_topic(shipping)[ID] == last

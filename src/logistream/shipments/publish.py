@@ -102,9 +102,15 @@ class ShipmentPublisher:
     ) -> ShipmentRecord | None:
         lock = "FOR UPDATE" if wait else "FOR UPDATE SKIP LOCKED"
         with conn.transaction():
+            # Lock, then read: after waiting on the lock, a statement's PoDs subquery would
+            # still see its older snapshot (ShipmentStore._locked says the same).
+            locked = conn.execute(
+                f"SELECT 1 FROM shipments WHERE shipment_id = %s {lock}", (shipment_id,)
+            ).fetchone()
+            if locked is None:
+                return None
             row = conn.execute(
-                f"SELECT {RECORD_COLUMNS}, published_version FROM shipments "
-                f"WHERE shipment_id = %s {lock}",
+                f"SELECT {RECORD_COLUMNS}, published_version FROM shipments WHERE shipment_id = %s",
                 (shipment_id,),
             ).fetchone()
             if row is None or row[-1] >= row[2]:  # published_version, after RECORD_COLUMNS

@@ -389,12 +389,18 @@ class ShipmentStore:
         )  # fmt: skip
 
     def _locked(self, shipment_id: str) -> ShipmentRecord:
-        row = self._conn.execute(
-            f"SELECT {RECORD_COLUMNS} FROM shipments WHERE shipment_id = %s FOR UPDATE",
-            (shipment_id,),
+        # Lock, then read: a statement that waited on the lock sees the row's new version but
+        # its PoDs subquery keeps the statement's older snapshot; the next statement sees all
+        # the lock holder committed (a test races two signers for the last lots).
+        locked = self._conn.execute(
+            "SELECT 1 FROM shipments WHERE shipment_id = %s FOR UPDATE", (shipment_id,)
         ).fetchone()
-        if row is None:
+        if locked is None:
             raise _not_found(shipment_id)
+        row = self._conn.execute(
+            f"SELECT {RECORD_COLUMNS} FROM shipments WHERE shipment_id = %s", (shipment_id,)
+        ).fetchone()
+        assert row is not None  # locked: it cannot be gone
         return self._record(row)
 
     @staticmethod
