@@ -250,6 +250,14 @@ def test_users_and_pod_commands(shipping: Settings, settings_env: dict[str, str]
         "(recorded by wanjiku)"
     )
     assert lines[1].startswith("temperature up to the handover: ")
+    shown = _cli(env, "shipments", "show", ID)
+    assert shown.returncode == 0, shown.stderr
+    assert "v2 pod recorded by wanjiku at " in shown.stdout
+    pods = shown.stdout.split("Proof of delivery\n", 1)[1].splitlines()
+    assert pods[0].startswith(
+        "  MR-2611 rejected at kisumu-depot by Wanjiku Otieno (recorded by wanjiku) at "
+    )
+    assert pods[0].endswith(": warm")
     record = _on_topic(shipping)[ID]
     assert [(p.lot, p.decision, p.by, p.note) for p in record.pods] == [
         ("MR-2611", "rejected", "wanjiku", "warm")

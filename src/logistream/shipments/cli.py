@@ -122,13 +122,18 @@ def create(
 def show_shipment(
     shipment_id: Annotated[str, typer.Argument(help="The shipment id.")],
 ) -> None:
-    """Show a shipment: parties, truck, status, lots, stops with their windows, changes."""
+    """Show a shipment: parties, truck, status, lots, stops with their windows, changes, and
+    the proofs of delivery."""
     from logistream.shipments.text import summary
 
     with _session() as session:
         record = _found(session, shipment_id)
         changes = session.store.changes(shipment_id)
-        print("\n".join(summary(record, session.timezone, changes)))
+        print(
+            "\n".join(
+                summary(record, session.timezone, changes) + _pod_lines(record, session.timezone)
+            )
+        )
 
 
 def list_shipments(
@@ -203,6 +208,22 @@ def override(
         updated = session.store.override_stage(shipment_id, change)
         session.published(shipment_id)
     print(f"{shipment_id} version {updated.version}: stage set to {stage} (stop {index})")
+
+
+def _pod_lines(record: Any, timezone: str) -> list[str]:
+    """The proofs of delivery under the summary: lot, decision, stop, signer, time, note."""
+    from logistream.display_time import show
+
+    if not record.pods:
+        return []
+    lines = ["", "Proof of delivery"]
+    for p in record.pods:
+        note = f": {p.note}" if p.note else ""
+        lines.append(
+            f"  {p.lot} {p.decision} at {record.shipment.stops[p.stop_index].stop_id} by "
+            f"{p.name} (recorded by {p.by}) at {show(p.at, timezone)}{note}"
+        )
+    return lines
 
 
 def _temperature_line(summary: dict[str, Any] | None) -> str:
