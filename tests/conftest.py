@@ -114,6 +114,8 @@ def settings(stack: Endpoints, stack_home: Path | None, tmp_path: Path) -> Itera
         topic_alerts=f"truck_alerts.{suffix}",
         topic_commands=f"alert_commands.{suffix}",
         topic_dlq=f"truck_telemetry.{suffix}.dlq",
+        topic_shipments=f"shipments.{suffix}",
+        topic_shipment_events=f"shipment_events.{suffix}",
         speed_group=f"speed-layer.{suffix}",
         bridge_group=f"batch-layer.{suffix}",
         notify_group=f"notifier.{suffix}",
@@ -129,7 +131,8 @@ def settings(stack: Endpoints, stack_home: Path | None, tmp_path: Path) -> Itera
     # The speed layer's checkpoint topic is named after the telemetry topic.
     checkpoint = f"{test_settings.topic_telemetry}.speed-checkpoint"
     make_admin(test_settings).delete_topics(
-        [*pipeline_topics(test_settings), checkpoint], operation_timeout=30
+        [*pipeline_topics(test_settings), test_settings.topic_shipments, checkpoint],
+        operation_timeout=30,
     )
     with psycopg.connect(stack.database_url, autocommit=True) as conn:
         conn.execute(

@@ -67,6 +67,8 @@ class Settings(BaseSettings):
     topic_dlq: str = "truck_telemetry.dlq"
     topic_shipments: str = "shipments"
     """Compacted, key = shipment id: every shipment change (logistream.shipments.publish)."""
+    topic_shipment_events: str = "shipment_events"
+    """Key = shipment id: every stage change the speed layer sees (``StageEvent``)."""
     speed_group: str = "speed-layer"
     bridge_group: str = "batch-layer"
     notify_group: str = "notifier"

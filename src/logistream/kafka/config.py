@@ -166,10 +166,12 @@ def ensure_topics(
 
 
 def pipeline_topics(settings: Settings) -> list[str]:
-    """The four topics of the wire contract."""
+    """The topics of the wire contract, but the compacted ``shipments`` topic (created with
+    its own configuration by ``logistream.shipments.publish.ensure_topic``)."""
     return [
         settings.topic_telemetry,
         settings.topic_alerts,
         settings.topic_commands,
         settings.topic_dlq,
+        settings.topic_shipment_events,
     ]

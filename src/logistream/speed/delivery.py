@@ -1,6 +1,7 @@
-"""Delivering one batch's effects: views to Redis, alert changes to truck_alerts, then offsets.
+"""Delivering one batch's effects: views to Redis, alert changes to truck_alerts and shipment
+stage changes to shipment_events, then offsets.
 
-Redis first (what people see), then truck_alerts. Kafka's acknowledgement is not awaited per
+Redis first (what people see), then Kafka. Kafka's acknowledgement is not awaited per
 batch: the next batch is processed meanwhile, and the :class:`OffsetBook` settles batches in
 order, so a batch's offsets are stored only once Kafka has all its alert changes. A store that
 refuses a batch is retried with :class:`Backoff`; when a stop is asked for meanwhile (the
@@ -17,9 +18,10 @@ from dataclasses import dataclass, field
 
 from logistream.backoff import Backoff
 from logistream.errors import BatchAbandoned
-from logistream.events import Alert, encode
+from logistream.events import Alert, StageEvent, encode
 from logistream.kafka import Consumer, DeliveryCallback, Producer, TopicOffset
 from logistream.live_views.interface import HistoryKey
+from logistream.live_views.records import ShipmentLive
 from logistream.speed.metrics import Metrics
 from logistream.speed.offsets import InFlight, OffsetBook
 from logistream.speed.state import TruckState
@@ -36,6 +38,9 @@ class Batch:
     """(truck_id, probe_id or None) -> (event time, °C): each probe's temperature history."""
     changes: list[Alert] = field(default_factory=list)
     change_record_ts: list[float] = field(default_factory=list)
+    stage_events: list[StageEvent] = field(default_factory=list)
+    shipments: dict[str, ShipmentLive] = field(default_factory=dict)
+    """Each touched shipment's newest live state, by shipment id."""
     advance: dict[int, int] = field(default_factory=dict)
     oldest_record_ts: float | None = None
 
@@ -63,6 +68,7 @@ class Delivery:
         consumer: Consumer,
         topic: str,
         alerts_topic: str,
+        stage_events_topic: str,
         book: OffsetBook,
         metrics: Metrics,
         write_views: Callable[[Batch], None],
@@ -72,6 +78,7 @@ class Delivery:
         self.consumer = consumer
         self.topic = topic
         self.alerts_topic = alerts_topic
+        self.stage_events_topic = stage_events_topic
         self.book = book
         self.metrics = metrics
         self.write_views = write_views
@@ -81,7 +88,7 @@ class Delivery:
 
     def deliver(self, batch: Batch) -> None:
         """Views to Redis (retried), alert changes to Kafka; then settle what Kafka acknowledged."""
-        if batch.touched or batch.changes:
+        if batch.touched or batch.changes or batch.stage_events:
             self._retry("Redis", lambda: self.write_views(batch))
             visible = time.time()
             for change, record_ts in zip(batch.changes, batch.change_record_ts, strict=True):
@@ -89,8 +96,8 @@ class Delivery:
                 self.metrics.alerts.labels(change.rule, change.state).inc()
             if batch.oldest_record_ts is not None:
                 self.metrics.batch_latency.observe(max(0.0, visible - batch.oldest_record_ts))
-        flight = self.book.begin(batch.advance, batch.changes)
-        if batch.changes:
+        flight = self.book.begin(batch.advance, batch.changes, batch.stage_events)
+        if batch.changes or batch.stage_events:
             self._publish(flight)
         self.producer.poll(0)
         self.settle()
@@ -125,6 +132,13 @@ class Delivery:
     def _publish(self, flight: InFlight) -> None:
         flight.expect_deliveries()
         produce_changes(self.producer, self.alerts_topic, flight.changes, flight.on_delivery)
+        for event in flight.stage_events:
+            self.producer.produce(
+                self.stage_events_topic,
+                encode(event),
+                event.shipment_id,
+                on_delivery=flight.on_delivery,
+            )
 
     def _retry(self, what: str, action: Callable[[], None]) -> None:
         """Retry a delivery until it succeeds; if asked to stop meanwhile, the batch failed."""

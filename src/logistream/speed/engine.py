@@ -15,21 +15,24 @@ from typing import Any, Final, NamedTuple
 import msgspec
 
 from logistream import display_time
-from logistream.events import Alert, AlertCommand, Reading
+from logistream.events import Alert, AlertCommand, Reading, StageEvent
+from logistream.live_views.records import ShipmentLive
 from logistream.registry import Registry
 from logistream.registry.rules import RulesConfig
-from logistream.speed import air, backfill
+from logistream.speed import air, backfill, shipment_step
 from logistream.speed import alerts as lifecycle
 from logistream.speed.rules import (
     calibration,
     door,
     driving,
     fuel,
+    lateness,
     offline,
+    precool,
     route,
     trend,
 )
-from logistream.speed.rules.base import RuleContext, Verdict
+from logistream.speed.rules.base import Clear, RuleContext, Verdict
 from logistream.speed.rules.temperature import TempState
 from logistream.speed.rules.trend import TrendState
 from logistream.speed.state import ProbeAir, TruckState
@@ -45,6 +48,10 @@ class Step:
     late: bool = False
     """An accepted reading older than the truck's newest (a gap's late reading): it changed
     no live rule state."""
+    stage_events: tuple[StageEvent, ...] = ()
+    """Stage changes of the truck's shipment."""
+    shipment_live: ShipmentLive | None = None
+    """The shipment's new live state (None: nothing to show changed)."""
 
 
 class Contexts:
@@ -118,9 +125,70 @@ def process(
     partition: int,
     ctx: RuleContext,
     fleet_time: float | None = None,
+    shipment: shipment_step.ShipmentContext | None = None,
 ) -> Step:
     """The truck's state after ``reading`` and the alert changes it causes (``fleet_time``:
-    the fleet's event time as the reading arrives, which teaches the truck's delivery delay)."""
+    the fleet's event time as the reading arrives, which teaches the truck's delivery delay;
+    ``shipment``: the truck's active shipment, if any)."""
+    vehicle = state.last is None or reading.timestamp > state.last.timestamp
+    step = _truck_step(state, reading, partition, ctx, fleet_time)
+    if not step.accepted or step.late or (shipment is None and step.state.shipment is None):
+        return step
+    return _shipment_step(step, reading, vehicle, shipment, ctx)
+
+
+SHIPMENT_RULES: Final = (precool.RULE, lateness.RULE)
+
+
+def _shipment_step(
+    step: Step,
+    reading: Reading,
+    vehicle: bool,
+    shipment: shipment_step.ShipmentContext | None,
+    ctx: RuleContext,
+) -> Step:
+    """The truck's shipment after an in-order reading; a shipment that ended (cancelled,
+    delivered) is dropped and its alerts resolve."""
+    state = step.state
+    verdicts: tuple[Verdict, ...]
+    events: tuple[StageEvent, ...]
+    if shipment is None:
+        verdicts = tuple(
+            Clear(rule, reading.timestamp, "the shipment ended")
+            for rule in SHIPMENT_RULES
+            if rule in state.alerts
+        )
+        track, events, live = None, (), None
+    else:
+        track = state.shipment
+        if track is None or track.progress.shipment_id != shipment.shipment_id:
+            track = shipment_step.start(shipment)
+        trends = {precool.SINGLE_PROBE: state.trend} | {
+            probe_id: probe.trend for probe_id, probe in state.probes.items()
+        }
+        done = shipment_step.step(
+            track, shipment, reading, vehicle=vehicle, open_rules=state.alerts, trends=trends
+        )
+        track, verdicts, events, live = done.track, done.verdicts, done.events, done.live
+    alerts: Mapping[str, Alert] = state.alerts
+    changes = step.changes
+    if verdicts:
+        alerts, made = lifecycle.apply_verdicts(
+            alerts, verdicts, lifecycle.Where(reading, ctx.waypoints), ctx.config.severity
+        )
+        changes = (*changes, *made) or NO_CHANGES
+    new = msgspec.structs.replace(state, shipment=track, alerts=dict(alerts))
+    return Step(new, changes, stage_events=events, shipment_live=live)
+
+
+def _truck_step(
+    state: TruckState,
+    reading: Reading,
+    partition: int,
+    ctx: RuleContext,
+    fleet_time: float | None,
+) -> Step:
+    """The truck's own rules (cargo air per probe, then the vehicle's) on one reading."""
     probe_id = reading.probe_id
     probe_air = _air_of(state, probe_id)
     ts = reading.timestamp

@@ -19,7 +19,7 @@ from collections import deque
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from logistream.events import Alert
+from logistream.events import Alert, StageEvent
 from logistream.kafka import KafkaIssue, Record
 from logistream.speed.checkpoint import PartitionMark
 
@@ -33,12 +33,14 @@ class InFlight:
 
     advance: dict[int, int]
     changes: list[Alert]
+    stage_events: list[StageEvent] = field(default_factory=list)
     pending: int = 0
     errors: list[str] = field(default_factory=list)
 
     def expect_deliveries(self) -> None:
-        """Called before its changes are (re)published: one report is awaited per change."""
-        self.pending = len(self.changes)
+        """Called before its changes are (re)published: one report is awaited per change and
+        per stage event."""
+        self.pending = len(self.changes) + len(self.stage_events)
         self.errors = []
 
     def on_delivery(self, error: KafkaIssue | None, _record: Record | None = None) -> None:
@@ -114,9 +116,14 @@ class OffsetBook:
 
     # ---- batches in flight ---------------------------------------------------------------------
 
-    def begin(self, advance: dict[int, int], changes: list[Alert]) -> InFlight:
+    def begin(
+        self,
+        advance: dict[int, int],
+        changes: list[Alert],
+        stage_events: list[StageEvent] | None = None,
+    ) -> InFlight:
         """A batch whose views are written; it settles after every batch before it."""
-        flight = InFlight(advance, changes)
+        flight = InFlight(advance, changes, stage_events or [])
         flight.expect_deliveries()  # not acknowledged before its changes are even published
         self._flights.append(flight)
         return flight

@@ -21,6 +21,7 @@ from logistream.speed.rules.fuel import FuelState
 from logistream.speed.rules.route import RouteState
 from logistream.speed.rules.temperature import TempState
 from logistream.speed.rules.trend import TrendState
+from logistream.speed.shipment_step import ShipmentTrack
 
 
 class ProbeAir(msgspec.Struct, frozen=True, kw_only=True):
@@ -56,6 +57,8 @@ class TruckState(msgspec.Struct, frozen=True, kw_only=True):
     probes: dict[str, ProbeAir] = msgspec.field(default_factory=dict)
     """Each named probe's cargo-air state (empty for a truck with a single probe). The fields
     ``temp``, ``trend`` and ``gap`` above are those of the single probe."""
+    shipment: ShipmentTrack | None = None
+    """The truck's active shipment: its stage, pre-cooling and ETA state."""
 
     @property
     def last_ts(self) -> float | None:

@@ -6,7 +6,9 @@ changes to Kafka), whose offsets the :class:`OffsetBook` settles once Kafka ackn
 Rule state is checkpointed with the offsets it covers (``checkpoint``) every few seconds and on
 revoke; on assign the processor restores it and resumes from those offsets, so an excursion
 straddling a restart still alerts, once (alert ids come from the data). Acknowledgements come
-in through :mod:`commands`; :mod:`heartbeat` says how the processor is doing.
+in through :mod:`commands`, shipments through :mod:`shipments_feed` (each truck's active
+shipment: its stage, pre-cooling and ETAs, :mod:`shipment_step`); :mod:`heartbeat` says how the
+processor is doing.
 """
 
 from __future__ import annotations
@@ -18,6 +20,8 @@ import threading
 import time
 from collections.abc import Iterator
 from dataclasses import replace
+
+from msgspec.structs import replace as replace_struct
 
 from logistream.config import Endpoints, Settings, resolve_endpoints
 from logistream.errors import (
@@ -46,6 +50,8 @@ from logistream.speed.delivery import Batch, Delivery
 from logistream.speed.heartbeat import Progress, heartbeat_record, partition_lag
 from logistream.speed.metrics import Metrics
 from logistream.speed.offsets import OffsetBook
+from logistream.speed.shipment_step import apply_override
+from logistream.speed.shipments_feed import ShipmentFeed
 from logistream.speed.state import TruckState
 from logistream.speed.views import ViewWriter
 from logistream.speed.watermark import offline_steps
@@ -86,6 +92,7 @@ class SpeedProcessor:
         self.offsets = OffsetBook()
         self.lag: dict[int, int] = {}
         self.acks = Acknowledgements(self.trucks, self.dirty)
+        self.shipments = ShipmentFeed(self.registry, self.rules)
         self.progress = Progress()
         self._failed = False
         self._last_sweep_wm = float("-inf")
@@ -120,9 +127,16 @@ class SpeedProcessor:
         self.store.ensure_topic()
         ensure_topics(
             self.settings,
-            [self.topic, self.settings.topic_alerts, self.settings.topic_commands],
+            [
+                self.topic,
+                self.settings.topic_alerts,
+                self.settings.topic_commands,
+                self.settings.topic_shipment_events,
+            ],
             endpoints=self.endpoints,
         )
+        # Every active shipment is known before the first reading is processed.
+        self.shipments.open(self.settings, self.endpoints, self.group, self.instance)
         self.views = ViewWriter(redis.Redis.from_url(self.endpoints.redis_url))
         self.consumer = group_consumer(
             self.settings,
@@ -141,6 +155,7 @@ class SpeedProcessor:
             consumer=self.consumer,
             topic=self.topic,
             alerts_topic=self.settings.topic_alerts,
+            stage_events_topic=self.settings.topic_shipment_events,
             book=self.offsets,
             metrics=self.metrics,
             write_views=self._write_views,
@@ -173,6 +188,7 @@ class SpeedProcessor:
         try:
             while not self.stopping():
                 self._poll_commands()
+                self._poll_shipments()
                 msgs = self._next_batch()
                 if msgs:
                     self._process(msgs)
@@ -204,6 +220,7 @@ class SpeedProcessor:
                 self.consumer.close()
             if self.commands is not None:
                 self.commands.close()
+            self.shipments.close()
             if self.producer is not None:
                 self.producer.flush(30)
             if self.views is not None:
@@ -363,6 +380,7 @@ class SpeedProcessor:
                 partition,
                 self.contexts.get(truck_id, reading.cargo),
                 self._fleet_time,
+                self.shipments.for_truck(truck_id),
             )
             if not step.accepted:
                 progress.late += 1
@@ -383,6 +401,10 @@ class SpeedProcessor:
             self.offsets.saw_event(partition, reading.timestamp)
             if step.changes:
                 self.acks.add_changes(batch, step.changes, record_ts)
+            if step.stage_events:
+                batch.stage_events.extend(step.stage_events)
+            if step.shipment_live is not None:
+                batch.shipments[step.shipment_live.shipment_id] = step.shipment_live
         self._sweep(batch)
         self.delivery.deliver(batch)
         self.metrics.processed.inc(sum(len(h) for h in batch.history.values()))
@@ -423,7 +445,51 @@ class SpeedProcessor:
 
     def _write_views(self, batch: Batch) -> None:
         assert self.views is not None
-        self.views.write_batch(batch.touched.values(), batch.history, batch.changes)
+        self.views.write_batch(
+            batch.touched.values(),
+            batch.history,
+            batch.changes,
+            batch.shipments.values(),
+            batch.stage_events,
+        )
+
+    # ---- shipments ----------------------------------------------------------------------------
+
+    def _poll_shipments(self) -> None:
+        """New shipment records: a dispatcher's stage override applies at once to a truck this
+        processor holds (others at their next reading); an ended shipment leaves the views."""
+        assert self.delivery is not None
+        assert self.views is not None
+        changes = self.shipments.poll()
+        batch = Batch()
+        for ctx in changes.active:
+            state = self.trucks.get(ctx.record.shipment.truck_id)
+            track = state.shipment if state is not None else None
+            if state is None or track is None or track.progress.shipment_id != ctx.shipment_id:
+                continue
+            done = apply_override(track, ctx)
+            if not done.events:
+                continue
+            track = done.track
+            if track.live is not None:
+                progress = track.progress
+                live = replace_struct(
+                    track.live, stage=progress.stage, stop=progress.stop, since=progress.since
+                )
+                track = replace_struct(track, live=live)
+                batch.shipments[ctx.shipment_id] = live
+            new = replace_struct(state, shipment=track)
+            self.trucks[state.truck_id] = new
+            self.dirty.add(state.truck_id)
+            batch.touched[state.truck_id] = new
+            batch.stage_events.extend(done.events)
+        for shipment_id in changes.ended:
+            try:
+                self.views.forget_shipment(shipment_id)
+            except Exception as error:  # shown until Redis is back; the next end retries
+                log.warning("could not remove shipment %s from the views: %s", shipment_id, error)
+        if batch.stage_events:
+            self.delivery.deliver(batch)
 
     # ---- acknowledgements ---------------------------------------------------------------------
 

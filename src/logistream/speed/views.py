@@ -7,13 +7,14 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING
 
-from logistream.events import SEVERITY_ORDER, Alert
+from logistream.events import SEVERITY_ORDER, Alert, StageEvent
 from logistream.live_views import (
     AlertSummary,
     HeartbeatRecord,
     LiveViewsWriter,
     ProbeLatest,
     RedisLiveViewsWriter,
+    ShipmentLive,
     TruckLatest,
 )
 from logistream.live_views.interface import HistoryKey
@@ -82,10 +83,12 @@ class ViewWriter:
         trucks: Iterable[TruckState],
         history: Mapping[HistoryKey, Sequence[tuple[float, float]]],
         changes: Sequence[Alert],
+        shipments: Iterable[ShipmentLive] = (),
+        stage_events: Iterable[StageEvent] = (),
     ) -> None:
-        """Apply one batch: latest states, new history points (by truck and probe) and alert
-        changes, in one trip."""
-        self.store.write_batch(latest_of(trucks), history, changes)
+        """Apply one batch: latest states, new history points (by truck and probe), alert
+        changes, shipments' live states and stage changes, in one trip."""
+        self.store.write_batch(latest_of(trucks), history, changes, shipments, stage_events)
 
     def rewrite(self, states: Iterable[TruckState], partitions: Iterable[int]) -> None:
         """Rewrite every view of these trucks from their state, and mark the partitions whole."""
@@ -95,6 +98,7 @@ class ViewWriter:
             history_of(states),
             [a for s in states for a in s.alerts.values()],
             partitions,
+            [s.shipment.live for s in states if s.shipment is not None and s.shipment.live],
         )
 
     def missing_partitions(self, partitions: Iterable[int]) -> set[int]:
@@ -106,3 +110,6 @@ class ViewWriter:
 
     def forget_heartbeat(self, instance: str) -> None:
         self.store.forget_heartbeat(instance)
+
+    def forget_shipment(self, shipment_id: str) -> None:
+        self.store.forget_shipment(shipment_id)

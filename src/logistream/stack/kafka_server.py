@@ -21,6 +21,7 @@ from typing import Any
 from logistream.config import Settings
 from logistream.errors import StackError
 from logistream.kafka import ensure_topics, make_admin, pipeline_topics
+from logistream.shipments.publish import ensure_topic as ensure_shipments_topic
 from logistream.stack import prereqs, security
 from logistream.stack.layout import KafkaNodeSpec, StackLayout
 from logistream.stack.process import (
@@ -398,6 +399,7 @@ class KafkaCluster:
         if self.layout.secure:
             security.apply_kafka_security(self.admin(), self.settings)
         ensure_topics(self.client_settings(), pipeline_topics(self.settings))
+        ensure_shipments_topic(self.client_settings())
 
     def down(self) -> None:
         """Stop every node at once: stopped one by one, the last would wait for a quorum."""

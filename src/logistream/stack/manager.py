@@ -70,8 +70,10 @@ class Stack:
         if self.settings.kafka_bootstrap:
             # An external cluster still needs the pipeline's topics.
             from logistream.kafka import ensure_topics, pipeline_topics
+            from logistream.shipments.publish import ensure_topic as ensure_shipments_topic
 
             ensure_topics(self.settings, pipeline_topics(self.settings))
+            ensure_shipments_topic(self.settings)
         if self.secure:
             security.write_service_env_files(self.settings, self.kafka_bootstrap)
 

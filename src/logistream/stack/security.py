@@ -104,6 +104,7 @@ def kafka_acls(settings: Settings) -> dict[str, list[tuple[str, str, str, str]]]
     """Per service: (resource type, name, pattern type, operation) it is allowed."""
     telemetry, alerts = settings.topic_telemetry, settings.topic_alerts
     commands, dlq = settings.topic_commands, settings.topic_dlq
+    shipments, stage_events = settings.topic_shipments, settings.topic_shipment_events
     # The speed layer's compacted checkpoint topic, named after the telemetry topic; the speed
     # layer creates it itself on first start.
     checkpoint = f"{telemetry}.speed-checkpoint"
@@ -112,8 +113,8 @@ def kafka_acls(settings: Settings) -> dict[str, list[tuple[str, str, str, str]]]
         return ("TOPIC", name, "LITERAL", operation)
 
     def groups(prefix: str) -> tuple[str, str, str, str]:
-        # Prefixed: the speed layer also reads with "<group>.commands.<instance>" and
-        # "<group>.checkpoint-reader.<uuid>".
+        # Prefixed: the speed layer also reads with "<group>.commands.<instance>",
+        # "<group>.shipments.<instance>" and "<group>.checkpoint-reader.<uuid>".
         return ("GROUP", prefix, "PREFIXED", "READ")
 
     return {
@@ -125,6 +126,8 @@ def kafka_acls(settings: Settings) -> dict[str, list[tuple[str, str, str, str]]]
             topic(checkpoint, "READ"),
             topic(checkpoint, "WRITE"),
             topic(checkpoint, "CREATE"),
+            topic(shipments, "READ"),
+            topic(stage_events, "WRITE"),
             groups(settings.speed_group),
         ],
         "bridge": [
@@ -134,8 +137,18 @@ def kafka_acls(settings: Settings) -> dict[str, list[tuple[str, str, str, str]]]
             groups(settings.bridge_group),
         ],
         # HTTP ingest publishes readings; acknowledgements go to the command topic.
-        "api": [topic(telemetry, "WRITE"), topic(commands, "WRITE")],
-        "dashboard": [topic(commands, "WRITE")],
+        # The shipment store's writers publish every change on the compacted shipments topic.
+        "api": [
+            topic(telemetry, "WRITE"),
+            topic(commands, "WRITE"),
+            topic(shipments, "WRITE"),
+            topic(shipments, "CREATE"),
+        ],
+        "dashboard": [
+            topic(commands, "WRITE"),
+            topic(shipments, "WRITE"),
+            topic(shipments, "CREATE"),
+        ],
         "notify": [topic(alerts, "READ"), groups(settings.notify_group)],
     }
 
