@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 from logistream.api.limits import Snapshot
 from logistream.api.options import ApiOptions
 from logistream.api.publish import Publisher
-from logistream.api.token_store import TokenCache, lookup_in
+from logistream.api.token_store import TokenCache, TokenRow, lookup_in
 from logistream.config import Settings, resolve_endpoints, role_password
 from logistream.errors import StoreUnavailable
 from logistream.reads.connect import configure_reader, reader_conninfo
@@ -100,7 +100,7 @@ class Backends:
         with conn:
             yield conn
 
-    def _lookup_token(self, digest: str) -> tuple[str, list[str], bool] | None:
+    def _lookup_token(self, digest: str) -> TokenRow | None:
         with self.reader() as conn:
             return lookup_in(conn, digest)
 

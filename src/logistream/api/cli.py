@@ -122,18 +122,28 @@ def token_create(
         list[str],
         typer.Option("--scope", help="read, ack, ingest or shipments; repeat for several."),
     ],
+    organisation: Annotated[
+        str | None,
+        typer.Option(
+            "--organisation",
+            help="The organisation it acts for (a shipment's receiver.id): a token of the "
+            "receiver records proofs of delivery. Default: none (the fleet operator).",
+        ),
+    ] = None,
 ) -> None:
     """Create an API token; it is printed once and only its hash is stored."""
     from logistream.api.token_store import create_token
 
+    scopes = [s.strip() for item in scope for s in item.split(",")]
     try:
         with _owner_connection() as conn:  # type: ignore[attr-defined]
-            token = create_token(conn, name, [s.strip() for item in scope for s in item.split(",")])
+            token = create_token(conn, name, scopes, organisation)
     except ValueError as error:
         raise ConfigError(str(error)) from error
+    acting = f", organisation {organisation!r}" if organisation else ""
     typer.echo(
-        f"token {name!r} ({', '.join(sorted(set(scope)))}) created; it is shown only now, keep "
-        "it secret:",
+        f"token {name!r} ({', '.join(sorted(set(scope)))}{acting}) created; it is shown only "
+        "now, keep it secret:",
         err=True,
     )
     typer.echo(token)
@@ -162,7 +172,10 @@ def token_list() -> None:
         typer.echo("no API tokens; create one with `logistream api token create NAME --scope read`")
     for t in tokens:
         state = f"revoked {t.revoked_at:%Y-%m-%d %H:%M}Z" if t.revoked_at else "live"
-        typer.echo(f"{t.name:<24} {','.join(t.scopes):<18} created {t.created_at:%Y-%m-%d} {state}")
+        org = f" organisation {t.organisation}" if t.organisation else ""
+        typer.echo(
+            f"{t.name:<24} {','.join(t.scopes):<18} created {t.created_at:%Y-%m-%d} {state}{org}"
+        )
 
 
 def register(app: typer.Typer) -> None:

@@ -189,8 +189,55 @@ class Shipments(BaseModel):
     next_cursor: str | None = Field(description="Pass as ?cursor= for the next page; null: last.")
 
 
+class LotTemperature(BaseModel):
+    """The lot's temperature up to the handover, as stored with its PoD (°C, minutes)."""
+
+    probes: list[str]
+    readings: int
+    min_c: float | None
+    max_c: float | None
+    mkt_c: float | None = Field(
+        description="Mean kinetic temperature (MKT, USP <1079.2>, ΔH/R = 10,000 K)."
+    )
+    tor_min: float | None = Field(description="Time out of the cargo's range, minutes.")
+    tor_budget_min: float | None = Field(description="The cargo's time-out-of-range budget.")
+    excursions: int | None
+    longest_excursion_min: float | None
+
+
+class Pod(BaseModel):
+    """A lot's proof of delivery: accepted or rejected at its handover stop, once."""
+
+    stop: int = Field(description="Index into the document's stops.")
+    stop_id: str
+    lot: str
+    decision: Literal["accepted", "rejected"]
+    by: str = Field(description="Who recorded it: the user's or the API token's name.")
+    name: str = Field(description="The printed name of who signed at the handover.")
+    at: float = Field(description="When it was signed, Unix epoch seconds.")
+    note: str
+    temperature: LotTemperature | None = Field(
+        description="The lot's temperature summary up to the signature (null: not stored)."
+    )
+
+
+class PodIn(BaseModel):
+    """The receiver accepts or rejects one lot at the stop where it is handed over."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    stop: str = Field(min_length=1, max_length=64, description="The stop's id (stop_id).")
+    lot: str = Field(min_length=1, max_length=64, description="The lot number.")
+    decision: Literal["accepted", "rejected"]
+    name: str = Field(
+        min_length=1, max_length=200, description="The printed name of who signs for the lot."
+    )
+    note: str = Field("", max_length=2000, description="Kept with the PoD and in the log.")
+
+
 class Shipment(BaseModel):
-    """A shipment's record: its document, status, version, latest override and change log."""
+    """A shipment's record: its document, status, version, latest override, change log and
+    proofs of delivery."""
 
     shipment_id: str
     status: ShipmentStatus
@@ -200,6 +247,7 @@ class Shipment(BaseModel):
     override: StageOverrideOut | None
     document: ShipmentDocument
     changes: list[ShipmentChange] = Field(description="Oldest first.")
+    pods: list[Pod] = Field(description="Proofs of delivery, by stop then lot.")
     live: ShipmentLive | None = Field(
         description="The live state; null when the speed layer does not track the shipment."
     )

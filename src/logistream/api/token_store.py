@@ -14,6 +14,7 @@ from logistream.api.tokens import (
     AuthProblem,
     Principal,
     check_name,
+    check_organisation,
     check_scopes,
     hash_token,
     new_token,
@@ -41,6 +42,11 @@ class TokenInfo:
     scopes: tuple[str, ...]
     created_at: datetime
     revoked_at: datetime | None
+    organisation: str | None = None
+
+
+TokenRow = tuple[str, list[str], bool] | tuple[str, list[str], bool, str | None]
+"""What a lookup finds: name, scopes, revoked, and (since 0032) the organisation."""
 
 
 def _missing_schema(error: Exception) -> SchemaMissing:
@@ -51,25 +57,33 @@ def _missing_schema(error: Exception) -> SchemaMissing:
     )
 
 
-def create_token(conn: psycopg.Connection[Any], name: str, scopes: list[str]) -> str:
-    """Store a new token for ``name`` and return it (the only time it exists in clear)."""
+def create_token(
+    conn: psycopg.Connection[Any],
+    name: str,
+    scopes: list[str],
+    organisation: str | None = None,
+) -> str:
+    """Store a new token for ``name`` (acting for ``organisation``, None: the operator) and
+    return it (the only time it exists in clear)."""
     import psycopg
 
     check_name(name)
     wanted = sorted(check_scopes(scopes))
+    check_organisation(organisation)
     token = new_token()
     try:
         with conn.transaction():
             conn.execute(
-                "INSERT INTO api_tokens (name, scopes, token_hash) VALUES (%s, %s, %s)",
-                [name, wanted, hash_token(token)],
+                "INSERT INTO api_tokens (name, scopes, token_hash, organisation) "
+                "VALUES (%s, %s, %s, %s)",
+                [name, wanted, hash_token(token), organisation],
             )
     except psycopg.errors.UniqueViolation:
         raise TokenError(
             f"a live token named {name!r} exists; revoke it first "
             f"(`logistream api token revoke {name}`) or choose another name"
         ) from None
-    except psycopg.errors.UndefinedTable as error:
+    except (psycopg.errors.UndefinedTable, psycopg.errors.UndefinedColumn) as error:
         raise _missing_schema(error) from None
     return token
 
@@ -91,9 +105,10 @@ def revoke_token(conn: psycopg.Connection[Any], name: str) -> int:
 
 def list_tokens(conn: psycopg.Connection[Any]) -> list[TokenInfo]:
     rows = conn.execute(
-        "SELECT name, scopes, created_at, revoked_at FROM api_tokens ORDER BY name, created_at"
+        "SELECT name, scopes, created_at, revoked_at, organisation FROM api_tokens "
+        "ORDER BY name, created_at"
     ).fetchall()
-    return [TokenInfo(str(r[0]), tuple(r[1]), r[2], r[3]) for r in rows]
+    return [TokenInfo(str(r[0]), tuple(r[1]), r[2], r[3], r[4]) for r in rows]
 
 
 class TokenCache:
@@ -105,7 +120,7 @@ class TokenCache:
 
     def __init__(
         self,
-        lookup: Callable[[str], tuple[str, list[str], bool] | None],
+        lookup: Callable[[str], TokenRow | None],
         ttl_s: float,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
@@ -127,7 +142,8 @@ class TokenCache:
         elif found[2]:
             answer, keep = revoked_token(found[0]), self._ttl
         else:
-            answer, keep = Principal(found[0], frozenset(found[1])), self._ttl
+            organisation = found[3] if len(found) > 3 else None
+            answer, keep = Principal(found[0], frozenset(found[1]), organisation), self._ttl
         with self._lock:
             if len(self._cache) > 10_000:
                 self._cache.clear()  # bounded: a flood of random tokens cannot grow it
@@ -136,10 +152,11 @@ class TokenCache:
         return answer
 
 
-def lookup_in(conn: psycopg.Connection[Any], digest: str) -> tuple[str, list[str], bool] | None:
+def lookup_in(conn: psycopg.Connection[Any], digest: str) -> TokenRow | None:
     row = conn.execute(
-        "SELECT name, scopes, revoked FROM api_token_lookup(%s)", [digest]
+        "SELECT name, scopes, revoked, organisation FROM api_token_lookup(%s)", [digest]
     ).fetchone()
     if row is None:
         return None
-    return str(row[0]), [str(s) for s in row[1]], bool(row[2])
+    organisation = None if row[3] is None else str(row[3])
+    return str(row[0]), [str(s) for s in row[1]], bool(row[2]), organisation

@@ -26,6 +26,8 @@ class Principal:
 
     name: str
     scopes: frozenset[str]
+    organisation: str | None = None
+    """The organisation it acts for (a shipment's receiver signs PoDs); None: the operator."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,6 +64,16 @@ def check_scopes(scopes: list[str]) -> frozenset[str]:
             f"--scope {', '.join(wrong) or '(none)'}: give one or more of {', '.join(SCOPES)}"
         )
     return frozenset(scopes)
+
+
+def check_organisation(organisation: str | None) -> str | None:
+    """An organisation id as shipment files name them (``receiver.id``), or None."""
+    if organisation is not None and not NAME_RE.match(organisation):
+        raise ValueError(
+            f"--organisation {organisation!r}: use the organisation's id as shipment files name "
+            "it (receiver.id): 1-64 letters, digits, '.', '_', '@' or '-'"
+        )
+    return organisation
 
 
 def bearer_token(header: str | None) -> str | AuthProblem:

@@ -34,10 +34,12 @@ from logistream.api.paging import (
     split_page,
 )
 from logistream.api.routes.common import ID_PATTERN, backends, json_response
+from logistream.api.schemas import ReportFormat
 from logistream.api.shipment_input import MAX_ID, NotJson, decode_json, read_shipment
 from logistream.api.shipment_outbox import ShipmentOutbox
 from logistream.api.shipment_schemas import (
     CancelIn,
+    PodIn,
     Shipment,
     ShipmentRefusal,
     Shipments,
@@ -56,7 +58,7 @@ if TYPE_CHECKING:
     import psycopg
 
     from logistream.registry import Registry
-    from logistream.shipments.store import ShipmentChange
+    from logistream.shipments.store import ShipmentChange, ShipmentStore
 
 router = APIRouter(prefix="/v1/shipments", tags=["shipments"])
 Reader = Annotated[Principal, Depends(require("read"))]
@@ -149,8 +151,30 @@ def summary_dict(
     }
 
 
+def pod_dicts(store: ShipmentStore, record: ShipmentRecord) -> list[dict[str, Any]]:
+    """The record's PoDs, each with the lot's temperature summary stored when it was signed."""
+    shipment_id, stops = record.shipment.shipment_id, record.shipment.stops
+    return [
+        {
+            "stop": pod.stop_index,
+            "stop_id": stops[pod.stop_index].stop_id,
+            "lot": pod.lot,
+            "decision": pod.decision,
+            "by": pod.by,
+            "name": pod.name,
+            "at": _stamp(pod.at),
+            "note": pod.note,
+            "temperature": store.pod_temperature(shipment_id, pod.lot),
+        }
+        for pod in record.pods
+    ]
+
+
 def record_dict(
-    record: ShipmentRecord, changes: list[ShipmentChange], live: ShipmentLive | None
+    record: ShipmentRecord,
+    changes: list[ShipmentChange],
+    live: ShipmentLive | None,
+    pods: list[dict[str, Any]] | None = None,
 ) -> dict[str, Any]:
     created = next((c.at for c in changes if c.change == "created"), record.updated_at)
     return {
@@ -172,6 +196,7 @@ def record_dict(
             }
             for c in changes
         ],
+        "pods": pods or [],
         "live": _live(live),
     }
 
@@ -272,8 +297,9 @@ def list_shipments(
     "/{shipment_id}", response_model=Shipment, responses=responses(401, 403, 404, 422, 429, 503)
 )
 def shipment(request: Request, shipment_id: ShipmentIdPath, _who: Reader) -> Response:
-    """One shipment: its document, status, version, latest stage override, change log, and its
-    live state (stage, ETA per stop left) while the speed layer tracks it (scope: read)."""
+    """One shipment: its document, status, version, latest stage override, change log, proofs
+    of delivery (each with the lot's temperature summary up to the signature), and its live
+    state (stage, ETA per stop left) while the speed layer tracks it (scope: read)."""
     from logistream.shipments.store import ShipmentStore
 
     api = backends(request)
@@ -283,8 +309,9 @@ def shipment(request: Request, shipment_id: ShipmentIdPath, _who: Reader) -> Res
         if record is None:
             raise _not_found(shipment_id)
         changes = store.changes(shipment_id)
+        pods = pod_dicts(store, record)
     live = RedisLiveViews(api.redis).shipment(shipment_id)
-    return json_response(record_dict(record, changes, live))
+    return json_response(record_dict(record, changes, live, pods))
 
 
 # ---- writes ------------------------------------------------------------------------------------
@@ -301,12 +328,17 @@ def _answer(api: Backends, box: ShipmentOutbox, shipment_id: str, created: int) 
         store = ShipmentStore(conn, _registry(api))
         record = store.get(shipment_id)
         changes = store.changes(shipment_id)
-    assert record is not None  # just stored; shipments are never deleted
+        assert record is not None  # just stored; shipments are never deleted
+        pods = pod_dicts(store, record)
     try:
         live = RedisLiveViews(api.redis).shipment(shipment_id)
     except RedisError:  # the change is stored: a live-view outage must not hide that
         live = None
-    body = {**record_dict(record, changes, live), "published": warning is None, "warning": warning}
+    body = {
+        **record_dict(record, changes, live, pods),
+        "published": warning is None,
+        "warning": warning,
+    }
     return json_response(body, status_code=created if warning is None else 202)
 
 
@@ -405,3 +437,124 @@ def override_stage(
                 error = ShipmentError("stop", error.fix)
             raise _refused(error, conflict=error.field == "status") from None
     return _answer(api, outbox(request), shipment_id, 200)
+
+
+@router.post(
+    "/{shipment_id}/pod", response_model=ShipmentWritten, responses=_written_responses(200)
+)
+def record_pod(
+    request: Request, shipment_id: ShipmentIdPath, who: Shipper, body: Annotated[PodIn, Body()]
+) -> Response:
+    """The receiver accepts or rejects one lot at the stop where it is handed over (scope:
+    shipments), as ``logistream shipments pod``: only a token of the shipment's receiving
+    organisation (``logistream api token create NAME --scope shipments --organisation ORG``)
+    signs, recorded with the token's name, the lot's temperature summary up to now and the
+    note; the shipment is delivered when every lot is signed for. Then published. 403 for a
+    token of another organisation (or of none); 422 for an unknown stop or lot, or a lot handed
+    over at another stop; 409 when the lot is already signed for or the shipment is no longer
+    active."""
+    from logistream.shipments.pod import PodRequest, Signatory
+    from logistream.shipments.store import ShipmentStore
+
+    api = backends(request)
+    pod = PodRequest(body.stop, body.lot, body.decision, body.name, datetime.now(UTC), body.note)
+    with owner(api) as conn:
+        store = ShipmentStore(conn, _registry(api))
+        try:
+            store.record_pod(shipment_id, pod, Signatory(who.name, who.organisation))
+        except NotFound:
+            raise _not_found(shipment_id) from None
+        except ShipmentError as error:
+            raise _pod_refused(store, shipment_id, body.lot, error) from None
+    return _answer(api, outbox(request), shipment_id, 200)
+
+
+def _pod_refused(
+    store: ShipmentStore, shipment_id: str, lot: str, error: ShipmentError
+) -> ApiError:
+    """403 for a signer outside the receiver, 409 for what is stored (the shipment no longer
+    active, the lot already signed for), else 422; the CLI's one line in every case."""
+    if error.field == "organisation":
+        return ApiError(403, "not_receiver", str(error), field=error.field)
+    if error.field == "lot":
+        record = store.get(shipment_id)
+        if record is not None and any(p.lot == lot for p in record.pods):
+            return ApiError(409, "lot_already_signed", str(error), field=error.field)
+    return _refused(error, conflict=error.field == "status")
+
+
+# ---- report ------------------------------------------------------------------------------------
+
+
+@router.get(
+    "/{shipment_id}/report",
+    response_class=Response,
+    responses=responses(
+        401,
+        403,
+        404,
+        422,
+        429,
+        503,
+        ok={
+            200: {
+                "description": "The latest issued version: the same bytes as `logistream report "
+                "shipment ID --format json`.",
+                "content": {"application/json": {"schema": {"type": "object"}}},
+            },
+            409: {
+                "model": ShipmentRefusal,
+                "description": "PDF or CSV asked: made only by `logistream report shipment`.",
+            },
+        },
+    ),
+)
+def shipment_report(
+    request: Request,
+    shipment_id: ShipmentIdPath,
+    _who: Reader,
+    format: ReportFormat = "json",
+) -> Response:
+    """The shipment report's latest issued version (scope: read), as stored when `logistream
+    report shipment ID` issued it (``shipment_report_versions``): the API does not issue
+    shipment reports, so a version reflects the archive, stages, PoDs and releases as they were
+    then (``version`` and ``issued_at`` say when). JSON only: the PDF and CSV are rendered by the
+    batch layer, which this API does not import (409 names the command that makes them). 404
+    when the shipment is unknown or no version was issued yet."""
+    from logistream.reads.shipment_reports import latest_shipment_report, report_json
+    from logistream.shipments.store import ShipmentStore
+
+    api = backends(request)
+    with api.reader() as conn:
+        if ShipmentStore(conn, _registry(api)).get(shipment_id) is None:
+            raise _not_found(shipment_id)
+        content = latest_shipment_report(conn, shipment_id)
+    if content is None:
+        raise ApiError(
+            404,
+            "report_not_issued",
+            f"No report issued for shipment {shipment_id!r} yet; issue one with `logistream "
+            f"report shipment {shipment_id}`.",
+        )
+    if format != "json":
+        raise ApiError(
+            409,
+            "report_format_unavailable",
+            f"The API hands out the shipment report as JSON (?format=json); the {format.upper()} "
+            f"is made by `logistream report shipment {shipment_id} --format {format}`.",
+            field="format",
+        )
+    version = content.get("version")
+    filename = f"shipment-{shipment_id}-v{version}.json"
+    return Response(
+        report_json(content),
+        media_type="application/json",
+        headers={
+            "Content-Disposition": f'attachment; filename="{_ascii(filename)}"',
+            "X-Report-Version": str(version),
+        },
+    )
+
+
+def _ascii(name: str) -> str:
+    return "".join(c if c.isascii() and c.isprintable() and c not in '"\\/' else "_" for c in name)
