@@ -7,7 +7,7 @@ no tile server reachable.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from functools import lru_cache
 from importlib import resources
 from typing import Any, Final
@@ -84,8 +84,13 @@ def route_paths(registry: Registry, names: Iterable[str] | None = None) -> list[
     ]
 
 
-def truck_points(fleet: Sequence[TruckView], registry: Registry) -> list[dict[str, Any]]:
-    """Trucks with a known position, coloured by status class, with a tooltip's fields."""
+def truck_points(
+    fleet: Sequence[TruckView],
+    registry: Registry,
+    shipments: Mapping[str, str] | None = None,
+) -> list[dict[str, Any]]:
+    """Trucks with a known position, coloured by status class, with a tooltip's fields
+    (``shipments``: truck id → its shipment's reference and next stop, shown in the tooltip)."""
     points = []
     for view in fleet:
         reading = view.reading
@@ -102,6 +107,7 @@ def truck_points(fleet: Sequence[TruckView], registry: Registry) -> list[dict[st
                 "temp": probe_temps.live_text(view, registry),
                 "cargo": registry.profile_for(reading.cargo).label,
                 "route": registry.routes[truck.route].label if truck else "—",
+                "shipment": (shipments or {}).get(view.truck_id, "no shipment"),
             }
         )
     # Alarms drawn last, so they are on top.

@@ -16,7 +16,7 @@ import pydeck as pdk
 from logistream.serving import map_data
 
 _TOOLTIP = {
-    "html": "<b>{truck}</b> — {status}<br/>{temp} · {cargo}<br/>{route}",
+    "html": "<b>{truck}</b> — {status}<br/>{temp} · {cargo}<br/>{route}<br/>{shipment}",
     "style": {"fontSize": "12px"},
 }
 
@@ -83,10 +83,26 @@ def kenya_deck(
     trail: Sequence[dict[str, Any]] = (),
     view: dict[str, float] | None = None,
     style_url: str | None = None,
+    fences: Sequence[dict[str, Any]] = (),
 ) -> pdk.Deck:
     """Kenya with the routes, an optional trail and the trucks on top (``style_url``: a
-    basemap under them; none by default)."""
+    basemap under them; none by default); ``fences``: geofences drawn as polygons (rows with
+    ``polygon``, a ring of [lon, lat])."""
     layers = _base_layers()
+    if fences:
+        layers.append(
+            pdk.Layer(
+                "PolygonLayer",
+                list(fences),
+                id="geofences",
+                get_polygon="polygon",
+                get_fill_color=[155, 89, 182, 90],
+                get_line_color=[155, 89, 182, 230],
+                stroked=True,
+                filled=True,
+                line_width_min_pixels=2,
+            )
+        )
     layers.append(
         pdk.Layer(
             "PathLayer",

@@ -7,6 +7,7 @@ import time
 import streamlit as st
 
 from logistream.serving import live_data, map_data, map_view, ui
+from logistream.serving.screens import shipments
 
 REFRESH_S = 2.0
 
@@ -37,7 +38,7 @@ def _live() -> None:
     routes = {t.route for t in registry.trucks if t.truck_id in {v.truck_id for v in fleet}}
     deck = map_view.kenya_deck(
         map_data.route_paths(registry, routes or None),
-        map_data.truck_points(fleet, registry),
+        map_data.truck_points(fleet, registry, shipments.truck_labels()),
         style_url=s.map_style_url,
     )
     st.pydeck_chart(deck, height=520)

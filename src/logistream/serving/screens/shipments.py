@@ -1,0 +1,399 @@
+"""Shipments: the list (stage, next stop and ETA live from the speed layer; filters; a status
+colour), and one shipment's page (map with its geofences and the truck's trail, stages timeline,
+ETA per stop, lots with their verdicts, change log, proof of delivery, release, stage override,
+report download). A dispatcher creates a shipment from a file and cancels one.
+
+Shipments are read from PostgreSQL with the read-only role, their live state from Redis; every
+change is made with the owner's connection through ``ShipmentStore`` (one transaction each, as
+the CLI and the API make them) and then published on the ``shipments`` topic, so the speed
+layer learns it. The logic shown lives in ``serving/shipments_data.py``.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+import streamlit as st
+
+from logistream.errors import LogiStreamError
+from logistream.serving import map_data, map_view, ui
+from logistream.serving import shipments_data as sd
+from logistream.serving.truck_data import clock
+from logistream.serving.users import User
+from logistream.shipments.model import STAGES
+
+if TYPE_CHECKING:
+    import psycopg
+
+    from logistream.live_views.records import ShipmentLive
+    from logistream.shipments.store import ShipmentStore
+    from logistream.shipments.wire import ShipmentRecord
+
+TRAIL_H = 12.0
+
+
+@contextmanager
+def _owner() -> Iterator[psycopg.Connection[Any]]:
+    # Changes need the owner's role: the dashboard's reader role cannot write.
+    import psycopg
+
+    from logistream.config import resolve_endpoints
+
+    url = resolve_endpoints(ui.settings()).database_url
+    with psycopg.connect(url, autocommit=True, connect_timeout=5) as conn:
+        yield conn
+
+
+def _change(what: Callable[[ShipmentStore], ShipmentRecord], done: str) -> bool:
+    """Make one change with the owner's connection, publish it, say so; a refusal is shown as
+    its one line. True when the change was stored."""
+    from logistream.shipments.publish import ShipmentPublisher
+    from logistream.shipments.store import ShipmentStore
+
+    registry = ui.registry()
+    try:
+        with _owner() as conn:
+            record = what(ShipmentStore(conn, registry))
+            publisher = ShipmentPublisher(ui.settings(), registry, timeout_s=10.0)
+            try:
+                publisher.publish(conn, record.shipment.shipment_id)
+            except LogiStreamError as error:
+                st.warning(
+                    f"{done}, but not on Kafka yet ({error}); the next start of the CLI or the "
+                    "API sends it."
+                )
+                return True
+            finally:
+                publisher.close()
+    except LogiStreamError as error:
+        st.error(str(error))
+        return False
+    except ui.pg_errors() as error:
+        ui.store_down("PostgreSQL", error)
+        return False
+    st.session_state["shipment_done"] = done
+    return True
+
+
+def _records() -> list[ShipmentRecord]:
+    from logistream.shipments.store import ShipmentStore
+
+    with ui.reader() as conn:
+        return ShipmentStore(conn, ui.registry()).list()
+
+
+def truck_labels() -> dict[str, str]:
+    """Truck id → its active shipment's reference and next stop, for the live map's tooltip
+    (empty when a store is not answering: the map draws without them)."""
+    import psycopg
+
+    down: tuple[type[BaseException], ...] = (psycopg.Error, LogiStreamError, *ui.redis_errors())
+    try:
+        records = _records()
+        live = {s.shipment_id: s for s in ui.live().shipments()}
+    except down:  # a store down or not migrated yet: the map draws without them
+        return {}
+    return sd.truck_labels(records, live)
+
+
+def _user() -> User:
+    user = ui.current_user()
+    return user if user is not None else User("anonymous", "viewer")
+
+
+def _create(user: User) -> None:
+    with st.expander("New shipment (from a TOML or JSON shipment file)"):
+        upload = st.file_uploader("Shipment file", type=["toml", "json"], key="shipment_file")
+        if st.button("Create shipment", key="shipment_create") and upload is not None:
+            from logistream.shipments.errors import ShipmentError
+            from logistream.shipments.store import new_record
+
+            try:
+                shipment = sd.parse_upload(upload.name, upload.getvalue(), ui.registry())
+            except ShipmentError as error:
+                st.error(str(error))
+                return
+            if _change(
+                lambda store: store.create(new_record(shipment), user.name),
+                f"Shipment {shipment.shipment_id} created",
+            ):
+                st.query_params["shipment"] = shipment.shipment_id
+                st.rerun()
+
+
+def _cancel(user: User, records: list[ShipmentRecord]) -> None:
+    active = [r.shipment.shipment_id for r in records if r.status == "active"]
+    if not active:
+        return
+    with st.expander("Cancel a shipment"):
+        chosen = st.selectbox("Shipment to cancel", active, key="cancel_shipment")
+        reason = st.text_input("Why", key="cancel_reason")
+        if (
+            st.button("Cancel the shipment", key="cancel_go")
+            and chosen is not None
+            and _change(
+                lambda store: store.cancel(chosen, user.name, reason),
+                f"Shipment {chosen} cancelled",
+            )
+        ):
+            st.rerun()
+
+
+def _list(records: list[ShipmentRecord], live: dict[str, ShipmentLive], alerts: set[str]) -> None:
+    s = ui.settings()
+    left, middle, right = st.columns(3)
+    shippers = left.multiselect(
+        "Shipper", sorted({r.shipment.shipper.name for r in records}), key="filter_shipper"
+    )
+    receivers = middle.multiselect(
+        "Receiver", sorted({r.shipment.receiver.name for r in records}), key="filter_receiver"
+    )
+    stages = right.multiselect("Stage", list(STAGES), key="filter_stage")
+    shown = sd.matching(records, live, shippers=shippers, receivers=receivers, stages=stages)
+    rows = sd.list_rows(shown, live, alerts, s.timezone)
+    if not rows:
+        st.info("No shipment matches these filters.")
+        return
+    st.dataframe(rows, hide_index=True, key="shipments_table")
+    st.caption(
+        "Status: " + " · ".join(sd.STATUSES) + f". Stage and ETA live from the speed layer; "
+        f"times in {s.timezone}."
+    )
+
+
+def _map(record: ShipmentRecord, live: ShipmentLive | None) -> None:
+    from logistream.reads.tables import truck_history
+
+    s, registry = ui.settings(), ui.registry()
+    shipment = record.shipment
+    trail: list[tuple[float, float]] = []
+    try:
+        with ui.reader() as conn:
+            since = time.time() - TRAIL_H * 3600
+            for row in truck_history(conn, shipment.truck_id, since).records():
+                if row["lat"] is not None and row["lon"] is not None:
+                    trail.append((row["lat"], row["lon"]))
+    except ui.pg_errors() as error:
+        st.warning(f"PostgreSQL is not answering ({error.__class__.__name__}): no trail.")
+    view = None
+    try:
+        view = ui.live().truck(shipment.truck_id)
+    except ui.redis_errors():
+        pass
+    truck = registry.truck(shipment.truck_id)
+    deck = map_view.kenya_deck(
+        map_data.route_paths(registry, [truck.route] if truck else []),
+        map_data.truck_points([view] if view else [], registry, sd.truck_labels([record], {})),
+        map_data.trail_path(trail),
+        view=sd.fence_view(shipment),
+        style_url=s.map_style_url,
+        fences=sd.fence_polygons(shipment),
+    )
+    st.pydeck_chart(deck, height=360)
+
+
+def _latest_report(conn: psycopg.Connection[Any], shipment_id: str) -> dict[str, Any] | None:
+    row = conn.execute(
+        "SELECT content FROM shipment_report_versions WHERE shipment_id = %s "
+        "ORDER BY version DESC LIMIT 1",
+        [shipment_id],
+    ).fetchone()
+    return None if row is None else dict(row[0])
+
+
+def _pod_form(user: User, record: ShipmentRecord) -> None:
+    shipment = record.shipment
+    choices = sd.pod_choices(record)
+    st.subheader("Proof of delivery")
+    if record.status != "active" or not choices:
+        st.caption("Every lot is signed for." if not choices else f"Shipment {record.status}.")
+        return
+    if not sd.can_sign(user.organisation, shipment):
+        st.caption(
+            f"Signed by a user of the receiving organisation ({shipment.receiver.name}); "
+            f"you are {'of ' + user.organisation if user.organisation else 'fleet staff'}."
+        )
+        return
+    names = {stop.stop_id: stop.name for stop in shipment.stops}
+    stop_id = st.selectbox("Stop", list(choices), format_func=names.__getitem__, key="pod_stop")
+    lot = st.selectbox("Lot", choices.get(stop_id or "", []), key="pod_lot")
+    decision = st.radio("Decision", ["accepted", "rejected"], horizontal=True, key="pod_decision")
+    name = st.text_input("Printed name", key="pod_name")
+    note = st.text_input("Note", key="pod_note")
+    if st.button("Sign for the lot", key="pod_sign") and stop_id and lot:
+        from logistream.shipments.pod import PodRequest
+
+        request = PodRequest(stop_id, lot, str(decision), name, datetime.now(UTC), note)
+
+        def sign(store: ShipmentStore) -> ShipmentRecord:
+            return store.record_pod(shipment.shipment_id, request, store.signatory(user.name))
+
+        if _change(sign, f"Lot {lot} {decision}"):
+            st.rerun()
+
+
+def _release_form(user: User, record: ShipmentRecord) -> None:
+    if not sd.can_release(user.role):
+        return
+    st.subheader("Release or quarantine a lot (quality manager)")
+    shipment_id = record.shipment.shipment_id
+    lot = st.selectbox("Lot", [lot.number for lot in record.shipment.lots], key="release_lot")
+    decision = st.radio(
+        "Decision", ["released", "quarantined"], horizontal=True, key="release_decision"
+    )
+    reason = st.text_input("Why", key="release_reason")
+    if st.button("Record the decision", key="release_go") and lot:
+        from logistream.shipments.releases import record_release
+
+        try:
+            with _owner() as conn:
+                record_release(conn, shipment_id, lot, str(decision), user.name, reason)
+        except LogiStreamError as error:
+            st.error(str(error))
+            return
+        st.session_state["shipment_done"] = f"Lot {lot} {decision}"
+        st.rerun()
+
+
+def _override_form(user: User, record: ShipmentRecord) -> None:
+    if not sd.can_dispatch(user.role) or record.status != "active":
+        return
+    from logistream.shipments.wire import StageOverride
+
+    shipment = record.shipment
+    st.subheader("Set the stage by hand")
+    stage = st.selectbox("Stage", list(STAGES), key="override_stage")
+    stops = list(range(len(shipment.stops)))
+    stop = st.selectbox(
+        "Stop", stops, format_func=lambda i: shipment.stops[i].name, key="override_stop"
+    )
+    reason = st.text_input("Why", key="override_reason")
+    if st.button("Set the stage", key="override_go") and stage and stop is not None:
+        override = StageOverride(stage, int(stop), user.name, datetime.now(UTC), reason)
+        if _change(
+            lambda store: store.override_stage(shipment.shipment_id, override),
+            f"Stage set to {stage}",
+        ):
+            st.rerun()
+
+
+def _report(report: dict[str, Any] | None, shipment_id: str) -> None:
+    st.subheader("Shipment report")
+    if report is None:
+        st.caption(
+            f"No report issued yet: `logistream report shipment {shipment_id}` issues one "
+            "(versioned and digest-signed); its latest version is offered here."
+        )
+        return
+    version = report.get("version")
+    st.markdown(
+        f"Report version **{version}** (verdict **{report.get('verdict')}**), SHA-256 of the "
+        f"archived readings `{report.get('digest')}`"
+    )
+    st.download_button(
+        "Shipment report (JSON)",
+        json.dumps(report, indent=2, ensure_ascii=False).encode(),
+        f"shipment-{shipment_id}-v{version}.json",
+        "application/json",
+        key="report_json",
+    )
+
+
+def _shipment(record: ShipmentRecord, live: ShipmentLive | None, alerts: set[str]) -> None:
+    from logistream.shipments.releases import latest_releases
+    from logistream.shipments.store import ShipmentStore
+
+    s, user = ui.settings(), _user()
+    shipment = record.shipment
+    st.header(f"{shipment.reference} — {shipment.shipment_id}")
+    stop, eta, _late = sd.next_stop(shipment, live)
+    with st.container(horizontal=True, gap="large"):
+        st.metric("Status", sd.status_of(record, live, alerts), width="content")
+        st.metric("Stage", sd.stage_text(shipment, live), width="content")
+        st.metric("Truck", shipment.truck_id, width="content")
+        st.metric("Next stop", stop, width="content")
+        st.metric("ETA", "—" if eta is None else clock(eta, s.timezone), width="content")
+    st.caption(
+        f"{shipment.shipper.name} → {shipment.receiver.name} · {record.status}, version "
+        f"{record.version} · times in {s.timezone}"
+    )
+    if live is not None and live.arrival_forecast:
+        st.warning(live.arrival_forecast)
+    _map(record, live)
+    try:
+        events = ui.live().stage_events(shipment.shipment_id)
+    except ui.redis_errors() as error:
+        ui.store_down("Redis", error)
+        events = []
+    st.subheader("Stages")
+    rows = sd.timeline_rows(shipment, events, s.timezone)
+    if rows:
+        st.dataframe(rows, hide_index=True, key="stages_table")
+    else:
+        st.caption("No stage change seen yet (planned).")
+    st.subheader("Stops and ETA")
+    st.dataframe(sd.eta_rows(shipment, live, s.timezone), hide_index=True)
+    with ui.reader() as conn:
+        releases = {
+            lot: (r.decision, r.by)
+            for lot, r in latest_releases(conn, shipment.shipment_id).items()
+        }
+        report = _latest_report(conn, shipment.shipment_id)
+        changes = ShipmentStore(conn, ui.registry()).changes(shipment.shipment_id)
+    st.subheader("Lots")
+    st.dataframe(sd.lot_rows(record, releases, report), hide_index=True)
+    st.subheader("Changes")
+    st.dataframe(sd.change_rows(changes, s.timezone), hide_index=True)
+    _pod_form(user, record)
+    _release_form(user, record)
+    _override_form(user, record)
+    _report(report, shipment.shipment_id)
+
+
+def _page() -> None:
+    user = _user()
+    try:
+        records = _records()
+    except ui.pg_errors() as error:
+        ui.store_down("PostgreSQL", error)
+        return
+    try:
+        views = ui.live()
+        live = {state.shipment_id: state for state in views.shipments()}
+        alerts = {a.truck_id for a in views.open_alerts()}
+    except ui.redis_errors() as error:
+        st.warning(f"Redis is not answering ({error.__class__.__name__}): no live stage or ETA.")
+        live, alerts = {}, set()
+    done = st.session_state.pop("shipment_done", None)
+    if done:
+        st.success(done)
+    if sd.can_dispatch(user.role):
+        _create(user)
+        _cancel(user, records)
+    if not records:
+        st.info("No shipment yet. A dispatcher creates one from a shipment file.")
+        return
+    _list(records, live, alerts)
+    ids = [r.shipment.shipment_id for r in records]
+    labels = {r.shipment.shipment_id: f"{r.shipment.reference} · {r.shipment.shipment_id}"
+              for r in records}  # fmt: skip
+    wanted = st.query_params.get("shipment")
+    index = ids.index(wanted) if wanted in ids else 0
+    chosen = st.selectbox(
+        "Open a shipment", ids, index=index, format_func=labels.__getitem__, key="open_shipment"
+    )
+    if chosen is None:
+        return
+    st.query_params["shipment"] = chosen
+    record = next(r for r in records if r.shipment.shipment_id == chosen)
+    _shipment(record, live.get(chosen), alerts)
+
+
+def render() -> None:
+    st.title("Shipments")
+    _page()
