@@ -110,6 +110,7 @@ RULE_NAMES: Final = (
     "calibration_overdue",
     "not_precooled",
     "eta_late",
+    "lot_rejected",
 )
 
 AlertState = Literal["open", "acknowledged", "resolved"]

@@ -1,7 +1,8 @@
 """A shipment through the real speed layer: created with `logistream shipments`, tracked from
 the `shipments` topic, its stages seen from the truck's GPS readings (Redis and the
 `shipment_events` topic), the pre-cooling alert, a dispatcher's override, a restart that keeps
-the stage, and a cancellation that takes it off the live views."""
+the stage, a lot rejected at its drop (the shipper's alert), and a cancellation that takes it off
+the live views."""
 
 from __future__ import annotations
 
@@ -30,9 +31,14 @@ NAIROBI = {"lat": -1.2864, "lon": 36.8172}
 """The centre of the origin's fence (the Nairobi central vaccine store)."""
 
 
-def _cli(env: dict[str, str], *args: str) -> str:
+def _cli(env: dict[str, str], *args: str, command: str = "shipments", stdin: str = "") -> str:
     done = subprocess.run(
-        [LOGISTREAM, "shipments", *args], env=env, capture_output=True, text=True, timeout=120
+        [LOGISTREAM, command, *args],
+        env=env,
+        input=stdin,
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     assert done.returncode == 0, done.stderr
     return done.stdout
@@ -121,6 +127,26 @@ def test_a_shipment_is_tracked_from_its_topic_to_its_cancellation(
         )
         assert views.shipment(SHIPMENT).stage == "in_transit"  # type: ignore[union-attr]
         assert [e.cause for e in views.stage_events(SHIPMENT)] == ["geofence", "override"]
+
+        # The Kisumu depot rejects a lot: the shipper's alert.
+        _cli(
+            settings_env,
+            *("add", "wanjiku", "--organisation", "moh-western", "--password-stdin"),
+            command="users",
+            stdin="a long enough password\n",
+        )
+        _cli(
+            settings_env,
+            *("pod", SHIPMENT, "--stop", "kisumu-depot", "--lot", "DIL-0907", "--reject"),
+            *("--name", "Wanjiku M", "--note", "cartons crushed", "--as", "wanjiku"),
+        )
+        rejected = wait_until(
+            lambda: next((a for a in views.open_alerts() if a.rule == "lot_rejected"), None),
+            timeout=60,
+            what="lot_rejected in Redis",
+        )
+        assert "DIL-0907" in rejected.message
+        assert "cartons crushed" in rejected.message
 
         _cli(settings_env, "cancel", SHIPMENT, "--reason", "test over")
         wait_until(

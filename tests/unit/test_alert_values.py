@@ -43,5 +43,6 @@ def test_value_and_limit_carry_their_unit(
 
 
 def test_every_rule_has_a_unit() -> None:
-    # door_open: by its message; calibration_overdue has no value (its message gives the date).
-    assert set(RULE_NAMES) - set(UNITS) == {"door_open", "calibration_overdue"}
+    # door_open: by its message; calibration_overdue has no value (its message gives the date),
+    # nor has lot_rejected (its message names the lots).
+    assert set(RULE_NAMES) - set(UNITS) == {"door_open", "calibration_overdue", "lot_rejected"}

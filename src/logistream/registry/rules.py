@@ -106,6 +106,7 @@ def _default_severity() -> dict[str, Severity]:
         "calibration_overdue": "minor",
         "not_precooled": "major",
         "eta_late": "minor",
+        "lot_rejected": "major",
     }
 
 

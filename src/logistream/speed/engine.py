@@ -371,6 +371,18 @@ def on_watermark(state: TruckState, watermark: float, ctx: RuleContext) -> Step:
     return Step(msgspec.structs.replace(state, alerts=alerts), tuple(made))
 
 
+def apply_rule(state: TruckState, verdicts: Sequence[Verdict], ctx: RuleContext) -> Step:
+    """Verdicts reached outside a reading (a proof of delivery): they open and resolve at the
+    truck's newest reading's place."""
+    last = state.last
+    if not verdicts or last is None:
+        return Step(state)
+    alerts, made = lifecycle.apply_verdicts(
+        state.alerts, verdicts, lifecycle.Where(last, ctx.waypoints), ctx.config.severity
+    )
+    return Step(msgspec.structs.replace(state, alerts=alerts), tuple(made))
+
+
 def acknowledge(state: TruckState, command: AlertCommand) -> Step:
     """Apply an acknowledgement; ``accepted`` is False when the truck has no such open alert."""
     if not any(a.alert_id == command.alert_id for a in state.alerts.values()):

@@ -22,7 +22,7 @@ from logistream.registry import Registry
 from logistream.registry.rules import RulesConfig
 from logistream.shipments.errors import ShipmentError
 from logistream.shipments.publish import ensure_topic
-from logistream.shipments.wire import decode_record
+from logistream.shipments.wire import ShipmentRecord, decode_record
 from logistream.speed.shipment_step import ShipmentContext
 
 log = logging.getLogger("logistream.speed")
@@ -36,6 +36,8 @@ class FeedChanges:
     """Shipments created or changed (a new version), still active."""
     ended: list[str] = field(default_factory=list)
     """Shipment ids no longer active (cancelled or delivered)."""
+    trucks: set[str] = field(default_factory=set)
+    """Trucks whose latest shipment record changed."""
 
 
 class ShipmentFeed:
@@ -47,6 +49,9 @@ class ShipmentFeed:
         self.by_truck: dict[str, ShipmentContext] = {}
         self._truck_of: dict[str, str] = {}
         """shipment id -> truck id, of the active ones."""
+        self.latest: dict[str, ShipmentRecord] = {}
+        """Each truck's latest shipment record, whatever its status (its proofs of delivery
+        outlive the shipment: a rejection is alerted after delivery too)."""
         self.consumer: Consumer | None = None
 
     def open(
@@ -101,6 +106,13 @@ class ShipmentFeed:
             log.warning("shipments: skipping the record at offset %d: %s", offset, error)
             return
         shipment = record.shipment
+        latest = self.latest.get(shipment.truck_id)
+        if latest is None or (
+            latest.shipment.shipment_id == shipment.shipment_id
+            or record.updated_at >= latest.updated_at
+        ):
+            self.latest[shipment.truck_id] = record
+            changes.trucks.add(shipment.truck_id)
         old_truck = self._truck_of.pop(shipment.shipment_id, None)
         held = self.by_truck.get(old_truck) if old_truck is not None else None
         if old_truck is not None and held is not None and held.shipment_id == shipment.shipment_id:

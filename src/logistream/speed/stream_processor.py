@@ -18,7 +18,7 @@ import os
 import socket
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import replace
 
 from msgspec.structs import replace as replace_struct
@@ -50,6 +50,7 @@ from logistream.speed.delivery import Batch, Delivery
 from logistream.speed.heartbeat import Progress, heartbeat_record, partition_lag
 from logistream.speed.metrics import Metrics
 from logistream.speed.offsets import OffsetBook
+from logistream.speed.rules import rejection
 from logistream.speed.shipment_step import apply_override
 from logistream.speed.shipments_feed import ShipmentFeed
 from logistream.speed.state import TruckState
@@ -260,6 +261,7 @@ class SpeedProcessor:
             self.views.rewrite([s for s in restored if s.partition in lost], lost)
         batch = Batch()
         self.acks.apply_pending(restored, batch)
+        self._pod_alerts([s.truck_id for s in restored], batch)
         if batch.changes:
             self.delivery.deliver(batch)
 
@@ -373,7 +375,8 @@ class SpeedProcessor:
                 self.metrics.skipped.labels(error.code).inc()
                 continue
             truck_id = reading.truck_id
-            state = self.trucks.get(truck_id) or engine.new_state(truck_id)
+            known = self.trucks.get(truck_id)
+            state = known or engine.new_state(truck_id)
             step = engine.process(
                 state,
                 reading,
@@ -395,6 +398,8 @@ class SpeedProcessor:
             self.trucks[truck_id] = step.state
             self.dirty.add(truck_id)
             batch.touched[truck_id] = step.state
+            if known is None and truck_id in self.shipments.latest:
+                self._pod_alerts([truck_id], batch)
             batch.history.setdefault((truck_id, reading.probe_id), []).append(
                 (reading.timestamp, reading.temp)
             )
@@ -483,13 +488,35 @@ class SpeedProcessor:
             self.dirty.add(state.truck_id)
             batch.touched[state.truck_id] = new
             batch.stage_events.extend(done.events)
+        self._pod_alerts(changes.trucks, batch)
         for shipment_id in changes.ended:
             try:
                 self.views.forget_shipment(shipment_id)
             except Exception as error:  # shown until Redis is back; the next end retries
                 log.warning("could not remove shipment %s from the views: %s", shipment_id, error)
-        if batch.stage_events:
+        if batch.stage_events or batch.changes:
             self.delivery.deliver(batch)
+
+    def _pod_alerts(self, truck_ids: Iterable[str], batch: Batch) -> None:
+        """lot_rejected from the latest shipment record of these trucks, where this processor
+        holds the truck (another processor holds the others; a truck not heard of yet has no
+        place to name, and is alerted with its first reading here)."""
+        now = time.time()
+        for truck_id in truck_ids:
+            state = self.trucks.get(truck_id)
+            record = self.shipments.latest.get(truck_id)
+            if state is None or state.last is None or record is None:
+                continue
+            step = engine.apply_rule(
+                state,
+                rejection.step(record, state.alerts.get(rejection.RULE), now),
+                self.contexts.get(truck_id, state.last.cargo),
+            )
+            if step.changes:
+                self.trucks[truck_id] = step.state
+                self.dirty.add(truck_id)
+                batch.touched[truck_id] = step.state
+                self.acks.add_changes(batch, step.changes, None)
 
     # ---- acknowledgements ---------------------------------------------------------------------
 
