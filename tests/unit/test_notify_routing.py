@@ -181,6 +181,18 @@ def test_the_shipped_file_loads_and_routes_the_reefer_failure_truck() -> None:
     assert {"amina", "driver:DRV-010", "wanjiru", "partner"} <= {t.person.key for t in targets}
 
 
+def test_the_shipped_file_sends_a_rejected_lot_to_its_shipper_and_quality() -> None:
+    rejected = facts(
+        truck_id="KCB 781C", rule="lot_rejected", severity="major", route="nairobi_kisumu"
+    )
+    targets = route_alert(load_routing(), rejected, at("2025-03-03T10:00"))
+    assert {"kemsa", "wanjiru"} <= {t.person.key for t in targets}
+    other = route_alert(
+        load_routing(), facts(rule="eta_late", severity="minor"), at("2025-03-03T10:00")
+    )
+    assert "kemsa" not in {t.person.key for t in other}
+
+
 @pytest.mark.parametrize(
     ("text", "named"),
     [
