@@ -114,3 +114,48 @@ def test_live_stream_delivers_the_reefer_failure_alert(
         assert resumed[0]["id"] == str(following[0].seq)
         if len(alerts) > 1:
             assert resumed[0]["id"] == alerts[1]["id"]
+
+
+def test_live_stream_sends_shipment_updates_of_the_asked_truck(
+    settings: Settings, settings_env: dict[str, str], client: redis.Redis, tmp_path: Path
+) -> None:
+    from logistream.live_views import RedisLiveViewsWriter, ShipmentLive, StopEtaView
+
+    tokens = prepare(settings, partner=["read"])
+    writer = RedisLiveViewsWriter(client)
+
+    def live(shipment_id: str, truck_id: str, at: float) -> ShipmentLive:
+        return ShipmentLive(
+            shipment_id=shipment_id, truck_id=truck_id, stage="in_transit", stop=0, since=at - 600,
+            updated_at=at, etas=(StopEtaView(1, at + 7200, 120.5, True),),
+            arrival_forecast="at this rate the vaccines reach 8.0 °C 40 min before Kisumu",
+        )  # fmt: skip
+
+    with api_server(settings_env, free_port(), tmp_path / "api.log") as base:
+        collected: list[dict[str, Any]] = []
+
+        def listen() -> None:
+            with httpx.stream(
+                "GET", f"{base}/v1/stream", params={"trucks": "false", "truck": "KCB 781C"},
+                headers=auth(tokens["partner"]), timeout=60,
+            ) as response:  # fmt: skip
+                collected.extend(
+                    sse_events(response.iter_lines(), lambda ev: len(ev) >= 1, timeout_s=45)
+                )
+
+        listener = threading.Thread(target=listen, daemon=True)
+        listener.start()
+        # Written until the stream has sent one: the listener may subscribe after a write.
+        at = 1.8e9
+        while listener.is_alive() and at < 1.8e9 + 30:
+            at += 1
+            writer.write_batch([], {}, [], shipments=[live("SHP-OTHER", "KBX 123A", at)])
+            writer.write_batch([], {}, [], shipments=[live("SHP-2026-0118", "KCB 781C", at)])
+            listener.join(1.5)
+        assert not listener.is_alive(), "the stream sent no shipment update"
+    assert [e["event"] for e in collected] == ["shipment"]
+    sent = collected[0]["json"]
+    assert (sent["shipment_id"], sent["stage"], sent["etas"][0]["late"]) == (
+        "SHP-2026-0118", "in_transit", True,
+    )  # fmt: skip
+    assert sent["arrival_forecast"].startswith("at this rate the vaccines reach 8.0 °C")

@@ -1,6 +1,7 @@
 """The live stream: alert changes (as soon as the speed layer writes them: the feed's wait returns
-the moment a change is added) and truck updates (trucks whose latest reading changed, looked for
-every ``scan_s``, since the speed layer writes no stream of them), as Server-Sent Events.
+the moment a change is added), truck updates (trucks whose latest reading changed, looked for
+every ``scan_s``, since the speed layer writes no stream of them) and shipment updates (stage,
+ETA per stop and predicted arrival temperature, looked for the same way), as Server-Sent Events.
 
 An alert event's id is the change's sequence number (``AlertChange.seq``), which LogiStream gives
 when the speed layer writes the change: a whole number, increasing, never a store's own id.
@@ -16,7 +17,7 @@ from typing import Final
 
 import msgspec
 
-from logistream.live_views import LiveFeed, TruckView
+from logistream.live_views import LiveFeed, ShipmentLive, TruckView
 
 SINCE_PATTERN: Final = r"^(\$|\d{1,19})$"
 """``$`` (only changes from now on) or a sequence number (the changes after it; 0: all kept)."""
@@ -56,31 +57,41 @@ async def events(
     scan_s: float = 1.0,
     keepalive_s: float = 15.0,
     read_truck: Callable[[str], TruckView | None] | None = None,
+    shipments: bool = True,
+    read_shipment: Callable[[str], ShipmentLive | None] | None = None,
     clock: Callable[[], float] = time.monotonic,
 ) -> AsyncIterator[bytes]:
-    """SSE bytes forever: ``alert`` events (id = the change's sequence number, for resuming) and
-    ``truck`` events (the truck's view, as GET /v1/trucks/{id}, read by ``read_truck``).
+    """SSE bytes forever: ``alert`` events (id = the change's sequence number, for resuming),
+    ``truck`` events (the truck's view, as GET /v1/trucks/{id}, read by ``read_truck``) and
+    ``shipment`` events (a tracked shipment's live state, as ``live`` in GET
+    /v1/shipments/{id}, read by ``read_shipment``; with ``truck``, only that truck's).
     ``after``: the sequence number to start after; None: the latest now, so nothing written
     between the reads is lost."""
     from logistream.api.routes.common import truck_dict
 
     last_seq = await feed.last_seq() if after is None else after
     seen: dict[str, float] = {}
+    seen_shipments: dict[str, float] = {}
+    scanning = trucks or shipments
     if trucks:
         changed_trucks(seen, await feed.truck_times())
+    if shipments:
+        changed_trucks(seen_shipments, await feed.shipment_times())
     yield b"retry: 2000\n: connected; alert changes and truck updates follow\n\n"
     next_scan = clock() + scan_s
     last_sent = clock()
     while True:
-        wait_s = max(0.0, next_scan - clock()) if trucks else keepalive_s
+        wait_s = max(0.0, next_scan - clock()) if scanning else keepalive_s
         for change in await feed.changes_after(last_seq, wait_s=min(keepalive_s, wait_s)):
             last_seq = change.seq
             if truck is not None and change.alert.truck_id != truck:
                 continue
             yield sse(change.raw, "alert", str(change.seq))
             last_sent = clock()
-        if trucks and clock() >= next_scan:
+        scan_now = scanning and clock() >= next_scan
+        if scan_now:
             next_scan = clock() + scan_s
+        if trucks and scan_now:
             current = await feed.truck_times()
             if truck is not None:
                 current = [(t, s) for t, s in current if t == truck]
@@ -88,6 +99,14 @@ async def events(
                 view = await asyncio.to_thread(read_truck, truck_id) if read_truck else None
                 if view is not None:
                     yield sse(msgspec.json.encode(truck_dict(view)), "truck")
+                    last_sent = clock()
+        if shipments and scan_now:
+            for shipment_id in changed_trucks(seen_shipments, await feed.shipment_times()):
+                live = (
+                    await asyncio.to_thread(read_shipment, shipment_id) if read_shipment else None
+                )
+                if live is not None and (truck is None or live.truck_id == truck):
+                    yield sse(msgspec.json.encode(live), "shipment")
                     last_sent = clock()
         if clock() - last_sent >= keepalive_s:
             yield b": keepalive\n\n"

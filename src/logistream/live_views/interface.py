@@ -151,3 +151,7 @@ class LiveFeed(Protocol):
     async def truck_times(self) -> list[tuple[str, float]]:
         """(truck_id, event time of its latest reading) for every truck."""
         ...
+
+    async def shipment_times(self) -> list[tuple[str, float]]:
+        """(shipment_id, event time of its latest live state) for every tracked shipment."""
+        ...

@@ -40,3 +40,7 @@ class RedisLiveFeed:
     async def truck_times(self) -> list[tuple[str, float]]:
         pairs: list[Any] = await self.client.zrange(k.TRUCKS, 0, -1, withscores=True)
         return [(k.text(t), float(s)) for t, s in pairs]
+
+    async def shipment_times(self) -> list[tuple[str, float]]:
+        pairs: list[Any] = await self.client.zrange(k.SHIPMENTS, 0, -1, withscores=True)
+        return [(k.text(t), float(s)) for t, s in pairs]

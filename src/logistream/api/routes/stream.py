@@ -31,8 +31,9 @@ Reader = Annotated[Principal, Depends(require("read"))]
             200: {
                 "description": "Server-Sent Events: `alert` (data: an Alert; id: the change's "
                 "sequence number, a whole number given by LogiStream that increases with every "
-                "alert change, also after the API restarts or the live views are rebuilt) and "
-                "`truck` (data: a Truck; no id).",
+                "alert change, also after the API restarts or the live views are rebuilt), "
+                "`truck` (data: a Truck; no id) and `shipment` (data: a tracked shipment's live "
+                "state: stage, ETA per stop, predicted arrival temperature; no id).",
                 "content": {"text/event-stream": {"schema": {"type": "string"}}},
             }
         },
@@ -45,6 +46,9 @@ async def stream(
         str | None, Query(max_length=64, pattern=ID_PATTERN, description="Only this truck.")
     ] = None,
     trucks: Annotated[bool, Query(description="Also send truck updates.")] = True,
+    shipments: Annotated[
+        bool, Query(description="Also send shipment updates (stage, ETAs), at most once a second.")
+    ] = True,
     since: Annotated[
         str,
         Query(
@@ -63,8 +67,10 @@ async def stream(
         ),
     ] = None,
 ) -> StreamingResponse:
-    """Alert changes as the speed layer makes them (within milliseconds, no polling) and truck
-    updates (at most once a second per truck), as Server-Sent Events (scope: read). Reconnect
+    """Alert changes as the speed layer makes them (within milliseconds, no polling), truck
+    updates (at most once a second per truck) and shipment updates (stage, ETA per stop,
+    predicted arrival temperature; at most once a second each), as Server-Sent Events (scope:
+    read). Reconnect
     with ``Last-Event-ID`` (any API server, after a restart too) to get the alert changes missed
     meanwhile, as long as they are among the kept ones."""
     api = backends(request)
@@ -76,6 +82,8 @@ async def stream(
         scan_s=api.options.stream_truck_scan_s,
         keepalive_s=api.options.stream_keepalive_s,
         read_truck=RedisLiveViews(api.redis).truck,
+        shipments=shipments,
+        read_shipment=RedisLiveViews(api.redis).shipment,
     )
     return StreamingResponse(
         body,
