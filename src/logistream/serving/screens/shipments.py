@@ -159,7 +159,7 @@ def _list(records: list[ShipmentRecord], live: dict[str, ShipmentLive], alerts: 
     if not rows:
         st.info("No shipment matches these filters.")
         return
-    st.dataframe(rows, hide_index=True, key="shipments_table")
+    st.dataframe(rows, hide_index=True)
     st.caption(
         "Status: " + " · ".join(sd.STATUSES) + f". Stage and ETA live from the speed layer; "
         f"times in {s.timezone}."
@@ -333,7 +333,7 @@ def _shipment(record: ShipmentRecord, live: ShipmentLive | None, alerts: set[str
     st.subheader("Stages")
     rows = sd.timeline_rows(shipment, events, s.timezone)
     if rows:
-        st.dataframe(rows, hide_index=True, key="stages_table")
+        st.dataframe(rows, hide_index=True)
     else:
         st.caption("No stage change seen yet (planned).")
     st.subheader("Stops and ETA")
