@@ -21,11 +21,11 @@ from tests.integration.batch_support import (
     made_up_trip,
 )
 
-from logistream.batch.views.compliance import trip_compliance
-from logistream.batch.views.excursions import Sample
-from logistream.batch.views.params import DEFAULT_PARAMS
 from logistream.batch.views.probes import ProbeVerdict, trip_verdict
 from logistream.batch.views.recompute import recompute
+from logistream.coldchain.compliance import trip_compliance
+from logistream.coldchain.excursions import Sample
+from logistream.coldchain.params import DEFAULT_PARAMS
 from logistream.config import Settings
 from logistream.registry import cached_registry
 

@@ -18,12 +18,12 @@ from tests.integration.batch_support import (
     made_up_trip,
 )
 
-from logistream.batch.views.compliance import trip_compliance
 from logistream.batch.views.drivers import DriveSample, trip_driving
-from logistream.batch.views.excursions import Sample
 from logistream.batch.views.fuel import FuelSample, trip_fuel
-from logistream.batch.views.params import DEFAULT_PARAMS
 from logistream.batch.views.recompute import VIEW_TABLES, Scope, recompute
+from logistream.coldchain.compliance import trip_compliance
+from logistream.coldchain.excursions import Sample
+from logistream.coldchain.params import DEFAULT_PARAMS
 from logistream.config import Settings
 from logistream.registry import cached_registry
 
@@ -269,7 +269,7 @@ def test_a_glitched_probe_is_left_out_alike_by_the_sql_and_the_pure_maths(
     insert_readings(url, rows)
     run_batch(url)
 
-    from logistream.batch.views.excursions import classify, sensor_faults
+    from logistream.coldchain.excursions import classify, sensor_faults
 
     profile = REGISTRY.cargo["vaccines"]
     samples = [Sample(r.t, r.temp, False, "", None, None, bool(r.door_open)) for r in rows]

@@ -17,8 +17,8 @@ from tests.helpers import seeded_random
 from tests.integration.batch_support import Row, apply_schema, fetch, insert_readings, made_up_trip
 
 from logistream.batch.views.fuel import FuelSample, trip_fuel
-from logistream.batch.views.params import DEFAULT_PARAMS
 from logistream.batch.views.recompute import recompute
+from logistream.coldchain.params import DEFAULT_PARAMS
 from logistream.config import Settings
 from logistream.geo import haversine_km
 from logistream.registry import cached_registry

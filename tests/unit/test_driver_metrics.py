@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from logistream.batch.views.drivers import DriveSample, score, trip_driving
-from logistream.batch.views.params import DEFAULT_PARAMS
+from logistream.coldchain.params import DEFAULT_PARAMS
 from logistream.geo import haversine_km
 
 T0 = 1_750_000_000.0

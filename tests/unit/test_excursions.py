@@ -7,8 +7,8 @@ import dataclasses
 import pytest
 from tests.helpers import seeded_random
 
-from logistream.batch.views.compliance import trip_compliance, verdict
-from logistream.batch.views.excursions import Sample, classify, extract, tor_alarm_at
+from logistream.coldchain.compliance import trip_compliance, verdict
+from logistream.coldchain.excursions import Sample, classify, extract, tor_alarm_at
 from logistream.registry import cached_registry
 
 VACCINES = cached_registry().cargo["vaccines"]  # 2-8 °C, hard 0/12, delays 10/5 min, hyst 0.3
@@ -211,7 +211,7 @@ def test_a_real_fast_drift_is_plausible_and_an_excursion() -> None:
 
 
 def test_the_batch_and_the_speed_layer_judge_plausibility_alike() -> None:
-    from logistream.batch.views.excursions import plausible_at
+    from logistream.coldchain.excursions import plausible_at
     from logistream.speed.rules.plausibility import is_plausible
 
     rng = seeded_random("plausibility-agree")
@@ -229,7 +229,7 @@ def test_the_batch_and_the_speed_layer_judge_plausibility_alike() -> None:
 def test_sensor_fault_intervals_run_from_the_first_implausible_reading_to_the_next_good_one() -> (
     None
 ):
-    from logistream.batch.views.excursions import SensorFault, sensor_faults
+    from logistream.coldchain.excursions import SensorFault, sensor_faults
 
     temps = [5.0] * 10 + [25.0] + [5.0] * 10 + [-45.0, -44.0] + [5.0] * 5 + [90.0]
     rows = classify(series(temps, step=30.0), VACCINES, HOLD)

@@ -6,7 +6,7 @@ import pytest
 from tests.helpers import seeded_random
 
 from logistream.batch.views.fuel import FuelSample, smoothed, trip_fuel
-from logistream.batch.views.params import DEFAULT_PARAMS
+from logistream.coldchain.params import DEFAULT_PARAMS
 from logistream.geo import haversine_km
 
 T0 = 1_750_000_000.0

@@ -7,7 +7,7 @@ from dataclasses import replace
 
 import pytest
 
-from logistream.batch.views.compliance import verdict as trip_verdict
+from logistream.coldchain.compliance import verdict as trip_verdict
 from logistream.registry import load_registry
 from logistream.shipments.verdict import LotFigures, Verdict, release_verdict
 

@@ -7,7 +7,7 @@ import math
 import pytest
 from tests.helpers import seeded_random
 
-from logistream.batch.views.mkt import mkt_of_series, mkt_weighted
+from logistream.coldchain.mkt import mkt_of_series, mkt_weighted
 
 HOUR = 3600.0
 

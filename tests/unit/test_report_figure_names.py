@@ -16,8 +16,8 @@ from tests.unit.test_report_sensor_faults import content
 
 from logistream.batch.reports.methods import h_over_r_k, method_params, trip_methods
 from logistream.batch.reports.render import render, trip_csv, trip_pdf
-from logistream.batch.views import mkt
-from logistream.batch.views.params import DEFAULT_PARAMS, BatchParams
+from logistream.coldchain import mkt
+from logistream.coldchain.params import DEFAULT_PARAMS, BatchParams
 from logistream.figure_names import figure_table, methods_json
 from logistream.registry import load_registry
 

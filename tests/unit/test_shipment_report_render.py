@@ -14,7 +14,7 @@ from pypdf import PdfReader
 from logistream.batch.reports.methods import method_params
 from logistream.batch.reports.shipment import lot_figure_names
 from logistream.batch.reports.shipment_render import render_shipment
-from logistream.batch.views.params import DEFAULT_PARAMS
+from logistream.coldchain.params import DEFAULT_PARAMS
 from logistream.figure_names import methods_json
 from logistream.registry import load_registry
 

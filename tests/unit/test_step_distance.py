@@ -13,7 +13,7 @@ from tests.helpers import seeded_random
 
 from logistream.batch.views.drivers import DriveSample, trip_driving
 from logistream.batch.views.fuel import FuelSample, step_km, trip_fuel
-from logistream.batch.views.params import DEFAULT_PARAMS
+from logistream.coldchain.params import DEFAULT_PARAMS
 from logistream.geo import haversine_km
 
 KM_PER_DEG_LAT = 111.2

@@ -9,8 +9,8 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from logistream.batch.views.params import DEFAULT_PARAMS, BatchParams, params_from_rules
 from logistream.batch.views.recompute import configured_params
+from logistream.coldchain.params import DEFAULT_PARAMS, BatchParams, params_from_rules
 from logistream.registry.rules import RulesConfig, load_rules_config
 
 SHARED_KEYS = {

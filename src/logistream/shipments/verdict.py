@@ -1,7 +1,7 @@
 """The release verdict of one lot: pass, review or fail, with a one-line reason a quality manager
 can act on, from the lot's figures over its carriage (loading to its handover). Pure.
 
-The rules are the trip compliance verdict's (``logistream.batch.views.compliance.verdict``),
+The rules are the trip compliance verdict's (``logistream.coldchain.compliance.verdict``),
 with the same thresholds and the same words, plus what only a lot has (its proof of delivery)
 and what a release must not overlook (time its probes did not measure the air):
 

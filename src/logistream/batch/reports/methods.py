@@ -1,5 +1,5 @@
 """The methods a trip report quotes, filled from the very constants and thresholds its figures
-were computed with: ΔH/R from the MKT maths (:mod:`logistream.batch.views.mkt`), the limits,
+were computed with: ΔH/R from the MKT maths (:mod:`logistream.coldchain.mkt`), the limits,
 delays and budget from the cargo profile, the time base and gap threshold from the batch
 parameters (the rules file's), and the digest's format. The names and sentences themselves are
 the layer-free table in :mod:`logistream.figure_names`, shared with the shipment report.
@@ -10,8 +10,8 @@ from __future__ import annotations
 from typing import Any
 
 from logistream.batch.reports import digest
-from logistream.batch.views import mkt
-from logistream.batch.views.params import BatchParams
+from logistream.coldchain import mkt
+from logistream.coldchain.params import BatchParams
 from logistream.figure_names import MethodParams, methods_json
 from logistream.registry import CargoProfile, Registry
 

@@ -34,8 +34,8 @@ from typing import TYPE_CHECKING, Any, Final
 
 from logistream.batch.reports.digest import DIGEST_FORMAT, digest_rows
 from logistream.batch.reports.methods import method_params
-from logistream.batch.views.params import BatchParams
 from logistream.batch.views.recompute import configured_params
+from logistream.coldchain.params import BatchParams
 from logistream.config import get_settings
 from logistream.figure_names import Figure, methods_json
 from logistream.reads import shipment_readings as sr

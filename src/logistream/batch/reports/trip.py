@@ -17,8 +17,8 @@ from typing import TYPE_CHECKING, Any
 from logistream.batch.reports.digest import DIGEST_FORMAT, trip_digest
 from logistream.batch.reports.methods import trip_methods
 from logistream.batch.reports.probes import probe_records
-from logistream.batch.views.params import BatchParams
 from logistream.batch.views.recompute import configured_params, recompute_trip_privately
+from logistream.coldchain.params import BatchParams
 from logistream.config import get_settings
 from logistream.reads import views
 from logistream.reads.notifications import trip_notifications

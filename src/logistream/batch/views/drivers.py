@@ -18,8 +18,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from logistream.batch.views.fuel import step_km
-from logistream.batch.views.params import BatchParams
-from logistream.batch.views.timeline import holds
+from logistream.coldchain.params import BatchParams
+from logistream.coldchain.timeline import holds
 
 MIN_RATE_KM = 10.0
 

@@ -21,7 +21,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from logistream.batch.views.params import BatchParams
+from logistream.coldchain.params import BatchParams
 from logistream.geo import haversine_km
 
 

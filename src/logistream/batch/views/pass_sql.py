@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from logistream.batch.views.params import BatchParams
+from logistream.coldchain.params import BatchParams
 from logistream.schema.trip_key import TRIP_EXPR
 
 if TYPE_CHECKING:

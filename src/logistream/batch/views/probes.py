@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from logistream.batch.views.compliance import Verdict
+from logistream.coldchain.compliance import Verdict
 
 _VERDICT_RANK: dict[Verdict, int] = {"fail": 0, "review": 1, "pass": 2}
 

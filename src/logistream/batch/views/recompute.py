@@ -31,7 +31,6 @@ from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from logistream.batch.views.params import BatchParams, params_from_rules
 from logistream.batch.views.pass_sql import PER_TRIP_TABLE, pass_sql, tune_for_pass
 from logistream.batch.views.progress import Progress, RunClock
 from logistream.batch.views.registry_copy import sync_registry
@@ -62,6 +61,7 @@ from logistream.batch.views.swap import (
     swap_from_stage,
 )
 from logistream.batch.views.view_sql import VIEW_TABLES
+from logistream.coldchain.params import BatchParams, params_from_rules
 from logistream.registry import Registry
 
 if TYPE_CHECKING:

@@ -11,9 +11,9 @@ from __future__ import annotations
 import math
 from typing import TYPE_CHECKING, Any
 
-from logistream.batch.views.params import BatchParams
 from logistream.batch.views.pass_sql import pass_select, tune_for_pass
 from logistream.batch.views.progress import RunClock
+from logistream.coldchain.params import BatchParams
 
 if TYPE_CHECKING:
     import psycopg

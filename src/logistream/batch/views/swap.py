@@ -13,11 +13,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from logistream.batch.views.params import BatchParams
 from logistream.batch.views.pass_sql import PER_TRIP_TABLE, pass_select
 from logistream.batch.views.progress import RunClock
 from logistream.batch.views.scope import SCOPE_TABLE, Scope
 from logistream.batch.views.view_sql import VIEW_TABLES, reconcile_sql, write_sql
+from logistream.coldchain.params import BatchParams
 
 if TYPE_CHECKING:
     import psycopg

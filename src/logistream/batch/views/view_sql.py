@@ -16,8 +16,8 @@ probe P (an alert without a probe is the single probe's, '').
 
 from __future__ import annotations
 
-from logistream.batch.views.params import BatchParams
 from logistream.batch.views.pass_sql import PER_TRIP_TABLE
+from logistream.coldchain.params import BatchParams
 
 VIEW_TABLES = (
     "trips",
