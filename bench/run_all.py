@@ -329,6 +329,24 @@ def _shipment_report(r: Result) -> list[Row]:
     ]
 
 
+def _stage_detection(r: Result) -> list[Row]:
+    line = _find(r'^(\{"bench": "stage_detection".*\})$', r.output)
+    if not line:
+        return []
+    d = json.loads(line[1])
+    return [
+        Row(
+            f"shipment stage detection delay @ {d['rate']:,.0f}/s (reading completing the dwell "
+            f"-> stage event in Redis; {d['runs']} runs, n={d['samples']:,})",
+            f"p50 {d['p50_ms']:.1f} / p99 {d['p99_ms']:.1f} / max {d['max_ms']:.1f} ms",
+            "p99 < 100 ms",
+            f"alert latency, same runs: p99 {d['alert_p99_ms']:.1f} ms",
+            f"p99 x{d['p99_ms'] / max(d['alert_p99_ms'], 1e-3):.1f}",
+            r.command,
+        )
+    ]
+
+
 def _mqtt_gateway(r: Result) -> list[Row]:
     g = _find(r"MQTT gateway, one process, MQTT -> Kafka \(median\):\s+([\d,]+)", r.output)
     b = _find(r"baseline mosquitto_sub -> Kafka producer \(median\):\s+([\d,]+)", r.output)
@@ -374,6 +392,7 @@ PARSERS: dict[str, Callable[[Result], list[Row]]] = {
     "bench_alarm_quality": _alarm_quality,
     "bench_eta_error": _eta_error,
     "bench_shipment_report": _shipment_report,
+    "bench_stage_detection": _stage_detection,
     "bench_notify": _notify,
     "bench_simulator": _simulator,
     "bench_speed": _speed,
@@ -411,6 +430,7 @@ def summary_rows(results: list[Result]) -> list[Row]:
         "bench_mqtt_gateway",
         "bench_teltonika_gateway",
         "bench_speed",
+        "bench_stage_detection",
         "bench_alarm_quality",
         "bench_eta_error",
         "bench_shipment_report",
