@@ -9,12 +9,15 @@ import time
 from datetime import UTC, datetime
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, Final
+from typing import TYPE_CHECKING, Annotated, Final
 from zoneinfo import ZoneInfo
 
 import typer
 
 from logistream.errors import ConfigError
+
+if TYPE_CHECKING:
+    from logistream.ingest.shipment_plans import TruckPlan
 
 DEFAULT_TELTONIKA_GATEWAY: Final = "127.0.0.1:5027"
 
@@ -99,6 +102,16 @@ def simulate(
     gateway_address: Annotated[
         str, typer.Option(help="host:port of `logistream gateway teltonika` (--via teltonika).")
     ] = DEFAULT_TELTONIKA_GATEWAY,
+    shipments: Annotated[
+        bool | None,
+        typer.Option(
+            "--shipments/--no-shipments",
+            help="Create the trips' shipments (the scenario's, else vaccines Nairobi-Kisumu, "
+            "flowers Naivasha-JKIA, a milk round) in PostgreSQL and on the shipments topic "
+            "before streaming; their trucks wait pre-cooled at the origin and stand at each "
+            "drop. Default: on when the scenario carries shipments. Not with --dry-run.",
+        ),
+    ] = None,
 ) -> None:
     """Simulate the reefer fleet and send its readings to Kafka (key = truck_id)."""
     from logistream.config import get_settings
@@ -123,6 +136,10 @@ def simulate(
             err=True,
         )
     start_s = parse_start(start, duration_s, settings.timezone)
+    with_shipments = bool(chosen.shipments) if shipments is None else shipments
+    plans = _shipments(settings, registry, chosen, trucks, start_s, create=not dry_run) if (
+        with_shipments
+    ) else {}  # fmt: skip
     # The implicit demo mix fits any fleet size; a named scenario needs all its trucks.
     fleet = build_fleet(
         registry,
@@ -132,6 +149,7 @@ def simulate(
         start=start_s,
         rate_hz=rate,
         partial=scenario is None,
+        plans=plans,
     )
     speed = speedup if speedup is not None else (0.0 if dry_run else 1.0)
     began = datetime.fromtimestamp(start_s, UTC).isoformat()
@@ -159,6 +177,37 @@ def simulate(
         )
         return
     _to_kafka(settings, fleet, duration_s, speed, spool_dir, spool_max_mb)
+
+
+def _shipments(
+    settings: object,
+    registry: object,
+    scenario: object,
+    trucks: int | None,
+    start_s: float,
+    *,
+    create: bool,
+) -> dict[str, TruckPlan]:
+    """The run's shipments stored and published (``create``); the simulator's part of each."""
+    from logistream.config import Settings
+    from logistream.ingest.fleet import fleet_trucks
+    from logistream.ingest.sim_shipments import create_shipments, run_shipments, truck_plans
+    from logistream.registry.models import Registry
+    from logistream.registry.scenarios import Scenario
+
+    assert isinstance(settings, Settings)
+    assert isinstance(registry, Registry)
+    assert isinstance(scenario, Scenario)
+    running = [t.truck_id for t in fleet_trucks(registry, trucks)]
+    found = run_shipments(scenario, registry, running, start_s)
+    if not create:
+        return {s.truck.truck_id: s.truck for s in found}
+
+    def log(line: str) -> None:
+        typer.echo(line, err=True)
+
+    kept = create_shipments(settings, registry, found, log)
+    return dict(truck_plans(found, kept))
 
 
 def _dry_run(fleet: object, duration_s: float | None, speedup: float) -> None:

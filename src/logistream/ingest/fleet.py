@@ -7,13 +7,19 @@ from it in turn (generated plates, the same routes and cargo). Each scenario eve
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from dataclasses import replace
+
 from logistream.errors import ConfigError
+from logistream.ingest import physics
 from logistream.ingest.faults import Fault
 from logistream.ingest.route import RoutePath
+from logistream.ingest.shipment_plans import TruckPlan
 from logistream.ingest.simulator import FleetSim
+from logistream.ingest.stops import add_planned_stops
 from logistream.ingest.truck import TruckSim
 from logistream.registry.models import Registry, Truck
-from logistream.registry.scenarios import Scenario
+from logistream.registry.scenarios import FaultEvent, Scenario
 
 
 def fleet_trucks(registry: Registry, count: int | None) -> list[Truck]:
@@ -65,11 +71,14 @@ def build_fleet(
     start: float,
     rate_hz: float,
     partial: bool = False,
+    plans: Mapping[str, TruckPlan] | None = None,
 ) -> FleetSim:
     """The trucks of a run with the scenario's faults placed on them.
 
     ``partial``: faults of trucks outside the run are left out (for the implicit demo mix);
-    otherwise a scenario whose trucks are not all in the run is refused.
+    otherwise a scenario whose trucks are not all in the run is refused. ``plans``: per truck,
+    its shipment's part (``shipment_plans.TruckPlan``): the departure, the drops where the route
+    has no stop, and a reefer switched on late.
     """
     if rate_hz <= 0:
         raise ConfigError("--rate must be above 0 readings per truck per simulated second")
@@ -90,6 +99,9 @@ def build_fleet(
             route = registry.routes[truck.route]
             paths[truck.route] = (RoutePath(route), RoutePath(route, reverse=True))
         fwd = paths[truck.route][0]
+        plan = (plans or {}).get(truck.truck_id)
+        if plan is not None:
+            truck = replace(truck, departure_offset_min=plan.depart_min)
         faults = []
         for event in scenario.events:
             if event.truck != truck.truck_id:
@@ -98,15 +110,23 @@ def build_fleet(
             if event.at_waypoint is not None:
                 km = fwd.km_of(event.at_waypoint)
             faults.append(Fault(event, start, km))
-        sims.append(
-            TruckSim(
-                truck,
-                registry.profile_for(truck.cargo),
-                paths[truck.route],
-                seed=seed,
-                start=start,
-                dt=dt,
-                faults=faults,
-            )
+        if plan is not None and plan.reefer_on_min > 0:
+            # The reefer is off (the air drifts with the outside) until it is switched on.
+            off = FaultEvent(truck.truck_id, "reefer_failure", at_min=0.0,
+                             for_s=plan.reefer_on_min * 60.0)  # fmt: skip
+            faults.append(Fault(off, start, None))
+        sim = TruckSim(
+            truck,
+            registry.profile_for(truck.cargo),
+            paths[truck.route],
+            seed=seed,
+            start=start,
+            dt=dt,
+            faults=faults,
         )
+        if plan is not None:
+            add_planned_stops(sim.stops, plan.stops)
+            if plan.reefer_on_min > 0:
+                sim.temp = fwd.mean_ambient_at(0.0) + physics.diurnal_offset_c(start)
+        sims.append(sim)
     return FleetSim(trucks=sims, start=start, rate_hz=rate_hz, scenario=scenario)

@@ -7,6 +7,7 @@ brake. The truck (``truck.py``) walks the list in order of distance.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Final
 
@@ -53,3 +54,15 @@ def insert_pull_over(stops: list[Stop], next_i: int, at_km: float, fault: Fault)
     """Add a parking stop for ``fault`` at ``at_km`` among the stops not yet reached."""
     stops.insert(next_i, Stop(at_km, fault.park_s, "park", fault=fault))
     stops[next_i:] = sorted(stops[next_i:], key=lambda s: s.km)
+
+
+def add_planned_stops(stops: list[Stop], planned: Sequence[tuple[float, float]]) -> None:
+    """Stand at each (km, seconds) too: a shipment's drop where the route has no stop. A planned
+    stop at the same distance as one already there lengthens it."""
+    for km, dwell_s in planned:
+        same = next((s for s in stops if abs(s.km - km) < 1e-6), None)
+        if same is not None:
+            same.dwell_s = max(same.dwell_s, dwell_s)
+        else:
+            stops.append(Stop(km, dwell_s, "drop"))
+    stops.sort(key=lambda s: s.km)

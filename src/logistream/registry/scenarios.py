@@ -7,6 +7,14 @@ at a waypoint of its route (``at_waypoint``). It lists, written by hand, the ale
 layer must raise (``[[expect]]``, as truck and rule), the alerts it may raise as a side effect
 (``[[allow]]``), and the messages the bridge must reject (``[[dlq]]``, as reason code and count).
 Nothing here is computed by the rules: the lists are the specification they are tested against.
+
+A scenario may also carry shipments (``[[shipment]]``: a plan of ``ingest/shipment_plans.py`` on
+a truck, with its windows moved or its reefer switched on late), the stages the speed layer must
+announce, in order, per shipment (``[[stage]]``: shipment plan, stage, stop id), proofs of
+delivery recorded after arrival (``[[pod]]``) and each lot's release verdict in the shipment
+report (``[[verdict]]``). Such a scenario needs the shipments pipeline to show what it expects, so
+:func:`load_all_scenarios` lists it only when asked (``shipments=True``). Several scenarios whose
+trucks differ run together as one: ``--scenario a+b``.
 """
 
 from __future__ import annotations
@@ -87,6 +95,55 @@ class ExpectedRejection:
     count: int
 
 
+SHIPMENT_STAGES: Final = ("at_origin", "in_transit", "at_stop", "at_destination", "delivered")
+"""Stages a scenario may expect (``planned`` is where every shipment begins)."""
+POD_DECISIONS: Final = ("accepted", "rejected")
+VERDICTS: Final = ("pass", "review", "fail")
+COMBINE: Final = "+"
+
+
+@dataclass(frozen=True, slots=True)
+class ShipmentSpec:
+    """A shipment the simulator creates for a run: a plan (``ingest/shipment_plans.py``) on a
+    truck."""
+
+    name: str
+    """How the scenario's stages, PoDs and verdicts name it (default: the plan's name)."""
+    plan: str
+    truck: str
+    window_shift_min: float = 0.0
+    """Moves every arrival window (negative: earlier, so the truck arrives late)."""
+    reefer_on_min: float = 0.0
+    """0: the air is cold from the start; else the reefer is switched on this late."""
+
+
+@dataclass(frozen=True, slots=True)
+class ExpectedStage:
+    shipment: str
+    """The shipment's name in the scenario (``[[shipment]] name``, default its plan)."""
+    stage: str
+    stop: str
+    """The stop id of the plan."""
+
+
+@dataclass(frozen=True, slots=True)
+class PlannedPod:
+    """A proof of delivery recorded once the truck is at the lot's stop."""
+
+    shipment: str
+    lot: str
+    decision: str
+    note: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class ExpectedVerdict:
+    shipment: str
+    lot: str
+    verdict: str
+    why: str = ""
+
+
 @dataclass(frozen=True, slots=True)
 class Scenario:
     name: str
@@ -99,6 +156,10 @@ class Scenario:
     expect: tuple[ExpectedAlert, ...] = ()
     allow: tuple[ExpectedAlert, ...] = ()
     dlq: tuple[ExpectedRejection, ...] = ()
+    shipments: tuple[ShipmentSpec, ...] = ()
+    stages: tuple[ExpectedStage, ...] = ()
+    pods: tuple[PlannedPod, ...] = ()
+    verdicts: tuple[ExpectedVerdict, ...] = ()
 
     @property
     def trucks(self) -> frozenset[str]:
@@ -106,7 +167,12 @@ class Scenario:
         names = {e.truck for e in self.events}
         names.update(a.truck for a in self.expect)
         names.update(a.truck for a in self.allow)
+        names.update(s.truck for s in self.shipments)
         return frozenset(names)
+
+    def stages_of(self, shipment: str) -> list[tuple[str, str]]:
+        """The (stage, stop id) the named shipment must pass, in order."""
+        return [(e.stage, e.stop) for e in self.stages if e.shipment == shipment]
 
 
 _EVENT_KEYS: Final = frozenset(
@@ -179,6 +245,82 @@ def _rejection(where: str, t: dict[str, Any]) -> ExpectedRejection:
     return ExpectedRejection(reason=reason, count=int(t.get("count", 1)))
 
 
+def _text(where: str, t: dict[str, Any], key: str, allowed: tuple[str, ...] = ()) -> str:
+    value = t.get(key)
+    if not isinstance(value, str) or not value:
+        raise ConfigError(f"{where}: missing {key}")
+    if allowed and value not in allowed:
+        raise ConfigError(f"{where}: {key} {value!r} is not one of {', '.join(allowed)}")
+    return value
+
+
+def _shipment(where: str, t: dict[str, Any]) -> ShipmentSpec:
+    unknown = set(t) - {"name", "plan", "truck", "window_shift_min", "reefer_on_min"}
+    if unknown:
+        raise ConfigError(f"{where}: unknown key {sorted(unknown)[0]}")
+    plan = _text(where, t, "plan")
+    try:
+        return ShipmentSpec(
+            name=_text(where, t, "name") if "name" in t else plan,
+            plan=plan,
+            truck=_text(where, t, "truck"),
+            window_shift_min=float(t.get("window_shift_min", 0.0)),
+            reefer_on_min=float(t.get("reefer_on_min", 0.0)),
+        )
+    except (TypeError, ValueError) as error:
+        raise ConfigError(f"{where}: wrong value {error}") from error
+
+
+def _shipment_parts(
+    where: str, data: dict[str, Any]
+) -> tuple[
+    tuple[ShipmentSpec, ...],
+    tuple[ExpectedStage, ...],
+    tuple[PlannedPod, ...],
+    tuple[ExpectedVerdict, ...],
+]:
+    shipments = tuple(
+        _shipment(f"{where} shipment {i + 1}", t) for i, t in enumerate(data.get("shipment", []))
+    )
+    plans = [s.name for s in shipments]
+    if len(set(plans)) != len(plans):
+        raise ConfigError(f"{where}: two shipments named alike; give each its own name")
+
+    def plan_of(w: str, t: dict[str, Any]) -> str:
+        plan = _text(w, t, "shipment")
+        if plan not in plans:
+            raise ConfigError(f"{w}: shipment {plan!r} is not one of the [[shipment]] names")
+        return plan
+
+    stages = tuple(
+        ExpectedStage(
+            plan_of(w := f"{where} stage {i + 1}", t),
+            _text(w, t, "stage", SHIPMENT_STAGES),
+            _text(w, t, "stop"),
+        )
+        for i, t in enumerate(data.get("stage", []))
+    )
+    pods = tuple(
+        PlannedPod(
+            plan_of(w := f"{where} pod {i + 1}", t),
+            _text(w, t, "lot"),
+            _text(w, t, "decision", POD_DECISIONS),
+            str(t.get("note", "")),
+        )
+        for i, t in enumerate(data.get("pod", []))
+    )
+    verdicts = tuple(
+        ExpectedVerdict(
+            plan_of(w := f"{where} verdict {i + 1}", t),
+            _text(w, t, "lot"),
+            _text(w, t, "verdict", VERDICTS),
+            str(t.get("why", "")),
+        )
+        for i, t in enumerate(data.get("verdict", []))
+    )
+    return shipments, stages, pods, verdicts
+
+
 def parse_scenario(name: str, text: str, registry: Registry) -> Scenario:
     """A scenario from its TOML text, checked against the registry's fleet and routes."""
     where = f"scenario {name}"
@@ -192,6 +334,7 @@ def parse_scenario(name: str, text: str, registry: Registry) -> Scenario:
     )
     allow = tuple(_alert(f"{where} allow {i + 1}", t) for i, t in enumerate(data.get("allow", [])))
     dlq = tuple(_rejection(f"{where} dlq {i + 1}", t) for i, t in enumerate(data.get("dlq", [])))
+    shipments, stages, pods, verdicts = _shipment_parts(where, data)
     scenario = Scenario(
         name=name,
         description=str(data.get("description", "")).strip(),
@@ -201,6 +344,10 @@ def parse_scenario(name: str, text: str, registry: Registry) -> Scenario:
         expect=expect,
         allow=allow,
         dlq=dlq,
+        shipments=shipments,
+        stages=stages,
+        pods=pods,
+        verdicts=verdicts,
     )
     for truck_id in sorted(scenario.trucks):
         if registry.truck(truck_id) is None:
@@ -218,8 +365,42 @@ def parse_scenario(name: str, text: str, registry: Registry) -> Scenario:
     return scenario
 
 
+def combine(scenarios: list[Scenario]) -> Scenario:
+    """Several scenarios run as one (``a+b``): their events and expectations together, as long
+    as the longest; refused when two name the same truck or the same shipment plan."""
+    seen: dict[str, str] = {}
+    for scenario in scenarios:
+        for truck in scenario.trucks:
+            if truck in seen:
+                raise ConfigError(
+                    f"scenarios {seen[truck]} and {scenario.name} both involve {truck}: they "
+                    "cannot run together"
+                )
+            seen[truck] = scenario.name
+    names = [s.name for scenario in scenarios for s in scenario.shipments]
+    if len(set(names)) != len(names):
+        raise ConfigError("scenarios that run together need shipments named differently")
+    return Scenario(
+        name=COMBINE.join(s.name for s in scenarios),
+        description="\n\n".join(s.description for s in scenarios),
+        duration_min=max(s.duration_min for s in scenarios),
+        min_rate_hz=max(s.min_rate_hz for s in scenarios),
+        events=tuple(e for s in scenarios for e in s.events),
+        expect=tuple(e for s in scenarios for e in s.expect),
+        allow=tuple(e for s in scenarios for e in s.allow),
+        dlq=tuple(e for s in scenarios for e in s.dlq),
+        shipments=tuple(e for s in scenarios for e in s.shipments),
+        stages=tuple(e for s in scenarios for e in s.stages),
+        pods=tuple(e for s in scenarios for e in s.pods),
+        verdicts=tuple(e for s in scenarios for e in s.verdicts),
+    )
+
+
 def load_scenario(name: str, registry: Registry, directory: Path | None = None) -> Scenario:
-    """The named scenario; ``none`` is a clean fleet. An unknown name lists the known ones."""
+    """The named scenario; ``none`` is a clean fleet; ``a+b`` runs both (:func:`combine`). An
+    unknown name lists the known ones."""
+    if COMBINE in name:
+        return combine([load_scenario(part, registry, directory) for part in name.split(COMBINE)])
     if name == NONE:
         return Scenario(
             name=NONE, description="A clean fleet: no faults.", duration_min=60.0, min_rate_hz=0.0
@@ -232,6 +413,12 @@ def load_scenario(name: str, registry: Registry, directory: Path | None = None) 
     return parse_scenario(name, files[name], registry)
 
 
-def load_all_scenarios(registry: Registry, directory: Path | None = None) -> dict[str, Scenario]:
-    """Every scenario file, parsed and checked (``none`` not included)."""
-    return {name: parse_scenario(name, text, registry) for name, text in _files(directory).items()}
+def load_all_scenarios(
+    registry: Registry, directory: Path | None = None, *, shipments: bool = False
+) -> dict[str, Scenario]:
+    """Every scenario file, parsed and checked (``none`` not included); those with shipments
+    only with ``shipments`` (and then only those)."""
+    parsed = {
+        name: parse_scenario(name, text, registry) for name, text in _files(directory).items()
+    }
+    return {name: s for name, s in parsed.items() if bool(s.shipments) == shipments}
