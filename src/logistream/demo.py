@@ -80,9 +80,12 @@ def _children(
     speedup: float,
     trucks: int | None,
     via: str = "kafka",
+    shipments: bool = True,
 ) -> list[Child]:
     logs = settings.home.resolve() / "logs"
+    # With shipments, the simulator stores and publishes its trips' shipments before it streams.
     simulate = ["simulate", "--speedup", str(speedup)]
+    simulate += ["--shipments" if shipments else "--no-shipments"]
     if trucks:
         simulate += ["--trucks", str(trucks)]
     gateways: list[Child] = []
@@ -279,6 +282,7 @@ def run_demo(
     trucks: int | None,
     keep_stack: bool,
     via: str = "kafka",
+    shipments: bool = True,
 ) -> int:
     """Run everything until Ctrl+C; return the exit code."""
     from logistream.stack.manager import Stack
@@ -290,7 +294,7 @@ def run_demo(
     stack.up()
     password, token = _ensure_demo_user(settings)
 
-    children = _children(settings, port, api_port, speedup, trucks, via)
+    children = _children(settings, port, api_port, speedup, trucks, via, shipments)
     batches = BatchSchedule(settings.home.resolve() / "logs" / "batch.log")
     # First signal: stop the children in order and the servers this command started, exit 0.
     # Second: kill the children and the demo at once.
@@ -350,11 +354,17 @@ def register(app: typer.Typer) -> None:
             help="kafka: the simulator produces directly. mqtt / teltonika: the demo also runs "
             "that device gateway and the trucks with such a device report through it.",
         ),
+        shipments: bool = typer.Option(
+            True,
+            "--shipments/--no-shipments",
+            help="The simulator creates its trips' shipments (3-drop vaccines Nairobi-Kisumu, "
+            "flowers Naivasha-JKIA, a milk round) before it streams.",
+        ),
     ) -> None:
         """Run the stack, simulator, speed layer, bridge, dashboard and API. Ctrl+C stops all."""
         if via not in VIAS:
             raise typer.BadParameter(f"one of {', '.join(VIAS)}, not {via!r}", param_hint="--via")
         started = time.monotonic()
-        code = run_demo(port, api_port, speedup, trucks, keep_stack, via)
+        code = run_demo(port, api_port, speedup, trucks, keep_stack, via, shipments)
         typer.echo(f"demo ran {time.monotonic() - started:.0f} s", err=True)
         raise typer.Exit(code)

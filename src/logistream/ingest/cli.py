@@ -109,7 +109,8 @@ def simulate(
             help="Create the trips' shipments (the scenario's, else vaccines Nairobi-Kisumu, "
             "flowers Naivasha-JKIA, a milk round) in PostgreSQL and on the shipments topic "
             "before streaming; their trucks wait pre-cooled at the origin and stand at each "
-            "drop. Default: on when the scenario carries shipments. Not with --dry-run.",
+            "drop. Default: on when the scenario carries shipments. With --dry-run only the "
+            "trucks' part: nothing is stored.",
         ),
     ] = None,
 ) -> None:
