@@ -38,6 +38,7 @@ from logistream.config import Settings
 from logistream.kafka import make_admin
 from logistream.registry import load_registry
 from logistream.shipments.parse import load_shipment_file
+from logistream.shipments.publish import ensure_topic
 from logistream.shipments.wire import to_document
 
 DOCUMENT = Path(__file__).resolve().parents[2] / "docs" / "openapi.json"
@@ -61,6 +62,8 @@ def test_every_operation_matches_the_committed_document(
     now = time.time()
     # Shipments go to a topic of this test's own (the settings fixture names the others).
     shipping = settings.model_copy(update={"topic_shipments": f"{settings.topic_telemetry}.ships"})
+    # The speed layer reads its shipments topic whole at start: it must exist before.
+    ensure_topic(settings)
     try:
         with (
             api_client(shipping, burst=100_000, rate_per_s=100_000, ack_wait_s=0) as api,
