@@ -279,7 +279,12 @@ def _produce(settings: Settings, planned: list[Planned]) -> tuple[float, dict[st
     return wall0, sent
 
 
-def _cleanup(settings: Settings, run: str, shipment_ids: list[str]) -> None:
+def _names(members: Any) -> list[str]:
+    """Sorted-set members as text (the client returns bytes)."""
+    return [m.decode() for m in members]
+
+
+def _cleanup(settings: Settings, run: str) -> None:
     import redis
     from confluent_kafka.admin import AdminClient
 
@@ -289,18 +294,19 @@ def _cleanup(settings: Settings, run: str, shipment_ids: list[str]) -> None:
     keys = list(client.scan_iter(f"ls:*{PREFIX}-{run}-*", count=1000))
     for i in range(0, len(keys), 500):
         client.delete(*keys[i : i + 500])
+    mark = f"{PREFIX}-{run}-"
     for zset in ("ls:trucks", "ls:positions", "ls:shipments"):
-        members = [m for m in client.zrange(zset, 0, -1) if f"{PREFIX}-{run}-".encode() in m]
+        members = [m for m in _names(client.zrange(zset, 0, -1)) if mark in m]
         if members:
             client.zrem(zset, *members)
     mine = []
-    for aid in client.zrange("ls:alerts:recent", 0, -1):
-        raw = client.get(b"ls:alert:" + aid)
-        if raw is None or f'"truck_id":"{PREFIX}-{run}-'.encode() in raw:
+    for aid in _names(client.zrange("ls:alerts:recent", 0, -1)):
+        raw = client.get(f"ls:alert:{aid}")
+        if raw is None or f'"truck_id":"{mark}'.encode() in raw:
             mine.append(aid)
     for i in range(0, len(mine), 500):
         chunk = mine[i : i + 500]
-        client.delete(*[b"ls:alert:" + a for a in chunk])
+        client.delete(*[f"ls:alert:{a}" for a in chunk])
         client.zrem("ls:alerts:recent", *chunk)
         client.zrem("ls:alerts:open", *chunk)
     client.hdel("ls:speed:heartbeats", "bench-stage")
@@ -311,7 +317,6 @@ def _cleanup(settings: Settings, run: str, shipment_ids: list[str]) -> None:
     AdminClient({"bootstrap.servers": settings.kafka_bootstrap}).delete_topics(
         topics, operation_timeout=30
     )
-    _ = shipment_ids
 
 
 def one_run(args: argparse.Namespace, seconds: float, shipments: int) -> dict[str, Any]:
@@ -323,9 +328,8 @@ def one_run(args: argparse.Namespace, seconds: float, shipments: int) -> dict[st
             [settings.topic_telemetry, settings.topic_alerts, settings.topic_commands,
              settings.topic_shipment_events],
         )  # fmt: skip
-        ids: list[str] = []
         try:
-            ids = _publish_shipments(settings, run, shipments)
+            _publish_shipments(settings, run, shipments)
             planned = plan(run, args.rate, seconds, shipments, time.time() - 6 * 3600)
             ctx = mp.get_context("spawn")
             queue = ctx.Queue()
@@ -338,7 +342,7 @@ def one_run(args: argparse.Namespace, seconds: float, shipments: int) -> dict[st
             result = queue.get(timeout=max(180.0, len(planned) / 500))
             proc.join(60)
         finally:
-            _cleanup(settings, run, ids)
+            _cleanup(settings, run)
     counted_from = wall0 + WARMUP_S
     stage = HdrHistogram(1, 60_000_000, 3)  # microseconds
     kinds: dict[str, int] = {}
