@@ -233,3 +233,29 @@ def test_a_dispatchers_override_applies_once_and_names_who_set_it(registry: Regi
     drive.at(LOADING, NEAR_NAIROBI, 5.0)
     drive.at(LOADING + 60, NEAR_NAIROBI, 5.0)
     assert drive.stages == [("at_stop", 1, override.at.timestamp())]
+
+
+def test_readings_naming_no_probe_are_judged_when_the_assigned_probes_never_report(
+    registry: Registry,
+) -> None:
+    # The simulator straight to Kafka sends no probe_id, though devices.toml names the probes.
+    ctx = ShipmentContext.of(record(registry), registry, RulesConfig())
+    contexts = engine.Contexts(registry, RulesConfig())
+    state = TruckState(truck_id=TRUCK)
+    changes: list[Alert] = []
+    for ts in range(int(LOADING - 2_400), int(LOADING) + 60, 60):
+        reading = Reading(
+            truck_id=TRUCK,
+            temp=5.0,
+            timestamp=ts,
+            event_id=derive_event_id(TRUCK, ts),
+            lat=NAIROBI[0],
+            lon=NAIROBI[1],
+            door_open=ts >= LOADING,
+        )
+        step = engine.process(state, reading, 0, contexts.get(TRUCK, "vaccines"), shipment=ctx)
+        state = step.state
+        changes.extend(step.changes)
+    assert [c.rule for c in changes if c.rule in SHIPMENT_RULES] == []
+    assert state.shipment is not None
+    assert state.shipment.loaded

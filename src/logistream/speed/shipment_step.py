@@ -39,6 +39,8 @@ class ShipmentTrack(msgspec.Struct, frozen=True, kw_only=True):
     progress: stages.StageProgress
     cold_since: dict[str, float] = msgspec.field(default_factory=dict)
     """Each probe's start of its current stretch in the cargo's range ("" the single probe)."""
+    reporting: tuple[str, ...] = ()
+    """The probes heard since tracking began ("" the readings that name no probe), sorted."""
     loaded: bool = False
     """Loading was seen (the pre-cooling check was made)."""
     speed: etas.MovingSpeed = etas.MovingSpeed()
@@ -53,7 +55,8 @@ class ShipmentContext:
     record: ShipmentRecord
     profile: CargoProfile
     probes: frozenset[str]
-    """The probes whose air must be pre-cooled ("" for a truck's single probe)."""
+    """The probes assigned to the shipment ("" for a truck's single probe): those whose air
+    must be pre-cooled, of the ones that report (:func:`judged_probes`)."""
     line: etas.RouteLine | None
     windows: tuple[tuple[float, float], ...]
     """Each stop's planned arrival window, epoch seconds."""
@@ -148,6 +151,13 @@ def apply_override(track: ShipmentTrack, ctx: ShipmentContext) -> ShipmentStep:
     return ShipmentStep(track, events=tuple(stage_event(ctx, c) for c in changes))
 
 
+def judged_probes(reporting: tuple[str, ...], assigned: frozenset[str]) -> tuple[str, ...]:
+    """The probes the pre-cooling check waits for: the assigned ones among those reporting, or,
+    when none of them reports, every reporting one (a tracker that names no probe, though
+    devices.toml names them, still measures the air)."""
+    return tuple(p for p in reporting if p in assigned) or reporting
+
+
 def _next_stop(progress: stages.StageProgress, stop_count: int) -> int:
     if progress.stage == "planned":
         return 0
@@ -193,9 +203,13 @@ def step(
     shipment = ctx.record.shipment
     overridden = apply_override(track, ctx)
     track, events = overridden.track, list(overridden.events)
+    probe = reading.probe_id or precool.SINGLE_PROBE
     cold = precool.cold_since(track.cold_since, reading, ctx.profile)
-    if cold is not None and (reading.probe_id or precool.SINGLE_PROBE) in ctx.probes:
+    if cold is not None:
         track = msgspec.structs.replace(track, cold_since=cold)
+    if probe not in track.reporting:
+        reporting = tuple(sorted((*track.reporting, probe)))
+        track = msgspec.structs.replace(track, reporting=reporting)
     if not vehicle:
         return ShipmentStep(track, events=tuple(events))
 
@@ -214,7 +228,9 @@ def step(
         precool.step(
             loading=loading,
             is_open=precool.RULE in open_rules,
-            cold_s=precool.cold_for_s(track.cold_since, ctx.probes, ts),
+            cold_s=precool.cold_for_s(
+                track.cold_since, judged_probes(track.reporting, ctx.probes), ts
+            ),
             precool_s=ctx.precool_s,
             reading=reading,
             profile=ctx.profile,
