@@ -200,3 +200,32 @@ def test_shipment_scenarios_through_the_whole_pipeline(
 def _named_probes(truck_id: str) -> bool:
     device = REGISTRY.devices.for_truck(truck_id)
     return device is not None and any(p.probe_id for p in device.probes)
+
+
+def test_simulate_creates_its_shipments_once_and_keeps_an_active_one(
+    settings: Settings, settings_env: dict[str, str]
+) -> None:
+    """Without a scenario, `--shipments` gives each plan whose truck runs its shipment; a second
+    run finds the truck's active shipment and keeps it: nothing new stored or published."""
+    argv = [LOGISTREAM, "simulate", "--shipments", "--speedup", "0", "--duration", "60",
+            "--trucks", "3", "--start", START]  # fmt: skip
+    start = datetime.fromisoformat(START).timestamp()
+    expected_id = shipment_id(plan_named("vaccines_kisumu"), "KCB 781C", start)
+    first = subprocess.run(argv, env=settings_env, capture_output=True, text=True, timeout=300)
+    assert first.returncode == 0, first.stderr
+    assert f"shipment {expected_id} on KCB 781C: created" in first.stderr
+    # A later start: the truck still carries the first run's shipment, which is kept.
+    later = [*argv[:-1], "2026-03-02T08:00:00+03:00"]
+    second = subprocess.run(later, env=settings_env, capture_output=True, text=True, timeout=300)
+    assert second.returncode == 0, second.stderr
+    assert f"shipment {expected_id} on KCB 781C: kept (already active)" in second.stderr
+    rows = fetch(
+        settings.database_url or "",
+        "SELECT shipment_id, version, published_version, status FROM shipments",
+    )
+    assert rows == [(expected_id, 1, 1, "active")]
+    reader = TopicReader(settings, settings.topic_shipments)
+    wait_until(lambda: reader.poll() or None, timeout=60, what="the shipments topic")
+    records = reader.poll(2.0)  # and whatever else a second run might have sent
+    reader.close()
+    assert [key for key, _ in records] == [expected_id.encode()]
