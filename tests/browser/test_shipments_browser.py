@@ -5,12 +5,14 @@ shipment by uploading its file on the Shipments page; the truck's readings insid
 fence go through the real speed layer (Kafka → speed → Redis) and the page shows the shipment at
 its origin, with the stage event in its timeline; a user of the receiving organisation signs for
 a lot (stored in ``shipment_pod``); the shipment report is issued (`logistream report shipment`)
-and downloaded from the page.
+and downloaded from the page. Screenshots of the Shipments page and of a shipment's page go to
+a temporary folder, or to LOGISTREAM_SCREENSHOTS_DIR (``make screenshots``).
 """
 
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import time
 from collections.abc import Iterator
@@ -83,6 +85,8 @@ def test_create_watch_it_reach_its_origin_sign_for_a_lot_and_download_the_report
     running: str, settings: Settings, settings_env: dict[str, str], tmp_path: Path
 ) -> None:
     example = resources.files("logistream.shipments") / "examples" / "vaccines_kisumu.toml"
+    shots = Path(os.environ.get("LOGISTREAM_SCREENSHOTS_DIR", tmp_path / "screenshots"))
+    shots.mkdir(parents=True, exist_ok=True)
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(
             executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS
@@ -107,6 +111,8 @@ def test_create_watch_it_reach_its_origin_sign_for_a_lot_and_download_the_report
         ]
         produce(settings, [(TRUCK, value) for value in inside])
         _text_after_reloads(page, "at origin (loading) · Nairobi central vaccine store", 90)
+        page.wait_for_timeout(2000)  # the map's layers drawn
+        page.screenshot(path=shots / "shipments.png")
         views = live_views.RedisLiveViews(redis.Redis.from_url(settings.redis_url or ""))
         assert [(e.stage, e.stop, e.cause) for e in views.stage_events(SHIPMENT)] == [
             ("at_origin", 0, "geofence")
@@ -125,6 +131,10 @@ def test_create_watch_it_reach_its_origin_sign_for_a_lot_and_download_the_report
         receiver.get_by_label("Note").fill("seals intact")
         receiver.get_by_role("button", name="Sign for the lot").click()
         expect(receiver.get_by_text("Lot MR-2611 accepted")).to_be_visible(timeout=60_000)
+        receiver.get_by_role("heading", name=f"KEMSA/EPI/2026/118 — {SHIPMENT}").first.click()
+        receiver.locator('[data-testid="stDeckGlJsonChart"]').first.scroll_into_view_if_needed()
+        receiver.wait_for_timeout(2000)  # the map's layers drawn
+        receiver.screenshot(path=shots / "shipment.png")
         with psycopg.connect(settings.database_url or "") as conn:
             pod = conn.execute(
                 "SELECT lot_number, stop_id, decision, recorded_by, signer_name FROM shipment_pod"

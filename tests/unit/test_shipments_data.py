@@ -51,7 +51,6 @@ def test_the_list_row_names_stage_next_stop_eta_and_status() -> None:
     live = {SHIPMENT.shipment_id: _live(stage="at_origin", stop=0)}
     (row,) = sd.list_rows([_record()], live, set(), TZ)
     assert row == {
-        "●": "🟢",
         "reference": "KEMSA/EPI/2026/118",
         "shipment": "SHP-2026-0118",
         "shipper → receiver": "Kenya Medical Supplies Authority, central vaccine store → "
@@ -86,6 +85,12 @@ def test_status_end_states_then_late_then_an_open_alert(
     assert sd.status_of(_record(status), live, alerts) == expected
 
 
+def test_a_status_cell_is_coloured_and_other_cells_are_not() -> None:
+    assert sd.status_css("late") == "background-color: #c0392b; color: white"
+    assert sd.status_css("on time") == "background-color: #1e8449; color: white"
+    assert sd.status_css("KCB 781C") == ""
+
+
 def test_filters_by_shipper_receiver_and_live_stage() -> None:
     other_shipment = replace(
         SHIPMENT, shipment_id="SHP-2", shipper=replace(SHIPMENT.shipper, name="Other shipper")
@@ -114,6 +119,7 @@ def test_every_stop_fence_is_a_closed_ring_and_a_circle_surrounds_its_centre() -
     assert max(lats) - min(lats) == pytest.approx(2 * 300 / 111_195, rel=0.02)
     # The polygon stop keeps its corners, as [lon, lat].
     assert [34.5586, 0.5655] in fences[3]["polygon"]
+    assert fences[0]["position"] == [36.8172, -1.2864]
     view = sd.fence_view(SHIPMENT)
     assert -1.3 < view["latitude"] < 0.6
     assert 34.5 < view["longitude"] < 36.9
@@ -246,7 +252,6 @@ def test_the_live_map_tooltip_names_the_truck_s_shipment_and_the_deck_draws_fenc
     (bare,) = map_data.truck_points([view], REGISTRY)
     assert bare["shipment"] == "no shipment"
     deck = map_view.kenya_deck([], [point], fences=sd.fence_polygons(SHIPMENT))
-    fences = [layer for layer in deck.layers if layer.id == "geofences"]
-    assert len(fences) == 1
-    assert len(fences[0].data) == 4
+    fences = [layer for layer in deck.layers if layer.id in ("geofences", "stops")]
+    assert [len(layer.data) for layer in fences] == [4, 4]
     assert "{shipment}" in map_view._TOOLTIP["html"]

@@ -87,7 +87,7 @@ def kenya_deck(
 ) -> pdk.Deck:
     """Kenya with the routes, an optional trail and the trucks on top (``style_url``: a
     basemap under them; none by default); ``fences``: geofences drawn as polygons (rows with
-    ``polygon``, a ring of [lon, lat])."""
+    ``polygon``, a ring of [lon, lat], and ``position``, the stop's point)."""
     layers = _base_layers()
     if fences:
         layers.append(
@@ -101,6 +101,20 @@ def kenya_deck(
                 stroked=True,
                 filled=True,
                 line_width_min_pixels=2,
+            )
+        )
+        # A fence of a few hundred metres is a speck at a country's zoom: mark each stop too.
+        layers.append(
+            pdk.Layer(
+                "ScatterplotLayer",
+                list(fences),
+                id="stops",
+                get_position="position",
+                get_fill_color=[155, 89, 182, 230],
+                get_line_color=[255, 255, 255, 255],
+                stroked=True,
+                radius_min_pixels=5,
+                radius_max_pixels=9,
             )
         )
     layers.append(

@@ -28,13 +28,13 @@ from logistream.shipments.wire import ShipmentRecord
 # The list's status colours, worst first: what a dispatcher looks at first.
 STATUSES: Final = ("late", "alert open", "on time", "delivered", "cancelled")
 STATUS_COLOURS: Final[dict[str, str]] = {
-    "late": "🔴",
-    "alert open": "🟠",
-    "on time": "🟢",
-    "delivered": "🔵",
-    "cancelled": "⚪",
+    "late": "#c0392b",
+    "alert open": "#d35400",
+    "on time": "#1e8449",
+    "delivered": "#2471a3",
+    "cancelled": "#7f8c8d",
 }
-"""The colour mark shown before each status (a table cell takes no background here)."""
+"""Each status cell's background in the list."""
 STAGE_LABELS: Final[dict[str, str]] = {
     "planned": "planned",
     "at_origin": "at origin (loading)",
@@ -131,7 +131,6 @@ def list_rows(
         status = status_of(record, state, alert_trucks)
         rows.append(
             {
-                "●": STATUS_COLOURS[status],
                 "reference": s.reference,
                 "shipment": s.shipment_id,
                 "shipper → receiver": f"{s.shipper.name} → {s.receiver.name}",
@@ -171,14 +170,21 @@ def matching(
     return found
 
 
+def status_css(value: Any) -> str:
+    """The CSS of a status cell: its colour as the background, white text."""
+    colour = STATUS_COLOURS.get(str(value))
+    return f"background-color: {colour}; color: white" if colour else ""
+
+
 def fence_polygons(shipment: Shipment) -> list[dict[str, Any]]:
     """Every stop's geofence as a pydeck polygon row: its ring in [lon, lat] (a circle is the
-    shapely polygon the speed layer tests against), the stop's name."""
+    shapely polygon the speed layer tests against), its point [lon, lat] and the stop's name."""
     return [
         {
             "name": stop.name,
             "stop": index,
             "polygon": [[float(x), float(y)] for x, y in stop.geofence.shape.exterior.coords],
+            "position": [stop.geofence.centre[1], stop.geofence.centre[0]],
         }
         for index, stop in enumerate(shipment.stops)
     ]

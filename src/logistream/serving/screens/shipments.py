@@ -87,6 +87,15 @@ def _records() -> list[ShipmentRecord]:
         return ShipmentStore(conn, ui.registry()).list()
 
 
+@st.cache_data(ttl=10, show_spinner=False)
+def _active(key: str) -> list[ShipmentRecord]:
+    # The live map refreshes every 2 s: the active shipments are read at most every 10 s.
+    from logistream.shipments.store import ShipmentStore
+
+    with ui.reader() as conn:
+        return ShipmentStore(conn, ui.registry()).list(status="active")
+
+
 def truck_labels() -> dict[str, str]:
     """Truck id → its active shipment's reference and next stop, for the live map's tooltip
     (empty when a store is not answering: the map draws without them)."""
@@ -94,7 +103,7 @@ def truck_labels() -> dict[str, str]:
 
     down: tuple[type[BaseException], ...] = (psycopg.Error, LogiStreamError, *ui.redis_errors())
     try:
-        records = _records()
+        records = _active(ui.settings().database_name)
         live = {s.shipment_id: s for s in ui.live().shipments()}
     except down:  # a store down or not migrated yet: the map draws without them
         return {}
@@ -159,7 +168,11 @@ def _list(records: list[ShipmentRecord], live: dict[str, ShipmentLive], alerts: 
     if not rows:
         st.info("No shipment matches these filters.")
         return
-    st.dataframe(rows, hide_index=True)
+    import pandas as pd  # type: ignore[import-untyped]  # (no stubs installed)
+
+    # The status cell coloured (a Styler: Streamlit draws its cell backgrounds).
+    styled = pd.DataFrame(rows).style.map(sd.status_css, subset=["status"])
+    st.dataframe(styled, hide_index=True)
     st.caption(
         "Status: " + " · ".join(sd.STATUSES) + f". Stage and ETA live from the speed layer; "
         f"times in {s.timezone}."
