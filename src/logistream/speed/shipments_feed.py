@@ -16,7 +16,7 @@ import time
 from dataclasses import dataclass, field
 
 from logistream.config import Endpoints, Settings
-from logistream.errors import StackError
+from logistream.errors import StackError, StoreUnavailable
 from logistream.kafka import Consumer, TopicOffset, group_consumer
 from logistream.registry import Registry
 from logistream.registry.rules import RulesConfig
@@ -38,6 +38,18 @@ class FeedChanges:
     """Shipment ids no longer active (cancelled or delivered)."""
     trucks: set[str] = field(default_factory=set)
     """Trucks whose latest shipment record changed."""
+
+
+def _partitions(consumer: Consumer, topic: str, timeout_s: float) -> list[int]:
+    """The topic's partitions, waiting for a topic just created to show in the metadata."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        try:
+            return consumer.partitions(topic, timeout_s)
+        except StoreUnavailable:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.2)
 
 
 class ShipmentFeed:
@@ -67,7 +79,7 @@ class ShipmentFeed:
         topic = settings.topic_shipments
         consumer = group_consumer(settings, f"{group}.shipments.{instance}", endpoints)
         self.consumer = consumer
-        partitions = consumer.partitions(topic, timeout_s)
+        partitions = _partitions(consumer, topic, timeout_s)
         starts = consumer.offsets_for_times([TopicOffset(topic, p, 0) for p in partitions], 30)
         ends = {p: consumer.watermarks(topic, p, timeout_s=timeout_s)[1] for p in partitions}
         consumer.assign(starts)
