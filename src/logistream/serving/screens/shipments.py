@@ -162,7 +162,9 @@ def _list(records: list[ShipmentRecord], live: dict[str, ShipmentLive], alerts: 
     receivers = middle.multiselect(
         "Receiver", sorted({r.shipment.receiver.name for r in records}), key="filter_receiver"
     )
-    stages = right.multiselect("Stage", list(STAGES), key="filter_stage")
+    stages = right.multiselect(
+        "Stage", list(STAGES), format_func=sd.STAGE_LABELS.__getitem__, key="filter_stage"
+    )
     shown = sd.matching(records, live, shippers=shippers, receivers=receivers, stages=stages)
     rows = sd.list_rows(shown, live, alerts, s.timezone)
     if not rows:
@@ -280,7 +282,9 @@ def _override_form(user: User, record: ShipmentRecord) -> None:
 
     shipment = record.shipment
     st.subheader("Set the stage by hand")
-    stage = st.selectbox("Stage", list(STAGES), key="override_stage")
+    stage = st.selectbox(
+        "Stage", list(STAGES), format_func=sd.STAGE_LABELS.__getitem__, key="override_stage"
+    )
     stops = list(range(len(shipment.stops)))
     stop = st.selectbox(
         "Stop", stops, format_func=lambda i: shipment.stops[i].name, key="override_stop"
@@ -404,7 +408,10 @@ def _page() -> None:
         return
     st.query_params["shipment"] = chosen
     record = next(r for r in records if r.shipment.shipment_id == chosen)
-    _shipment(record, live.get(chosen), alerts)
+    try:
+        _shipment(record, live.get(chosen), alerts)
+    except ui.pg_errors() as error:
+        ui.store_down("PostgreSQL", error)
 
 
 def render() -> None:
