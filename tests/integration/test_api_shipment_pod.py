@@ -5,7 +5,8 @@ signs for a lot, with the CLI's one-line refusals (403 another organisation or n
 unknown stop or a lot handed over elsewhere, 409 a lot already signed or a shipment no longer
 active), nothing stored when refused; the GET shows the PoDs with their temperature summary, the
 record on the ``shipments`` topic carries them, and the last lot signed makes it delivered. The
-report route hands out the latest issued version as stored (JSON, the CLI's bytes)."""
+report route hands out the report as the CLI makes it (PDF, CSV, JSON; a version issued when
+what it shows changed)."""
 
 from __future__ import annotations
 
@@ -165,21 +166,25 @@ def test_the_report_route_hands_out_the_latest_issued_version(shipping: Settings
     url = f"/v1/shipments/{ID}/report"
     with api_client(shipping) as api:
         assert api.post("/v1/shipments", json=DOCUMENT, headers=who).status_code == 201
-        none_yet = api.get(url, headers=who)
-        assert (none_yet.status_code, none_yet.json()["error"]) == (404, "report_not_issued")
-        assert f"`logistream report shipment {ID}`" in none_yet.json()["detail"]
         unknown = api.get("/v1/shipments/SHP-NONE/report", headers=who)
         assert (unknown.status_code, unknown.json()["error"]) == (404, "shipment_not_found")
 
+        # The first request issues version 1; the CLI then finds it unchanged.
+        got = api.get(url, params={"format": "json"}, headers=who)
+        assert got.status_code == 200, got.text
+        assert got.headers["x-report-version"] == "1"
+        assert f"shipment-{ID}-v1.json" in got.headers["content-disposition"]
         assert shipping.database_url
         with psycopg.connect(shipping.database_url, autocommit=True) as conn:
             content = issue_for(conn, REGISTRY, ID)
-        got = api.get(url, params={"format": "json"}, headers=who)
-        assert got.status_code == 200, got.text
+        assert content["version"] == 1
         assert got.content == render_shipment(content, "json")  # the CLI's bytes
-        assert got.headers["x-report-version"] == "1"
-        assert f"shipment-{ID}-v1.json" in got.headers["content-disposition"]
 
-        pdf = api.get(url, params={"format": "pdf"}, headers=who)
-        assert (pdf.status_code, pdf.json()["error"]) == (409, "report_format_unavailable")
-        assert f"`logistream report shipment {ID} --format pdf`" in pdf.json()["detail"]
+        pdf = api.get(url, headers=who)  # PDF unless asked otherwise, as trip reports
+        assert pdf.status_code == 200, pdf.text
+        assert pdf.headers["content-type"] == "application/pdf"
+        assert pdf.content.startswith(b"%PDF")
+        assert pdf.headers["x-report-version"] == "1"
+        csv = api.get(url, params={"format": "csv"}, headers=who)
+        assert csv.status_code == 200
+        assert ID in csv.text

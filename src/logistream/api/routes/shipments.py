@@ -486,6 +486,9 @@ def _pod_refused(
 # ---- report ------------------------------------------------------------------------------------
 
 
+_MEDIA = {"pdf": "application/pdf", "csv": "text/csv", "json": "application/json"}
+
+
 @router.get(
     "/{shipment_id}/report",
     response_class=Response,
@@ -498,13 +501,13 @@ def _pod_refused(
         503,
         ok={
             200: {
-                "description": "The latest issued version: the same bytes as `logistream report "
-                "shipment ID --format json`.",
-                "content": {"application/json": {"schema": {"type": "object"}}},
-            },
-            409: {
-                "model": ShipmentRefusal,
-                "description": "PDF or CSV asked: made only by `logistream report shipment`.",
+                "description": "The shipment report: the same bytes as `logistream report "
+                "shipment ID --format F` would give now.",
+                "content": {
+                    "application/pdf": {"schema": {"type": "string", "format": "binary"}},
+                    "text/csv": {"schema": {"type": "string"}},
+                    "application/json": {"schema": {"type": "object"}},
+                },
             },
         },
     ),
@@ -513,42 +516,27 @@ def shipment_report(
     request: Request,
     shipment_id: ShipmentIdPath,
     _who: Reader,
-    format: ReportFormat = "json",
+    format: ReportFormat = "pdf",
 ) -> Response:
-    """The shipment report's latest issued version (scope: read), as stored when `logistream
-    report shipment ID` issued it (``shipment_report_versions``): the API does not issue
-    shipment reports, so a version reflects the archive, stages, PoDs and releases as they were
-    then (``version`` and ``issued_at`` say when). JSON only: the PDF and CSV are rendered by the
-    batch layer, which this API does not import (409 names the command that makes them). 404
-    when the shipment is unknown or no version was issued yet."""
-    from logistream.reads.shipment_reports import latest_shipment_report, report_json
-    from logistream.shipments.store import ShipmentStore
+    """The shipment report as PDF, CSV or JSON (scope: read), made by the same code as
+    ``logistream report shipment``: if what it shows is unchanged since the last issued version
+    (archived readings, stages, PoDs, releases), that version as stored; otherwise a new version
+    is issued (with the owner role: issued reports are append-only). ``X-Report-Version`` says
+    which. 404 for an unknown shipment."""
+    from logistream.batch.reports.current import current_shipment_report
+    from logistream.batch.reports.render import render
+    from logistream.errors import NotFound
 
     api = backends(request)
-    with api.reader() as conn:
-        if ShipmentStore(conn, _registry(api)).get(shipment_id) is None:
-            raise _not_found(shipment_id)
-        content = latest_shipment_report(conn, shipment_id)
-    if content is None:
-        raise ApiError(
-            404,
-            "report_not_issued",
-            f"No report issued for shipment {shipment_id!r} yet; issue one with `logistream "
-            f"report shipment {shipment_id}`.",
-        )
-    if format != "json":
-        raise ApiError(
-            409,
-            "report_format_unavailable",
-            f"The API hands out the shipment report as JSON (?format=json); the {format.upper()} "
-            f"is made by `logistream report shipment {shipment_id} --format {format}`.",
-            field="format",
-        )
+    try:
+        content = current_shipment_report(api.owner, _registry(api), shipment_id)
+    except NotFound:
+        raise _not_found(shipment_id) from None
     version = content.get("version")
-    filename = f"shipment-{shipment_id}-v{version}.json"
+    filename = f"shipment-{shipment_id}-v{version}.{format}"
     return Response(
-        report_json(content),
-        media_type="application/json",
+        render(content, format),
+        media_type=_MEDIA[format],
         headers={
             "Content-Disposition": f'attachment; filename="{_ascii(filename)}"',
             "X-Report-Version": str(version),

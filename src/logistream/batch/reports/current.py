@@ -1,9 +1,13 @@
-"""The trip report a person or another system downloads, the same whoever asks.
+"""The trip report (and the shipment report) a person or another system downloads, the same
+whoever asks.
 
 The dashboard, the API and ``logistream report trip`` all hand out the report made by
-:func:`logistream.batch.reports.trip.issue`. Reading the latest issued version needs only the
-read-only role; only when the trip's archived readings changed since (a late reading) is a new
-version issued, with the owner role, because issued versions are append-only.
+:func:`logistream.batch.reports.trip.issue`; a shipment's comes from
+:func:`logistream.batch.reports.shipment.issue` (:func:`current_shipment_report`). Reading a
+trip's latest issued version needs only the read-only role; only when the trip's archived
+readings changed since (a late reading) is a new version issued, with the owner role, because
+issued versions are append-only. A shipment's report is built each time (its lots are judged up
+to now while on the truck) and issued anew only when what it shows changed.
 """
 
 from __future__ import annotations
@@ -70,3 +74,15 @@ def current_trip_report(
         return stored
     with owner() as conn:
         return issue(conn, registry, trip_id, truck_id)
+
+
+def current_shipment_report(
+    owner: OwnerConnection, registry: Registry, shipment_id: str
+) -> Content:
+    """The shipment report as of now: the latest issued version if what it shows is unchanged,
+    else a newly issued one (owner role: versions are append-only). Raises ``NotFound`` for an
+    unknown shipment."""
+    from logistream.batch.reports.shipment import issue_for
+
+    with owner() as conn:
+        return issue_for(conn, registry, shipment_id)

@@ -688,8 +688,12 @@ def fleet_pdf(c: Content, timezone: str | None = None) -> bytes:
 
 
 def render(content: Content, fmt: str, timezone: str | None = None) -> bytes:
-    """The report as ``json``, ``csv`` or ``pdf``; a PDF's times in ``timezone`` (default: the
-    display setting, ``LOGISTREAM_TIMEZONE``)."""
+    """The report (a trip's, the fleet's or a shipment's) as ``json``, ``csv`` or ``pdf``; a
+    PDF's times in ``timezone`` (default: the display setting, ``LOGISTREAM_TIMEZONE``)."""
+    if content.get("report") == "shipment report":
+        from logistream.batch.reports.shipment_render import render_shipment
+
+        return render_shipment(content, fmt, timezone)
     fleet = content.get("report") == "fleet report"
     if fmt == "json":
         return to_json(content)
