@@ -4,16 +4,16 @@ Real `logistream speed`, `bridge` and `dashboard` processes. A dispatcher create
 shipment by uploading its file on the Shipments page; the truck's readings inside the origin's
 fence go through the real speed layer (Kafka → speed → Redis) and the page shows the shipment at
 its origin, with the stage event in its timeline; a user of the receiving organisation signs for
-a lot (stored in ``shipment_pod``); the shipment report is issued (`logistream report shipment`)
-and downloaded from the page. Screenshots of the Shipments page and of a shipment's page go to
-a temporary folder, or to LOGISTREAM_SCREENSHOTS_DIR (``make screenshots``).
+a lot (stored in ``shipment_pod``); the signed shipment report is issued from the page (as
+`logistream report shipment` issues it) and downloaded as PDF and JSON. Screenshots of the
+Shipments page and of a shipment's page go to a temporary folder, or to
+LOGISTREAM_SCREENSHOTS_DIR (``make screenshots``).
 """
 
 from __future__ import annotations
 
 import json
 import os
-import subprocess
 import time
 from collections.abc import Iterator
 from importlib import resources
@@ -26,7 +26,7 @@ from playwright.sync_api import Page, expect, sync_playwright
 from tests import dashboard_data as data
 from tests.browser.test_dashboard_browser import _start, _stop
 from tests.browser.test_dashboard_reload import _open, _sign_in
-from tests.helpers import CHROMIUM_ARGS, LOGISTREAM, wait_until
+from tests.helpers import CHROMIUM_ARGS, wait_until
 from tests.integration.speed_support import produce, reading
 
 from logistream import live_views
@@ -141,25 +141,24 @@ def test_create_watch_it_reach_its_origin_sign_for_a_lot_and_download_the_report
             ).fetchall()
         assert pod == [("MR-2611", "kisumu-depot", "accepted", "wanjiku", "Wanjiku Otieno")]
 
-        # The report, issued as `logistream report shipment` issues it, downloaded from the page.
+        # The signed report, issued as `logistream report shipment` issues it, downloaded.
         wait_until(lambda: _archived(settings), timeout=60, what="the readings archived")
-        issued = subprocess.run(
-            [LOGISTREAM, "report", "shipment", SHIPMENT, "--format", "json", "-o",
-             str(tmp_path / "cli.json")],
-            env=settings_env, capture_output=True, text=True, timeout=120,
-        )  # fmt: skip
-        assert issued.returncode == 0, issued.stderr
-        receiver.reload()
-        button = receiver.get_by_role("button", name="Shipment report (JSON)")
-        expect(button).to_be_visible(timeout=60_000)
-        with receiver.expect_download() as download:
-            button.click()
-        report = json.loads(Path(download.value.path()).read_text())
-        assert report["shipment_id"] == SHIPMENT
-        assert report["version"] == 1
+        receiver.get_by_role("button", name="Get the signed shipment report").click()
+        downloaded = {}
+        for fmt in ("PDF", "JSON"):
+            button = receiver.get_by_role("button", name=f"Shipment report ({fmt})")
+            expect(button).to_be_visible(timeout=60_000)
+            with receiver.expect_download() as download:
+                button.click()
+            downloaded[fmt] = Path(download.value.path()).read_bytes()
+        assert downloaded["PDF"].startswith(b"%PDF")
+        report = json.loads(downloaded["JSON"])
+        assert (report["shipment_id"], report["version"]) == (SHIPMENT, 1)
         lots = {lot["lot"]: lot for lot in report["lots"]}
         assert lots["MR-2611"]["proof_of_delivery"]["decision"] == "accepted"
-        assert report["digest"] == json.loads((tmp_path / "cli.json").read_text())["digest"]
+        with psycopg.connect(settings.database_url or "") as conn:
+            stored = conn.execute("SELECT version, digest FROM shipment_report_versions").fetchall()
+        assert stored == [(1, report["digest"])]
         browser.close()
 
 

@@ -4,8 +4,8 @@ A dispatcher creates a shipment by uploading the example file (stored, logged an
 test's own compacted ``shipments`` topic) and a bad file is refused with the parser's one line,
 nothing stored; the list shows the speed layer's live stage and ETA (written to Redis with the
 speed layer's own writer); on the shipment page a receiver's user signs for a lot, an admin
-quarantines one, a dispatcher sets the stage by hand, and a viewer sees none of the forms; the
-live map's tooltip names the truck's shipment and its next stop.
+quarantines one, a dispatcher sets the stage by hand and gets the signed report, and a viewer
+sees none of the forms; the live map's tooltip names the truck's shipment and its next stop.
 """
 
 from __future__ import annotations
@@ -283,6 +283,18 @@ def test_a_receiver_signs_an_admin_quarantines_and_a_dispatcher_overrides(
     ]
     versions = [r["version"] for r in _on_topic(shipping)]
     assert versions[-1] == 3
+
+    # The signed report, as `logistream report shipment` issues it.
+    page.button(key="report_get").click().run()
+    assert not page.exception
+    assert "Report version **1**" in _texts(page)
+    labels = [b.proto.label for b in page.get("download_button")]
+    assert labels == [f"Shipment report ({fmt})" for fmt in ("PDF", "CSV", "JSON")]
+    with _owner(shipping) as conn:
+        issued = conn.execute(
+            "SELECT version, content->>'shipment_id' FROM shipment_report_versions"
+        ).fetchall()
+    assert issued == [(1, ID)]
 
 
 def test_the_live_map_tooltip_names_the_shipment_and_its_next_stop(shipping: Settings) -> None:

@@ -11,7 +11,6 @@ layer learns it. The logic shown lives in ``serving/shipments_data.py``.
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -299,26 +298,47 @@ def _override_form(user: User, record: ShipmentRecord) -> None:
             st.rerun()
 
 
-def _report(report: dict[str, Any] | None, shipment_id: str) -> None:
+def _report(shipment_id: str) -> None:
+    """The same versioned, digest-signed report as `logistream report shipment` and the API
+    (the batch layer's public read interface, as the Audits page's trip report)."""
     st.subheader("Shipment report")
-    if report is None:
+    key = f"shipment-report:{shipment_id}"
+    if st.button("Get the signed shipment report", key="report_get"):
+        from logistream.batch.reports.current import current_shipment_report
+
+        try:
+            st.session_state[key] = current_shipment_report(_owner, ui.registry(), shipment_id)
+        except LogiStreamError as error:
+            st.error(str(error))
+    content = st.session_state.get(key)
+    if content is None:
         st.caption(
-            f"No report issued yet: `logistream report shipment {shipment_id}` issues one "
-            "(versioned and digest-signed); its latest version is offered here."
+            "The report is issued once per version of what it shows (readings, stages, proofs "
+            "of delivery, releases); earlier versions are kept."
         )
         return
-    version = report.get("version")
+    from logistream.batch.reports.render import render
+
+    version = content.get("version")
+    name = f"shipment-{shipment_id}-v{version}"
     st.markdown(
-        f"Report version **{version}** (verdict **{report.get('verdict')}**), SHA-256 of the "
-        f"archived readings `{report.get('digest')}`"
+        f"Report version **{version}** (verdict **{content.get('verdict')}**), SHA-256 of the "
+        f"archived readings `{content.get('digest')}`"
     )
-    st.download_button(
-        "Shipment report (JSON)",
-        json.dumps(report, indent=2, ensure_ascii=False).encode(),
-        f"shipment-{shipment_id}-v{version}.json",
-        "application/json",
-        key="report_json",
-    )
+    timezone = ui.settings().timezone
+    left, middle, right = st.columns(3)
+    for column, fmt, mime in (
+        (left, "pdf", "application/pdf"),
+        (middle, "csv", "text/csv"),
+        (right, "json", "application/json"),
+    ):
+        column.download_button(
+            f"Shipment report ({fmt.upper()})",
+            render(content, fmt, timezone),
+            f"{name}.{fmt}",
+            mime,
+            key=f"report_{fmt}",
+        )
 
 
 def _shipment(record: ShipmentRecord, live: ShipmentLive | None, alerts: set[str]) -> None:
@@ -369,7 +389,7 @@ def _shipment(record: ShipmentRecord, live: ShipmentLive | None, alerts: set[str
     _pod_form(user, record)
     _release_form(user, record)
     _override_form(user, record)
-    _report(report, shipment.shipment_id)
+    _report(shipment.shipment_id)
 
 
 def _page() -> None:
