@@ -18,7 +18,6 @@ from pathlib import Path
 from typing import Any
 
 import psycopg
-import pytest
 import redis
 from tests.helpers import LOGISTREAM, running, wait_until
 from tests.integration.batch_support import fetch
@@ -183,23 +182,10 @@ def test_shipment_scenarios_through_the_whole_pipeline(
                 got = verdicts[expected_verdict.lot]
                 assert got == expected_verdict.verdict, (name, expected_verdict.lot, report)
 
-    # Last, as it may only xfail: no alert beyond the hand-written lists.
+    # No alert beyond the hand-written lists (the normal shipments loaded pre-cooled).
     raised = {(a.truck_id, a.rule) for a in alerts}
     allowed = expected | {(a.truck, a.rule) for a in scenario.allow}
-    unexpected = raised - allowed
-    # Known speed-layer issue (reported to the lead): the pre-cooling check waits for the probes
-    # devices.toml names, while the simulator's readings straight to Kafka carry no probe id, so
-    # a truck with named probes is never pre-cooled. Every other unexpected alert fails.
-    named = {t for t in scenario.trucks if _named_probes(t)}
-    known = {(t, "not_precooled") for t in named}
-    assert unexpected - known == set(), "alerts the scenarios do not expect"
-    if unexpected:
-        pytest.xfail(f"not_precooled on trucks with named probes: {sorted(unexpected)}")
-
-
-def _named_probes(truck_id: str) -> bool:
-    device = REGISTRY.devices.for_truck(truck_id)
-    return device is not None and any(p.probe_id for p in device.probes)
+    assert raised - allowed == set(), "alerts the scenarios do not expect"
 
 
 def test_simulate_creates_its_shipments_once_and_keeps_an_active_one(
