@@ -34,6 +34,7 @@ if TYPE_CHECKING:
     from logistream.shipments.wire import ShipmentRecord
 
 TRAIL_H = 12.0
+REFRESH_S = 5.0
 
 
 @contextmanager
@@ -180,7 +181,7 @@ def _list(records: list[ShipmentRecord], live: dict[str, ShipmentLive], alerts: 
     )
 
 
-def _map(record: ShipmentRecord, live: ShipmentLive | None) -> None:
+def _map(record: ShipmentRecord) -> None:
     from logistream.reads.tables import truck_history
 
     s, registry = ui.settings(), ui.registry()
@@ -341,13 +342,18 @@ def _report(shipment_id: str) -> None:
         )
 
 
-def _shipment(record: ShipmentRecord, live: ShipmentLive | None, alerts: set[str]) -> None:
-    from logistream.shipments.releases import latest_releases
-    from logistream.shipments.store import ShipmentStore
-
-    s, user = ui.settings(), _user()
-    shipment = record.shipment
-    st.header(f"{shipment.reference} — {shipment.shipment_id}")
+def _live_part(record: ShipmentRecord) -> None:
+    """What the speed layer changes, redrawn every few seconds: the headline figures, the
+    arrival forecast, the stages timeline and the ETA per stop (Redis only)."""
+    s, shipment = ui.settings(), record.shipment
+    try:
+        views = ui.live()
+        live = views.shipment(shipment.shipment_id)
+        alerts = {a.truck_id for a in views.open_alerts()}
+        events = views.stage_events(shipment.shipment_id)
+    except ui.redis_errors() as error:
+        ui.store_down("Redis", error)
+        live, alerts, events = None, set(), []
     stop, eta, _late = sd.next_stop(shipment, live)
     with st.container(horizontal=True, gap="large"):
         st.metric("Status", sd.status_of(record, live, alerts), width="content")
@@ -361,12 +367,6 @@ def _shipment(record: ShipmentRecord, live: ShipmentLive | None, alerts: set[str
     )
     if live is not None and live.arrival_forecast:
         st.warning(live.arrival_forecast)
-    _map(record, live)
-    try:
-        events = ui.live().stage_events(shipment.shipment_id)
-    except ui.redis_errors() as error:
-        ui.store_down("Redis", error)
-        events = []
     st.subheader("Stages")
     rows = sd.timeline_rows(shipment, events, s.timezone)
     if rows:
@@ -375,6 +375,17 @@ def _shipment(record: ShipmentRecord, live: ShipmentLive | None, alerts: set[str
         st.caption("No stage change seen yet (planned).")
     st.subheader("Stops and ETA")
     st.dataframe(sd.eta_rows(shipment, live, s.timezone), hide_index=True)
+
+
+def _shipment(record: ShipmentRecord) -> None:
+    from logistream.shipments.releases import latest_releases
+    from logistream.shipments.store import ShipmentStore
+
+    s, user = ui.settings(), _user()
+    shipment = record.shipment
+    st.header(f"{shipment.reference} — {shipment.shipment_id}")
+    _map(record)
+    st.fragment(run_every=REFRESH_S)(_live_part)(record)
     with ui.reader() as conn:
         releases = {
             lot: (r.decision, r.by)
@@ -429,7 +440,7 @@ def _page() -> None:
     st.query_params["shipment"] = chosen
     record = next(r for r in records if r.shipment.shipment_id == chosen)
     try:
-        _shipment(record, live.get(chosen), alerts)
+        _shipment(record)
     except ui.pg_errors() as error:
         ui.store_down("PostgreSQL", error)
 
