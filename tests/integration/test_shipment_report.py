@@ -305,3 +305,22 @@ def test_a_dispatchers_override_is_applied_at_its_time(conn: psycopg.Connection[
         "arrival",
     )
     assert content["stages"][-1]["cause"] == "override"
+
+
+def test_a_shipment_on_the_road_is_judged_up_to_its_newest_record(
+    conn: psycopg.Connection[Any],
+) -> None:
+    # Loaded and on the road since 03:35: every lot is still on the truck.
+    ShipmentStore(conn, REGISTRY).create(new_record(SHIPMENT, CREATED), "dispatch")
+    on_road = [r for r in _readings() if r[1] <= _utc(5, 0)]
+    _archive(conn, on_road)
+    record = ShipmentStore(conn, REGISTRY).get(ID)
+    assert record is not None
+    first = issue(conn, REGISTRY, record)
+    ends = {lot["carriage"]["end"] for lot in first["lots"]}
+    assert ends == {_utc(5, 0).isoformat()}  # its newest reading, not the clock
+    # Asked again with nothing new recorded: the same version, however much time passed.
+    assert issue(conn, REGISTRY, record)["version"] == first["version"] == 1
+    # One more reading archived: the carriage grows, a new version.
+    _archive(conn, [r for r in _readings() if _utc(5, 0) < r[1] <= _utc(5, 5)])
+    assert issue(conn, REGISTRY, record)["version"] == 2

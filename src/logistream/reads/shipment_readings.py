@@ -54,6 +54,29 @@ def tracked_since(conn: psycopg.Connection[Any], record: ShipmentRecord) -> date
     return min(_epoch(created), _epoch(origin))
 
 
+def archived_until(
+    conn: psycopg.Connection[Any], record: ShipmentRecord, now: datetime
+) -> datetime:
+    """The moment the records speak of the shipment up to: the newest of the truck's archived
+    readings since tracking began, the shipment's changes (overrides, PoDs, cancellation) and
+    its lots' release decisions, never after ``now``; with none of them, when tracking began.
+    A report judged up to this moment stays the same until something new is recorded."""
+    since = tracked_since(conn, record)
+    shipment_id = record.shipment.shipment_id
+    row = conn.execute(
+        "SELECT greatest("
+        "(SELECT max(event_time) FROM readings WHERE truck_id = %s AND event_time >= %s "
+        "AND event_time <= %s), "
+        "(SELECT max(changed_at) FROM shipment_changes WHERE shipment_id = %s), "
+        "(SELECT max(decided_at) FROM lot_releases WHERE shipment_id = %s))",
+        [record.shipment.truck_id, since, now, shipment_id, shipment_id],
+    ).fetchone()
+    newest: datetime | None = row[0] if row is not None else None
+    if newest is None:
+        return since
+    return min(max(newest, since), now)
+
+
 def positions(
     conn: psycopg.Connection[Any], record: ShipmentRecord, since: datetime, until: datetime
 ) -> list[Position]:

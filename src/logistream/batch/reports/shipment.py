@@ -9,8 +9,9 @@ Where each part comes from:
   batch is the check of the speed layer, so it never reads the speed layer's own stages.
 - The carriage of a lot runs from the arrival at the origin (loading) to its handover: its
   PoD's signed time, else the arrival at its drop stop, else the moment of issue
-  (:mod:`logistream.shipments.carriage`). A lot still on the truck is judged up to now, so each
-  issue of an unfinished shipment is a new version.
+  (:mod:`logistream.shipments.carriage`). A lot still on the truck is judged up to what the
+  records hold (``reads.shipment_readings.archived_until``: the newest archived reading, change
+  or release decision), so issuing it again with nothing new recorded gives the same version.
 - Figures: :mod:`logistream.shipments.lot_figures`, the trip views' maths with the rules file's
   thresholds; verdict: :func:`logistream.shipments.verdict.release_verdict`.
 - Notifications and alerts: the truck's, open at any moment of the lot's carriage (the trip
@@ -424,7 +425,8 @@ def issue(
             "SELECT pg_advisory_xact_lock(hashtext('logistream.shipment_report'), hashtext(%s))",
             [shipment_id],
         )
-        content = build_content(conn, registry, record, now or datetime.now(UTC))
+        as_of = now or sr.archived_until(conn, record, datetime.now(UTC))
+        content = build_content(conn, registry, record, as_of)
         content["fingerprint"] = fingerprint(content)
         earlier = versions(conn, shipment_id)
         if earlier and earlier[-1]["fingerprint"] == content["fingerprint"]:
