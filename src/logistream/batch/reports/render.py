@@ -330,23 +330,32 @@ def _table(rows: list[list[str]], widths: list[float] | None = None) -> Any:
     return t
 
 
-def trip_pdf(c: Content, timezone: str | None = None) -> bytes:
+def a4_document(buf: io.BytesIO, title: str) -> Any:
+    """A portrait A4 document with 15 mm margins writing into ``buf`` (a trip's, a shipment's)."""
     from reportlab.lib.pagesizes import A4  # type: ignore[import-untyped]
-    from reportlab.lib.styles import ParagraphStyle, getSampleStyleSheet  # type: ignore[import-untyped]
     from reportlab.lib.units import mm  # type: ignore[import-untyped]
-    from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer
+    from reportlab.platypus import SimpleDocTemplate
+
+    margin = 15 * mm
+    return SimpleDocTemplate(
+        buf,
+        pagesize=A4,
+        leftMargin=margin,
+        rightMargin=margin,
+        topMargin=margin,
+        bottomMargin=margin,
+        title=title,
+    )
+
+
+def trip_pdf(c: Content, timezone: str | None = None) -> bytes:
+    from reportlab.lib.styles import ParagraphStyle, getSampleStyleSheet  # type: ignore[import-untyped]
+    from reportlab.lib.units import mm
+    from reportlab.platypus import Paragraph, Spacer
 
     styles = getSampleStyleSheet()
     buf = io.BytesIO()
-    doc = SimpleDocTemplate(
-        buf,
-        pagesize=A4,
-        leftMargin=15 * mm,
-        rightMargin=15 * mm,
-        topMargin=15 * mm,
-        bottomMargin=15 * mm,
-        title=f"Trip temperature report {c['trip_id']}",
-    )
+    doc = a4_document(buf, f"Trip temperature report {c['trip_id']}")
     comp = c.get("compliance", {})
     tz = _zone(timezone)
     story: list[Any] = [

@@ -23,6 +23,7 @@ from logistream.batch.reports.render import (
     _times_note,
     _when,
     _zone,
+    a4_document,
     to_json,
 )
 
@@ -222,22 +223,13 @@ def _lot_story(c: Content, lot: dict[str, Any], tz: str, styles: Any) -> list[An
 
 
 def shipment_pdf(c: Content, timezone: str | None = None) -> bytes:
-    from reportlab.lib.pagesizes import A4  # type: ignore[import-untyped]
     from reportlab.lib.styles import getSampleStyleSheet
     from reportlab.lib.units import mm
-    from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer
+    from reportlab.platypus import Paragraph, Spacer
 
     styles = getSampleStyleSheet()
     buf = io.BytesIO()
-    doc = SimpleDocTemplate(
-        buf,
-        pagesize=A4,
-        leftMargin=15 * mm,
-        rightMargin=15 * mm,
-        topMargin=15 * mm,
-        bottomMargin=15 * mm,
-        title=f"Shipment report {c['shipment_id']}",
-    )
+    doc = a4_document(buf, f"Shipment report {c['shipment_id']}")
     tz = _zone(timezone)
     first = c["stages"][0]["at"] if c["stages"] else c.get("issued_at")
     story: list[Any] = [
