@@ -35,6 +35,7 @@ from typing import TYPE_CHECKING, Any, Final
 
 from logistream.batch.reports.digest import DIGEST_FORMAT, digest_rows
 from logistream.batch.reports.methods import method_params
+from logistream.batch.reports.trip import jsonable
 from logistream.batch.views.recompute import configured_params
 from logistream.coldchain.params import BatchParams
 from logistream.config import get_settings
@@ -129,16 +130,6 @@ def _iso(t: float | None) -> str | None:
 
 def _dt(t: float) -> datetime:
     return datetime.fromtimestamp(t, UTC)
-
-
-def _jsonable(value: Any) -> Any:
-    if isinstance(value, datetime):
-        return value.astimezone(UTC).isoformat()
-    if isinstance(value, dict):
-        return {k: _jsonable(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_jsonable(v) for v in value]
-    return value
 
 
 def _stage_row(record: ShipmentRecord, c: StageChange) -> dict[str, Any]:
@@ -343,7 +334,7 @@ def build_content(
             spans[lot.number],
             readings,
             changes,
-            _jsonable(pods.get(lot.number)),
+            jsonable(pods.get(lot.number)),
             [r.as_json() for r in log if r.lot == lot.number],
         )
         for lot in shipment.lots
@@ -389,7 +380,7 @@ def build_content(
         "digest_selection": _selection_json(selection),
         "methods": methods,
     }
-    return dict(_jsonable(content))
+    return dict(jsonable(content))
 
 
 def fingerprint(content: Content) -> str:
@@ -446,8 +437,8 @@ def issue(
         ).fetchone()
         assert issued is not None
         content["version"] = earlier[-1]["version"] + 1 if earlier else 1
-        content["issued_at"] = _jsonable(issued[0])
-        content["earlier_versions"] = _jsonable(
+        content["issued_at"] = jsonable(issued[0])
+        content["earlier_versions"] = jsonable(
             [{k: v for k, v in e.items() if k != "fingerprint"} for e in earlier]
         )
         conn.execute(

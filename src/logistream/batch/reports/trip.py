@@ -30,13 +30,14 @@ if TYPE_CHECKING:
 Content = dict[str, Any]
 
 
-def _jsonable(value: Any) -> Any:
+def jsonable(value: Any) -> Any:
+    """``value`` with datetimes as ISO 8601 UTC text and tuples as lists, ready for JSON."""
     if isinstance(value, datetime):
         return value.astimezone(UTC).isoformat()
     if isinstance(value, dict):
-        return {k: _jsonable(v) for k, v in value.items()}
+        return {k: jsonable(v) for k, v in value.items()}
     if isinstance(value, list | tuple):
-        return [_jsonable(v) for v in value]
+        return [jsonable(v) for v in value]
     return value
 
 
@@ -104,7 +105,7 @@ def build_content(
             for r in series
         ],
     }
-    return dict(_jsonable(content))
+    return dict(jsonable(content))
 
 
 def issue(
@@ -145,8 +146,8 @@ def issue(
         ).fetchone()
         assert issued is not None
         content["version"] = version
-        content["issued_at"] = _jsonable(issued[0])
-        content["earlier_versions"] = _jsonable(versions)
+        content["issued_at"] = jsonable(issued[0])
+        content["earlier_versions"] = jsonable(versions)
         conn.execute(
             "INSERT INTO report_versions (truck_id, trip_id, version, issued_at, digest, "
             "digest_format, readings, verdict, content) "
@@ -169,4 +170,4 @@ def issue(
 def fleet_content(conn: psycopg.Connection[Any], start: datetime, end: datetime) -> Content:
     data = views.fleet(conn, start, end)
     data["report"] = "fleet report"
-    return dict(_jsonable(data))
+    return dict(jsonable(data))
