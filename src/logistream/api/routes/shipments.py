@@ -7,7 +7,8 @@ PostgreSQL is the source of truth: reads use the read-only pool, writes the owne
 layer tracks the shipment. ``by`` in the change log is the token's name. Reads need scope
 ``read``, writes scope ``shipments``. A refusal names the field and what to fix: 422 for a
 document or change that cannot be accepted, 409 when it conflicts with what is stored (an id
-already used, a truck already carrying an active shipment, a shipment no longer active).
+already used, a truck already carrying an active shipment, a shipment no longer active). The
+JSON of a record is built in :mod:`logistream.api.shipment_json`.
 """
 
 from __future__ import annotations
@@ -17,7 +18,6 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Annotated, Any, Final
 
-import msgspec
 from fastapi import APIRouter, Body, Depends, Path, Query, Request
 from fastapi.responses import Response
 from starlette.concurrency import run_in_threadpool
@@ -36,6 +36,7 @@ from logistream.api.paging import (
 from logistream.api.routes.common import ID_PATTERN, backends, json_response
 from logistream.api.schemas import ReportFormat
 from logistream.api.shipment_input import MAX_ID, NotJson, decode_json, read_shipment
+from logistream.api.shipment_json import pod_dicts, record_dict, summary_dict
 from logistream.api.shipment_outbox import ShipmentOutbox
 from logistream.api.shipment_schemas import (
     CancelIn,
@@ -50,15 +51,15 @@ from logistream.api.shipment_schemas import (
 )
 from logistream.api.tokens import Principal
 from logistream.errors import NotFound
-from logistream.live_views import RedisLiveViews, ShipmentLive
+from logistream.live_views import RedisLiveViews
 from logistream.shipments.errors import ShipmentError
-from logistream.shipments.wire import ShipmentRecord, StageOverride, to_document
+from logistream.shipments.wire import StageOverride
 
 if TYPE_CHECKING:
     import psycopg
 
     from logistream.registry import Registry
-    from logistream.shipments.store import ShipmentChange, ShipmentStore
+    from logistream.shipments.store import ShipmentStore
 
 router = APIRouter(prefix="/v1/shipments", tags=["shipments"])
 Reader = Annotated[Principal, Depends(require("read"))]
@@ -110,95 +111,6 @@ def _written_responses(created: int) -> dict[int | str, dict[str, Any]]:
     )
     out.update(_REFUSED)
     return out
-
-
-# ---- plain data --------------------------------------------------------------------------------
-
-
-def _stamp(when: datetime) -> float:
-    return when.timestamp()
-
-
-def _override(record: ShipmentRecord) -> dict[str, Any] | None:
-    o = record.override
-    if o is None:
-        return None
-    return {"stage": o.stage, "stop": o.stop_index, "by": o.by, "at": _stamp(o.at),
-            "reason": o.reason}  # fmt: skip
-
-
-def _live(found: ShipmentLive | None) -> dict[str, Any] | None:
-    return None if found is None else msgspec.to_builtins(found)
-
-
-def summary_dict(
-    record: ShipmentRecord, created_at: datetime, live: ShipmentLive | None
-) -> dict[str, Any]:
-    s = record.shipment
-    return {
-        "shipment_id": s.shipment_id,
-        "reference": s.reference,
-        "shipper": {"id": s.shipper.org_id, "name": s.shipper.name},
-        "receiver": {"id": s.receiver.org_id, "name": s.receiver.name},
-        "cargo": s.cargo,
-        "truck_id": s.truck_id,
-        "status": record.status,
-        "version": record.version,
-        "created_at": _stamp(created_at),
-        "updated_at": _stamp(record.updated_at),
-        "override": _override(record),
-        "live": _live(live),
-    }
-
-
-def pod_dicts(store: ShipmentStore, record: ShipmentRecord) -> list[dict[str, Any]]:
-    """The record's PoDs, each with the lot's temperature summary stored when it was signed."""
-    shipment_id, stops = record.shipment.shipment_id, record.shipment.stops
-    return [
-        {
-            "stop": pod.stop_index,
-            "stop_id": stops[pod.stop_index].stop_id,
-            "lot": pod.lot,
-            "decision": pod.decision,
-            "by": pod.by,
-            "name": pod.name,
-            "at": _stamp(pod.at),
-            "note": pod.note,
-            "temperature": store.pod_temperature(shipment_id, pod.lot),
-        }
-        for pod in record.pods
-    ]
-
-
-def record_dict(
-    record: ShipmentRecord,
-    changes: list[ShipmentChange],
-    live: ShipmentLive | None,
-    pods: list[dict[str, Any]] | None = None,
-) -> dict[str, Any]:
-    created = next((c.at for c in changes if c.change == "created"), record.updated_at)
-    return {
-        "shipment_id": record.shipment.shipment_id,
-        "status": record.status,
-        "version": record.version,
-        "created_at": _stamp(created),
-        "updated_at": _stamp(record.updated_at),
-        "override": _override(record),
-        "document": to_document(record.shipment),
-        "changes": [
-            {
-                "version": c.version,
-                "change": c.change,
-                "by": c.by,
-                "at": _stamp(c.at),
-                "reason": c.reason,
-                "detail": c.detail,
-            }
-            for c in changes
-        ],
-        "pods": pods or [],
-        "live": _live(live),
-    }
 
 
 # ---- connections -------------------------------------------------------------------------------
