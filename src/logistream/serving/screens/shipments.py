@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 import streamlit as st
 
 from logistream.errors import LogiStreamError
+from logistream.reads.shipment_reports import latest_shipment_report
 from logistream.serving import map_data, map_view, ui
 from logistream.serving import shipments_data as sd
 from logistream.serving.truck_data import clock
@@ -212,15 +213,6 @@ def _map(record: ShipmentRecord) -> None:
     st.pydeck_chart(deck, height=360)
 
 
-def _latest_report(conn: psycopg.Connection[Any], shipment_id: str) -> dict[str, Any] | None:
-    row = conn.execute(
-        "SELECT content FROM shipment_report_versions WHERE shipment_id = %s "
-        "ORDER BY version DESC LIMIT 1",
-        [shipment_id],
-    ).fetchone()
-    return None if row is None else dict(row[0])
-
-
 def _pod_form(user: User, record: ShipmentRecord) -> None:
     shipment = record.shipment
     choices = sd.pod_choices(record)
@@ -391,7 +383,7 @@ def _shipment(record: ShipmentRecord) -> None:
             lot: (r.decision, r.by)
             for lot, r in latest_releases(conn, shipment.shipment_id).items()
         }
-        report = _latest_report(conn, shipment.shipment_id)
+        report = latest_shipment_report(conn, shipment.shipment_id)
         changes = ShipmentStore(conn, ui.registry()).changes(shipment.shipment_id)
     st.subheader("Lots")
     st.dataframe(sd.lot_rows(record, releases, report), hide_index=True)
