@@ -112,8 +112,9 @@ def check_signatory(shipment: Shipment, signatory: Signatory) -> None:
     raise ShipmentError(
         "organisation",
         f"{signatory.by!r} belongs to {whose}, not the receiver {receiver.org_id!r} "
-        f"({receiver.name}); a user of the receiver signs for its lots "
-        f"(`logistream users add NAME --organisation {receiver.org_id}`)",
+        f"({receiver.name}); a user or API token of the receiver signs for its lots "
+        f"(`logistream users add NAME --organisation {receiver.org_id}`, or `logistream api "
+        f"token create NAME --scope shipments --organisation {receiver.org_id}`)",
     )
 
 
