@@ -29,10 +29,15 @@ def lot_temperature(
     until: datetime,
     registry: Registry,
 ) -> dict[str, Any]:
-    """The lot's temperature summary from its loading to ``until`` (the signature's time)."""
+    """The lot's temperature summary from its loading to ``until`` (the signature's time), with
+    the thresholds of the configured rules file (``LOGISTREAM_RULES_FILE``), as the report's."""
+    from logistream.coldchain.params import params_from_rules
+    from logistream.config import get_settings
     from logistream.reads.shipment_readings import lot_readings
+    from logistream.registry.rules import load_rules_config
     from logistream.shipments.lot_figures import lot_figures
 
+    params = params_from_rules(load_rules_config(get_settings().rules_file))
     carried = lot_readings(conn, record, lot_number, until)
     figures = lot_figures(
         lot_number,
@@ -40,5 +45,8 @@ def lot_temperature(
         carried.start,
         carried.end,
         registry.profile_for(record.shipment.cargo),
+        hold_max_s=params.hold_max_s,
+        confirm_readings=params.critical_confirm_readings,
+        confirm_s=params.critical_confirm_s,
     )
     return summary_document(figures)
