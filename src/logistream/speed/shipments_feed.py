@@ -40,16 +40,21 @@ class FeedChanges:
     """Trucks whose latest shipment record changed."""
 
 
-def _partitions(consumer: Consumer, topic: str, timeout_s: float) -> list[int]:
-    """The topic's partitions, waiting for a topic just created to show in the metadata."""
-    deadline = time.monotonic() + timeout_s
+def _bounds(
+    consumer: Consumer, topic: str, deadline: float
+) -> tuple[list[TopicOffset], dict[int, int]]:
+    """Each partition's first offset and its end. A topic just created takes a moment to show
+    in the metadata and to have its partitions' leaders: asked again until ``deadline``."""
     while True:
         try:
-            return consumer.partitions(topic, timeout_s)
+            partitions = consumer.partitions(topic, 10)
+            starts = consumer.offsets_for_times([TopicOffset(topic, p, 0) for p in partitions], 10)
+            ends = {p: consumer.watermarks(topic, p, timeout_s=10)[1] for p in partitions}
+            return starts, ends
         except StoreUnavailable:
             if time.monotonic() > deadline:
                 raise
-            time.sleep(0.2)
+            time.sleep(0.5)
 
 
 class ShipmentFeed:
@@ -79,12 +84,11 @@ class ShipmentFeed:
         topic = settings.topic_shipments
         consumer = group_consumer(settings, f"{group}.shipments.{instance}", endpoints)
         self.consumer = consumer
-        partitions = _partitions(consumer, topic, timeout_s)
-        starts = consumer.offsets_for_times([TopicOffset(topic, p, 0) for p in partitions], 30)
-        ends = {p: consumer.watermarks(topic, p, timeout_s=timeout_s)[1] for p in partitions}
-        consumer.assign(starts)
-        position = {s.partition: max(s.offset, 0) for s in starts}
         deadline = time.monotonic() + timeout_s
+        starts, ends = _bounds(consumer, topic, deadline)
+        consumer.assign(starts)
+        # A partition with no record at or after time 0 (empty, or compacted away) is read.
+        position = {s.partition: s.offset if s.offset >= 0 else ends[s.partition] for s in starts}
         while any(position.get(p, 0) < end for p, end in ends.items()):
             if time.monotonic() > deadline:
                 raise StackError(
