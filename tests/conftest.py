@@ -115,6 +115,7 @@ def settings(stack: Endpoints, stack_home: Path | None, tmp_path: Path) -> Itera
         topic_commands=f"alert_commands.{suffix}",
         topic_dlq=f"truck_telemetry.{suffix}.dlq",
         topic_shipments=f"shipments.{suffix}",
+        topic_truck_modes=f"truck_modes.{suffix}",
         topic_shipment_events=f"shipment_events.{suffix}",
         speed_group=f"speed-layer.{suffix}",
         bridge_group=f"batch-layer.{suffix}",
@@ -131,7 +132,12 @@ def settings(stack: Endpoints, stack_home: Path | None, tmp_path: Path) -> Itera
     # The speed layer's checkpoint topic is named after the telemetry topic.
     checkpoint = f"{test_settings.topic_telemetry}.speed-checkpoint"
     make_admin(test_settings).delete_topics(
-        [*pipeline_topics(test_settings), test_settings.topic_shipments, checkpoint],
+        [
+            *pipeline_topics(test_settings),
+            test_settings.topic_shipments,
+            test_settings.topic_truck_modes,
+            checkpoint,
+        ],
         operation_timeout=30,
     )
     with psycopg.connect(stack.database_url, autocommit=True) as conn:

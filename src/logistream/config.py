@@ -67,6 +67,8 @@ class Settings(BaseSettings):
     topic_dlq: str = "truck_telemetry.dlq"
     topic_shipments: str = "shipments"
     """Compacted, key = shipment id: every shipment change (logistream.shipments.publish)."""
+    topic_truck_modes: str = "truck_modes"
+    """Compacted, key = truck id: every approved operating mode (logistream.modes.publish)."""
     topic_shipment_events: str = "shipment_events"
     """Key = shipment id: every stage change the speed layer sees (``StageEvent``)."""
     speed_group: str = "speed-layer"
