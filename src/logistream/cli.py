@@ -33,6 +33,7 @@ def _register_commands() -> None:
     from logistream.batch import cli as batch_cli
     from logistream.batch import report_cli
     from logistream.ingest import cli as ingest_cli
+    from logistream.modes import cli as modes_cli
     from logistream.notify import cli as notify_cli
     from logistream.serving import cli as serving_cli
     from logistream.shipments import cli as shipments_cli
@@ -49,6 +50,7 @@ def _register_commands() -> None:
         api_cli,
         notify_cli,
         shipments_cli,
+        modes_cli,
         backup_cli,
         demo,
     )
