@@ -113,7 +113,9 @@ RULE_NAMES: Final = (
     "lot_rejected",
 )
 
-AlertState = Literal["open", "acknowledged", "resolved"]
+AlertState = Literal["open", "acknowledged", "resolved", "suppressed"]
+"""``suppressed``: a temperature alarm held during the truck's operating mode (a one-off record
+of the rule that would have opened, with its own id; never open, never notified)."""
 Severity = Literal["critical", "major", "minor", "warning"]
 SEVERITY_ORDER: Final[dict[str, int]] = {"critical": 0, "major": 1, "minor": 2, "warning": 3}
 

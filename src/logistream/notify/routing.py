@@ -25,6 +25,9 @@ from logistream.errors import ConfigError
 CHANNELS: Final = ("email", "sms", "webhook")
 SEVERITIES: Final = ("critical", "major", "minor", "warning")
 STATES: Final = ("open", "acknowledged", "resolved")
+SILENT_STATES: Final = ("suppressed",)
+"""Alert changes that are records only, never sent: ``suppressed``, a temperature alarm held
+during the truck's operating mode (the speed layer's ``mode_hold``)."""
 DRIVER_ROLE_PREFIX: Final = "driver:"
 
 
@@ -419,7 +422,10 @@ def _targets(
 
 
 def route_alert(cfg: RoutingConfig, facts: AlertFacts, now: float) -> list[Target]:
-    """Everyone the matching routes name, for this change (level 0)."""
+    """Everyone the matching routes name, for this change (level 0); nobody for a change in a
+    silent state (:data:`SILENT_STATES`), whatever the routes say."""
+    if facts.state in SILENT_STATES:
+        return []
     names = [(n, r.channels) for r in cfg.routes if matches(r.match, facts) for n in r.notify]
     return _targets(cfg, names, facts, 0, now, critical=facts.severity == "critical")
 

@@ -42,6 +42,7 @@ from logistream.notify.messages import (
 )
 from logistream.notify.options import NotifyOptions, ack_secret, public_url, secret
 from logistream.notify.routing import (
+    SILENT_STATES,
     AlertFacts,
     RoutingConfig,
     Target,
@@ -336,6 +337,8 @@ class Notifier:
     def plan_change(
         self, conn: psycopg.Connection[Any], alert: Alert, now: float
     ) -> list[Notification]:
+        if alert.state in SILENT_STATES:
+            return []  # a held alarm (operating mode) is a record, never sent nor escalated
         cfg = self.context.routing
         old = log_store.lock_track(conn, alert.alert_id)
         track = escalation.on_change(cfg, old, alert.alert_id, alert.state, alert.severity, now)

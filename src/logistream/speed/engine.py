@@ -17,9 +17,10 @@ import msgspec
 from logistream import display_time
 from logistream.events import Alert, AlertCommand, Reading, StageEvent
 from logistream.live_views.records import ShipmentLive
+from logistream.modes.wire import ModeRecord
 from logistream.registry import Registry
 from logistream.registry.rules import RulesConfig
-from logistream.speed import air, backfill, shipment_step
+from logistream.speed import air, backfill, mode_hold, shipment_step
 from logistream.speed import alerts as lifecycle
 from logistream.speed.rules import (
     calibration,
@@ -32,7 +33,7 @@ from logistream.speed.rules import (
     route,
     trend,
 )
-from logistream.speed.rules.base import Clear, RuleContext, Verdict
+from logistream.speed.rules.base import Clear, Raise, RuleContext, Verdict
 from logistream.speed.rules.temperature import TempState
 from logistream.speed.rules.trend import TrendState
 from logistream.speed.state import ProbeAir, TruckState
@@ -84,6 +85,7 @@ class Contexts:
                 waypoints=planned.waypoints if planned else self._all_waypoints,
                 registered=truck is not None,
                 calibration=self._calibration(truck_id),
+                timezone=self.zone.key,
             )
             if len(self._cache) > 100_000:
                 self._cache.clear()
@@ -126,12 +128,15 @@ def process(
     ctx: RuleContext,
     fleet_time: float | None = None,
     shipment: shipment_step.ShipmentContext | None = None,
+    mode: ModeRecord | None = None,
 ) -> Step:
     """The truck's state after ``reading`` and the alert changes it causes (``fleet_time``:
     the fleet's event time as the reading arrives, which teaches the truck's delivery delay;
-    ``shipment``: the truck's active shipment, if any)."""
+    ``shipment``: the truck's active shipment, if any; ``mode``: the truck's current operating
+    mode record, if any, which holds its temperature alarms while active at the reading's event
+    time, :mod:`mode_hold`)."""
     vehicle = state.last is None or reading.timestamp > state.last.timestamp
-    step = _truck_step(state, reading, partition, ctx, fleet_time)
+    step = _truck_step(state, reading, partition, ctx, fleet_time, mode)
     if not step.accepted or step.late or (shipment is None and step.state.shipment is None):
         return step
     return _shipment_step(step, reading, vehicle, shipment, ctx)
@@ -187,13 +192,15 @@ def _truck_step(
     partition: int,
     ctx: RuleContext,
     fleet_time: float | None,
+    mode: ModeRecord | None = None,
 ) -> Step:
     """The truck's own rules (cargo air per probe, then the vehicle's) on one reading."""
     probe_id = reading.probe_id
     probe_air = _air_of(state, probe_id)
     ts = reading.timestamp
+    running = mode_hold.active(mode, ts)
     if probe_air.last is not None and ts <= probe_air.last.timestamp:
-        return _late(state, probe_air, reading, ctx)
+        return _late(state, probe_air, reading, ctx, held=running is not None)
     prev = state.last
     # Two probes at one second: the first reading of that second drives the vehicle rules.
     vehicle = prev is None or ts > prev.timestamp
@@ -226,12 +233,24 @@ def _truck_step(
 
     # The probe's cargo air: its own alerts, keyed by rule as its rules know them.
     own = alerts if probe_id is None else lifecycle.of_probe(alerts, probe_id)
-    probe_air, own, made = _air_step(probe_air, own, reading, ctx, changes)
+    key = probe_id or ""
+    before = state.held.get(key)
+    probe_air, held, own, made = _mode_air_step(
+        probe_air, before, own, reading, ctx, changes, running
+    )
     changes.extend(made)
     alerts = own if probe_id is None else lifecycle.with_probe(alerts, probe_id, own)
+    held_map = state.held
+    if held is not before:
+        held_map = {p: h for p, h in state.held.items() if p != key}
+        if held is not None:
+            held_map[key] = held
 
     if not vehicle:
-        return Step(_with_air(state, probe_id, probe_air, alerts), tuple(changes) or NO_CHANGES)
+        return Step(
+            _with_air(state, probe_id, probe_air, alerts, held=held_map),
+            tuple(changes) or NO_CHANGES,
+        )
     verdicts: list[Verdict] = []
     door_s, v = door.step(state.door, reading, ctx)
     verdicts.extend(v)
@@ -259,8 +278,44 @@ def _truck_step(
         driving=driving_s,
         route=route_s,
         delay_s=offline.learned_delay(state.delay_s, ts, fleet_time),
+        held=held_map,
+        mode=running,
     )
     return Step(new, tuple(changes) or NO_CHANGES)
+
+
+def _mode_air_step(
+    probe_air: _AirState,
+    held: mode_hold.HeldAir | None,
+    alerts: Mapping[str, Alert],
+    reading: Reading,
+    ctx: RuleContext,
+    changes: Sequence[Alert],
+    running: ModeRecord | None,
+) -> tuple[_AirState, mode_hold.HeldAir | None, dict[str, Alert], list[Alert]]:
+    """The probe's cargo-air step with the truck's operating mode (:mod:`mode_hold`): as usual
+    outside a mode; during one, on the mode's shadow state, the temperature family held; the
+    first reading after it resumes the live state fresh."""
+    if held is not None and (running is None or running.mode_id != held.mode_id):
+        temp, trend_s = mode_hold.resumed(probe_air.temp, probe_air.trend, held, alerts)
+        probe_air = probe_air._replace(temp=temp, trend=trend_s)
+        held = None
+    if running is None:
+        probe_air, own, made, _would = _air_step(probe_air, alerts, reading, ctx, changes)
+        return probe_air, None, own, made
+    if held is None:
+        held = mode_hold.start(probe_air.temp, running.mode_id)
+    shadow = probe_air._replace(temp=held.temp, trend=held.trend)
+    after, own, made, would = _air_step(shadow, alerts, reading, ctx, changes, holding=True)
+    held = msgspec.structs.replace(held, temp=after.temp, trend=after.trend)
+    # An alert open since before the mode stays as it is: nothing to record for its rule.
+    would = [v for v in would if v.rule not in own]
+    at = lifecycle.Where(reading, ctx.waypoints, reading.probe_id)
+    held, suppressed = mode_hold.hold(held, would, running, at, ctx.config.severity, ctx.timezone)
+    # The live state waits through the mode (read, not advanced), apart from the newest reading
+    # and the silence it tracks.
+    live = after._replace(temp=probe_air.temp, trend=probe_air.trend)
+    return live, held, own, [*made, *suppressed]
 
 
 def _air_step(
@@ -269,10 +324,13 @@ def _air_step(
     reading: Reading,
     ctx: RuleContext,
     changes: Sequence[Alert],
-) -> tuple[_AirState, dict[str, Alert], list[Alert]]:
+    *,
+    holding: bool = False,
+) -> tuple[_AirState, dict[str, Alert], list[Alert], list[Raise]]:
     """One probe's cargo-air rules on an in-order reading: its state after, its alerts after
-    (keyed by rule) and the changes made. ``changes``: those the reading made before (a gap
-    keeps its sensor_offline resolution)."""
+    (keyed by rule), the changes made, and (``holding``: during an operating mode) the held
+    rules' raises, not applied. ``changes``: those the reading made before (a gap keeps its
+    sensor_offline resolution)."""
     cfg = ctx.config
     prev = probe_air.last
     ts = reading.timestamp
@@ -303,11 +361,14 @@ def _air_step(
         verdicts.extend(calibration.step(reading, ctx.calibration.get(reading.probe_id)))
     if gap is not None and gap.alerts:
         gap, alerts = backfill.adopt(gap, alerts, (probe_air.temp, temp_s))
+    would: list[Raise] = []
+    if holding:
+        verdicts, would = mode_hold.split(verdicts)
     if verdicts:
         at = lifecycle.Where(reading, ctx.waypoints, reading.probe_id)
         alerts, opened = lifecycle.apply_verdicts(alerts, verdicts, at, cfg.severity)
         made.extend(opened)
-    return _AirState(reading, temp_s, trend_s, gap), dict(alerts), made
+    return _AirState(reading, temp_s, trend_s, gap), dict(alerts), made, would
 
 
 def _with_air(
@@ -335,12 +396,18 @@ def _with_air(
     return msgspec.structs.replace(state, probes=probes, alerts=alerts, **vehicle)
 
 
-def _late(state: TruckState, probe_air: _AirState, reading: Reading, ctx: RuleContext) -> Step:
+def _late(
+    state: TruckState, probe_air: _AirState, reading: Reading, ctx: RuleContext, *, held: bool
+) -> Step:
     """A reading older than its probe's newest: evaluated if it falls in the probe's open gap
-    (:mod:`backfill`), else not accepted (a duplicate, or out of order with nothing missing)."""
+    (:mod:`backfill`), else not accepted (a duplicate, or out of order with nothing missing).
+    ``held``: an operating mode was active at its event time: accepted, not evaluated
+    (:mod:`mode_hold`)."""
     gap = probe_air.gap
     if gap is None or probe_air.last is None or not backfill.covers(gap, reading.timestamp):
         return Step(state, NO_CHANGES, accepted=False)
+    if held:
+        return Step(state, NO_CHANGES, late=True)
     probe_id = reading.probe_id
     own = state.alerts if probe_id is None else lifecycle.of_probe(state.alerts, probe_id)
     gap, changes = backfill.evaluate(gap, reading, ctx, own, probe_air.last.timestamp)

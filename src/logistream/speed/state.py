@@ -14,7 +14,9 @@ from __future__ import annotations
 import msgspec
 
 from logistream.events import Alert, Reading
+from logistream.modes.wire import ModeRecord
 from logistream.speed.backfill import Gap
+from logistream.speed.mode_hold import HeldAir
 from logistream.speed.rules.door import DoorState
 from logistream.speed.rules.driving import DrivingState
 from logistream.speed.rules.fuel import FuelState
@@ -59,6 +61,10 @@ class TruckState(msgspec.Struct, frozen=True, kw_only=True):
     ``temp``, ``trend`` and ``gap`` above are those of the single probe."""
     shipment: ShipmentTrack | None = None
     """The truck's active shipment: its stage, pre-cooling and ETA state."""
+    mode: ModeRecord | None = None
+    """The operating mode active at the newest reading's event time (shown in the live views)."""
+    held: dict[str, HeldAir] = msgspec.field(default_factory=dict)
+    """Each probe's cargo air held during a mode ("" the single probe; :mod:`mode_hold`)."""
 
     @property
     def last_ts(self) -> float | None:

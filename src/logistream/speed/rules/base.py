@@ -6,6 +6,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from logistream import display_time
 from logistream.events import Severity
 from logistream.registry import CargoProfile, Waypoint
 from logistream.registry.rules import RulesConfig
@@ -64,6 +65,8 @@ class RuleContext:
     so its silence raises no sensor_offline)."""
     calibration: Mapping[str, ProbeCalibration] = field(default_factory=dict)
     """The calibration record of each of the truck's named probes that has one."""
+    timezone: str = display_time.DEFAULT_ZONE_NAME
+    """The display zone, where people read times in messages (a held alarm's mode end)."""
 
 
 def minutes(seconds: float) -> int:
