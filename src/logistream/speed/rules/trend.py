@@ -52,24 +52,27 @@ class LineFit(NamedTuple):
 
 def line_fit(points: tuple[tuple[float, float], ...]) -> LineFit:
     """Least-squares line through the (time, °C) samples (at least one)."""
+    # Sums over lists rather than generators: the same additions in the same order (so the
+    # same floats to the last bit), without a generator frame per sample; the rules fit every
+    # reading's window three times, and this was the speed layer's hottest loop.
     n = len(points)
-    mt = sum(p[0] for p in points) / n
-    mv = sum(p[1] for p in points) / n
-    var = sum((p[0] - mt) ** 2 for p in points)
+    mt = sum([x for x, _ in points]) / n
+    mv = sum([v for _, v in points]) / n
+    var = sum([(x - mt) ** 2 for x, _ in points])
     if n < 2 or var == 0:
         return LineFit(0.0, mv, mv, mv)
-    slope = sum((p[0] - mt) * (p[1] - mv) for p in points) / var
+    slope = sum([(x - mt) * (v - mv) for x, v in points]) / var
     return LineFit(slope, mv, mv + slope * (points[0][0] - mt), mv + slope * (points[-1][0] - mt))
 
 
 def slope_se(points: tuple[tuple[float, float], ...], fit: LineFit) -> float:
     """Standard error of the fitted slope (°C/s) from the residuals; inf below three samples."""
     n = len(points)
-    mt = sum(p[0] for p in points) / n
-    sxx = sum((p[0] - mt) ** 2 for p in points)
+    mt = sum([x for x, _ in points]) / n
+    sxx = sum([(x - mt) ** 2 for x, _ in points])
     if n < 3 or sxx == 0:
         return math.inf
-    rss = sum((v - fit.mean_c - fit.slope_per_s * (t - mt)) ** 2 for t, v in points)
+    rss = sum([(v - fit.mean_c - fit.slope_per_s * (t - mt)) ** 2 for t, v in points])
     return math.sqrt(rss / (n - 2) / sxx)
 
 
