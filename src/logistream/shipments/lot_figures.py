@@ -104,28 +104,6 @@ def analyse(
         )
         faults = tuple(sensor_faults(classify(samples, profile, hold_max_s)))
         probes.append(ProbeFigures(probe_id, comp, faults))
-    budget_min = profile.tor_budget_s / 60.0
-    if not probes:
-        figures = LotFigures(
-            lot=lot,
-            probes=(),
-            min_c=None,
-            max_c=None,
-            mkt_c=None,
-            tor_min=0.0,
-            tor_budget_min=budget_min,
-            excursions=0,
-            longest_excursion_min=0.0,
-            sensor_fault_min=0.0,
-            coverage=0.0,
-            carriage_min=carriage_s / 60.0,
-            readings=0,
-            rejected_at_pod=rejected_at_pod,
-            pod_by=pod_by,
-            pod_stop=pod_stop,
-            pod_note=pod_note,
-        )
-        return LotAnalysis(figures, ())
     comps = [p.compliance for p in probes]
     ranged = [e for c in comps for e in c.excursions if e.kind != "critical"]
     mkts = [c.mkt_c for c in comps if c.mkt_c is not None]
@@ -135,18 +113,20 @@ def analyse(
             return 1.0
         return min(c.covered_s / carriage_s, 1.0)
 
+    # A lot with no reading in its carriage (not loaded yet, or a silent truck): no
+    # temperatures, nothing out of range, and no coverage.
     figures = LotFigures(
         lot=lot,
         probes=tuple(p.probe_id for p in probes),
-        min_c=min(c.min_c for c in comps),
-        max_c=max(c.max_c for c in comps),
+        min_c=min((c.min_c for c in comps), default=None),
+        max_c=max((c.max_c for c in comps), default=None),
         mkt_c=max(mkts) if mkts else None,
-        tor_min=max(c.tor_s for c in comps) / 60.0,
-        tor_budget_min=budget_min,
+        tor_min=max((c.tor_s for c in comps), default=0.0) / 60.0,
+        tor_budget_min=profile.tor_budget_s / 60.0,
         excursions=len(ranged),
         longest_excursion_min=max((e.duration_s for e in ranged), default=0.0) / 60.0,
-        sensor_fault_min=max(p.fault_s for p in probes) / 60.0,
-        coverage=min(coverage(c) for c in comps),
+        sensor_fault_min=max((p.fault_s for p in probes), default=0.0) / 60.0,
+        coverage=min((coverage(c) for c in comps), default=0.0),
         carriage_min=carriage_s / 60.0,
         hard_limit_passed=any(c.hard_limit_passed for c in comps),
         readings=sum(c.readings for c in comps),
@@ -156,35 +136,3 @@ def analyse(
         pod_note=pod_note,
     )
     return LotAnalysis(figures, tuple(probes))
-
-
-def lot_figures(
-    lot: str,
-    readings: Sequence[LotReading],
-    start: float | None,
-    end: float,
-    profile: CargoProfile,
-    *,
-    hold_max_s: float = DEFAULT_PARAMS.hold_max_s,
-    confirm_readings: int = DEFAULT_PARAMS.critical_confirm_readings,
-    confirm_s: float = DEFAULT_PARAMS.critical_confirm_s,
-    rejected_at_pod: bool = False,
-    pod_by: str = "",
-    pod_stop: str = "",
-    pod_note: str = "",
-) -> LotFigures:
-    """The lot's :class:`LotFigures` over ``[start, end]`` (see :func:`analyse`)."""
-    return analyse(
-        lot,
-        readings,
-        start,
-        end,
-        profile,
-        hold_max_s=hold_max_s,
-        confirm_readings=confirm_readings,
-        confirm_s=confirm_s,
-        rejected_at_pod=rejected_at_pod,
-        pod_by=pod_by,
-        pod_stop=pod_stop,
-        pod_note=pod_note,
-    ).figures

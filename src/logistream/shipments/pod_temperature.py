@@ -4,7 +4,7 @@ The receiver signs knowing what the lot went through: its min, max, MKT, time ou
 excursions from its loading to the signature. The carriage and its readings come from the
 archive (``logistream.reads.shipment_readings.lot_readings``: the stages replayed from the
 truck's positions, the shipment's probes), the figures from the one pure function the shipment
-report uses (``logistream.shipments.lot_figures.lot_figures``), so the PoD and the report agree.
+report uses (``logistream.shipments.lot_figures.analyse``), so the PoD and the report agree.
 The summary is a JSON object (``pod.summary_document``), stored in ``shipment_pod.temperature``.
 """
 
@@ -35,11 +35,11 @@ def lot_temperature(
     from logistream.config import get_settings
     from logistream.reads.shipment_readings import lot_readings
     from logistream.registry.rules import load_rules_config
-    from logistream.shipments.lot_figures import lot_figures
+    from logistream.shipments.lot_figures import analyse
 
     params = params_from_rules(load_rules_config(get_settings().rules_file))
     carried = lot_readings(conn, record, lot_number, until)
-    figures = lot_figures(
+    figures = analyse(
         lot_number,
         carried.readings,
         carried.start,
@@ -48,5 +48,5 @@ def lot_temperature(
         hold_max_s=params.hold_max_s,
         confirm_readings=params.critical_confirm_readings,
         confirm_s=params.critical_confirm_s,
-    )
+    ).figures
     return summary_document(figures)
