@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+import msgspec
 from tests.unit.rules_support import T0, Run, every, vax
 
 from logistream.events import Alert, Reading, decode_alert, encode
@@ -230,3 +231,41 @@ def test_a_suppressed_change_is_never_routed_to_anyone() -> None:
     # Escalation does not crash on it, and never schedules a level for it.
     track = on_change(cfg, None, "a:held:m-1", "suppressed", "critical", T0)
     assert track.next_level_at is None
+
+
+def test_the_modes_feed_keeps_each_trucks_newest_record() -> None:
+    from logistream.modes.wire import encode_record
+    from logistream.speed.modes_feed import ModeFeed
+
+    feed = ModeFeed()
+    first = washout(0, 3600)
+    ended = msgspec.structs.replace(first, ended_at=T0 + 600, version=2)
+    assert feed.apply(encode_record(first), 0) == "KBX 123A"
+    assert feed.apply(encode_record(ended), 1) == "KBX 123A"
+    # The same mode's older version, sent again later, does not undo the early end.
+    assert feed.apply(encode_record(first), 2) is None
+    assert feed.for_truck("KBX 123A") == ended
+    assert feed.apply(b"{not json", 3) is None
+    assert feed.apply(None, 4) is None
+    following = washout(3600, 7200, mode_id="m-2")
+    assert feed.apply(encode_record(following), 5) == "KBX 123A"
+    assert feed.for_truck("KBX 123A") == following
+    assert feed.for_truck("KCB 781C") is None
+
+
+def test_the_live_view_shows_the_mode_active_at_the_newest_reading() -> None:
+    from logistream.speed.views import latest_of
+
+    run = ModeRun()
+    run.mode = washout(0, 3600, ended_at=1800)
+    run.feed(warm(0, 10 * 60))
+    [latest] = latest_of([run.states["KBX 123A"]])
+    assert latest.mode is not None
+    assert (latest.mode.kind, latest.mode.reason, latest.mode.ends_at) == (
+        "washout",
+        "after fish",
+        T0 + 1800,
+    )
+    run.feed(warm(1800, 1900))
+    [latest] = latest_of([run.states["KBX 123A"]])
+    assert latest.mode is None

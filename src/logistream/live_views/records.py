@@ -20,6 +20,19 @@ class AlertSummary:
     state: str
 
 
+class ModeLive(msgspec.Struct, frozen=True, kw_only=True):
+    """The operating mode (pre-cooling, maintenance, washout) active at a truck's newest
+    reading: its temperature alarms are held until ``ends_at`` (event time)."""
+
+    mode_id: str
+    kind: str
+    reason: str
+    starts_at: float
+    ends_at: float
+    """When it ends: its end time, or its early end."""
+    set_by: str
+
+
 @dataclass(frozen=True, slots=True)
 class ProbeLatest:
     """One named probe's newest reading, on a truck with several probes."""
@@ -43,6 +56,8 @@ class TruckLatest:
     probes: tuple[ProbeLatest, ...] = ()
     """Each named probe's newest temperature, sorted by probe id; empty for a truck with a single
     probe (its temperature is the reading's). ``reading`` is the newest of any probe."""
+    mode: ModeLive | None = None
+    """The operating mode active at the newest reading (None: none)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,6 +72,8 @@ class TruckView:
     probes: tuple[ProbeLatest, ...] = ()
     """Each named probe's newest temperature, sorted by probe id; empty for a truck with a single
     probe (its temperature is the reading's). ``reading`` is the newest of any probe."""
+    mode: ModeLive | None = None
+    """The operating mode active at the newest reading (None: none)."""
 
 
 @dataclass(frozen=True, slots=True)

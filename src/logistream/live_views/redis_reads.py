@@ -14,6 +14,7 @@ from logistream.live_views.records import (
     AlertSummary,
     Heartbeat,
     HeartbeatRecord,
+    ModeLive,
     ProbeLatest,
     ShipmentLive,
     TruckView,
@@ -28,6 +29,7 @@ _summaries_decoder: Final = msgspec.json.Decoder(list[dict[str, str]])
 _probes_decoder: Final = msgspec.json.Decoder(list[ProbeLatest])
 _heartbeat_decoder: Final = msgspec.json.Decoder(HeartbeatRecord)
 _shipment_decoder: Final = msgspec.json.Decoder(ShipmentLive)
+_mode_decoder: Final = msgspec.json.Decoder(ModeLive)
 
 
 def decode_change(entry_id: Any, fields: dict[Any, Any]) -> AlertChange | None:
@@ -65,6 +67,7 @@ def _truck_view(truck_id: str, fields: dict[Any, Any]) -> TruckView | None:
         ),
         updated_at=float(data.get("updated_at", 0.0)),
         probes=tuple(_probes_decoder.decode(data["probes"])) if "probes" in data else (),
+        mode=_mode_decoder.decode(data["mode"]) if data.get("mode") else None,
     )
 
 

@@ -46,6 +46,8 @@ class RedisLiveViewsWriter:
                 "alerts": summaries,
                 "event_time": truck.reading.timestamp,
                 "updated_at": now,
+                # Always written ("" without a mode), so a mode that ended leaves the view.
+                "mode": _json.encode(truck.mode) if truck.mode is not None else "",
             }
             if truck.probes:
                 fields["probes"] = _json.encode([asdict(p) for p in truck.probes])
@@ -77,7 +79,8 @@ class RedisLiveViewsWriter:
 
     @staticmethod
     def _current(pipe: Pipeline, alert: Alert, raw: bytes) -> None:
-        if alert.state == "resolved":
+        # A suppressed change (an alarm held during an operating mode) is a record, never open.
+        if alert.state in ("resolved", "suppressed"):
             pipe.set(k.alert_key(alert.alert_id), raw, ex=k.RESOLVED_TTL_S)
             pipe.zrem(k.ALERTS_OPEN, alert.alert_id)
         else:

@@ -2,9 +2,10 @@
 
 One writer stores shipments (PostgreSQL) and publishes each change on the topic
 (:mod:`logistream.shipments.publish`); every speed processor reads every partition from the
-start, with no committed offsets (the compacted topic is the current state), and keeps each
-truck's active shipment. At start it reads up to the end before the first reading is processed,
-so no reading of a tracked truck passes untracked. A record that does not decode (a registry
+start, with no committed offsets (the compacted topic is the current state; the reading is
+:mod:`compacted_feed`'s, shared with the modes feed), and keeps each truck's active shipment. At
+start it reads up to the end before the first reading is processed, so no reading of a tracked
+truck passes untracked. A record that does not decode (a registry
 that lost the truck, a bad message) is skipped with a warning: the writer validated it, so it
 is a configuration matter for a person, not a reason to stop the fleet's alerts.
 """
@@ -12,17 +13,16 @@ is a configuration matter for a person, not a reason to stop the fleet's alerts.
 from __future__ import annotations
 
 import logging
-import time
 from dataclasses import dataclass, field
+from functools import partial
 
 from logistream.config import Endpoints, Settings
-from logistream.errors import StackError, StoreUnavailable
-from logistream.kafka import Consumer, TopicOffset, group_consumer
 from logistream.registry import Registry
 from logistream.registry.rules import RulesConfig
 from logistream.shipments.errors import ShipmentError
 from logistream.shipments.publish import ensure_topic
 from logistream.shipments.wire import ShipmentRecord, decode_record
+from logistream.speed.compacted_feed import CompactedFeed
 from logistream.speed.shipment_step import ShipmentContext
 
 log = logging.getLogger("logistream.speed")
@@ -40,23 +40,6 @@ class FeedChanges:
     """Trucks whose latest shipment record changed."""
 
 
-def _bounds(
-    consumer: Consumer, topic: str, deadline: float
-) -> tuple[list[TopicOffset], dict[int, int]]:
-    """Each partition's first offset and its end. A topic just created takes a moment to show
-    in the metadata and to have its partitions' leaders: asked again until ``deadline``."""
-    while True:
-        try:
-            partitions = consumer.partitions(topic, 10)
-            starts = consumer.offsets_for_times([TopicOffset(topic, p, 0) for p in partitions], 10)
-            ends = {p: consumer.watermarks(topic, p, timeout_s=10)[1] for p in partitions}
-            return starts, ends
-        except StoreUnavailable:
-            if time.monotonic() > deadline:
-                raise
-            time.sleep(0.5)
-
-
 class ShipmentFeed:
     """Each truck's active shipment, from the ``shipments`` topic."""
 
@@ -69,7 +52,7 @@ class ShipmentFeed:
         self.latest: dict[str, ShipmentRecord] = {}
         """Each truck's latest shipment record, whatever its status (its proofs of delivery
         outlive the shipment: a rejection is alerted after delivery too)."""
-        self.consumer: Consumer | None = None
+        self.feed = CompactedFeed()
 
     def open(
         self,
@@ -82,38 +65,22 @@ class ShipmentFeed:
         """Assign every partition from its start and read up to the end."""
         ensure_topic(settings, endpoints)
         topic = settings.topic_shipments
-        consumer = group_consumer(settings, f"{group}.shipments.{instance}", endpoints)
-        self.consumer = consumer
-        deadline = time.monotonic() + timeout_s
-        starts, ends = _bounds(consumer, topic, deadline)
-        consumer.assign(starts)
-        # A partition with no record at or after time 0 (empty, or compacted away) is read.
-        position = {s.partition: s.offset if s.offset >= 0 else ends[s.partition] for s in starts}
-        while any(position.get(p, 0) < end for p, end in ends.items()):
-            if time.monotonic() > deadline:
-                raise StackError(
-                    f"reading topic {topic} to its end took over {timeout_s:.0f} s; is Kafka up?"
-                )
-            for msg in consumer.consume(500, 0.5):
-                position[msg.partition()] = msg.offset() + 1
-                self._apply(msg.value(), msg.offset(), FeedChanges())
+        apply = partial(self._apply, changes=FeedChanges())
+        self.feed.open(
+            settings, endpoints, f"{group}.shipments.{instance}", topic, apply, timeout_s
+        )
         log.info("shipments: %d active, tracked from topic %s", len(self.by_truck), topic)
 
     def poll(self) -> FeedChanges:
         """The changes published since the last poll (without waiting)."""
         changes = FeedChanges()
-        if self.consumer is None:
-            return changes
-        for msg in self.consumer.consume(100, 0):
-            self._apply(msg.value(), msg.offset(), changes)
+        self.feed.poll(partial(self._apply, changes=changes))
         return changes
 
     def close(self) -> None:
-        if self.consumer is not None:
-            self.consumer.close()
-            self.consumer = None
+        self.feed.close()
 
-    def _apply(self, value: bytes | None, offset: int, changes: FeedChanges) -> None:
+    def _apply(self, value: bytes | None, offset: int, *, changes: FeedChanges) -> None:
         if value is None:
             return  # a tombstone: nothing was ever deleted that way, nothing to do
         try:

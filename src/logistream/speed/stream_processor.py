@@ -7,8 +7,9 @@ Rule state is checkpointed with the offsets it covers (``checkpoint``) every few
 revoke; on assign the processor restores it and resumes from those offsets, so an excursion
 straddling a restart still alerts, once (alert ids come from the data). Acknowledgements come
 in through :mod:`commands`, shipments through :mod:`shipments_feed` (each truck's active
-shipment: its stage, pre-cooling and ETAs, :mod:`shipment_step`); :mod:`heartbeat` says how the
-processor is doing.
+shipment: its stage, pre-cooling and ETAs, :mod:`shipment_step`), operating modes through
+:mod:`modes_feed` (each truck's mode, which holds its temperature alarms, :mod:`mode_hold`);
+:mod:`heartbeat` says how the processor is doing.
 """
 
 from __future__ import annotations
@@ -49,6 +50,8 @@ from logistream.speed.commands import Acknowledgements, open_commands, poll_comm
 from logistream.speed.delivery import Batch, Delivery
 from logistream.speed.heartbeat import Progress, heartbeat_record, partition_lag
 from logistream.speed.metrics import Metrics
+from logistream.speed.mode_hold import active as active_mode
+from logistream.speed.modes_feed import ModeFeed
 from logistream.speed.offsets import OffsetBook
 from logistream.speed.rules import rejection
 from logistream.speed.shipment_step import apply_override
@@ -94,6 +97,7 @@ class SpeedProcessor:
         self.lag: dict[int, int] = {}
         self.acks = Acknowledgements(self.trucks, self.dirty)
         self.shipments = ShipmentFeed(self.registry, self.rules)
+        self.modes = ModeFeed()
         self.progress = Progress()
         self._failed = False
         self._last_sweep_wm = float("-inf")
@@ -138,6 +142,8 @@ class SpeedProcessor:
         )
         # Every active shipment is known before the first reading is processed.
         self.shipments.open(self.settings, self.endpoints, self.group, self.instance)
+        # So is every truck's operating mode.
+        self.modes.open(self.settings, self.endpoints, self.group, self.instance)
         self.views = ViewWriter(redis.Redis.from_url(self.endpoints.redis_url))
         self.consumer = group_consumer(
             self.settings,
@@ -190,6 +196,7 @@ class SpeedProcessor:
             while not self.stopping():
                 self._poll_commands()
                 self._poll_shipments()
+                self._poll_modes()
                 msgs = self._next_batch()
                 if msgs:
                     self._process(msgs)
@@ -222,6 +229,7 @@ class SpeedProcessor:
             if self.commands is not None:
                 self.commands.close()
             self.shipments.close()
+            self.modes.close()
             if self.producer is not None:
                 self.producer.flush(30)
             if self.views is not None:
@@ -384,6 +392,7 @@ class SpeedProcessor:
                 self.contexts.get(truck_id, reading.cargo),
                 self._fleet_time,
                 self.shipments.for_truck(truck_id),
+                self.modes.for_truck(truck_id),
             )
             if not step.accepted:
                 progress.late += 1
@@ -495,6 +504,27 @@ class SpeedProcessor:
             except Exception as error:  # shown until Redis is back; the next end retries
                 log.warning("could not remove shipment %s from the views: %s", shipment_id, error)
         if batch.stage_events or batch.changes:
+            self.delivery.deliver(batch)
+
+    # ---- operating modes -----------------------------------------------------------------------
+
+    def _poll_modes(self) -> None:
+        """New mode records: a truck this processor holds shows its mode as of its newest reading
+        at once (the alarms are held by event time, at each reading: :mod:`mode_hold`)."""
+        assert self.delivery is not None
+        batch = Batch()
+        for truck_id in self.modes.poll():
+            state = self.trucks.get(truck_id)
+            if state is None or state.last is None:
+                continue
+            mode = active_mode(self.modes.for_truck(truck_id), state.last.timestamp)
+            if mode == state.mode:
+                continue
+            new = replace_struct(state, mode=mode)
+            self.trucks[truck_id] = new
+            self.dirty.add(truck_id)
+            batch.touched[truck_id] = new
+        if batch.touched:
             self.delivery.deliver(batch)
 
     def _pod_alerts(self, truck_ids: Iterable[str], batch: Batch) -> None:

@@ -12,6 +12,7 @@ from logistream.live_views import (
     AlertSummary,
     HeartbeatRecord,
     LiveViewsWriter,
+    ModeLive,
     ProbeLatest,
     RedisLiveViewsWriter,
     ShipmentLive,
@@ -42,6 +43,22 @@ def probes_of(state: TruckState) -> tuple[ProbeLatest, ...]:
     )
 
 
+def mode_of(state: TruckState) -> ModeLive | None:
+    """The operating mode active at the truck's newest reading, as the views show it."""
+    mode = state.mode
+    if mode is None:
+        return None
+    ends_at = min(mode.ends_at, mode.ended_at) if mode.ended_at is not None else mode.ends_at
+    return ModeLive(
+        mode_id=mode.mode_id,
+        kind=mode.kind,
+        reason=mode.reason,
+        starts_at=mode.starts_at,
+        ends_at=ends_at,
+        set_by=mode.set_by,
+    )
+
+
 def latest_of(states: Iterable[TruckState]) -> list[TruckLatest]:
     """What the views hold of each truck that has a reading."""
     return [
@@ -53,6 +70,7 @@ def latest_of(states: Iterable[TruckState]) -> list[TruckLatest]:
                 AlertSummary(a.alert_id, a.rule, a.severity, a.state) for a in state.alerts.values()
             ),
             probes=probes_of(state),
+            mode=mode_of(state),
         )
         for state in states
         if state.last is not None
