@@ -14,7 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from logistream.events import SEQ_MAX
 
 Severity = Literal["critical", "major", "minor", "warning"]
-AlertState = Literal["open", "acknowledged", "resolved"]
+AlertState = Literal["open", "acknowledged", "resolved", "suppressed"]
 ReportFormat = Literal["pdf", "csv", "json"]
 
 
