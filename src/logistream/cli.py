@@ -29,6 +29,7 @@ def _register_commands() -> None:
     # dependencies (Kafka, Streamlit, psycopg) inside the command it runs.
     from logistream import demo
     from logistream.api import cli as api_cli
+    from logistream.audit import cli as audit_cli
     from logistream.backup import cli as backup_cli
     from logistream.batch import cli as batch_cli
     from logistream.batch import report_cli
@@ -51,6 +52,7 @@ def _register_commands() -> None:
         notify_cli,
         shipments_cli,
         modes_cli,
+        audit_cli,
         backup_cli,
         demo,
     )
