@@ -124,14 +124,14 @@ def check_may_approve(actor: ModeActor, set_by: str) -> None:
             "organisation",
             f"{_who(actor)} acts for {actor.organisation!r}; a carrier admin approves a mode",
         )
+    if actor.name == set_by:
+        raise forbidden(
+            "approved_by",
+            f"{actor.name!r} set this mode; a second person (another carrier admin) approves it",
+        )
     if actor.role is not None and actor.role != "admin":
         raise forbidden(
             "role",
             f"user {actor.name!r} is a {actor.role}; a carrier admin approves or refuses a mode "
             "on a truck with an active shipment",
-        )
-    if actor.name == set_by:
-        raise forbidden(
-            "approved_by",
-            f"{actor.name!r} set this mode; a second person (another carrier admin) approves it",
         )
