@@ -105,14 +105,16 @@ def trip_sensor_faults(conn: psycopg.Connection[Any], truck_id: str, trip_id: st
 
 OPEN_DURING: Final = """
 SELECT alert_id FROM alert_changes
-WHERE truck_id = %(truck_id)s AND opened_at <= %(end)s
+WHERE truck_id = %(truck_id)s AND opened_at <= %(end)s AND state <> 'suppressed'
 GROUP BY alert_id
 HAVING coalesce(min(coalesce(resolved_at, changed_at)) FILTER (WHERE state = 'resolved'),
                 'infinity') >= %(start)s
 """
 """The truck's alerts open at any moment of ``[start, end]``: opened during it, or opened before
 and not resolved by ``start`` (carried over from the previous trip). Reconciliation pairs an
-alert with a trip's excursion the same way, by time, so the trip's record must list it."""
+alert with a trip's excursion the same way, by time, so the trip's record must list it. A
+``suppressed`` change (an alarm held during an operating mode) is never open: only its own trip
+lists it."""
 
 
 def trip_alerts(
