@@ -10,7 +10,9 @@ Restore: only into an empty or absent database (``force`` drops and recreates it
 cluster-wide roles are created first (the roles migration), the dump is restored in one
 transaction (all or nothing), the row counts are checked against the manifest, then
 :func:`logistream.schema.migrate.migrate` applies any newer migration and sets the role passwords
-of this installation.
+of this installation. Last, the audit log's hash chain is verified (``logistream.audit.verify``):
+a backup whose chain is broken is refused and the database emptied again. The audit log needs
+nothing of its own in the backup: it is a table of the dumped database.
 """
 
 from __future__ import annotations
@@ -349,6 +351,7 @@ def restore(
             "migrated to this LogiStream: "
             + ", ".join(f"{m.version:04d}_{m.name}" for m in applied)
         )
+    _verify_audit_chain(owner_url, str(backup_file), echo)
 
     if registry_target is None:
         echo("registry: the files in use already match the backup")
@@ -367,6 +370,25 @@ def restore(
         "resumes from the restored offsets"
     )
     return manifest
+
+
+def _verify_audit_chain(owner_url: str, backup_name: str, echo: Echo) -> None:
+    """The restored audit log's hash chain (logistream.audit.verify); a broken one refuses the
+    backup: the database is emptied again, as a failed restore leaves it."""
+    from logistream.audit.verify import verify
+
+    echo("verifying the audit log's hash chain …")
+    with _connect(owner_url, autocommit=True) as conn:
+        result = verify(conn, lambda rows: echo(f"  {rows:,} audit rows checked"))
+    if result.broken is None:
+        echo(f"audit log intact: {result.rows:,} rows")
+        return
+    _recreate(owner_url, True, lambda _line: None)
+    raise BackupError(
+        f"{backup_name} refused: its audit log is {result.broken.kind} at seq "
+        f"{result.broken.seq} ({result.broken.detail}); the {_where(owner_url)} is left empty; "
+        "restore an earlier backup and keep this one as evidence"
+    )
 
 
 def _count_data_entries(pg_restore: str, dump: Path) -> int:
