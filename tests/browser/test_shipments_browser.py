@@ -48,6 +48,7 @@ def running(settings: Settings, settings_env: dict[str, str], tmp_path: Path) ->
     migrate(settings, settings.database_url)
     data.add_users(settings)
     with users.connect(settings.database_url) as conn:
+        users.add_organisation(conn, "moh-western", "receiver")
         users.add_user(conn, RECEIVER[0], "viewer", RECEIVER[1], "moh-western")
     # The speed layer reads the shipments topic from its start: it must exist by then.
     ensure_topic(settings)

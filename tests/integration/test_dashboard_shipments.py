@@ -56,6 +56,7 @@ def shipping(
         monkeypatch.setenv(name, value)
     get_settings.cache_clear()
     with users.connect(own.database_url or "") as conn:
+        users.add_organisation(conn, "moh-western", "receiver")
         users.add_user(conn, "wanjiku", "viewer", "wanjiku-password-1", "moh-western")
     yield own
     get_settings.cache_clear()

@@ -26,7 +26,7 @@ from logistream.config import Settings
 from logistream.kafka import make_admin
 from logistream.registry import load_registry
 from logistream.schema.migrate import migrate
-from logistream.serving.users import add_user, list_users
+from logistream.serving.users import add_organisation, add_user, list_users
 from logistream.shipments.errors import ShipmentError
 from logistream.shipments.parse import load_shipment_file
 from logistream.shipments.pod import PodRequest, Signatory
@@ -103,11 +103,13 @@ def _request(stop: str, lot: str, decision: str, note: str = "") -> PodRequest:
 def test_pods_at_the_right_stop_refusals_the_topic_and_delivery(
     shipping: Settings, conn: psycopg.Connection[Any]
 ) -> None:
+    add_organisation(conn, "moh-western", "receiver")  # organisations exist first (0023)
+    add_organisation(conn, "kemsa", "shipper")
     add_user(conn, "wanjiku", "viewer", PASSWORD, "moh-western")  # the receiver
     add_user(conn, "kem", "viewer", PASSWORD, "kemsa")  # the shipper
     add_user(conn, "ann", "dispatcher", PASSWORD)  # the fleet operator's staff
     assert {(u.name, u.organisation) for u in list_users(conn)} == {
-        ("wanjiku", "moh-western"), ("kem", "kemsa"), ("ann", None)
+        ("wanjiku", "moh-western"), ("kem", "kemsa"), ("ann", "carrier")
     }  # fmt: skip
     _archive_the_trip_to_kisumu(conn)
     store = ShipmentStore(conn, REGISTRY)
@@ -215,6 +217,7 @@ def _cli(env: dict[str, str], *args: str, stdin: str = "") -> subprocess.Complet
 
 def test_users_and_pod_commands(shipping: Settings, settings_env: dict[str, str]) -> None:
     env = {**settings_env, "LOGISTREAM_TOPIC_SHIPMENTS": shipping.topic_shipments}
+    assert _cli(env, "orgs", "add", "moh-western", "--kind", "receiver").returncode == 0
     added = _cli(
         env, "users", "add", "wanjiku", "--organisation", "moh-western", "--password-stdin",
         stdin=PASSWORD + "\n",
@@ -226,7 +229,7 @@ def test_users_and_pod_commands(shipping: Settings, settings_env: dict[str, str]
     )
     listed = _cli(env, "users", "list")
     assert [line.split() for line in listed.stdout.splitlines()] == [
-        ["ann", "viewer", "-"], ["wanjiku", "viewer", "moh-western"]
+        ["ann", "viewer", "carrier"], ["wanjiku", "viewer", "moh-western"]
     ]  # fmt: skip
     assert _cli(env, "shipments", "create", str(EXAMPLE)).returncode == 0
 

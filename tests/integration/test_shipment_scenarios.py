@@ -31,7 +31,7 @@ from logistream.ingest.shipment_plans import plan_named, shipment_id
 from logistream.live_views.redis_reads import RedisLiveViews
 from logistream.registry import load_registry
 from logistream.registry.scenarios import Scenario, load_all_scenarios, load_scenario
-from logistream.serving.users import add_user
+from logistream.serving.users import add_organisation, add_user
 from logistream.shipments.pod import PodRequest, handover_stop
 from logistream.shipments.publish import ShipmentPublisher
 from logistream.shipments.store import ShipmentStore
@@ -75,6 +75,7 @@ def _record_pods(settings: Settings, scenario: Scenario, views: RedisLiveViews) 
                 )
                 user = f"receiver-{shipment.receiver.org_id}"
                 if not _user_exists(conn, user):
+                    add_organisation(conn, shipment.receiver.org_id, "receiver")
                     add_user(
                         conn, user, "viewer", "a long enough password", shipment.receiver.org_id
                     )

@@ -129,6 +129,7 @@ def test_a_shipment_is_tracked_from_its_topic_to_its_cancellation(
         assert [e.cause for e in views.stage_events(SHIPMENT)] == ["geofence", "override"]
 
         # The Kisumu depot rejects a lot: the shipper's alert.
+        _cli(settings_env, "add", "moh-western", "--kind", "receiver", command="orgs")
         _cli(
             settings_env,
             *("add", "wanjiku", "--organisation", "moh-western", "--password-stdin"),

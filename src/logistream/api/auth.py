@@ -3,6 +3,12 @@
 Order: a token must be sent, be well formed, be known and not revoked (else 401), carry the
 scope (else 403), and be within its rate (else 429). Refused tokens count against the client's
 address, so guessing tokens is slow and does not reach PostgreSQL more than the limit allows.
+
+Tenancy (issue 18): a token of a shipper or receiver organisation reads its shipments
+(``/v1/shipments``, scoped by row-level security) and the live stream (its shipments' events
+only); every other route (trucks, alerts, trips and their reports, ingest, acknowledgements) is
+refused with 403 here, in one place, until those reads are scoped too. A token of no
+organisation, or of the carrier, is the carrier's systems and keeps every route.
 """
 
 from __future__ import annotations
@@ -10,6 +16,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Final
 
 from fastapi import Request, Security
 from fastapi.security import HTTPBearer
@@ -18,6 +25,10 @@ from logistream.api.backends import Backends
 from logistream.api.errors import ApiError
 from logistream.api.limits import RateLimiter
 from logistream.api.tokens import AuthProblem, Principal, Scope, bearer_token, scope_problem
+from logistream.reads.tenancy import is_carrier
+
+TENANT_ROUTES: Final = ("/v1/shipments", "/v1/stream")
+"""Path prefixes a shipper's or receiver's token may use."""
 
 # Declares the scheme in the OpenAPI document; the header is parsed below, for clear answers.
 bearer_scheme = HTTPBearer(
@@ -59,6 +70,11 @@ def _refuse(problem: AuthProblem, request: Request, limiters: Limiters) -> ApiEr
     )
 
 
+def tenant_may_use(path: str) -> bool:
+    """Whether a shipper's or receiver's token may call ``path``."""
+    return any(path == p or path.startswith(p + "/") for p in TENANT_ROUTES)
+
+
 def require(scope: Scope) -> Callable[..., Principal]:
     """A dependency that returns the token's :class:`Principal` or refuses the request."""
 
@@ -74,6 +90,14 @@ def require(scope: Scope) -> Callable[..., Principal]:
         problem = scope_problem(found, scope)
         if problem is not None:
             raise _refuse(problem, request, limiters)
+        if not is_carrier(found.organisation) and not tenant_may_use(request.url.path):
+            raise ApiError(
+                403,
+                "shipments_only",
+                f"The token {found.name!r} acts for organisation {found.organisation!r}: a "
+                "shipper's token reads its shipments; trucks and alerts of a shipment come with "
+                "it (GET /v1/shipments, /v1/stream).",
+            )
         wait = limiters.per_token.take(found.name)
         if wait > 0:
             raise ApiError(

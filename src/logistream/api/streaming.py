@@ -59,12 +59,14 @@ async def events(
     read_truck: Callable[[str], TruckView | None] | None = None,
     shipments: bool = True,
     read_shipment: Callable[[str], ShipmentLive | None] | None = None,
+    alerts: bool = True,
     clock: Callable[[], float] = time.monotonic,
 ) -> AsyncIterator[bytes]:
     """SSE bytes forever: ``alert`` events (id = the change's sequence number, for resuming),
     ``truck`` events (the truck's view, as GET /v1/trucks/{id}, read by ``read_truck``) and
     ``shipment`` events (a tracked shipment's live state, as ``live`` in GET
     /v1/shipments/{id}, read by ``read_shipment``; with ``truck``, only that truck's).
+    ``alerts`` False: no alert events (a shipper's token, whose stream is its shipments').
     ``after``: the sequence number to start after; None: the latest now, so nothing written
     between the reads is lost."""
     from logistream.api.routes.common import truck_dict
@@ -84,7 +86,7 @@ async def events(
         wait_s = max(0.0, next_scan - clock()) if scanning else keepalive_s
         for change in await feed.changes_after(last_seq, wait_s=min(keepalive_s, wait_s)):
             last_seq = change.seq
-            if truck is not None and change.alert.truck_id != truck:
+            if not alerts or (truck is not None and change.alert.truck_id != truck):
                 continue
             yield sse(change.raw, "alert", str(change.seq))
             last_sent = clock()

@@ -22,6 +22,8 @@ _DKLEN: Final = 32
 _SCHEME: Final = "scrypt"
 _NAME_RE: Final = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._@-]{0,63}$")
 MIN_PASSWORD_LEN: Final = 8
+ORGANISATION_RE: Final = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._@-]{0,127}$")
+"""An organisation id as shipment files name them (shipper.id / receiver.id)."""
 
 
 class AuthError(Refused):

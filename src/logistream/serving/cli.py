@@ -1,4 +1,5 @@
-"""``logistream dashboard``, ``users``, ``trucks`` (unknown ones) and ``pgadmin``."""
+"""``logistream dashboard``, ``users``, ``orgs`` (organisations), ``trucks`` (unknown ones) and
+``pgadmin``."""
 
 from __future__ import annotations
 
@@ -56,8 +57,10 @@ def users_add(
     organisation: Annotated[
         str | None,
         typer.Option(
-            help="Organisation id (as a shipment's receiver.id) the account belongs to; "
-            "leave out for the fleet operator's staff. Only a receiver's users sign for lots."
+            help="Organisation id (as a shipment's shipper.id / receiver.id, added with "
+            "`logistream orgs add`) the account belongs to; leave out for the carrier's staff "
+            "(organisation carrier). A shipper's or receiver's users see only their shipments; "
+            "only a receiver's users sign for lots."
         ),
     ] = None,
 ) -> None:
@@ -72,7 +75,7 @@ def users_add(
 
 
 def users_list() -> None:
-    """List dashboard accounts, their roles and organisations ("-": the fleet operator's)."""
+    """List dashboard accounts, their roles and organisations ("-": none, cannot sign in)."""
     from logistream.serving import users
 
     with users.connect(_owner_url()) as conn:
@@ -103,6 +106,47 @@ def users_password(
     with users.connect(_owner_url()) as conn:
         users.set_password(conn, name, password)
     typer.echo(f"password of {name} changed")
+
+
+def users_set_organisation(
+    name: Annotated[str, typer.Argument(help="The account.")],
+    organisation: Annotated[
+        str, typer.Argument(help="An existing organisation id (`carrier`: the fleet's staff).")
+    ],
+) -> None:
+    """Move an account to another organisation (it must exist: `logistream orgs list`)."""
+    from logistream.serving import users
+
+    with users.connect(_owner_url()) as conn:
+        users.set_organisation(conn, name, organisation)
+    typer.echo(f"user {name} now of {organisation}")
+
+
+def orgs_add(
+    org_id: Annotated[
+        str, typer.Argument(help="The id, as shipment files name it (shipper.id / receiver.id).")
+    ],
+    kind: Annotated[str, typer.Option(help="shipper or receiver.")],
+    name: Annotated[
+        str | None, typer.Option(help="The name people read (default: the id).")
+    ] = None,
+) -> None:
+    """Register a shipper or receiver organisation (the carrier, `carrier`, always exists)."""
+    from logistream.serving import users
+
+    with users.connect(_owner_url()) as conn:
+        org = users.add_organisation(conn, org_id, kind, name)
+    typer.echo(f"organisation {org.org_id} added ({org.kind}, {org.name})")
+
+
+def orgs_list() -> None:
+    """List the organisations: id, kind and name."""
+    from logistream.serving import users
+
+    with users.connect(_owner_url()) as conn:
+        found = users.list_organisations(conn)
+    for org in found:
+        typer.echo(f"{org.org_id:<32} {org.kind:<10} {org.name}")
 
 
 def pgadmin(
@@ -163,6 +207,15 @@ def register(app: typer.Typer) -> None:
     users_app.command("list")(users_list)
     users_app.command("remove")(users_remove)
     users_app.command("password")(users_password)
+    users_app.command("set-organisation")(users_set_organisation)
     app.add_typer(users_app, name="users")
+    orgs_app = typer.Typer(
+        help="Organisations: the carrier, shippers and receivers.",
+        no_args_is_help=True,
+        add_completion=False,
+    )
+    orgs_app.command("add")(orgs_add)
+    orgs_app.command("list")(orgs_list)
+    app.add_typer(orgs_app, name="orgs")
     unknown_trucks.register(app)
     app.command("pgadmin")(pgadmin)

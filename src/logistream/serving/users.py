@@ -1,9 +1,14 @@
-"""Dashboard accounts in PostgreSQL (table ``users``, migration 0020): add, list, remove, sign in.
+"""Dashboard accounts in PostgreSQL (table ``users``, migration 0020): add, list, remove, sign in;
+and the organisations they belong to (table ``organisations``, migration 0023: ``logistream orgs
+add|list``, whose commands live beside ``logistream users`` in ``serving/cli.py``).
 
 Accounts are read and written with the database owner's connection: the read-only dashboard
-role may list names, roles and organisations, never password hashes. An account may belong to
-an organisation (migration 0022: an organisation id as in shipment files), which is what lets it
-sign a proof of delivery for that receiver; None is the fleet operator's own staff.
+role may list names, roles and organisations, never password hashes. Every account belongs to
+an organisation (migration 0022's column, a foreign key since 0023): ``carrier`` (the fleet
+operator's staff, the default: it sees every shipment), or a shipper or receiver (an id as in
+shipment files), whose users see the shipments they are party to and, for a receiver, sign its
+proofs of delivery. An organisation must exist before an account names it (one line says how to
+add it). An account without one (only by hand in SQL) is refused at sign-in with how to set it.
 """
 
 from __future__ import annotations
@@ -13,6 +18,7 @@ from typing import TYPE_CHECKING
 
 from logistream.errors import LogiStreamError, SchemaMissing
 from logistream.serving.auth import (
+    ORGANISATION_RE,
     AuthError,
     Role,
     check_name,
@@ -30,12 +36,25 @@ if TYPE_CHECKING:
 _DUMMY_HASH = hash_password("not-a-real-password", salt=b"\0" * 16)
 
 
+CARRIER = "carrier"
+"""The carrier's organisation id (migration 0023); the default of a new account."""
+KINDS = ("carrier", "shipper", "receiver")
+
+
+@dataclass(frozen=True, slots=True)
+class Organisation:
+    org_id: str
+    name: str
+    kind: str
+
+
 @dataclass(frozen=True, slots=True)
 class User:
     name: str
     role: Role
-    organisation: str | None = None
-    """The organisation id the account belongs to; None: the fleet operator's own staff."""
+    organisation: str | None = CARRIER
+    """The organisation id the account belongs to (``carrier``: the fleet operator's staff);
+    None only for an account set so by hand, which cannot sign in."""
 
 
 def _missing(error: Exception) -> SchemaMissing:
@@ -58,10 +77,10 @@ def connect(owner_url: str) -> psycopg.Connection[tuple[object, ...]]:
         ) from error
 
 
-def check_organisation(organisation: str | None) -> str | None:
-    """An organisation id (1 to 128 characters, trimmed), or None."""
+def check_organisation(organisation: str | None) -> str:
+    """An organisation id (1 to 128 characters, trimmed); None: the carrier's."""
     if organisation is None:
-        return None
+        return CARRIER
     organisation = organisation.strip()
     if not 1 <= len(organisation) <= 128:
         raise AuthError(
@@ -69,6 +88,80 @@ def check_organisation(organisation: str | None) -> str | None:
             "1 to 128 characters, or leave it out for the fleet operator's staff"
         )
     return organisation
+
+
+def _unknown_organisation(organisation: str | None) -> AuthError:
+    return AuthError(
+        f"organisation {organisation!r} does not exist; add it first with "
+        f"`logistream orgs add {organisation} --kind shipper|receiver --name NAME` "
+        "(`logistream orgs list` shows them)"
+    )
+
+
+def add_organisation(
+    conn: psycopg.Connection[tuple[object, ...]], org_id: str, kind: str, name: str | None = None
+) -> Organisation:
+    """Register a shipper or receiver (the carrier exists from migration 0023)."""
+    import psycopg
+
+    org_id = check_organisation(org_id)
+    if not ORGANISATION_RE.match(org_id):
+        raise AuthError(
+            f"organisation id {org_id!r}: use 1-128 letters, digits, '.', '_', '@' or '-', "
+            "as shipment files name it (shipper.id / receiver.id)"
+        )
+    if kind not in ("shipper", "receiver"):
+        raise AuthError(
+            f"kind {kind!r}: choose shipper or receiver (the carrier is 'carrier', made by the "
+            "migrations)"
+        )
+    shown = (name or org_id).strip()
+    if not 1 <= len(shown) <= 200:
+        raise AuthError("name: give 1 to 200 characters")
+    try:
+        conn.execute(
+            "INSERT INTO organisations (id, name, kind) VALUES (%s, %s, %s)", [org_id, shown, kind]
+        )
+    except psycopg.errors.UniqueViolation as error:
+        raise AuthError(f"organisation {org_id!r} exists already") from error
+    except psycopg.errors.UndefinedTable as error:
+        raise _missing(error) from error
+    return Organisation(org_id, shown, kind)
+
+
+def list_organisations(conn: psycopg.Connection[tuple[object, ...]]) -> list[Organisation]:
+    import psycopg
+
+    try:
+        rows = conn.execute("SELECT id, name, kind FROM organisations ORDER BY id").fetchall()
+    except psycopg.errors.UndefinedTable as error:
+        raise _missing(error) from error
+    return [Organisation(str(i), str(n), str(k)) for i, n, k in rows]
+
+
+def set_organisation(
+    conn: psycopg.Connection[tuple[object, ...]], name: str, organisation: str
+) -> None:
+    """Move an account to an existing organisation."""
+    import psycopg
+
+    org = check_organisation(organisation)
+    try:
+        cursor = conn.execute(
+            "UPDATE users SET organisation = %s, updated_at = now() WHERE name = %s", [org, name]
+        )
+    except psycopg.errors.ForeignKeyViolation as error:
+        raise _unknown_organisation(org) from error
+    if cursor.rowcount != 1:
+        raise AuthError(f"no user {name!r}; see `logistream users list`")
+
+
+def no_organisation(name: str) -> AuthError:
+    """The sign-in refusal of an account without an organisation."""
+    return AuthError(
+        f"user {name!r} has no organisation: an admin sets it with "
+        f"`logistream users set-organisation {name} ORG` (`carrier` for the fleet's staff)"
+    )
 
 
 def add_user(
@@ -92,6 +185,8 @@ def add_user(
         raise AuthError(
             f"user {name!r} exists already; remove it first or choose another name"
         ) from error
+    except psycopg.errors.ForeignKeyViolation as error:
+        raise _unknown_organisation(user.organisation) from error
     except psycopg.errors.UndefinedTable as error:
         raise _missing(error) from error
     return user
@@ -133,7 +228,9 @@ def list_users(conn: psycopg.Connection[tuple[object, ...]]) -> list[User]:
 def authenticate(
     conn: psycopg.Connection[tuple[object, ...]], name: str, password: str
 ) -> User | None:
-    """The user when the password is right; None for a wrong name or password."""
+    """The user when the password is right; None for a wrong name or password. A right
+    password of an account without an organisation raises :func:`no_organisation`'s error
+    (checked after the password, so it tells nothing to someone guessing)."""
     import psycopg
 
     try:
@@ -148,4 +245,6 @@ def authenticate(
     role, stored, organisation = str(row[0]), str(row[1]), row[2]
     if not verify_password(password, stored):
         return None
+    if organisation is None:
+        raise no_organisation(name)
     return User(name, check_role(role), None if organisation is None else str(organisation))

@@ -232,7 +232,7 @@ class ShipmentStore:
             raise ShipmentError(
                 "user", f"no user {user!r}; `logistream users list` shows the users"
             )
-        return Signatory(user, None if row[0] is None else str(row[0]))
+        return Signatory(user, None if row[0] in (None, "carrier") else str(row[0]))
 
     # ---- reads -------------------------------------------------------------------------------
 

@@ -9,6 +9,15 @@ layer tracks the shipment. ``by`` in the change log is the token's name. Reads n
 document or change that cannot be accepted, 409 when it conflicts with what is stored (an id
 already used, a truck already carrying an active shipment, a shipment no longer active). The
 JSON of a record is built in :mod:`logistream.api.shipment_json`.
+
+Tenancy (issue 18): every read goes through ``reads.tenancy.scoped`` with the token's
+organisation (a token of none is the carrier's systems: it sees every shipment), so PostgreSQL's
+row-level security decides what a shipper's or receiver's token sees; nothing is filtered here.
+A shipment the token's organisation is not party to is answered 404, exactly as an unknown id:
+a 403 would tell a shipper that another's shipment id exists (ids are often references that
+leak who ships what). The owner-role paths (the report, cancel, stage, PoD) first ask the
+scoped reader whether the shipment is visible, so they refuse the same way. A token of a
+shipper or receiver creates shipments only as their shipper (403 otherwise).
 """
 
 from __future__ import annotations
@@ -52,6 +61,7 @@ from logistream.api.shipment_schemas import (
 from logistream.api.tokens import Principal
 from logistream.errors import NotFound
 from logistream.live_views import RedisLiveViews
+from logistream.reads.tenancy import is_carrier, scoped, tenant_of
 from logistream.shipments.errors import ShipmentError
 from logistream.shipments.wire import StageOverride
 
@@ -151,6 +161,19 @@ def _refused(error: ShipmentError, conflict: bool = False) -> ApiError:
     return ApiError(409 if conflict else 422, code, str(error), field=error.field)
 
 
+def _visible(api: Backends, who: Principal, shipment_id: str) -> None:
+    """Raise the 404 of an unknown shipment unless the token's organisation sees it (asked of
+    the reader role under row-level security, before any owner-role work)."""
+    if is_carrier(who.organisation):
+        return  # the carrier sees every shipment: an unknown one is the store's own 404
+    with api.reader() as conn, scoped(conn, tenant_of(who.organisation)):
+        seen = conn.execute(
+            "SELECT 1 FROM shipments WHERE shipment_id = %s", [shipment_id]
+        ).fetchone()
+    if seen is None:
+        raise _not_found(shipment_id)
+
+
 def _not_found(shipment_id: str) -> ApiError:
     return ApiError(
         404,
@@ -165,7 +188,7 @@ def _not_found(shipment_id: str) -> ApiError:
 @router.get("", response_model=Shipments, responses=responses(401, 403, 422, 429, 503))
 def list_shipments(
     request: Request,
-    _who: Reader,
+    who: Reader,
     status: ShipmentStatus | None = None,
     shipper: Org = None,
     receiver: Org = None,
@@ -194,7 +217,7 @@ def list_shipments(
     if stage is not None:
         ids = tuple(sorted(i for i, s in tracked.items() if s.stage == stage))
     wanted = ShipmentFilter(status, shipper, receiver, truck, ids)
-    with api.reader() as conn:
+    with api.reader() as conn, scoped(conn, tenant_of(who.organisation)):
         rows = shipments_page(conn, _registry(api), wanted, after, limit)
     page, more = split_page(rows, limit)
     next_cursor = None
@@ -208,14 +231,14 @@ def list_shipments(
 @router.get(
     "/{shipment_id}", response_model=Shipment, responses=responses(401, 403, 404, 422, 429, 503)
 )
-def shipment(request: Request, shipment_id: ShipmentIdPath, _who: Reader) -> Response:
+def shipment(request: Request, shipment_id: ShipmentIdPath, who: Reader) -> Response:
     """One shipment: its document, status, version, latest stage override, change log, proofs
     of delivery (each with the lot's temperature summary up to the signature), and its live
     state (stage, ETA per stop left) while the speed layer tracks it (scope: read)."""
     from logistream.shipments.store import ShipmentStore
 
     api = backends(request)
-    with api.reader() as conn:
+    with api.reader() as conn, scoped(conn, tenant_of(who.organisation)):
         store = ShipmentStore(conn, _registry(api))
         record = store.get(shipment_id)
         if record is None:
@@ -275,6 +298,14 @@ async def create_shipment(request: Request, who: Shipper) -> Response:
         parsed = read_shipment(data, _registry(api))
     except ShipmentError as error:
         raise _refused(error) from None
+    if not is_carrier(who.organisation) and parsed.shipper.org_id != who.organisation:
+        raise ApiError(
+            403,
+            "not_shipper",
+            f"The token {who.name!r} acts for organisation {who.organisation!r}: it creates "
+            f"shipments whose shipper.id is {who.organisation!r}, not {parsed.shipper.org_id!r}.",
+            field="shipper",
+        )
     return await run_in_threadpool(_create, api, outbox(request), parsed, who.name)
 
 
@@ -300,6 +331,7 @@ def cancel_shipment(
     from logistream.shipments.store import ShipmentStore
 
     api = backends(request)
+    _visible(api, who, shipment_id)
     with owner(api) as conn:
         try:
             ShipmentStore(conn, _registry(api)).cancel(shipment_id, who.name, body.reason)
@@ -324,6 +356,7 @@ def override_stage(
     from logistream.shipments.wire import stop_index_for, stop_indexes
 
     api = backends(request)
+    _visible(api, who, shipment_id)
     with owner(api) as conn:
         store = ShipmentStore(conn, _registry(api))
         record = store.get(shipment_id)
@@ -370,6 +403,7 @@ def record_pod(
 
     api = backends(request)
     pod = PodRequest(body.stop, body.lot, body.decision, body.name, datetime.now(UTC), body.note)
+    _visible(api, who, shipment_id)
     with owner(api) as conn:
         store = ShipmentStore(conn, _registry(api))
         try:
@@ -427,7 +461,7 @@ _MEDIA = {"pdf": "application/pdf", "csv": "text/csv", "json": "application/json
 def shipment_report(
     request: Request,
     shipment_id: ShipmentIdPath,
-    _who: Reader,
+    who: Reader,
     format: ReportFormat = "pdf",
 ) -> Response:
     """The shipment report as PDF, CSV or JSON (scope: read), made by the same code as
@@ -440,6 +474,7 @@ def shipment_report(
     from logistream.errors import NotFound
 
     api = backends(request)
+    _visible(api, who, shipment_id)
     try:
         content = current_shipment_report(api.owner, _registry(api), shipment_id)
     except NotFound:

@@ -2,20 +2,40 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Header, Query, Request
 from fastapi.responses import StreamingResponse
 
 from logistream.api.auth import require
+from logistream.api.backends import Backends
 from logistream.api.errors import responses
 from logistream.api.routes.common import ID_PATTERN, backends
 from logistream.api.streaming import EVENT_ID_PATTERN, SINCE_PATTERN, events, start_after
 from logistream.api.tokens import Principal
-from logistream.live_views import RedisLiveFeed, RedisLiveViews
+from logistream.live_views import RedisLiveFeed, RedisLiveViews, ShipmentLive
+from logistream.reads.tenancy import is_carrier, tenant_of, visible_shipments
 
 router = APIRouter(prefix="/v1", tags=["live"])
 Reader = Annotated[Principal, Depends(require("read"))]
+
+
+def tenant_shipments(
+    api: Backends, organisation: str, read: Callable[[str], ShipmentLive | None]
+) -> Callable[[str], ShipmentLive | None]:
+    """``read`` for the shipments ``organisation`` is party to (asked once per shipment of the
+    stream under row-level security: a shipment's shipper and receiver never change), None for
+    the others: the one filter of a shipper's or receiver's live stream."""
+    seen: dict[str, bool] = {}
+
+    def filtered(shipment_id: str) -> ShipmentLive | None:
+        if shipment_id not in seen:
+            with api.reader() as conn:
+                seen[shipment_id] = bool(visible_shipments(conn, organisation, [shipment_id]))
+        return read(shipment_id) if seen[shipment_id] else None
+
+    return filtered
 
 
 @router.get(
@@ -41,7 +61,7 @@ Reader = Annotated[Principal, Depends(require("read"))]
 )
 async def stream(
     request: Request,
-    _who: Reader,
+    who: Reader,
     truck: Annotated[
         str | None, Query(max_length=64, pattern=ID_PATTERN, description="Only this truck.")
     ] = None,
@@ -70,20 +90,27 @@ async def stream(
     """Alert changes as the speed layer makes them (within milliseconds, no polling), truck
     updates (at most once a second per truck) and shipment updates (stage, ETA per stop,
     predicted arrival temperature; at most once a second each), as Server-Sent Events (scope:
-    read). Reconnect
+    read). A shipper's or receiver's token gets its own shipments' updates only. Reconnect
     with ``Last-Event-ID`` (any API server, after a restart too) to get the alert changes missed
     meanwhile, as long as they are among the kept ones."""
     api = backends(request)
+    read_shipment: Callable[[str], ShipmentLive | None] = RedisLiveViews(api.redis).shipment
+    # A shipper's or receiver's token: its shipments' events only (no alert or truck events
+    # until those are scoped by organisation too).
+    carrier = is_carrier(who.organisation)
+    if not carrier:
+        read_shipment = tenant_shipments(api, tenant_of(who.organisation), read_shipment)
     body = events(
         RedisLiveFeed(api.redis_async),
         after=start_after(since, last_event_id),
         truck=truck,
-        trucks=trucks,
+        trucks=trucks and carrier,
         scan_s=api.options.stream_truck_scan_s,
         keepalive_s=api.options.stream_keepalive_s,
         read_truck=RedisLiveViews(api.redis).truck,
         shipments=shipments,
-        read_shipment=RedisLiveViews(api.redis).shipment,
+        read_shipment=read_shipment,
+        alerts=carrier,
     )
     return StreamingResponse(
         body,

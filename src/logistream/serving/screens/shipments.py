@@ -7,10 +7,19 @@ Shipments are read from PostgreSQL with the read-only role, their live state fro
 change is made with the owner's connection through ``ShipmentStore`` (one transaction each, as
 the CLI and the API make them) and then published on the ``shipments`` topic, so the speed
 layer learns it. The logic shown lives in ``serving/shipments_data.py``.
+
+Tenancy (issue 18): every shipment read goes through ``reads.tenancy.scoped`` with the signed-in
+user's organisation (the carrier's staff: ``carrier``, every shipment), so PostgreSQL's row-level
+security decides which shipments a shipper's or receiver's user sees: the list, a shipment's
+page, its lots, changes and reports; the page filters nothing itself. Those reads use a reader
+connection of their own, held under a lock for each scoped transaction (the dashboard's shared
+reader connection is used by every session's thread at once, and a transaction, with its
+tenant, belongs to the connection). A user without an organisation sees no shipment.
 """
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -21,6 +30,7 @@ import streamlit as st
 
 from logistream.errors import LogiStreamError
 from logistream.reads.shipment_reports import latest_shipment_report
+from logistream.reads.tenancy import CARRIER, scoped
 from logistream.serving import map_data, map_view, ui
 from logistream.serving import shipments_data as sd
 from logistream.serving.truck_data import clock
@@ -81,19 +91,55 @@ def _change(what: Callable[[ShipmentStore], ShipmentRecord], done: str) -> bool:
     return True
 
 
-def _records() -> list[ShipmentRecord]:
+@st.cache_resource(show_spinner=False)
+def _tenant_slot(key: str) -> dict[str, Any]:
+    # One reader connection per dashboard process for the scoped reads, and its lock.
+    return {"conn": None, "lock": threading.Lock()}
+
+
+@contextmanager
+def _reader_for(organisation: str | None) -> Iterator[psycopg.Connection[Any]]:
+    """A reader connection inside a transaction that reads for ``organisation`` (through
+    ``reads.tenancy.scoped``, the one place a reader gets its tenant); a broken connection is
+    dropped so the next run reconnects. No organisation: nothing to read for."""
+    import psycopg
+
+    from logistream.config import resolve_endpoints
+    from logistream.reads.connect import connect_reader
+
+    if not organisation:
+        raise LogiStreamError(
+            "your account has no organisation, so it sees no shipment: an admin sets it with "
+            "`logistream users set-organisation NAME ORG`"
+        )
+    s = ui.settings()
+    slot = _tenant_slot(f"{resolve_endpoints(s).database_url}|{s.bridge_group}")
+    with slot["lock"]:
+        conn = slot["conn"]
+        if conn is None or conn.closed:
+            conn = slot["conn"] = connect_reader(s)
+        try:
+            with scoped(conn, organisation):
+                yield conn
+        except psycopg.OperationalError:
+            slot["conn"] = None
+            conn.close()
+            raise
+
+
+def _records(organisation: str | None) -> list[ShipmentRecord]:
     from logistream.shipments.store import ShipmentStore
 
-    with ui.reader() as conn:
+    with _reader_for(organisation) as conn:
         return ShipmentStore(conn, ui.registry()).list()
 
 
 @st.cache_data(ttl=10, show_spinner=False)
-def _active(key: str) -> list[ShipmentRecord]:
+def _active(key: str, organisation: str | None) -> list[ShipmentRecord]:
     # The live map refreshes every 2 s: the active shipments are read at most every 10 s.
     from logistream.shipments.store import ShipmentStore
 
-    with ui.reader() as conn:
+    with _reader_for(organisation) as conn:
         return ShipmentStore(conn, ui.registry()).list(status="active")
 
 
@@ -104,7 +150,7 @@ def truck_labels() -> dict[str, str]:
 
     down: tuple[type[BaseException], ...] = (psycopg.Error, LogiStreamError, *ui.redis_errors())
     try:
-        records = _active(ui.settings().database_name)
+        records = _active(ui.settings().database_name, _user().organisation)
         live = {s.shipment_id: s for s in ui.live().shipments()}
     except down:  # a store down or not migrated yet: the map draws without them
         return {}
@@ -113,7 +159,9 @@ def truck_labels() -> dict[str, str]:
 
 def _user() -> User:
     user = ui.current_user()
-    return user if user is not None else User("anonymous", "viewer")
+    # Not signed in (the pages are behind the sign-in; AppTest runs them directly): a viewer
+    # of the carrier, as before organisations.
+    return user if user is not None else User("anonymous", "viewer", CARRIER)
 
 
 def _create(user: User) -> None:
@@ -223,7 +271,7 @@ def _pod_form(user: User, record: ShipmentRecord) -> None:
     if not sd.can_sign(user.organisation, shipment):
         st.caption(
             f"Signed by a user of the receiving organisation ({shipment.receiver.name}); "
-            f"you are {'of ' + user.organisation if user.organisation else 'fleet staff'}."
+            f"you are {_of(user.organisation)}."
         )
         return
     names = {stop.stop_id: stop.name for stop in shipment.stops}
@@ -242,6 +290,12 @@ def _pod_form(user: User, record: ShipmentRecord) -> None:
 
         if _change(sign, f"Lot {lot} {decision}"):
             st.rerun()
+
+
+def _of(organisation: str | None) -> str:
+    if organisation is None or organisation == CARRIER:
+        return "fleet staff"
+    return f"of {organisation}"
 
 
 def _release_form(user: User, record: ShipmentRecord) -> None:
@@ -378,7 +432,7 @@ def _shipment(record: ShipmentRecord) -> None:
     st.header(f"{shipment.reference} — {shipment.shipment_id}")
     _map(record)
     st.fragment(run_every=REFRESH_S)(_live_part)(record)
-    with ui.reader() as conn:
+    with _reader_for(user.organisation) as conn:
         releases = {
             lot: (r.decision, r.by)
             for lot, r in latest_releases(conn, shipment.shipment_id).items()
@@ -398,9 +452,12 @@ def _shipment(record: ShipmentRecord) -> None:
 def _page() -> None:
     user = _user()
     try:
-        records = _records()
+        records = _records(user.organisation)
     except ui.pg_errors() as error:
         ui.store_down("PostgreSQL", error)
+        return
+    except LogiStreamError as error:
+        st.error(str(error))
         return
     try:
         views = ui.live()
