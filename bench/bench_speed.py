@@ -21,19 +21,22 @@ deleted after (no FLUSHDB: the database may be shared).
 from __future__ import annotations
 
 import argparse
-import json
 import multiprocessing as mp
 import os
 import signal
 import subprocess
 import sys
-import threading
 import time
 import uuid
+from pathlib import Path
 from typing import Any
 
 from hdrh.histogram import HdrHistogram
 
+# Run as a script (``python bench/bench_speed.py``): the repository root holds `bench`.
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bench.speed_harness import run_until_taken, wait_joined
 from logistream.config import Settings, child_env, resolve_endpoints
 from logistream.kafka import ensure_topics, make_consumer, make_producer
 
@@ -96,17 +99,7 @@ def _speed_child(settings_json: str, total: int, queue: Any) -> None:
                     hist.record_value(max(1, int((now - record_ts) * 1e6)))
 
     proc = Timed(settings, instance="bench", checkpoint_interval_s=5.0)
-
-    def watch() -> None:
-        while True:
-            p = proc.progress
-            if p.processed + p.late + p.skipped >= total:
-                proc.stop()
-                return
-            time.sleep(0.05)
-
-    threading.Thread(target=watch, daemon=True).start()
-    proc.run()
+    run_until_taken(proc, total)
     queue.put({"hist": hist.encode(), "count": proc.progress.processed, **times})
 
 
@@ -190,20 +183,6 @@ def _produce(settings: Settings, total: int, trucks: int, rate: float | None, ru
         if i % 1000 == 0:
             producer.poll(0)
     assert producer.flush(60) == 0
-
-
-def _wait_ready(settings: Settings, timeout: float = 60.0) -> None:
-    """Until the consumer group has joined (a heartbeat, or a committed group)."""
-    import redis
-
-    client = redis.Redis.from_url(settings.redis_url or "")
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        raw = client.hget("ls:speed:heartbeats", "bench")
-        if raw and json.loads(raw).get("partitions"):
-            return
-        time.sleep(0.1)
-    raise SystemExit("the speed processor did not join its group in time")
 
 
 def _names(members: Any) -> list[str]:
@@ -347,7 +326,7 @@ def _phase(
         else:
             proc, queue = _start(kind, settings, total)
             if kind == "speed":
-                _wait_ready(settings)
+                wait_joined(settings, "bench", timeout=60.0)
             else:
                 time.sleep(6)  # group join of the bare consumer
             _produce(settings, total, args.trucks, rate, run)

@@ -43,7 +43,6 @@ import shutil
 import statistics
 import sys
 import tempfile
-import threading
 import time
 import uuid
 from dataclasses import dataclass
@@ -57,6 +56,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import logistream.registry
 import logistream.shipments
+from bench.speed_harness import run_until_taken, wait_joined
 from logistream.config import Settings, resolve_endpoints
 from logistream.kafka import ensure_topics, make_producer
 
@@ -226,32 +226,8 @@ def _speed_child(settings_json: str, total: int, queue: Any) -> None:
                     alerts.append((record_ts, now))
 
     proc = Timed(settings, instance="bench-stage", checkpoint_interval_s=5.0)
-
-    def watch() -> None:
-        while True:
-            p = proc.progress
-            if p.processed + p.late + p.skipped >= total:
-                proc.stop()
-                return
-            time.sleep(0.05)
-
-    threading.Thread(target=watch, daemon=True).start()
-    proc.run()
+    run_until_taken(proc, total)
     queue.put({"stages": stages, "alerts": alerts, "processed": proc.progress.processed})
-
-
-def _wait_ready(settings: Settings, timeout: float = 90.0) -> None:
-    """Until the processor has joined its group (its heartbeat names partitions)."""
-    import redis
-
-    client = redis.Redis.from_url(settings.redis_url or "")
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        raw = client.hget("ls:speed:heartbeats", "bench-stage")
-        if raw and json.loads(raw).get("partitions"):
-            return
-        time.sleep(0.1)
-    raise SystemExit("the speed processor did not join its group in time")
 
 
 def _produce(settings: Settings, planned: list[Planned]) -> tuple[float, dict[str, float]]:
@@ -337,7 +313,7 @@ def one_run(args: argparse.Namespace, seconds: float, shipments: int) -> dict[st
                 target=_speed_child, args=(settings.model_dump_json(), len(planned), queue)
             )
             proc.start()
-            _wait_ready(settings)
+            wait_joined(settings, "bench-stage", timeout=90.0)
             wall0, sent = _produce(settings, planned)
             result = queue.get(timeout=max(180.0, len(planned) / 500))
             proc.join(60)
