@@ -2,7 +2,8 @@
 canonical encoding of the row's own fields, so altering or deleting a row breaks the chain.
 
 ``row_hash = sha256(prev_hash_hex_ascii + canonical_json(fields))`` where the fields are seq,
-at (ISO 8601 in UTC with microseconds and a ``Z``), actor, source, organisation, action,
+at (ISO 8601 in UTC with microseconds and a ``Z``: :func:`iso_utc`, or the same text made by
+the server, ``verify.AT_TEXT``), actor, source, organisation, action,
 subject_kind, subject_id, before, after and reason; canonical JSON = sorted keys, no spaces,
 UTF-8 (not ASCII-escaped), NaN and infinities refused. The first row's ``prev_hash`` is
 :data:`GENESIS_HASH` (64 zeros).
@@ -30,7 +31,7 @@ class ChainRow:
     """One audit row's hashed fields (everything but prev_hash and row_hash)."""
 
     seq: int
-    at: datetime
+    at: datetime | str  # a datetime, or already its iso_utc() text (verify reads it so)
     actor: str
     source: str
     organisation: str | None
@@ -59,7 +60,7 @@ def canonical_json(value: Any) -> bytes:
 def canonical_fields(row: ChainRow) -> Mapping[str, Any]:
     return {
         "seq": row.seq,
-        "at": iso_utc(row.at),
+        "at": row.at if isinstance(row.at, str) else iso_utc(row.at),
         "actor": row.actor,
         "source": row.source,
         "organisation": row.organisation,

@@ -17,7 +17,7 @@ the reported last seq and hash with an earlier run or a backup to catch that.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Final, Literal
 
@@ -42,6 +42,16 @@ COLUMNS: Final = (
     "reason, prev_hash, row_hash"
 )
 """The stored columns in the order :meth:`ChainWalker.feed` takes them."""
+
+AT_TEXT: Final = """to_char(at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')"""
+"""``at`` as :func:`chain.iso_utc` writes it, made by the server (years 1000-9999)."""
+
+TEXT_COLUMNS: Final = (
+    f"seq, {AT_TEXT}, actor, source, organisation, action, subject_kind, subject_id, "
+    "before::text, after::text, reason, prev_hash, row_hash"
+)
+"""What :func:`verify` fetches: plain text, so the client parses no timestamps and only the
+JSON it needs (two to three times faster than the typed columns; see the benchmark)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -137,9 +147,18 @@ def verify(
     Works on an autocommit connection or not (the cursor needs a transaction: one is opened and
     ended here). Any role with SELECT on audit_log will do (the reader's).
     """
+    import json
+
     from psycopg.rows import tuple_row
+
+    def parsed(rows: Iterable[tuple[Any, ...]]) -> Iterator[tuple[Any, ...]]:
+        loads = json.loads
+        for r in rows:
+            before = r[8] if r[8] is None else loads(r[8])
+            after = r[9] if r[9] is None else loads(r[9])
+            yield (*r[:8], before, after, *r[10:])
 
     with conn.transaction(), conn.cursor("audit_verify", row_factory=tuple_row) as cur:
         cur.itersize = FETCH_ROWS
-        cur.execute(f"SELECT {COLUMNS} FROM audit_log ORDER BY seq")
-        return walk(cur, progress)
+        cur.execute(f"SELECT {TEXT_COLUMNS} FROM audit_log ORDER BY seq")
+        return walk(parsed(cur), progress)
