@@ -329,6 +329,22 @@ def _shipment_report(r: Result) -> list[Row]:
     ]
 
 
+def _audit_verify(r: Result) -> list[Row]:
+    line = _find(r'^(\{"bench": "audit_verify".*\})$', r.output)
+    if not line:
+        return []
+    d = json.loads(line[1])
+    return [
+        Row(
+            f"audit verify, {d['rows']:,} hash-chained rows, median of {d['runs']}",
+            f"{d['median_s']:.1f} s ({d['rows_per_s']:,} rows/s)",
+            baseline=f"fetch only {d['baseline_fetch_s']:.1f} s",
+            ratio=f"{d['median_s'] / max(d['baseline_fetch_s'], 1e-9):.2f}",
+            command=r.command,
+        )
+    ]
+
+
 def _stage_detection(r: Result) -> list[Row]:
     line = _find(r'^(\{"bench": "stage_detection".*\})$', r.output)
     if not line:
@@ -394,6 +410,7 @@ PARSERS: dict[str, Callable[[Result], list[Row]]] = {
     "bench_alarm_quality": _alarm_quality,
     "bench_eta_error": _eta_error,
     "bench_shipment_report": _shipment_report,
+    "bench_audit_verify": _audit_verify,
     "bench_stage_detection": _stage_detection,
     "bench_notify": _notify,
     "bench_simulator": _simulator,
@@ -436,6 +453,7 @@ def summary_rows(results: list[Result]) -> list[Row]:
         "bench_alarm_quality",
         "bench_eta_error",
         "bench_shipment_report",
+        "bench_audit_verify",
         "bench_bridge",
         "bench_pipeline",
         "bench_batch",
