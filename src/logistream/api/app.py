@@ -44,7 +44,7 @@ def create_app(
     settings: Settings, options: ApiOptions | None = None, backends: Backends | None = None
 ) -> FastAPI:
     """The API. ``backends`` (for tests) defaults to connections opened at start-up."""
-    from logistream.api.routes import alerts, fleet, health, ingest, shipments, stream, trips
+    from logistream.api.routes import alerts, fleet, health, ingest, modes, shipments, stream, trips
 
     options = options or ApiOptions()
 
@@ -79,7 +79,7 @@ def create_app(
         ),
     )
     errors.install(app)
-    for module in (health, fleet, alerts, trips, ingest, stream, shipments):
+    for module in (health, fleet, alerts, trips, ingest, stream, shipments, modes):
         app.include_router(module.router)
     # The confirmation pages behind the notifier's signed ack links (not part of the OpenAPI).
     from logistream.api.ack_links import build_router
