@@ -362,3 +362,36 @@ def test_cli_set_approve_list_end(
     records = _on_topic(modes)[LOADED]
     assert [r.version for r in records] == [1, 2]
     assert records[-1].ended_at is not None
+
+
+def test_two_dispatchers_at_once_leave_one_mode(
+    modes: Settings, conn: psycopg.Connection[Any]
+) -> None:
+    """The partial unique index decides between two concurrent sets; the loser gets the same
+    one-line conflict as a set after the other."""
+    import threading
+
+    barrier = threading.Barrier(2)
+    outcomes: dict[str, object] = {}
+    ends = datetime.now(UTC) + timedelta(hours=1)
+
+    def set_as(name: str) -> None:
+        with psycopg.connect(modes.database_url or "", autocommit=True) as own:
+            store = ModeStore(own, REGISTRY)
+            actor = store.user(name)
+            barrier.wait()
+            try:
+                outcomes[name] = store.set(FREE, "washout", f"by {name}", ends, actor)
+            except Refused as error:
+                outcomes[name] = error
+
+    threads = [threading.Thread(target=set_as, args=(name,)) for name in ("ann", "boss")]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    refused = [o for o in outcomes.values() if isinstance(o, Refused)]
+    assert len(outcomes) == 2
+    assert len(refused) == 1
+    assert (refused[0].reason, refused[0].field) == ("conflict", "truck_id")
+    assert _count(conn) == 1
