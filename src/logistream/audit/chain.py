@@ -50,11 +50,16 @@ def iso_utc(at: datetime) -> str:
     return at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
+# One encoder for every row: json.dumps with options builds a new encoder per call, a third of
+# verify's time over a million rows.
+_ENCODER: Final = json.JSONEncoder(
+    sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False
+)
+
+
 def canonical_json(value: Any) -> bytes:
     """Sorted keys, no whitespace, UTF-8; NaN/Infinity refused (not JSON)."""
-    return json.dumps(
-        value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False
-    ).encode("utf-8")
+    return _ENCODER.encode(value).encode("utf-8")
 
 
 def canonical_fields(row: ChainRow) -> Mapping[str, Any]:
@@ -75,6 +80,6 @@ def canonical_fields(row: ChainRow) -> Mapping[str, Any]:
 
 def row_hash(prev_hash: str, row: ChainRow) -> str:
     """The hex sha256 that row ``row`` carries when the row before it carries ``prev_hash``."""
-    digest = hashlib.sha256(prev_hash.encode("ascii"))
-    digest.update(canonical_json(canonical_fields(row)))
-    return digest.hexdigest()
+    return hashlib.sha256(
+        prev_hash.encode("ascii") + canonical_json(canonical_fields(row))
+    ).hexdigest()
