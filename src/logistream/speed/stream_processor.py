@@ -1,14 +1,16 @@
 """The speed layer's stream processor: truck_telemetry -> rules -> Redis views and truck_alerts.
 
-This module is the consumer loop and rule state: per batch it decodes, runs the rules (pure,
-``engine``), then hands the batch to :mod:`delivery` (views in one Redis pipeline, alert
-changes to Kafka), whose offsets the :class:`OffsetBook` settles once Kafka acknowledged them.
-Rule state is checkpointed with the offsets it covers (``checkpoint``) every few seconds and on
-revoke; on assign the processor restores it and resumes from those offsets, so an excursion
-straddling a restart still alerts, once (alert ids come from the data). Acknowledgements come
-in through :mod:`commands`, shipments through :mod:`shipments_feed` (each truck's active
-shipment: its stage, pre-cooling and ETAs, :mod:`shipment_step`), operating modes through
-:mod:`modes_feed` (each truck's mode, which holds its temperature alarms, :mod:`mode_hold`);
+One idea, the consumer-group member's loop (open, poll, process, rebalance, checkpoint, close),
+which holds the rule state; everything else is in the modules it names. Per batch it decodes,
+runs the rules (pure, ``engine``), then hands the batch to :mod:`delivery` (views in one Redis
+pipeline, alert changes to Kafka), whose offsets the :class:`OffsetBook` settles once Kafka
+acknowledged them. Rule state is checkpointed with the offsets it covers (``checkpoint``) every
+few seconds and on revoke; on assign the processor restores it and resumes from those offsets,
+so an excursion straddling a restart still alerts, once (alert ids come from the data).
+Acknowledgements come in through :mod:`commands`, shipments through :mod:`shipments_feed` (each
+truck's active shipment: its stage, pre-cooling and ETAs, :mod:`shipment_step`), operating modes
+through :mod:`modes_feed` (each truck's mode, which holds its temperature alarms,
+:mod:`mode_hold`); :mod:`side_feeds` applies what those two bring to the trucks held here;
 :mod:`heartbeat` says how the processor is doing.
 """
 
@@ -19,10 +21,8 @@ import os
 import socket
 import threading
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from dataclasses import replace
-
-from msgspec.structs import replace as replace_struct
 
 from logistream.config import Endpoints, Settings, resolve_endpoints
 from logistream.errors import (
@@ -50,12 +50,10 @@ from logistream.speed.commands import Acknowledgements, open_commands, poll_comm
 from logistream.speed.delivery import Batch, Delivery
 from logistream.speed.heartbeat import Progress, heartbeat_record, partition_lag
 from logistream.speed.metrics import Metrics
-from logistream.speed.mode_hold import active as active_mode
 from logistream.speed.modes_feed import ModeFeed
 from logistream.speed.offsets import OffsetBook
-from logistream.speed.rules import rejection
-from logistream.speed.shipment_step import apply_override
 from logistream.speed.shipments_feed import ShipmentFeed
+from logistream.speed.side_feeds import SideFeeds
 from logistream.speed.state import TruckState
 from logistream.speed.views import ViewWriter
 from logistream.speed.watermark import offline_steps
@@ -98,6 +96,9 @@ class SpeedProcessor:
         self.acks = Acknowledgements(self.trucks, self.dirty)
         self.shipments = ShipmentFeed(self.registry, self.rules)
         self.modes = ModeFeed()
+        self.side = SideFeeds(
+            self.trucks, self.dirty, self.acks, self.contexts, self.shipments, self.modes
+        )
         self.progress = Progress()
         self._failed = False
         self._last_sweep_wm = float("-inf")
@@ -269,7 +270,7 @@ class SpeedProcessor:
             self.views.rewrite([s for s in restored if s.partition in lost], lost)
         batch = Batch()
         self.acks.apply_pending(restored, batch)
-        self._pod_alerts([s.truck_id for s in restored], batch)
+        self.side.pod_alerts([s.truck_id for s in restored], batch)
         if batch.changes:
             self.delivery.deliver(batch)
 
@@ -408,7 +409,7 @@ class SpeedProcessor:
             self.dirty.add(truck_id)
             batch.touched[truck_id] = step.state
             if known is None and truck_id in self.shipments.latest:
-                self._pod_alerts([truck_id], batch)
+                self.side.pod_alerts([truck_id], batch)
             batch.history.setdefault((truck_id, reading.probe_id), []).append(
                 (reading.timestamp, reading.temp)
             )
@@ -467,86 +468,20 @@ class SpeedProcessor:
             batch.stage_events,
         )
 
-    # ---- shipments ----------------------------------------------------------------------------
+    # ---- shipments and modes (:mod:`side_feeds`) ------------------------------------------
 
     def _poll_shipments(self) -> None:
-        """New shipment records: a dispatcher's stage override applies at once to a truck this
-        processor holds (others at their next reading); an ended shipment leaves the views."""
         assert self.delivery is not None
         assert self.views is not None
-        changes = self.shipments.poll()
-        batch = Batch()
-        for ctx in changes.active:
-            state = self.trucks.get(ctx.record.shipment.truck_id)
-            track = state.shipment if state is not None else None
-            if state is None or track is None or track.progress.shipment_id != ctx.shipment_id:
-                continue
-            done = apply_override(track, ctx)
-            if not done.events:
-                continue
-            track = done.track
-            if track.live is not None:
-                progress = track.progress
-                live = replace_struct(
-                    track.live, stage=progress.stage, stop=progress.stop, since=progress.since
-                )
-                track = replace_struct(track, live=live)
-                batch.shipments[ctx.shipment_id] = live
-            new = replace_struct(state, shipment=track)
-            self.trucks[state.truck_id] = new
-            self.dirty.add(state.truck_id)
-            batch.touched[state.truck_id] = new
-            batch.stage_events.extend(done.events)
-        self._pod_alerts(changes.trucks, batch)
-        for shipment_id in changes.ended:
-            try:
-                self.views.forget_shipment(shipment_id)
-            except Exception as error:  # shown until Redis is back; the next end retries
-                log.warning("could not remove shipment %s from the views: %s", shipment_id, error)
+        batch = self.side.poll_shipments(self.views)
         if batch.stage_events or batch.changes:
             self.delivery.deliver(batch)
 
-    # ---- operating modes -----------------------------------------------------------------------
-
     def _poll_modes(self) -> None:
-        """New mode records: a truck this processor holds shows its mode as of its newest reading
-        at once (the alarms are held by event time, at each reading: :mod:`mode_hold`)."""
         assert self.delivery is not None
-        batch = Batch()
-        for truck_id in self.modes.poll():
-            state = self.trucks.get(truck_id)
-            if state is None or state.last is None:
-                continue
-            mode = active_mode(self.modes.for_truck(truck_id), state.last.timestamp)
-            if mode == state.mode:
-                continue
-            new = replace_struct(state, mode=mode)
-            self.trucks[truck_id] = new
-            self.dirty.add(truck_id)
-            batch.touched[truck_id] = new
+        batch = self.side.poll_modes()
         if batch.touched:
             self.delivery.deliver(batch)
-
-    def _pod_alerts(self, truck_ids: Iterable[str], batch: Batch) -> None:
-        """lot_rejected from the latest shipment record of these trucks, where this processor
-        holds the truck (another processor holds the others; a truck not heard of yet has no
-        place to name, and is alerted with its first reading here)."""
-        now = time.time()
-        for truck_id in truck_ids:
-            state = self.trucks.get(truck_id)
-            record = self.shipments.latest.get(truck_id)
-            if state is None or state.last is None or record is None:
-                continue
-            step = engine.apply_rule(
-                state,
-                rejection.step(record, state.alerts.get(rejection.RULE), now),
-                self.contexts.get(truck_id, state.last.cargo),
-            )
-            if step.changes:
-                self.trucks[truck_id] = step.state
-                self.dirty.add(truck_id)
-                batch.touched[truck_id] = step.state
-                self.acks.add_changes(batch, step.changes, None)
 
     # ---- acknowledgements ---------------------------------------------------------------------
 
