@@ -12,12 +12,25 @@ trip, its worst probe's (the reason names that probe when the readings name prob
 vehicle tables (trips, gaps, fuel, driving) are written from the ``vehicle`` probe's row alone,
 so each event time counts once. An expected alarm of probe P matches an alert of its rule for
 probe P (an alert without a probe is the single probe's, '').
+
+Operating modes (issue 18): the speed layer holds a truck's temperature alarms while a mode is in
+force and records each held rule as a ``suppressed`` alert change. Such a change is neither a
+matched nor an unmatched alert: the reconciliation leaves it out. An expected alarm whose
+reference time lies inside a mode interval of its truck (``reads.modes``: in force, from
+``starts_at`` to ``min(ends_at, ended_at)``) is graded ``held_by_mode`` (migration 0018): for an
+excursion its start, for a spent budget the moment it was spent. Chosen where the issue is silent:
+an excursion that starts inside a mode and outlasts it is ``held_by_mode`` too, with the alert
+that opened after the mode (the speed layer starts the air state fresh then) kept as its pair,
+not graded late against an alarm time the mode voided; the batch figures themselves (time out of
+range, excursions, verdict) still count the mode's readings, so the audit shows what the cargo
+went through.
 """
 
 from __future__ import annotations
 
 from logistream.batch.views.pass_sql import PER_TRIP_TABLE
 from logistream.coldchain.params import BatchParams
+from logistream.reads.modes import IN_FORCE_SQL, INTERVAL_END_SQL
 
 VIEW_TABLES = (
     "trips",
@@ -240,7 +253,8 @@ WHERE tp.vehicle
 
 def reconcile_sql(p: BatchParams) -> str:
     """Each expected alarm (excursion or spent budget) paired with the speed layer's alert for
-    it, graded missed, early, late or on time; plus the alerts that match nothing."""
+    it, graded missed, early, late or on time (held_by_mode inside an operating mode); plus the
+    alerts that match nothing (held alarms, ``suppressed``, are no alerts)."""
     tol = p.alert_tolerance_s
     return f"""
 INSERT INTO reconciliation
@@ -268,8 +282,20 @@ alerts AS (
            min(coalesce(resolved_at, changed_at)) FILTER (WHERE state = 'resolved')
                AS resolved_at
     FROM alert_changes
+    -- A held alarm (suppressed, its own alert id) is no alert: neither matched nor unmatched.
     WHERE rule IN ('temp_high', 'temp_low', 'temp_critical', 'tor_budget')
+      AND state <> 'suppressed'
     GROUP BY alert_id, truck_id, rule
+),
+held AS (
+    SELECT x.truck_id, x.rule, x.probe_id, x.exc_start
+    FROM expected x
+    WHERE EXISTS (
+        SELECT FROM truck_modes m
+        WHERE m.truck_id = x.truck_id AND {IN_FORCE_SQL}
+          AND m.starts_at <= CASE WHEN x.rule = 'tor_budget' THEN x.alarm_at ELSE x.exc_start END
+          AND {INTERVAL_END_SQL}
+              > CASE WHEN x.rule = 'tor_budget' THEN x.alarm_at ELSE x.exc_start END)
 ),
 pairs AS (
     SELECT x.*, a.alert_id, a.opened_at,
@@ -282,17 +308,20 @@ pairs AS (
      AND (x.rule <> 'tor_budget' OR a.trip_id IS NULL OR a.trip_id = x.trip_id)
 )
 SELECT x.truck_id, x.trip_id, x.rule,
-       CASE WHEN p.alert_id IS NULL THEN 'missed'
+       CASE WHEN h.exc_start IS NOT NULL THEN 'held_by_mode'
+            WHEN p.alert_id IS NULL THEN 'missed'
             WHEN x.alarm_at IS NULL THEN 'early'
             WHEN extract(epoch FROM p.opened_at - x.alarm_at) > {tol} THEN 'late'
             ELSE 'on_time' END,
        x.exc_start, x.alarm_at, p.alert_id, p.opened_at,
-       CASE WHEN p.alert_id IS NOT NULL AND x.alarm_at IS NOT NULL
+       CASE WHEN h.exc_start IS NULL AND p.alert_id IS NOT NULL AND x.alarm_at IS NOT NULL
             THEN greatest(0, extract(epoch FROM p.opened_at - x.alarm_at))::float8 END,
        x.probe_id
 FROM expected x
 LEFT JOIN pairs p ON p.truck_id = x.truck_id AND p.rule = x.rule AND p.exc_start = x.exc_start
                  AND p.probe_id = x.probe_id AND p.k = 1
+LEFT JOIN held h ON h.truck_id = x.truck_id AND h.rule = x.rule AND h.probe_id = x.probe_id
+                AND h.exc_start = x.exc_start
 WHERE p.alert_id IS NOT NULL OR x.alarm_at IS NOT NULL
 UNION ALL
 SELECT a.truck_id, a.trip_id, a.rule, 'unmatched_alert', NULL, NULL, a.alert_id, a.opened_at,
