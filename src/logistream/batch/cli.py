@@ -35,6 +35,9 @@ def register(app: typer.Typer) -> None:
         ),
     ) -> None:
         """Archive every reading and alert change into PostgreSQL, exactly once (Ctrl+C stops)."""
+        import psycopg
+
+        from logistream.batch.config_audit import record_files_in_use
         from logistream.batch.data_bridge import BridgeOptions, DataBridge
         from logistream.config import get_settings, resolve_endpoints, role_password
         from logistream.schema.migrate import migrate_waiting
@@ -47,6 +50,8 @@ def register(app: typer.Typer) -> None:
             endpoints = resolve_endpoints(settings)
             if not migrate_waiting(settings, endpoints.database_url, wait_for_db_s, stop.is_set):
                 return
+            with psycopg.connect(endpoints.database_url, autocommit=True) as conn:
+                record_files_in_use(conn, settings, "bridge")
             runner = DataBridge(
                 settings,
                 endpoints,

@@ -143,7 +143,9 @@ def register(app: typer.Typer) -> None:
         import psycopg
 
         from logistream import shutdown
+        from logistream.batch.config_audit import record_files_in_use
         from logistream.batch.views.recompute import Scope, recompute
+        from logistream.config import get_settings
 
         low, high = _parse_day(start, "--from"), _parse_day(end, "--to")
         if low is not None and high is not None and high <= low:
@@ -157,6 +159,7 @@ def register(app: typer.Typer) -> None:
 
         # A stop (Ctrl+C, SIGTERM) cancels the run: rolled back, the views stay as they were.
         with shutdown.stop_on_signals() as stop, _connect() as conn:
+            record_files_in_use(conn, get_settings(), "batch")
             try:
                 result = recompute(
                     conn,
