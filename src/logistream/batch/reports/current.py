@@ -19,6 +19,7 @@ from typing import Any
 import psycopg
 
 from logistream.batch.reports.digest import trip_digest
+from logistream.batch.reports.modes import modes_section, with_modes
 from logistream.batch.reports.trip import Content, issue
 from logistream.errors import TripNotFound
 from logistream.reads.views import report_versions
@@ -46,7 +47,16 @@ def _stored_if_unchanged(
         if not versions:
             return None
         # A server-side cursor inside this transaction streams a trip of any length.
-        digest, _count = trip_digest(reader, truck_id, trip_id)
+        readings_digest, _count = trip_digest(reader, truck_id, trip_id)
+        # The operating modes over the trip's readings (the trip view's span), as issue sees them.
+        span = reader.execute(
+            "SELECT min(r.event_time), max(r.event_time) FROM readings r "
+            f"WHERE r.truck_id = %s AND {TRIP_EXPR} = %s",
+            [truck_id, trip_id],
+        ).fetchone()
+        assert span is not None
+        modes = modes_section(reader, truck_id, span[0], span[1])
+        digest, _format = with_modes(readings_digest, modes)
         if digest != versions[-1]["digest"]:
             return None
         row = reader.execute(

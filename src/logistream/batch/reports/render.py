@@ -207,6 +207,13 @@ def trip_csv(c: Content) -> bytes:
     w.writerow(["methods", "figure", "short_name", "full_name", "method"])
     for key, m in _methods(c).items():
         w.writerow(["method", key, m["short"], m["full"], m["method"]])
+    # After the methods, so every section above keeps its place (issue 18).
+    from logistream.batch.reports.modes_render import modes_csv_rows
+
+    modes = modes_csv_rows(c)
+    if modes:
+        w.writerow([])
+        w.writerows(modes)
     return out.getvalue().encode()
 
 
@@ -500,6 +507,10 @@ def trip_pdf(c: Content, timezone: str | None = None) -> bytes:
                 ]
             )
     story.append(_table(al) if len(al) > 1 else Paragraph("None.", styles["Normal"]))
+    # The operating modes during the trip and the alarms held in them (issue 18).
+    from logistream.batch.reports.modes_render import modes_story
+
+    story += modes_story(c, tz, styles)
     story.append(Paragraph("Notifications", styles["Heading3"]))
     sent = [["Rule", "Level", "To", "Channel", "Status", "Sent"]]
     for n in c.get("notifications", []):

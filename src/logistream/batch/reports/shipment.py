@@ -35,6 +35,7 @@ from typing import TYPE_CHECKING, Any, Final
 
 from logistream.batch.reports.digest import DIGEST_FORMAT, digest_rows
 from logistream.batch.reports.methods import method_params
+from logistream.batch.reports.modes import modes_section
 from logistream.batch.reports.trip import jsonable
 from logistream.batch.views.recompute import configured_params
 from logistream.coldchain.params import BatchParams
@@ -344,6 +345,13 @@ def build_content(
         digest, count = shipment_digest(conn, selection)
     else:
         digest, count = digest_rows([])
+    # The truck's operating modes from the loading to the last handover and the alarms held in
+    # them (issue 18): part of the content, so the fingerprint that decides versions covers them.
+    modes = (
+        modes_section(conn, shipment.truck_id, selection.start, selection.end)
+        if selection is not None
+        else []
+    )
     methods = methods_json(method_params(profile, params))
     methods.update({f.key: f.as_json() for f in lot_figure_names()})
     content: Content = {
@@ -372,6 +380,7 @@ def build_content(
         ],
         "stages": [_stage_row(record, c) for c in changes],
         "lots": lots,
+        "operating_modes": modes,
         "verdict": worst["verdict"],
         "reason": f"lot {worst['lot']}: {worst['reason']}",
         "readings": count,

@@ -13,6 +13,7 @@ import io
 from typing import Any
 from xml.sax.saxutils import escape
 
+from logistream.batch.reports.modes_render import modes_csv_rows, modes_story
 from logistream.batch.reports.render import (
     Content,
     _figures_and_methods,
@@ -96,6 +97,9 @@ def shipment_csv(c: Content) -> bytes:
             )
     for key, m in (c.get("methods") or {}).items():
         w.writerow(["method", "", key, f"{m['full']}: {m['method']}"])
+    # The truck's operating modes over the carriage (issue 18), last so the rows above keep
+    # their place; an empty lot column as in the shipment's own rows.
+    w.writerows(modes_csv_rows(c, lead=("",)))
     return out.getvalue().encode()
 
 
@@ -265,6 +269,7 @@ def shipment_pdf(c: Content, timezone: str | None = None) -> bytes:
     story.append(_table(stages) if len(stages) > 1 else Paragraph("None yet.", styles["Normal"]))
     for lot in c["lots"]:
         story += _lot_story(c, lot, tz, styles)
+    story += modes_story(c, tz, styles)
     story.append(Paragraph("Report versions", styles["Heading3"]))
     ver = [["Version", "Issued", "Readings", "Verdict", "SHA-256"]] + [
         [

@@ -14,8 +14,9 @@ import json
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from logistream.batch.reports.digest import DIGEST_FORMAT, trip_digest
+from logistream.batch.reports.digest import trip_digest
 from logistream.batch.reports.methods import trip_methods
+from logistream.batch.reports.modes import modes_section, with_modes
 from logistream.batch.reports.probes import probe_records
 from logistream.batch.views.recompute import configured_params, recompute_trip_privately
 from logistream.coldchain.params import BatchParams
@@ -55,7 +56,11 @@ def build_content(
     trip = views.find_trip(conn, trip_id, truck_id)
     compliance = views.trip_compliance(conn, truck_id, trip_id)
     route = registry.routes.get(trip["route"] or "")
-    digest, count = trip_digest(conn, truck_id, trip_id)
+    readings_digest, count = trip_digest(conn, truck_id, trip_id)
+    # The truck's operating modes during the trip and the alarms held in them: part of what
+    # the report attests, so the digest covers them (batch/reports/modes.py).
+    modes = modes_section(conn, truck_id, trip["start_time"], trip["end_time"])
+    digest, digest_format = with_modes(readings_digest, modes)
     series = views.trip_series(conn, truck_id, trip_id)
     content: Content = {
         "report": "trip temperature report",
@@ -90,10 +95,11 @@ def build_content(
         "excursions": views.trip_excursions(conn, truck_id, trip_id),
         "alerts": views.trip_alerts(conn, truck_id, trip_id, trip["start_time"], trip["end_time"]),
         "reconciliation": views.trip_reconciliation(conn, truck_id, trip_id),
+        "operating_modes": modes,
         # Who was told what, when and how: the audit shows what was done about an excursion.
         "notifications": trip_notifications(conn, truck_id, trip["start_time"], trip["end_time"]),
         "digest": digest,
-        "digest_format": DIGEST_FORMAT,
+        "digest_format": digest_format,
         # Each figure's full name and method with the parameters used, stored with the version
         # (a profile may change later). Not part of the digest, which covers the readings.
         "methods": trip_methods(registry, trip["cargo"], params),
@@ -158,7 +164,7 @@ def issue(
                 version,
                 issued[0],
                 content["digest"],
-                DIGEST_FORMAT,
+                content["digest_format"],
                 content["readings"],
                 content["verdict"] or "n/a",
                 json.dumps(content),
