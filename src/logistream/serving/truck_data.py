@@ -4,6 +4,10 @@ the audit's excursions and the current trip's time out of range for display, eve
 
 The page shows the batch views' excursions and time out of range, never its own: one definition
 of an excursion (alarm delays, hysteresis, critical limits) for the page, the report and the audit.
+
+Operating modes (issue 18): each mode interval in force over the chart's window
+(``reads.modes``) is a shaded band labelled with its kind, clipped to the window; its tooltip
+says the reason, the times on the page's clock, who set and who approved it.
 """
 
 from __future__ import annotations
@@ -14,6 +18,7 @@ from typing import Any, Final
 from zoneinfo import ZoneInfo
 
 from logistream.display_time import in_zone
+from logistream.reads.modes import ModeInterval
 from logistream.reads.trip_out_of_range import TripOutOfRange
 from logistream.registry import CargoProfile
 
@@ -174,3 +179,30 @@ def excursion_rows(records: Sequence[dict[str, Any]], timezone: str) -> list[dic
         }
         for r in records
     ]
+
+
+def mode_band_rows(
+    modes: Sequence[ModeInterval], window_start: float, window_end: float, timezone: str
+) -> list[dict[str, Any]]:
+    """One band per mode interval over ``[window_start, window_end]`` (epoch seconds), clipped
+    to it, for the temperature chart: start and end for the axis (:func:`chart_time`), the kind
+    as its label, and for the tooltip the reason, the times on the page's clock (the mode's own,
+    not clipped), who set it and who approved it. A mode outside the window has no band."""
+    rows = []
+    for m in modes:
+        start, end = m.starts_at.timestamp(), m.ends_at.timestamp()
+        if end <= window_start or start >= window_end:
+            continue
+        rows.append(
+            {
+                "start": chart_time(max(start, window_start), timezone),
+                "end": chart_time(min(end, window_end), timezone),
+                "kind": m.kind,
+                "reason": m.reason,
+                "from": clock(start, timezone),
+                "to": clock(end, timezone) + (" (ended early)" if m.ended_early else ""),
+                "set_by": m.set_by,
+                "approved_by": m.approved_by or "—",
+            }
+        )
+    return rows

@@ -2,7 +2,9 @@
 A truck with several probes shows each probe's temperature and one chart line per probe.
 
 Live figures from Redis; the hours before from PostgreSQL (the archive); the current trip's time
-out of range from the batch views. Every time on one 24-hour clock in the display zone.
+out of range from the batch views; the truck's operating modes (``truck_modes``, through
+``reads.modes``) as shaded bands on the temperature chart. Every time on one 24-hour clock in the
+display zone.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ import streamlit as st
 
 from logistream.display_time import zone_note
 from logistream.live_views import TruckView
+from logistream.reads.modes import ModeInterval
 from logistream.reads.trip_out_of_range import TripOutOfRange
 from logistream.registry import CargoProfile, Registry
 from logistream.serving import alerts_data, map_data, map_view, probe_temps, truck_data, ui
@@ -53,6 +56,24 @@ def _trip_out_of_range(truck_id: str, trip_id: str, key: str) -> TripOutOfRange 
         return trip_out_of_range(conn, truck_id, trip_id)
 
 
+@st.cache_data(ttl=10, show_spinner=False)
+def _modes(truck_id: str, since_s: float, until_s: float, key: str) -> list[ModeInterval]:
+    from datetime import UTC, datetime
+
+    from logistream.reads.modes import mode_intervals
+    from logistream.reads.tables import present
+
+    with ui.reader() as conn:
+        if not present(conn, ["truck_modes"]):  # an archive not migrated for operating modes
+            return []
+        return mode_intervals(
+            conn,
+            truck_id,
+            datetime.fromtimestamp(since_s, UTC),
+            datetime.fromtimestamp(until_s, UTC),
+        )
+
+
 def _time_x() -> alt.X:
     # Wall-clock times marked UTC, drawn on a UTC scale (which Vega-Lite labels in UTC), on the
     # 24-hour clock: Vega's default labels are 12-hour ("09 AM") beside the page's 24-hour times.
@@ -69,9 +90,13 @@ def _time_tooltip() -> alt.Tooltip:
     return alt.Tooltip("at:N", title="time")
 
 
-def _chart(rows: list[dict[str, Any]], several: bool) -> alt.LayerChart:
+def _chart(
+    rows: list[dict[str, Any]], several: bool, modes: list[dict[str, Any]] | None = None
+) -> alt.LayerChart:
     """The range as a band, the temperature as a line (``several``: one line per probe, named in
-    the legend), points outside the range in red."""
+    the legend), points outside the range in red; each operating mode (``modes``: rows of
+    :func:`truck_data.mode_band_rows`) a grey band over the chart's height, labelled with its
+    kind."""
     data = alt.InlineData(values=rows)
     x = _time_x()
     band = (
@@ -91,7 +116,31 @@ def _chart(rows: list[dict[str, Any]], several: bool) -> alt.LayerChart:
         .mark_point(color="#e74c3c", filled=True, size=40)
         .encode(x=x, y="temp:Q", tooltip=tooltip)
     )
-    return alt.LayerChart(layer=[band, line, outside])
+    layers: list[Any] = [band, line, outside]
+    if modes:
+        mode_data = alt.InlineData(values=modes)
+        mode_tip = [
+            alt.Tooltip("kind:N", title="mode"),
+            alt.Tooltip("reason:N", title="reason"),
+            alt.Tooltip("from:N", title="from"),
+            alt.Tooltip("to:N", title="to"),
+            alt.Tooltip("set_by:N", title="set by"),
+            alt.Tooltip("approved_by:N", title="approved by"),
+        ]
+        # Under the lines, so the temperature stays readable; the label at the band's top left.
+        shade = (
+            alt.Chart(mode_data)
+            .mark_rect(opacity=0.15, color="#7f8c8d")
+            .encode(x=alt.X("start:T", title=None, scale=alt.Scale(type="utc")), x2="end:T",
+                    tooltip=mode_tip)
+        )  # fmt: skip
+        label = (
+            alt.Chart(mode_data)
+            .mark_text(align="left", baseline="top", dx=3, dy=3, color="#566573", fontSize=11)
+            .encode(x=alt.X("start:T", scale=alt.Scale(type="utc")), y=alt.value(0), text="kind:N")
+        )
+        layers = [shade, label, *layers]
+    return alt.LayerChart(layer=layers)
 
 
 def _fuel_speed_chart(rows: list[dict[str, Any]]) -> alt.Chart:
@@ -166,11 +215,14 @@ def _live(truck_id: str) -> None:
     archived: list[tuple[Any, ...]] = []
     columns: list[str] = []
     audited: list[dict[str, Any]] = []
+    modes: list[ModeInterval] = []
     archive_line = ""
     since = round(time.time() - HISTORY_H * 3600, -1)
+    until = max(since + 10, reading.timestamp)
     try:
         archived, columns = _history(truck_id, since, s.database_name)
         audited = _audited_excursions(truck_id, since, s.database_name)
+        modes = _modes(truck_id, since, round(until, -1) + 10, s.database_name)
     except ui.pg_errors() as error:
         archive_line = f"PostgreSQL is not answering ({error.__class__.__name__}): live part only."
     history = [dict(zip(columns, r, strict=True)) for r in archived]
@@ -182,7 +234,15 @@ def _live(truck_id: str) -> None:
         st.warning(archive_line)
     if series:
         rows = truck_data.series_rows(series, profile, s.timezone)
-        st.altair_chart(_chart(rows, several=len(series) > 1), width="stretch")
+        # Bands over the time the chart covers: its first point to the newest reading.
+        first = min(points[0][0] for points in series.values())
+        bands = truck_data.mode_band_rows(modes, first, until, s.timezone)
+        st.altair_chart(_chart(rows, several=len(series) > 1, modes=bands), width="stretch")
+        for b in bands:
+            st.caption(
+                f"Operating mode {b['kind']} ({b['reason']}) from {b['from']} to {b['to']}: "
+                "the truck's temperature alarms are held (recorded as suppressed)."
+            )
         if audited:
             st.caption(
                 f"{len(audited)} excursion(s) in this window, as the audit counts them "
