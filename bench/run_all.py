@@ -404,6 +404,36 @@ def _teltonika_gateway(r: Result) -> list[Row]:
     ]
 
 
+def _tenancy(r: Result) -> list[Row]:
+    line = _find(r'^(\{"bench": "tenancy".*\})$', r.output)
+    if not line:
+        return []
+    d = json.loads(line[1])
+    return [
+        Row(
+            f"GET /v1/shipments as the {who} with row-level security "
+            f"({d['shipments']:,} shipments)",
+            f"{d[who]['rls_rps']:,.0f} req/s",
+            "<= 20 % slower",
+            f"without row-level security {d[who]['plain_rps']:,.0f} req/s",
+            f"{d[who]['rls_rps'] / max(d[who]['plain_rps'], 1e-9):.2f}",
+            r.command,
+        )
+        for who in ("carrier", "shipper")
+    ] + [
+        Row(
+            f"its page's SQL alone as the {who} with row-level security",
+            f"{d[who]['sql_rls_per_s']:,.0f} pages/s",
+            "<= 20 % slower",
+            f"without row-level security {d[who]['sql_plain_per_s']:,.0f} pages/s",
+            f"{d[who]['sql_rls_per_s'] / max(d[who]['sql_plain_per_s'], 1e-9):.2f}",
+            r.command,
+        )
+        for who in ("carrier", "shipper")
+        if "sql_rls_per_s" in d[who]
+    ]
+
+
 PARSERS: dict[str, Callable[[Result], list[Row]]] = {
     "bench_mqtt_gateway": _mqtt_gateway,
     "bench_teltonika_gateway": _teltonika_gateway,
@@ -420,6 +450,7 @@ PARSERS: dict[str, Callable[[Result], list[Row]]] = {
     "bench_batch": _batch,
     "bench_dashboard": _dashboard,
     "bench_api": _api,
+    "bench_tenancy": _tenancy,
 }
 
 
@@ -459,6 +490,7 @@ def summary_rows(results: list[Result]) -> list[Row]:
         "bench_batch",
         "bench_dashboard",
         "bench_api",
+        "bench_tenancy",
     ]
     by_name = {r.name: r for r in results}
     for name in order + sorted(set(by_name) - set(order)):
