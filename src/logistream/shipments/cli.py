@@ -28,6 +28,7 @@ from logistream.shipments import release_cli
 if TYPE_CHECKING:
     import psycopg
 
+    from logistream.audit.trail import Actor
     from logistream.shipments.publish import ShipmentPublisher
     from logistream.shipments.store import ShipmentStore
 
@@ -39,6 +40,13 @@ def _operator() -> str:
         return f"cli:{getpass.getuser()}"
     except (KeyError, OSError):  # no user name in a bare container
         return "cli"
+
+
+def _actor(name: str | None = None, organisation: str | None = None) -> Actor:
+    """The audit trail's actor of a command: the operator (or the ``--as`` user), source cli."""
+    from logistream.audit.trail import Actor
+
+    return Actor(name or _operator(), "cli", organisation)
 
 
 def _warn(message: str) -> None:
@@ -114,7 +122,7 @@ def create(
 
     with _session() as session:
         shipment = load_shipment_file(file, session.store.registry)
-        record = session.store.create(new_record(shipment), _operator())
+        record = session.store.create(new_record(shipment), _operator(), actor=_actor())
         session.published(shipment.shipment_id)
     print(f"{shipment.shipment_id} version {record.version}: created")
 
@@ -168,7 +176,7 @@ def cancel(
 ) -> None:
     """Cancel an active shipment; its truck is free for another."""
     with _session() as session:
-        record = session.store.cancel(shipment_id, _operator(), reason)
+        record = session.store.cancel(shipment_id, _operator(), reason, actor=_actor())
         session.published(shipment_id)
     print(f"{shipment_id} version {record.version}: cancelled")
 
@@ -205,7 +213,7 @@ def override(
                 "--stop", f"stage {stage} fits stops {fits[0]} to {fits[-1]}; say which"
             )
         change = StageOverride(chosen, index, _operator(), datetime.now(UTC), reason)
-        updated = session.store.override_stage(shipment_id, change)
+        updated = session.store.override_stage(shipment_id, change, actor=_actor())
         session.published(shipment_id)
     print(f"{shipment_id} version {updated.version}: stage set to {stage} (stop {index})")
 
@@ -274,7 +282,9 @@ def pod(
     )
     with _session() as session:
         signatory = session.store.signatory(as_user)
-        record = session.store.record_pod(shipment_id, request, signatory)
+        record = session.store.record_pod(
+            shipment_id, request, signatory, actor=_actor(as_user, signatory.organisation)
+        )
         summary = session.store.pod_temperature(shipment_id, lot)
         session.published(shipment_id)
     done = "; shipment delivered" if record.status == "delivered" else ""

@@ -32,7 +32,7 @@ def release(
     from logistream.config import get_settings, resolve_endpoints
     from logistream.errors import ConfigError
     from logistream.schema.migrate import migrate
-    from logistream.shipments.cli import _operator
+    from logistream.shipments.cli import _actor, _operator
     from logistream.shipments.releases import record_release
 
     if released is None:
@@ -49,5 +49,5 @@ def release(
         ) from error
     with conn:
         decision = "released" if released else "quarantined"
-        done = record_release(conn, shipment_id, lot, decision, _operator(), reason)
+        done = record_release(conn, shipment_id, lot, decision, _operator(), reason, actor=_actor())
     print(f"{shipment_id} lot {lot}: {done.decision} by {done.by} at {done.at.isoformat()}")

@@ -6,6 +6,12 @@ decision is the person's, beside the release verdict the figures give (the shipm
 shows both): releasing a lot the verdict fails is allowed, and the reason says why.
 A decision names a lot of that shipment; a reason is required; a cancelled shipment's lots
 may still be decided (the goods exist). Written with the owner's connection.
+
+Each decision appends its audit line (``audit.trail.record``) in the same transaction: action
+``release_lot`` or ``quarantine_lot``, subject ``lot`` ``SHIPMENT/LOT``, before = the decision
+that counted until then (or null), after = the new one, the reason. Who: the caller's ``actor``
+(the CLI and the dashboard pass one), else derived from ``by`` as the shipment store does
+(``store.audit_actor``).
 """
 
 from __future__ import annotations
@@ -14,8 +20,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Final, Literal, get_args
 
+from logistream.audit.trail import Actor
+from logistream.audit.trail import record as audit_record
 from logistream.errors import NotFound
 from logistream.shipments.errors import ShipmentError
+from logistream.shipments.store import audit_actor
 
 if TYPE_CHECKING:
     import psycopg
@@ -52,6 +61,8 @@ def record_release(
     decision: str,
     by: str,
     reason: str,
+    *,
+    actor: Actor | None = None,
 ) -> LotRelease:
     """Log the decision (one row, committed on its own); refused with one line when the
     shipment or the lot is unknown, the decision is not one of :data:`DECISIONS`, or who or
@@ -81,11 +92,26 @@ def record_release(
                 "LOT", f"{lot!r} is not a lot of shipment {shipment_id}; see its lots with "
                 f"`logistream shipments show {shipment_id}`",
             )  # fmt: skip
+        previous = conn.execute(
+            "SELECT decision, decided_by FROM lot_releases WHERE shipment_id = %s "
+            "AND lot_number = %s ORDER BY decided_at DESC, release_id DESC LIMIT 1",
+            [shipment_id, lot],
+        ).fetchone()
         row = conn.execute(
             "INSERT INTO lot_releases (shipment_id, lot_number, decision, decided_by, reason) "
             f"VALUES (%s, %s, %s, %s, %s) RETURNING {_COLUMNS}",
             [shipment_id, lot, decision, by, reason],
         ).fetchone()
+        audit_record(
+            conn,
+            audit_actor(by, actor),
+            action="release_lot" if decision == "released" else "quarantine_lot",
+            subject_kind="lot",
+            subject_id=f"{shipment_id}/{lot}",
+            before=None if previous is None else {"decision": previous[0], "by": previous[1]},
+            after={"decision": decision, "by": by},
+            reason=reason,
+        )
     assert row is not None
     return LotRelease(*row)
 

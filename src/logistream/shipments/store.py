@@ -17,6 +17,19 @@ when every lot has one, the shipment is ``delivered`` (its truck is free again).
 
 Publishing on the ``shipments`` topic is not done here: the row is the outbox
 (``published_version < version``) and ``publish.py`` sends it after the commit.
+
+Every change also appends its line to the audit trail (``audit.trail.record``) inside its own
+transaction, so the change and its audit row commit or vanish together. Who is recorded: each
+write takes an optional ``actor`` (``audit.trail.Actor``: name, source, organisation), which the
+CLI, the API routes and the dashboard pass. Without one (older callers, the simulator) it is
+derived from ``by``: ``cli`` or ``cli:<user>`` is source ``cli``, anything else ``service``, of
+no organisation; a PoD without one takes the signatory's organisation. What is recorded (the
+issue is silent on the shapes): ``create_shipment`` (subject ``shipment``; after: a summary, the
+id, truck, shipper, receiver, lot numbers and stop ids, not the whole document);
+``cancel_shipment`` (before/after: status and version; the reason); ``override_stage`` (before:
+the override in force, or null, since the live stage is the speed layer's; after: the new stage
+and stop); ``record_pod`` (subject ``lot``, id ``SHIPMENT/LOT``; after: decision, signer, stop;
+the note as the reason).
 """
 
 from __future__ import annotations
@@ -27,6 +40,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Final, Literal
 
+from logistream.audit.trail import Actor
+from logistream.audit.trail import record as audit_record
 from logistream.errors import NotFound
 from logistream.registry import Registry
 from logistream.shipments.errors import ShipmentError
@@ -52,6 +67,8 @@ from logistream.shipments.wire import (
 
 if TYPE_CHECKING:
     import psycopg
+
+    from logistream.audit.trail import AuditSource
 
 ChangeKind = Literal["created", "cancelled", "stage_overridden", "pod_recorded"]
 
@@ -122,6 +139,37 @@ def _check_by(by: str) -> str:
     return by
 
 
+def audit_actor(by: str, actor: Actor | None, organisation: str | None = None) -> Actor:
+    """The actor the audit trail records: ``actor`` when the caller gives one, else one derived
+    from ``by`` (``cli``/``cli:<user>``: the CLI; anything else: a service)."""
+    if actor is not None:
+        return actor
+    by = by.strip()
+    source: AuditSource = "cli" if by == "cli" or by.startswith("cli:") else "service"
+    return Actor(by, source, organisation)
+
+
+def shipment_summary(record: ShipmentRecord) -> dict[str, Any]:
+    """What the audit trail keeps of a created shipment (not the whole document)."""
+    s = record.shipment
+    return {
+        "shipment_id": s.shipment_id,
+        "truck_id": s.truck_id,
+        "shipper": s.shipper.org_id,
+        "receiver": s.receiver.org_id,
+        "lots": [lot.number for lot in s.lots],
+        "stops": [stop.stop_id for stop in s.stops],
+        "status": record.status,
+        "version": record.version,
+    }
+
+
+def _override_view(override: StageOverride | None) -> dict[str, Any] | None:
+    if override is None:
+        return None
+    return {"stage": override.stage, "stop_index": override.stop_index}
+
+
 class ShipmentStore:
     """The shipments tables on one connection; see the module docstring."""
 
@@ -142,7 +190,9 @@ class ShipmentStore:
 
     # ---- writes ------------------------------------------------------------------------------
 
-    def create(self, record: ShipmentRecord, by: str) -> ShipmentRecord:
+    def create(
+        self, record: ShipmentRecord, by: str, *, actor: Actor | None = None
+    ) -> ShipmentRecord:
         """Store a new shipment (status active, version 1; see :func:`new_record`).
 
         Refused (``ShipmentError``, nothing stored): an id already used (``shipment_id``), a
@@ -158,6 +208,15 @@ class ShipmentStore:
             with self._conn.transaction():
                 self._refuse_taken(shipment)
                 self._insert(record, by)
+                audit_record(
+                    self._conn,
+                    audit_actor(by, actor),
+                    action="create_shipment",
+                    subject_kind="shipment",
+                    subject_id=shipment.shipment_id,
+                    before=None,
+                    after=shipment_summary(record),
+                )
         except psycopg.errors.UniqueViolation as error:
             # Another writer got there between the checks and the insert: the same refusals.
             self._refuse_taken(shipment)
@@ -166,7 +225,9 @@ class ShipmentStore:
             ) from error
         return record
 
-    def cancel(self, shipment_id: str, by: str, reason: str) -> ShipmentRecord:
+    def cancel(
+        self, shipment_id: str, by: str, reason: str, *, actor: Actor | None = None
+    ) -> ShipmentRecord:
         """Cancel an active shipment (its truck is free again); logged with ``reason``."""
         by = _check_by(by)
         if not reason.strip():
@@ -174,9 +235,22 @@ class ShipmentStore:
         with self._conn.transaction():
             current = self._locked(shipment_id)
             self._refuse_unless_active(current, "cancelled")
-            return self._change(current, "cancelled", by, reason.strip(), status="cancelled")
+            updated = self._change(current, "cancelled", by, reason.strip(), status="cancelled")
+            audit_record(
+                self._conn,
+                audit_actor(by, actor),
+                action="cancel_shipment",
+                subject_kind="shipment",
+                subject_id=shipment_id,
+                before={"status": current.status, "version": current.version},
+                after={"status": updated.status, "version": updated.version},
+                reason=reason.strip(),
+            )
+            return updated
 
-    def override_stage(self, shipment_id: str, override: StageOverride) -> ShipmentRecord:
+    def override_stage(
+        self, shipment_id: str, override: StageOverride, *, actor: Actor | None = None
+    ) -> ShipmentRecord:
         """Set an active shipment's stage by hand (the speed layer learns it from the topic);
         logged with who, when and why; the record keeps the latest override."""
         _check_by(override.by)
@@ -184,7 +258,7 @@ class ShipmentStore:
             current = self._locked(shipment_id)
             self._refuse_unless_active(current, "given a stage by hand")
             check_override(current.shipment, override)
-            return self._change(
+            updated = self._change(
                 current,
                 "stage_overridden",
                 override.by.strip(),
@@ -193,9 +267,25 @@ class ShipmentStore:
                 detail={"stage": override.stage, "stop_index": override.stop_index},
                 at=override.at,
             )
+            audit_record(
+                self._conn,
+                audit_actor(override.by, actor),
+                action="override_stage",
+                subject_kind="shipment",
+                subject_id=shipment_id,
+                before=_override_view(current.override),
+                after=_override_view(override),
+                reason=override.reason.strip(),
+            )
+            return updated
 
     def record_pod(
-        self, shipment_id: str, request: PodRequest, signatory: Signatory
+        self,
+        shipment_id: str,
+        request: PodRequest,
+        signatory: Signatory,
+        *,
+        actor: Actor | None = None,
     ) -> ShipmentRecord:
         """Record a lot's proof of delivery (``pod.check_pod`` says what is refused, with
         ``ShipmentError``, nothing stored); the record made, whose ``pods`` carry it. The
@@ -220,6 +310,21 @@ class ShipmentStore:
                 detail=detail,
             )
             self._insert_pod(current.shipment, pod, signatory, temperature, updated.version)
+            audit_record(
+                self._conn,
+                audit_actor(pod.by, actor, signatory.organisation),
+                action="record_pod",
+                subject_kind="lot",
+                subject_id=f"{shipment_id}/{pod.lot}",
+                before=None,
+                after={
+                    "decision": pod.decision,
+                    "signer": pod.name,
+                    "stop": detail["stop_id"],
+                    "shipment_status": updated.status,
+                },
+                reason=pod.note or None,
+            )
             return updated
 
     def signatory(self, user: str) -> Signatory:

@@ -59,6 +59,7 @@ from logistream.api.shipment_schemas import (
     StageIn,
 )
 from logistream.api.tokens import Principal
+from logistream.audit.trail import Actor
 from logistream.errors import NotFound
 from logistream.live_views import RedisLiveViews
 from logistream.reads.tenancy import is_carrier, scoped, tenant_of
@@ -154,6 +155,11 @@ def start_outbox(api: Backends) -> ShipmentOutbox:
 
 
 # ---- refusals ----------------------------------------------------------------------------------
+
+
+def _actor(who: Principal) -> Actor:
+    """The audit trail's actor of a change: the token's name and organisation, source api."""
+    return Actor(who.name, "api", who.organisation)
 
 
 def _refused(error: ShipmentError, conflict: bool = False) -> ApiError:
@@ -306,15 +312,17 @@ async def create_shipment(request: Request, who: Shipper) -> Response:
             f"shipments whose shipper.id is {who.organisation!r}, not {parsed.shipper.org_id!r}.",
             field="shipper",
         )
-    return await run_in_threadpool(_create, api, outbox(request), parsed, who.name)
+    return await run_in_threadpool(_create, api, outbox(request), parsed, who)
 
 
-def _create(api: Backends, box: ShipmentOutbox, parsed: Any, by: str) -> Response:
+def _create(api: Backends, box: ShipmentOutbox, parsed: Any, who: Principal) -> Response:
     from logistream.shipments.store import ShipmentStore, new_record
 
     with owner(api) as conn:
         try:
-            ShipmentStore(conn, _registry(api)).create(new_record(parsed), by)
+            ShipmentStore(conn, _registry(api)).create(
+                new_record(parsed), who.name, actor=_actor(who)
+            )
         except ShipmentError as error:
             raise _refused(error, conflict=error.field in ("shipment_id", "truck_id")) from None
     return _answer(api, box, parsed.shipment_id, 201)
@@ -334,7 +342,9 @@ def cancel_shipment(
     _visible(api, who, shipment_id)
     with owner(api) as conn:
         try:
-            ShipmentStore(conn, _registry(api)).cancel(shipment_id, who.name, body.reason)
+            ShipmentStore(conn, _registry(api)).cancel(
+                shipment_id, who.name, body.reason, actor=_actor(who)
+            )
         except NotFound:
             raise _not_found(shipment_id) from None
         except ShipmentError as error:
@@ -374,7 +384,7 @@ def override_stage(
             )
         change = StageOverride(body.stage, index, who.name, datetime.now(UTC), body.reason)
         try:
-            store.override_stage(shipment_id, change)
+            store.override_stage(shipment_id, change, actor=_actor(who))
         except NotFound:
             raise _not_found(shipment_id) from None
         except ShipmentError as error:
@@ -407,7 +417,9 @@ def record_pod(
     with owner(api) as conn:
         store = ShipmentStore(conn, _registry(api))
         try:
-            store.record_pod(shipment_id, pod, Signatory(who.name, who.organisation))
+            store.record_pod(
+                shipment_id, pod, Signatory(who.name, who.organisation), actor=_actor(who)
+            )
         except NotFound:
             raise _not_found(shipment_id) from None
         except ShipmentError as error:

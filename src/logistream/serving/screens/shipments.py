@@ -28,6 +28,7 @@ from typing import TYPE_CHECKING, Any
 
 import streamlit as st
 
+from logistream.audit.trail import Actor
 from logistream.errors import LogiStreamError
 from logistream.reads.shipment_reports import latest_shipment_report
 from logistream.reads.tenancy import CARRIER, scoped
@@ -164,6 +165,11 @@ def _user() -> User:
     return user if user is not None else User("anonymous", "viewer", CARRIER)
 
 
+def _actor(user: User) -> Actor:
+    """The audit trail's actor of a change made here: the signed-in user, source dashboard."""
+    return Actor(user.name, "dashboard", user.organisation)
+
+
 def _create(user: User) -> None:
     with st.expander("New shipment (from a TOML or JSON shipment file)"):
         upload = st.file_uploader("Shipment file", type=["toml", "json"], key="shipment_file")
@@ -177,7 +183,7 @@ def _create(user: User) -> None:
                 st.error(str(error))
                 return
             if _change(
-                lambda store: store.create(new_record(shipment), user.name),
+                lambda store: store.create(new_record(shipment), user.name, actor=_actor(user)),
                 f"Shipment {shipment.shipment_id} created",
             ):
                 st.query_params["shipment"] = shipment.shipment_id
@@ -195,7 +201,7 @@ def _cancel(user: User, records: list[ShipmentRecord]) -> None:
             st.button("Cancel the shipment", key="cancel_go")
             and chosen is not None
             and _change(
-                lambda store: store.cancel(chosen, user.name, reason),
+                lambda store: store.cancel(chosen, user.name, reason, actor=_actor(user)),
                 f"Shipment {chosen} cancelled",
             )
         ):
@@ -286,7 +292,8 @@ def _pod_form(user: User, record: ShipmentRecord) -> None:
         request = PodRequest(stop_id, lot, str(decision), name, datetime.now(UTC), note)
 
         def sign(store: ShipmentStore) -> ShipmentRecord:
-            return store.record_pod(shipment.shipment_id, request, store.signatory(user.name))
+            signatory = store.signatory(user.name)
+            return store.record_pod(shipment.shipment_id, request, signatory, actor=_actor(user))
 
         if _change(sign, f"Lot {lot} {decision}"):
             st.rerun()
@@ -313,7 +320,9 @@ def _release_form(user: User, record: ShipmentRecord) -> None:
 
         try:
             with _owner() as conn:
-                record_release(conn, shipment_id, lot, str(decision), user.name, reason)
+                record_release(
+                    conn, shipment_id, lot, str(decision), user.name, reason, actor=_actor(user)
+                )
         except LogiStreamError as error:
             st.error(str(error))
             return
@@ -339,7 +348,7 @@ def _override_form(user: User, record: ShipmentRecord) -> None:
     if st.button("Set the stage", key="override_go") and stage and stop is not None:
         override = StageOverride(stage, int(stop), user.name, datetime.now(UTC), reason)
         if _change(
-            lambda store: store.override_stage(shipment.shipment_id, override),
+            lambda store: store.override_stage(shipment.shipment_id, override, actor=_actor(user)),
             f"Stage set to {stage}",
         ):
             st.rerun()
