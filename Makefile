@@ -31,15 +31,20 @@ format: setup
 typecheck: setup
 	$(BIN)/mypy
 
+# The unit tests are pure CPU (no server): they run on every core (pytest-xdist); the
+# integration and browser tests share one real stack per session, so they run in one process.
+UNIT_WORKERS ?= auto
+
 test: setup lint typecheck
-	$(BIN)/pytest tests/unit tests/integration tests/browser $(PYTEST_ARGS)
+	$(BIN)/pytest -n $(UNIT_WORKERS) tests/unit $(PYTEST_ARGS)
+	$(BIN)/pytest tests/integration tests/browser $(PYTEST_ARGS)
 
 # The fault suite (tests/faults): each scenario on its own throw-away stack; ~12 minutes (CI runs it).
 test-faults: setup
 	$(BIN)/pytest tests/faults $(PYTEST_ARGS)
 
 test-unit: setup
-	$(BIN)/pytest tests/unit $(PYTEST_ARGS)
+	$(BIN)/pytest -n $(UNIT_WORKERS) tests/unit $(PYTEST_ARGS)
 
 test-integration: setup
 	$(BIN)/pytest tests/integration $(PYTEST_ARGS)
