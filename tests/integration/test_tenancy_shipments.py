@@ -12,6 +12,7 @@ import subprocess
 import sys
 import uuid
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import psycopg
@@ -254,3 +255,53 @@ def test_organisations_of_accounts_and_the_sign_in_refusal(
     assert (moved.returncode, moved.stdout.strip()) == (0, "user kem now of kemsa")
     with users.connect(settings.database_url or "") as conn:
         assert users.authenticate(conn, "kem", password) == users.User("kem", "viewer", "kemsa")
+
+
+def test_a_shippers_live_stream_carries_its_shipments_only(
+    settings: Settings, settings_env: dict[str, str], client: Any, tmp_path: Path
+) -> None:
+    import threading
+
+    import httpx
+    from tests.integration.api_support import api_server, sse_events
+
+    from logistream.live_views import RedisLiveViewsWriter, ShipmentLive
+    from logistream.stack.process import free_port
+
+    migrate(settings, settings.database_url or "")
+    with psycopg.connect(settings.database_url or "", autocommit=True) as conn:
+        store = ShipmentStore(conn, REGISTRY)
+        for document in (DOCUMENT, _acme()):
+            store.create(new_record(read_shipment(document, REGISTRY)), "test")
+        acme = create_token(conn, "acme-desk", ["read"], "acme")
+    writer = RedisLiveViewsWriter(client)
+
+    def live(shipment_id: str, truck_id: str, at: float) -> ShipmentLive:
+        return ShipmentLive(
+            shipment_id=shipment_id, truck_id=truck_id, stage="in_transit", stop=0,
+            since=at - 600, updated_at=at, etas=(),
+        )  # fmt: skip
+
+    with api_server(settings_env, free_port(), tmp_path / "api.log") as base:
+        collected: list[dict[str, Any]] = []
+
+        def listen() -> None:
+            with httpx.stream(
+                "GET", f"{base}/v1/stream", headers=auth(acme), timeout=60
+            ) as response:
+                assert response.status_code == 200
+                collected.extend(
+                    sse_events(response.iter_lines(), lambda ev: len(ev) >= 3, timeout_s=45)
+                )
+
+        listener = threading.Thread(target=listen, daemon=True)
+        listener.start()
+        at = 1.8e9
+        while listener.is_alive() and at < 1.8e9 + 40:
+            at += 1
+            # Kemsa's shipment first each time: were it not filtered, it would come first.
+            writer.write_batch([], {}, [], shipments=[live(ID, DOCUMENT["truck_id"], at)])
+            writer.write_batch([], {}, [], shipments=[live(OTHER, _acme()["truck_id"], at)])
+            listener.join(1.5)
+        assert not listener.is_alive(), "the stream sent fewer than 3 shipment updates"
+    assert [(e["event"], e["json"]["shipment_id"]) for e in collected] == [("shipment", OTHER)] * 3

@@ -1,5 +1,11 @@
 """API tokens in PostgreSQL (``api_tokens``, migration 0030): create and revoke as the owner
-role (the CLI); look up as the read-only role (the server), through ``api_token_lookup``."""
+role (the CLI); look up as the read-only role (the server), through ``api_token_lookup``.
+
+A token's organisation (0032) is the tenant it reads for (``reads.tenancy``): a shipper's or
+receiver's id, or null, which stays "the carrier's systems" (not backfilled, unlike dashboard
+accounts in 0023: a null here has always meant the operator, and the carrier sees everything).
+It is not yet a foreign key to ``organisations``: a token naming an unregistered organisation
+reads as that id (the shipments it is party to, by shipper.id / receiver.id), nothing more."""
 
 from __future__ import annotations
 
