@@ -15,11 +15,13 @@ from typing import Final
 import streamlit as st
 
 from logistream.serving import session_cookie, ui
+from logistream.serving.audit_log_data import can_read_audit_trail
 from logistream.serving.auth import can_manage_users
 from logistream.serving.screens import (
     admin_users,
     alerts,
     analytics,
+    audit_log,
     audits,
     live,
     modes,
@@ -39,9 +41,12 @@ PAGES: Final[tuple[tuple[Callable[[], None], str, str], ...]] = (
     (shipments.render, "Shipments", "shipments"),
     (modes.render, "Operating modes", "modes"),
     (audits.render, "Audits", "audits"),
+    (audit_log.render, "Audit trail", "audit-log"),
     (analytics.render, "Fleet analytics", "analytics"),
     (rejected.render, "Rejected readings", "rejected"),
 )
+# In PAGES, but out of the menu of those who may not read it (its URL says why not).
+AUDIT_LOG_PATH: Final = "audit-log"
 USERS_PAGE: Final = ("Users", "users")
 UNKNOWN_TRUCKS_PAGE: Final = ("Unknown trucks", "unknown-trucks")
 # What a non-admin who opens an admin page's URL is told.
@@ -80,8 +85,15 @@ def main() -> None:
     if user is None:
         _signed_out()
         return
+    hidden = set() if can_read_audit_trail(user.role) else {AUDIT_LOG_PATH}
     pages = [
-        st.Page(render, title=title, url_path=path, default=index == 0)
+        st.Page(
+            render,
+            title=title,
+            url_path=path,
+            default=index == 0,
+            visibility="hidden" if path in hidden else "visible",
+        )
         for index, (render, title, path) in enumerate(PAGES)
     ]
     for render, (title, path) in (
