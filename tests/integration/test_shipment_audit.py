@@ -57,7 +57,7 @@ def _rows(db: AuditDb) -> list[tuple[Any, ...]]:
     with db.connect() as conn:
         return conn.execute(
             "SELECT actor, source, organisation, action, subject_kind, subject_id, before, "
-            "after, reason FROM audit_log ORDER BY seq"
+            "after, reason FROM audit_log WHERE subject_kind IN ('shipment', 'lot') ORDER BY seq"
         ).fetchall()
 
 

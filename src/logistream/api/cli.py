@@ -133,11 +133,12 @@ def token_create(
 ) -> None:
     """Create an API token; it is printed once and only its hash is stored."""
     from logistream.api.token_store import create_token
+    from logistream.audit.actors import cli_actor
 
     scopes = [s.strip() for item in scope for s in item.split(",")]
     try:
         with _owner_connection() as conn:  # type: ignore[attr-defined]
-            token = create_token(conn, name, scopes, organisation)
+            token = create_token(conn, name, scopes, organisation, actor=cli_actor())
     except ValueError as error:
         raise ConfigError(str(error)) from error
     acting = f", organisation {organisation!r}" if organisation else ""
@@ -154,9 +155,10 @@ def token_revoke(
 ) -> None:
     """Revoke the live token of NAME (refused within LOGISTREAM_API_TOKEN_CACHE_S, 5 s)."""
     from logistream.api.token_store import revoke_token
+    from logistream.audit.actors import cli_actor
 
     with _owner_connection() as conn:  # type: ignore[attr-defined]
-        count = revoke_token(conn, name)
+        count = revoke_token(conn, name, actor=cli_actor())
     if not count:
         raise LogiStreamError(f"no live token named {name!r}; see `logistream api token list`")
     typer.echo(f"token {name!r} revoked")

@@ -27,6 +27,8 @@ from logistream.api.tokens import (
     revoked_token,
     unknown_token,
 )
+from logistream.audit.actors import SERVICE
+from logistream.audit.trail import Actor, record
 from logistream.errors import Refused, SchemaMissing
 
 if TYPE_CHECKING:
@@ -68,9 +70,11 @@ def create_token(
     name: str,
     scopes: list[str],
     organisation: str | None = None,
+    *,
+    actor: Actor = SERVICE,
 ) -> str:
     """Store a new token for ``name`` (acting for ``organisation``, None: the operator) and
-    return it (the only time it exists in clear)."""
+    return it (the only time it exists in clear); audited (never the token or its hash)."""
     import psycopg
 
     check_name(name)
@@ -84,6 +88,15 @@ def create_token(
                 "VALUES (%s, %s, %s, %s)",
                 [name, wanted, hash_token(token), organisation],
             )
+            record(
+                conn,
+                actor,
+                action="create_token",
+                subject_kind="token",
+                subject_id=name,
+                before=None,
+                after={"scopes": wanted, "organisation": organisation},
+            )
     except psycopg.errors.UniqueViolation:
         raise TokenError(
             f"a live token named {name!r} exists; revoke it first "
@@ -94,8 +107,9 @@ def create_token(
     return token
 
 
-def revoke_token(conn: psycopg.Connection[Any], name: str) -> int:
-    """Revoke every live token named ``name``; the number revoked (0: none was live)."""
+def revoke_token(conn: psycopg.Connection[Any], name: str, *, actor: Actor = SERVICE) -> int:
+    """Revoke every live token named ``name``; the number revoked (0: none was live), audited
+    when there was one."""
     import psycopg
 
     try:
@@ -104,6 +118,16 @@ def revoke_token(conn: psycopg.Connection[Any], name: str) -> int:
                 "UPDATE api_tokens SET revoked_at = now() WHERE name = %s AND revoked_at IS NULL",
                 [name],
             )
+            if cur.rowcount:
+                record(
+                    conn,
+                    actor,
+                    action="revoke_token",
+                    subject_kind="token",
+                    subject_id=name,
+                    before={"live": cur.rowcount},
+                    after={"live": 0},
+                )
     except psycopg.errors.UndefinedTable as error:
         raise _missing_schema(error) from None
     return cur.rowcount

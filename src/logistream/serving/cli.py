@@ -10,6 +10,8 @@ from typing import Annotated
 
 import typer
 
+from logistream.audit.actors import cli_actor
+
 APP = Path(__file__).resolve().parent / "app.py"
 
 
@@ -69,7 +71,7 @@ def users_add(
 
     password = _password(password_stdin)
     with users.connect(_owner_url()) as conn:
-        user = users.add_user(conn, name, role, password, organisation)
+        user = users.add_user(conn, name, role, password, organisation, actor=cli_actor())
     of = f", {user.organisation}" if user.organisation else ""
     typer.echo(f"user {user.name} added ({user.role}{of})")
 
@@ -91,7 +93,7 @@ def users_remove(name: Annotated[str, typer.Argument(help="The account to remove
     from logistream.serving import users
 
     with users.connect(_owner_url()) as conn:
-        users.remove_user(conn, name)
+        users.remove_user(conn, name, actor=cli_actor())
     typer.echo(f"user {name} removed")
 
 
@@ -104,7 +106,7 @@ def users_password(
 
     password = _password(password_stdin)
     with users.connect(_owner_url()) as conn:
-        users.set_password(conn, name, password)
+        users.set_password(conn, name, password, actor=cli_actor())
     typer.echo(f"password of {name} changed")
 
 
@@ -118,7 +120,7 @@ def users_set_organisation(
     from logistream.serving import users
 
     with users.connect(_owner_url()) as conn:
-        users.set_organisation(conn, name, organisation)
+        users.set_organisation(conn, name, organisation, actor=cli_actor())
     typer.echo(f"user {name} now of {organisation}")
 
 
@@ -135,7 +137,7 @@ def orgs_add(
     from logistream.serving import users
 
     with users.connect(_owner_url()) as conn:
-        org = users.add_organisation(conn, org_id, kind, name)
+        org = users.add_organisation(conn, org_id, kind, name, actor=cli_actor())
     typer.echo(f"organisation {org.org_id} added ({org.kind}, {org.name})")
 
 

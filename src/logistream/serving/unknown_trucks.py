@@ -132,12 +132,9 @@ def adopt(
 
 
 def _operator() -> str:
-    import getpass
+    from logistream.audit.actors import cli_user
 
-    try:
-        return f"cli:{getpass.getuser()}"
-    except (KeyError, OSError):  # no user name in a bare container
-        return "cli"
+    return cli_user()
 
 
 def _found() -> list[UnknownTruck]:

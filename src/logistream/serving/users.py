@@ -9,6 +9,10 @@ operator's staff, the default: it sees every shipment), or a shipper or receiver
 shipment files), whose users see the shipments they are party to and, for a receiver, sign its
 proofs of delivery. An organisation must exist before an account names it (one line says how to
 add it). An account without one (only by hand in SQL) is refused at sign-in with how to set it.
+Every change (an account added, removed, its role, password or organisation; an organisation
+added) appends its row to the audit trail in the same transaction, with who made it
+(``actor``: the CLI's OS user, the signed-in admin); a password change is recorded as changed,
+never its hash.
 """
 
 from __future__ import annotations
@@ -16,6 +20,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from logistream.audit.actors import SERVICE
+from logistream.audit.trail import Actor, record
 from logistream.errors import LogiStreamError, SchemaMissing
 from logistream.serving.auth import (
     ORGANISATION_RE,
@@ -99,9 +105,14 @@ def _unknown_organisation(organisation: str | None) -> AuthError:
 
 
 def add_organisation(
-    conn: psycopg.Connection[tuple[object, ...]], org_id: str, kind: str, name: str | None = None
+    conn: psycopg.Connection[tuple[object, ...]],
+    org_id: str,
+    kind: str,
+    name: str | None = None,
+    *,
+    actor: Actor = SERVICE,
 ) -> Organisation:
-    """Register a shipper or receiver (the carrier exists from migration 0023)."""
+    """Register a shipper or receiver (the carrier exists from migration 0023); audited."""
     import psycopg
 
     org_id = check_organisation(org_id)
@@ -119,9 +130,13 @@ def add_organisation(
     if not 1 <= len(shown) <= 200:
         raise AuthError("name: give 1 to 200 characters")
     try:
-        conn.execute(
-            "INSERT INTO organisations (id, name, kind) VALUES (%s, %s, %s)", [org_id, shown, kind]
-        )
+        with conn.transaction():
+            conn.execute(
+                "INSERT INTO organisations (id, name, kind) VALUES (%s, %s, %s)",
+                [org_id, shown, kind],
+            )
+            _audit(conn, actor, "add_organisation", "organisation", org_id, None,
+                   {"name": shown, "kind": kind})  # fmt: skip
     except psycopg.errors.UniqueViolation as error:
         raise AuthError(f"organisation {org_id!r} exists already") from error
     except psycopg.errors.UndefinedTable as error:
@@ -140,20 +155,27 @@ def list_organisations(conn: psycopg.Connection[tuple[object, ...]]) -> list[Org
 
 
 def set_organisation(
-    conn: psycopg.Connection[tuple[object, ...]], name: str, organisation: str
+    conn: psycopg.Connection[tuple[object, ...]],
+    name: str,
+    organisation: str,
+    *,
+    actor: Actor = SERVICE,
 ) -> None:
     """Move an account to an existing organisation."""
     import psycopg
 
     org = check_organisation(organisation)
     try:
-        cursor = conn.execute(
-            "UPDATE users SET organisation = %s, updated_at = now() WHERE name = %s", [org, name]
-        )
+        with conn.transaction():
+            before = _account(conn, name)
+            conn.execute(
+                "UPDATE users SET organisation = %s, updated_at = now() WHERE name = %s",
+                [org, name],
+            )
+            _audit(conn, actor, "set_organisation", "user", name,
+                   {"organisation": before[1]}, {"organisation": org})  # fmt: skip
     except psycopg.errors.ForeignKeyViolation as error:
         raise _unknown_organisation(org) from error
-    if cursor.rowcount != 1:
-        raise AuthError(f"no user {name!r}; see `logistream users list`")
 
 
 def no_organisation(name: str) -> AuthError:
@@ -170,6 +192,8 @@ def add_user(
     role: str,
     password: str,
     organisation: str | None = None,
+    *,
+    actor: Actor = SERVICE,
 ) -> User:
     """Create an account; an existing name is refused (use ``set_password``/``set_role``)."""
     import psycopg
@@ -177,10 +201,15 @@ def add_user(
     user = User(check_name(name), check_role(role), check_organisation(organisation))
     digest = hash_password(check_password(password))
     try:
-        conn.execute(
-            "INSERT INTO users (name, role, password_hash, organisation) VALUES (%s, %s, %s, %s)",
-            [user.name, user.role, digest, user.organisation],
-        )
+        with conn.transaction():
+            row = conn.execute(
+                "INSERT INTO users (name, role, password_hash, organisation) "
+                "VALUES (%s, %s, %s, %s) RETURNING organisation",
+                [user.name, user.role, digest, user.organisation],
+            ).fetchone()
+            organisation_set = None if row is None or row[0] is None else str(row[0])
+            _audit(conn, actor, "add_user", "user", user.name, None,
+                   {"role": user.role, "organisation": organisation_set})  # fmt: skip
     except psycopg.errors.UniqueViolation as error:
         raise AuthError(
             f"user {name!r} exists already; remove it first or choose another name"
@@ -192,27 +221,74 @@ def add_user(
     return user
 
 
-def set_password(conn: psycopg.Connection[tuple[object, ...]], name: str, password: str) -> None:
+def set_password(
+    conn: psycopg.Connection[tuple[object, ...]],
+    name: str,
+    password: str,
+    *,
+    actor: Actor = SERVICE,
+) -> None:
+    """Set an account's password; the audit row says it changed, never the hash."""
     digest = hash_password(check_password(password))
-    cursor = conn.execute(
-        "UPDATE users SET password_hash = %s, updated_at = now() WHERE name = %s", [digest, name]
+    with conn.transaction():
+        _account(conn, name)
+        conn.execute(
+            "UPDATE users SET password_hash = %s, updated_at = now() WHERE name = %s",
+            [digest, name],
+        )
+        _audit(conn, actor, "set_password", "user", name, None, {"password": "changed"})
+
+
+def set_role(
+    conn: psycopg.Connection[tuple[object, ...]], name: str, role: str, *, actor: Actor = SERVICE
+) -> None:
+    new_role = check_role(role)
+    with conn.transaction():
+        before = _account(conn, name)
+        conn.execute(
+            "UPDATE users SET role = %s, updated_at = now() WHERE name = %s", [new_role, name]
+        )
+        _audit(conn, actor, "set_role", "user", name, {"role": before[0]}, {"role": new_role})
+
+
+def remove_user(
+    conn: psycopg.Connection[tuple[object, ...]], name: str, *, actor: Actor = SERVICE
+) -> None:
+    with conn.transaction():
+        role, organisation = _account(conn, name)
+        conn.execute("DELETE FROM users WHERE name = %s", [name])
+        _audit(conn, actor, "remove_user", "user", name,
+               {"role": role, "organisation": organisation}, None)  # fmt: skip
+
+
+def _account(conn: psycopg.Connection[tuple[object, ...]], name: str) -> tuple[str, str | None]:
+    """The account's role and organisation, locked until the change commits."""
+    row = conn.execute(
+        "SELECT role, organisation FROM users WHERE name = %s FOR UPDATE", [name]
+    ).fetchone()
+    if row is None:
+        raise AuthError(f"no user {name!r}; see `logistream users list`")
+    return str(row[0]), None if row[1] is None else str(row[1])
+
+
+def _audit(
+    conn: psycopg.Connection[tuple[object, ...]],
+    actor: Actor,
+    action: str,
+    subject_kind: str,
+    subject_id: str,
+    before: dict[str, object] | None,
+    after: dict[str, object] | None,
+) -> None:
+    record(
+        conn,
+        actor,
+        action=action,
+        subject_kind=subject_kind,
+        subject_id=subject_id,
+        before=before,
+        after=after,
     )
-    if cursor.rowcount != 1:
-        raise AuthError(f"no user {name!r}; see `logistream users list`")
-
-
-def set_role(conn: psycopg.Connection[tuple[object, ...]], name: str, role: str) -> None:
-    cursor = conn.execute(
-        "UPDATE users SET role = %s, updated_at = now() WHERE name = %s", [check_role(role), name]
-    )
-    if cursor.rowcount != 1:
-        raise AuthError(f"no user {name!r}; see `logistream users list`")
-
-
-def remove_user(conn: psycopg.Connection[tuple[object, ...]], name: str) -> None:
-    cursor = conn.execute("DELETE FROM users WHERE name = %s", [name])
-    if cursor.rowcount != 1:
-        raise AuthError(f"no user {name!r}; see `logistream users list`")
 
 
 def list_users(conn: psycopg.Connection[tuple[object, ...]]) -> list[User]:

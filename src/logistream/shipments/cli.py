@@ -34,12 +34,9 @@ if TYPE_CHECKING:
 
 
 def _operator() -> str:
-    import getpass
+    from logistream.audit.actors import cli_user
 
-    try:
-        return f"cli:{getpass.getuser()}"
-    except (KeyError, OSError):  # no user name in a bare container
-        return "cli"
+    return cli_user()
 
 
 def _actor(name: str | None = None, organisation: str | None = None) -> Actor:
