@@ -9,6 +9,8 @@ the session's log stays intact for the other tests). A dispatcher is refused.
 
 from __future__ import annotations
 
+import csv
+import io
 import uuid
 from datetime import date
 from typing import Any
@@ -20,6 +22,9 @@ from tests.integration.test_dashboard_pages import dashboard  # noqa: F401 (a fi
 
 from logistream.audit.trail import Actor, record
 from logistream.config import Settings
+from logistream.reads import audit_log as reads
+from logistream.reads.audit_log import TrailFilter
+from logistream.reads.connect import connect_reader
 from logistream.serving import audit_log_data as ad
 from logistream.serving.ui import USER_KEY
 from logistream.serving.users import User
@@ -159,3 +164,17 @@ def test_a_dispatcher_is_refused(trail: tuple[Settings, str, str, list[int]]) ->
     assert [i.value for i in page.info] == [ad.REFUSAL]
     assert not page.dataframe
     assert not page.button
+
+
+def test_the_csv_rows_are_the_filtered_rows_read_as_the_reader(
+    trail: tuple[Settings, str, str, list[int]],
+) -> None:
+    # What the download button's callable does: its own reader connection, every filtered row.
+    settings, kind, _, seqs = trail
+    tag = kind.removeprefix("crate_")
+    wanted = TrailFilter(subject_contains=f"c-{tag}", source="dashboard")  # case-insensitive
+    with connect_reader(settings) as conn:
+        rows = reads.fetch(conn, wanted, ad.CSV_MAX_ROWS)
+    assert [r.seq for r in rows] == [seqs[2], seqs[1]]
+    lines = list(csv.DictReader(io.StringIO(ad.csv_text(rows, settings.timezone))))
+    assert [line["change"] for line in lines] == ["stage: 1 -> 2", "status: active -> cancelled"]
