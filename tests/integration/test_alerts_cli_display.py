@@ -16,6 +16,7 @@ from tests.integration.speed_support import TopicReader
 from logistream.config import Settings
 from logistream.events import Alert, decode_command
 from logistream.live_views import RedisLiveViewsWriter
+from logistream.schema.migrate import migrate
 
 T0 = datetime(2025, 3, 3, 5, 0, tzinfo=UTC).timestamp()  # 08:00 in Nairobi, 10:30 in Kolkata
 OLD = "3f2a9c1d-0000-5000-8000-000000000001"  # resolved
@@ -94,6 +95,8 @@ def test_the_listing_is_for_people_and_ack_takes_a_prefix(
         "logistream: no alert '9999' in the live views; see `logistream alerts --all`"
     ]
 
+    assert settings.database_url
+    migrate(settings, settings.database_url)  # an acknowledgement is on the audit trail
     commands = TopicReader(settings, settings.topic_commands)
     try:
         acked = _cli(

@@ -26,6 +26,7 @@ from logistream import live_views
 from logistream.config import Settings
 from logistream.events import Alert
 from logistream.kafka import ensure_topics
+from logistream.schema.migrate import migrate
 
 TRUCK = "KBX 123A"
 
@@ -187,6 +188,8 @@ def test_ack_from_the_cli_reaches_redis_and_truck_alerts_and_views_survive_a_flu
         )
         assert [a.rule for a in opened] == ["temp_critical"]
         alert_id = opened[0].alert_id
+        assert settings.database_url
+        migrate(settings, settings.database_url)  # an acknowledgement is on the audit trail
         out = subprocess.run(
             [LOGISTREAM, "alerts", "ack", alert_id, "--by", "Wanjiru", "--note", "driver told"],
             env=settings_env,

@@ -2,7 +2,8 @@
 
 Mail scanners and link previews follow links with GET, so a GET never changes anything. The
 POST checks the signed token again and publishes an acknowledgement on ``alert_commands``
-(``logistream.commands``) in the name inside the token; the speed layer applies it.
+(``logistream.commands``) in the name inside the token; the speed layer applies it. It is on
+the audit trail (``audit.acks``) as that name, source ``api``, ``after.via`` = ``ack_link``.
 
 The API includes the pages with ``app.include_router(ack_links.build_router(settings))``.
 """
@@ -101,6 +102,8 @@ def build_router(settings: Settings, key: str | None = None, *, prefix: str = "/
 
     ``key`` signs the links (default: ``LOGISTREAM_NOTIFY_ACK_SECRET``, else the secrets file).
     """
+    from logistream.audit.acks import AckNotRecorded, owner_connection, send_and_record
+    from logistream.audit.trail import Actor
     from logistream.commands import ack_command
 
     try:
@@ -174,10 +177,18 @@ def build_router(settings: Settings, key: str | None = None, *, prefix: str = "/
         done = not_open(alert)
         if done is not None:
             return done
+        command, actor = ack_command(alert, claims.name, note), Actor(claims.name, "api")
+
+        def send() -> int:  # audited once Kafka has it (audit.acks)
+            owner = owner_connection(settings)
+            return send_and_record(owner, actor, alert, command, backend.publish, "ack_link")
+
         try:
-            await run_in_threadpool(backend.publish, ack_command(alert, claims.name, note))
+            await run_in_threadpool(send)
         except LogiStreamError as error:
-            return _page("Not acknowledged", f"<p>{html.escape(str(error))}</p>", 503)
+            unaudited = isinstance(error, AckNotRecorded)
+            title = "Acknowledged, not audited" if unaudited else "Not acknowledged"
+            return _page(title, f"<p>{html.escape(str(error))}</p>", 503)
         return _page(
             "Acknowledged",
             describe(alert) + f"<p>Acknowledged as {html.escape(claims.name)}. The control "

@@ -204,6 +204,8 @@ def ack(
     ] = 10.0,
 ) -> None:
     """Acknowledge an alert: publishes a command on alert_commands; the speed layer applies it."""
+    from logistream.audit.acks import owner_connection, send_and_record
+    from logistream.audit.actors import cli_actor
     from logistream.config import get_settings
     from logistream.events import AlertCommand, encode
     from logistream.kafka import durable_producer
@@ -230,11 +232,16 @@ def ack(
         command_id=str(uuid.uuid4()),
     )
     producer = durable_producer(settings)
-    producer.produce(settings.topic_commands, encode(command), alert.truck_id)
-    if producer.flush(30):
-        raise LogiStreamError(
-            f"Kafka did not accept the acknowledgement on {settings.topic_commands}"
-        )
+
+    def send(command: AlertCommand) -> None:
+        producer.produce(settings.topic_commands, encode(command), alert.truck_id)
+        if producer.flush(30):
+            raise LogiStreamError(
+                f"Kafka did not accept the acknowledgement on {settings.topic_commands}"
+            )
+
+    # On the audit trail as cli:<OS user> once Kafka has it (--by is only declared).
+    send_and_record(owner_connection(settings), cli_actor(), alert, command, send)
     deadline = time.monotonic() + wait
     while time.monotonic() < deadline:
         current = live.alert(alert_id)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 from datetime import datetime
-from typing import Annotated, Final
+from typing import TYPE_CHECKING, Annotated, Final
 
 from fastapi import APIRouter, Body, Depends, Path, Query, Request
 from fastapi.responses import Response
@@ -23,9 +23,14 @@ from logistream.api.paging import (
 from logistream.api.routes.common import ID_PATTERN, alert_dict, backends, json_response, plain
 from logistream.api.schemas import AckIn, AckOut, Alert, AlertHistory, Alerts, AlertState, Severity
 from logistream.api.tokens import Principal
+from logistream.audit.acks import send_and_record
+from logistream.audit.trail import Actor
 from logistream.commands import ack_command, publish_command
 from logistream.live_views import RedisLiveViews
 from logistream.reads import pages
+
+if TYPE_CHECKING:
+    from logistream.events import AlertCommand
 
 router = APIRouter(prefix="/v1/alerts", tags=["alerts"])
 Reader = Annotated[Principal, Depends(require("read"))]
@@ -164,10 +169,16 @@ def acknowledge(
     from logistream.api.publish import KafkaUnavailable
     from logistream.errors import LogiStreamError
 
-    try:
-        publish_command(api.command_producer(), api.settings, command, api.options.kafka_timeout_s)
-    except LogiStreamError as error:
-        raise KafkaUnavailable(str(error)) from error
+    def send(command: AlertCommand) -> None:
+        try:
+            publish_command(
+                api.command_producer(), api.settings, command, api.options.kafka_timeout_s
+            )
+        except LogiStreamError as error:
+            raise KafkaUnavailable(str(error)) from error
+
+    # Audited once Kafka has it, on the owner's connection (audit.acks).
+    send_and_record(api.owner(), Actor(who.name, "api", who.organisation), current, command, send)
     deadline = time.monotonic() + (api.options.ack_wait_s if wait is None else wait)
     latest = current
     while True:

@@ -7,10 +7,12 @@ from typing import Any
 
 import streamlit as st
 
+from logistream.audit.acks import AckNotRecorded
 from logistream.events import SEVERITY_ORDER, Alert
 from logistream.kafka import Producer
 from logistream.serving import alerts_data, ui
 from logistream.serving.auth import can_acknowledge
+from logistream.serving.users import User
 
 REFRESH_S = 2.0
 ACK_WAIT_S = 8.0
@@ -85,10 +87,15 @@ def _failed_notifications(alert_ids: list[str]) -> None:
         st.dataframe(rows, hide_index=True, width="stretch")
 
 
-def _acknowledge(alert: Alert, note: str, by: str) -> None:
+def _acknowledge(alert: Alert, note: str, user: User) -> None:
+    from logistream.audit.acks import owner_connection, send_and_record
+    from logistream.audit.trail import Actor
     from logistream.commands import ack_command, publish_command
 
-    publish_command(_producer(), ui.settings(), ack_command(alert, by, note))
+    by, s = user.name, ui.settings()
+    actor = Actor(by, "dashboard", user.organisation)
+    send = lambda c: publish_command(_producer(), s, c)  # noqa: E731
+    send_and_record(owner_connection(s), actor, alert, ack_command(alert, by, note), send)
     deadline = time.monotonic() + ACK_WAIT_S
     views = ui.live()
     while time.monotonic() < deadline:
@@ -147,9 +154,9 @@ def _ack_form(alerts: list[Alert]) -> None:
     if sent and chosen is not None:
         alert = next(a for a in waiting if a.alert_id == chosen)
         try:
-            _acknowledge(alert, note, user.name)
-        except Exception as error:  # Kafka down: say so, keep the page
-            _say("error", f"Not sent: {error}")
+            _acknowledge(alert, note, user)
+        except Exception as error:  # Kafka or PostgreSQL down: say so, keep the page
+            _say("error", str(error) if isinstance(error, AckNotRecorded) else f"Not sent: {error}")
         else:
             st.session_state[SENT_KEY] = choices.still_sent | {alert.alert_id}
             # Drawn again from the live views: the picker moves on to an alert still waiting
