@@ -18,6 +18,7 @@ from typing import Any
 
 import psycopg
 
+from logistream.batch.reports.changes import changes_section, with_changes
 from logistream.batch.reports.digest import trip_digest
 from logistream.batch.reports.modes import modes_section, with_modes
 from logistream.batch.reports.trip import Content, issue
@@ -48,7 +49,8 @@ def _stored_if_unchanged(
             return None
         # A server-side cursor inside this transaction streams a trip of any length.
         readings_digest, _count = trip_digest(reader, truck_id, trip_id)
-        # The operating modes over the trip's readings (the trip view's span), as issue sees them.
+        # The operating modes and the changes on the record over the trip's readings (the trip
+        # view's span), as issue sees them.
         span = reader.execute(
             "SELECT min(r.event_time), max(r.event_time) FROM readings r "
             f"WHERE r.truck_id = %s AND {TRIP_EXPR} = %s",
@@ -56,7 +58,9 @@ def _stored_if_unchanged(
         ).fetchone()
         assert span is not None
         modes = modes_section(reader, truck_id, span[0], span[1])
-        digest, _format = with_modes(readings_digest, modes)
+        digest, digest_format = with_modes(readings_digest, modes)
+        changes = changes_section(reader, truck_id, span[0], span[1])
+        digest, _format = with_changes(digest, digest_format, changes)
         if digest != versions[-1]["digest"]:
             return None
         row = reader.execute(

@@ -214,6 +214,13 @@ def trip_csv(c: Content) -> bytes:
     if modes:
         w.writerow([])
         w.writerows(modes)
+    # The changes on the record that touched the trip, last likewise.
+    from logistream.batch.reports.changes_render import changes_csv_rows
+
+    changes = changes_csv_rows(c)
+    if changes:
+        w.writerow([])
+        w.writerows(changes)
     return out.getvalue().encode()
 
 
@@ -511,6 +518,10 @@ def trip_pdf(c: Content, timezone: str | None = None) -> bytes:
     from logistream.batch.reports.modes_render import modes_story
 
     story += modes_story(c, tz, styles)
+    # The audit rows that touched the trip (issue 18).
+    from logistream.batch.reports.changes_render import changes_story
+
+    story += changes_story(c, tz, styles)
     story.append(Paragraph("Notifications", styles["Heading3"]))
     sent = [["Rule", "Level", "To", "Channel", "Status", "Sent"]]
     for n in c.get("notifications", []):

@@ -33,6 +33,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Final
 
+from logistream.batch.reports.changes import changes_section
 from logistream.batch.reports.digest import DIGEST_FORMAT, digest_rows
 from logistream.batch.reports.methods import method_params
 from logistream.batch.reports.modes import modes_section
@@ -352,6 +353,19 @@ def build_content(
         if selection is not None
         else []
     )
+    # The audit rows of the shipment and its lots, and those that touched the carriage (the
+    # truck's modes over it, the rules files in force): the fingerprint covers them, so a change
+    # recorded later gives a new version (batch/reports/changes.py). Not loaded yet: no
+    # carriage, so the shipment's and its lots' rows alone. Every row visible now is listed,
+    # not only those before the as-of: reuse is decided by the fingerprint, so an unchanged
+    # record still gives the same version.
+    on_record = changes_section(
+        conn,
+        shipment.truck_id,
+        selection.start if selection is not None else None,
+        selection.end if selection is not None else None,
+        shipment.shipment_id,
+    )
     methods = methods_json(method_params(profile, params))
     methods.update({f.key: f.as_json() for f in lot_figure_names()})
     content: Content = {
@@ -381,6 +395,7 @@ def build_content(
         "stages": [_stage_row(record, c) for c in changes],
         "lots": lots,
         "operating_modes": modes,
+        "changes": on_record,
         "verdict": worst["verdict"],
         "reason": f"lot {worst['lot']}: {worst['reason']}",
         "readings": count,

@@ -13,6 +13,7 @@ import io
 from typing import Any
 from xml.sax.saxutils import escape
 
+from logistream.batch.reports.changes_render import changes_csv_rows, changes_story
 from logistream.batch.reports.modes_render import modes_csv_rows, modes_story
 from logistream.batch.reports.render import (
     Content,
@@ -100,6 +101,7 @@ def shipment_csv(c: Content) -> bytes:
     # The truck's operating modes over the carriage (issue 18), last so the rows above keep
     # their place; an empty lot column as in the shipment's own rows.
     w.writerows(modes_csv_rows(c, lead=("",)))
+    w.writerows(changes_csv_rows(c, lead=("",)))
     return out.getvalue().encode()
 
 
@@ -270,6 +272,7 @@ def shipment_pdf(c: Content, timezone: str | None = None) -> bytes:
     for lot in c["lots"]:
         story += _lot_story(c, lot, tz, styles)
     story += modes_story(c, tz, styles)
+    story += changes_story(c, tz, styles)
     story.append(Paragraph("Report versions", styles["Heading3"]))
     ver = [["Version", "Issued", "Readings", "Verdict", "SHA-256"]] + [
         [

@@ -14,6 +14,7 @@ import json
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
+from logistream.batch.reports.changes import changes_section, with_changes
 from logistream.batch.reports.digest import trip_digest
 from logistream.batch.reports.methods import trip_methods
 from logistream.batch.reports.modes import modes_section, with_modes
@@ -61,6 +62,10 @@ def build_content(
     # the report attests, so the digest covers them (batch/reports/modes.py).
     modes = modes_section(conn, truck_id, trip["start_time"], trip["end_time"])
     digest, digest_format = with_modes(readings_digest, modes)
+    # The audit rows that touched the trip (its truck's modes, the rules files in force): part
+    # of what it attests, so the digest covers them too (batch/reports/changes.py).
+    changes = changes_section(conn, truck_id, trip["start_time"], trip["end_time"])
+    digest, digest_format = with_changes(digest, digest_format, changes)
     series = views.trip_series(conn, truck_id, trip_id)
     content: Content = {
         "report": "trip temperature report",
@@ -96,6 +101,7 @@ def build_content(
         "alerts": views.trip_alerts(conn, truck_id, trip_id, trip["start_time"], trip["end_time"]),
         "reconciliation": views.trip_reconciliation(conn, truck_id, trip_id),
         "operating_modes": modes,
+        "changes": changes,
         # Who was told what, when and how: the audit shows what was done about an excursion.
         "notifications": trip_notifications(conn, truck_id, trip["start_time"], trip["end_time"]),
         "digest": digest,
