@@ -67,7 +67,7 @@ def changes_story(c: Content, tz: str, styles: Any) -> list[Any]:
         rows.append(
             [
                 str(ch["seq"]),
-                para(_when(ch["at"], tz)),
+                _when(ch["at"], tz),
                 para(who),
                 ch["source"],
                 para(ch["action"]),
@@ -75,5 +75,5 @@ def changes_story(c: Content, tz: str, styles: Any) -> list[Any]:
                 para(why),
             ]
         )
-    story.append(_table(rows, [w * mm for w in (10, 24, 24, 16, 22, 30, 54)]))
+    story.append(_table(rows, [w * mm for w in (9, 31, 22, 15, 21, 28, 54)]))
     return story
