@@ -25,11 +25,12 @@ import logistream.shipments
 from logistream.config import Settings
 from logistream.errors import StoreUnavailable
 from logistream.kafka import make_admin, make_consumer
+from logistream.kafka.compacted import COMPACTED_CONFIG
 from logistream.registry import load_registry
 from logistream.schema.migrate import migrate
 from logistream.shipments.errors import ShipmentError
 from logistream.shipments.parse import load_shipment_file, parse_shipment
-from logistream.shipments.publish import TOPIC_CONFIG, ShipmentPublisher
+from logistream.shipments.publish import ShipmentPublisher
 from logistream.shipments.store import ShipmentStore, new_record
 from logistream.shipments.wire import ShipmentRecord, StageOverride, decode_record, to_document
 
@@ -131,7 +132,7 @@ def test_create_store_query_tables_and_publish_on_a_compacted_topic(
     resource = ConfigResource("topic", shipping.topic_shipments)
     admin = make_admin(shipping)  # kept: the futures need their client alive
     (future,) = admin.describe_configs([resource]).values()
-    assert future.result(timeout=10)["cleanup.policy"].value == TOPIC_CONFIG["cleanup.policy"]
+    assert future.result(timeout=10)["cleanup.policy"].value == COMPACTED_CONFIG["cleanup.policy"]
 
     assert [r.shipment.shipment_id for r in store.list(truck="KCB 781C")] == ["SHP-2026-0118"]
     assert store.list(shipper="kemsa", status="active") == [created]

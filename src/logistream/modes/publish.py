@@ -15,36 +15,22 @@ made; a record sent twice (a crash before the mark) is harmless (readers keep th
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Final
+from typing import TYPE_CHECKING, Any
 
 from logistream.config import Endpoints, Settings
-from logistream.errors import StackError, StoreUnavailable
-from logistream.kafka import Deliveries, Producer, durable_producer, ensure_topics
+from logistream.kafka.compacted import CompactedSender, ensure_compacted
 from logistream.modes.store import COLUMNS, StoredMode
 from logistream.modes.wire import ModeRecord, encode_record
 
 if TYPE_CHECKING:
     import psycopg
 
-TOPIC_CONFIG: Final = {
-    # The topic is each truck's current mode: the latest record per key is kept.
-    "cleanup.policy": "compact",
-    "segment.ms": "600000",
-    "min.cleanable.dirty.ratio": "0.1",
-}
-
 
 def ensure_topic(
     settings: Settings, endpoints: Endpoints | None = None, *, timeout_s: float = 30.0
 ) -> None:
     """Create the compacted ``truck_modes`` topic if it does not exist yet."""
-    ensure_topics(
-        settings,
-        [settings.topic_truck_modes],
-        endpoints=endpoints,
-        config=TOPIC_CONFIG,
-        timeout_s=timeout_s,
-    )
+    ensure_compacted(settings, settings.topic_truck_modes, endpoints, timeout_s=timeout_s)
 
 
 class ModePublisher:
@@ -53,14 +39,18 @@ class ModePublisher:
     def __init__(
         self, settings: Settings, endpoints: Endpoints | None = None, *, timeout_s: float = 30.0
     ) -> None:
-        self._settings = settings
-        self._endpoints = endpoints
-        self._timeout = timeout_s
-        self._producer: Producer | None = None
+        self._sender = CompactedSender(
+            settings,
+            settings.topic_truck_modes,
+            what="mode",
+            resent_by="it is sent at the next start of the API or of a `logistream modes` command",
+            endpoints=endpoints,
+            timeout_s=timeout_s,
+        )
 
     @property
     def topic(self) -> str:
-        return self._settings.topic_truck_modes
+        return self._sender.topic
 
     def publish(self, conn: psycopg.Connection[Any], mode_id: str) -> ModeRecord | None:
         """Send the mode's committed state if Kafka does not have it yet; the record sent
@@ -76,9 +66,7 @@ class ModePublisher:
 
     def close(self) -> None:
         """Hand over what is queued (bounded by the timeout)."""
-        if self._producer is not None:
-            self._producer.flush(self._timeout)
-            self._producer = None
+        self._sender.close()
 
     def _publish(
         self, conn: psycopg.Connection[Any], mode_id: str, *, wait: bool
@@ -94,42 +82,13 @@ class ModePublisher:
             if stored.published_version >= stored.version:
                 return None
             record = stored.record()
-            self._send(record)
+            self._sender.send(
+                record.truck_id,
+                encode_record(record),
+                f"mode {record.mode_id!r} of truck {record.truck_id!r} version {record.version}",
+            )
             conn.execute(
                 "UPDATE truck_modes SET published_version = %s WHERE mode_id = %s",
                 (stored.version, mode_id),
             )
         return record
-
-    def _send(self, record: ModeRecord) -> None:
-        producer = self._producer_ready()
-        key = record.truck_id
-        deliveries: Deliveries[str] = Deliveries()
-        producer.produce(self.topic, encode_record(record), key, on_delivery=deliveries.track(key))
-        left = producer.flush(self._timeout)
-        if left or deliveries.failed:
-            # Drop it so it cannot land later, after a newer record sent by someone else.
-            producer.purge()
-            producer.poll(0)
-            why = (
-                deliveries.failed[0][1]
-                if deliveries.failed
-                else f"no answer in {self._timeout:g} s"
-            )
-            raise StoreUnavailable(
-                "kafka",
-                f"mode {record.mode_id!r} of truck {key!r} version {record.version} is stored "
-                f"but not yet on Kafka topic {self.topic!r} ({why}); it is sent at the next "
-                "start of the API or of a `logistream modes` command",
-            )
-
-    def _producer_ready(self) -> Producer:
-        if self._producer is None:
-            try:
-                ensure_topic(self._settings, self._endpoints, timeout_s=self._timeout)
-            except StackError as error:  # Kafka out of reach: the same outage as a late ack
-                raise StoreUnavailable(
-                    "kafka", f"{error}; the mode changes stay stored and unpublished"
-                ) from error
-            self._producer = durable_producer(self._settings, self._endpoints)
-        return self._producer

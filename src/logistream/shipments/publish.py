@@ -15,11 +15,10 @@ harmless. Sending is the project's durable producer (idempotent, acks=all).
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Final
+from typing import TYPE_CHECKING, Any
 
 from logistream.config import Endpoints, Settings
-from logistream.errors import StackError, StoreUnavailable
-from logistream.kafka import Deliveries, Producer, durable_producer, ensure_topics
+from logistream.kafka.compacted import CompactedSender, ensure_compacted
 from logistream.registry import Registry
 from logistream.shipments.store import RECORD_COLUMNS, record_from_row
 from logistream.shipments.wire import ShipmentRecord, encode_record
@@ -27,25 +26,12 @@ from logistream.shipments.wire import ShipmentRecord, encode_record
 if TYPE_CHECKING:
     import psycopg
 
-TOPIC_CONFIG: Final = {
-    # The topic is the current state of every shipment: the latest record per key is kept.
-    "cleanup.policy": "compact",
-    "segment.ms": "600000",
-    "min.cleanable.dirty.ratio": "0.1",
-}
-
 
 def ensure_topic(
     settings: Settings, endpoints: Endpoints | None = None, *, timeout_s: float = 30.0
 ) -> None:
     """Create the compacted ``shipments`` topic if it does not exist yet."""
-    ensure_topics(
-        settings,
-        [settings.topic_shipments],
-        endpoints=endpoints,
-        config=TOPIC_CONFIG,
-        timeout_s=timeout_s,
-    )
+    ensure_compacted(settings, settings.topic_shipments, endpoints, timeout_s=timeout_s)
 
 
 class ShipmentPublisher:
@@ -63,15 +49,19 @@ class ShipmentPublisher:
         *,
         timeout_s: float = 30.0,
     ) -> None:
-        self._settings = settings
         self._registry = registry
-        self._endpoints = endpoints
-        self._timeout = timeout_s
-        self._producer: Producer | None = None
+        self._sender = CompactedSender(
+            settings,
+            settings.topic_shipments,
+            what="shipment",
+            resent_by="publish_pending sends it (every shipments command calls it first)",
+            endpoints=endpoints,
+            timeout_s=timeout_s,
+        )
 
     @property
     def topic(self) -> str:
-        return self._settings.topic_shipments
+        return self._sender.topic
 
     def publish(self, conn: psycopg.Connection[Any], shipment_id: str) -> ShipmentRecord | None:
         """Send the shipment's committed state if Kafka does not have it yet; the record sent
@@ -93,9 +83,7 @@ class ShipmentPublisher:
 
     def close(self) -> None:
         """Hand over what is queued (bounded by the timeout)."""
-        if self._producer is not None:
-            self._producer.flush(self._timeout)
-            self._producer = None
+        self._sender.close()
 
     def _publish(
         self, conn: psycopg.Connection[Any], shipment_id: str, *, wait: bool
@@ -116,42 +104,12 @@ class ShipmentPublisher:
             if row is None or row[-1] >= row[2]:  # published_version, after RECORD_COLUMNS
                 return None
             record = record_from_row(row, self._registry)
-            self._send(record)
+            key = record.shipment.shipment_id
+            self._sender.send(
+                key, encode_record(record), f"shipment {key!r} version {record.version}"
+            )
             conn.execute(
                 "UPDATE shipments SET published_version = %s WHERE shipment_id = %s",
                 (record.version, shipment_id),
             )
         return record
-
-    def _send(self, record: ShipmentRecord) -> None:
-        producer = self._producer_ready()
-        key = record.shipment.shipment_id
-        deliveries: Deliveries[str] = Deliveries()
-        producer.produce(self.topic, encode_record(record), key, on_delivery=deliveries.track(key))
-        left = producer.flush(self._timeout)
-        if left or deliveries.failed:
-            # Drop it so it cannot land later, after a newer version sent by someone else.
-            producer.purge()
-            producer.poll(0)
-            why = (
-                deliveries.failed[0][1]
-                if deliveries.failed
-                else f"no answer in {self._timeout:g} s"
-            )
-            raise StoreUnavailable(
-                "kafka",
-                f"shipment {key!r} version {record.version} is stored but not yet on Kafka topic "
-                f"{self.topic!r} ({why}); publish_pending sends it (every shipments command "
-                "calls it first)",
-            )
-
-    def _producer_ready(self) -> Producer:
-        if self._producer is None:
-            try:
-                ensure_topic(self._settings, self._endpoints, timeout_s=self._timeout)
-            except StackError as error:  # Kafka out of reach: the same outage as a late ack
-                raise StoreUnavailable(
-                    "kafka", f"{error}; the shipment changes stay stored and unpublished"
-                ) from error
-            self._producer = durable_producer(self._settings, self._endpoints)
-        return self._producer
