@@ -18,6 +18,9 @@ a 403 would tell a shipper that another's shipment id exists (ids are often refe
 leak who ships what). The owner-role paths (the report, cancel, stage, PoD) first ask the
 scoped reader whether the shipment is visible, so they refuse the same way. A token of a
 shipper or receiver creates shipments only as their shipper (403 otherwise).
+``GET /v1/shipments/{id}/alerts`` gives a token what it may see of the alerts: its shipment's
+truck's archived alert changes within the shipment's window (``reads.shipment_alerts``), read
+through the scoped reader as the rest.
 """
 
 from __future__ import annotations
@@ -42,8 +45,8 @@ from logistream.api.paging import (
     encode_cursor,
     split_page,
 )
-from logistream.api.routes.common import ID_PATTERN, backends, json_response
-from logistream.api.schemas import ReportFormat
+from logistream.api.routes.common import ID_PATTERN, backends, json_response, plain
+from logistream.api.schemas import AlertHistory, ReportFormat
 from logistream.api.shipment_input import MAX_ID, NotJson, decode_json, read_shipment
 from logistream.api.shipment_json import pod_dicts, record_dict, summary_dict
 from logistream.api.shipment_outbox import ShipmentOutbox
@@ -253,6 +256,52 @@ def shipment(request: Request, shipment_id: ShipmentIdPath, who: Reader) -> Resp
         pods = pod_dicts(store, record)
     live = RedisLiveViews(api.redis).shipment(shipment_id)
     return json_response(record_dict(record, changes, live, pods))
+
+
+_ALERTS_CURSOR: Final = "shipment-alerts"
+
+
+@router.get(
+    "/{shipment_id}/alerts",
+    response_model=AlertHistory,
+    responses=responses(401, 403, 404, 422, 429, 503),
+)
+def shipment_alerts(
+    request: Request,
+    shipment_id: ShipmentIdPath,
+    who: Reader,
+    limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = DEFAULT_LIMIT,
+    cursor: Annotated[str | None, Query(max_length=1000)] = None,
+) -> Response:
+    """The archived alert changes (opened, acknowledged, resolved) of the shipment's truck while
+    it carried the shipment: from its creation to its cancellation or delivery (open while it is
+    active), newest first, paged as ``GET /v1/alerts`` (scope: read; a shipper's or receiver's
+    token reads those of its own shipments; 404 for another's, as for an unknown id)."""
+    from logistream.reads.shipment_alerts import shipment_alerts_page
+
+    after: tuple[datetime, str, str] | None = None
+    if cursor is not None:
+        try:
+            changed_at, alert_id, state = decode_cursor(
+                _ALERTS_CURSOR, cursor, (datetime, str, str)
+            )
+            after = (changed_at, alert_id, state)
+        except BadCursor as error:
+            raise ApiError(422, "invalid_cursor", str(error)) from None
+    api = backends(request)
+    with api.reader() as conn, scoped(conn, tenant_of(who.organisation)):
+        rows = shipment_alerts_page(conn, shipment_id, after, limit)
+    if rows is None:
+        raise _not_found(shipment_id)
+    page, more = split_page(rows, limit)
+    next_cursor = None
+    if more and page:
+        last = page[-1]
+        next_cursor = encode_cursor(
+            _ALERTS_CURSOR, last["changed_at"], last["alert_id"], last["state"]
+        )
+    changes = [{k: v for k, v in plain(r).items() if v is not None} for r in page]
+    return json_response({"changes": changes, "next_cursor": next_cursor})
 
 
 # ---- writes ------------------------------------------------------------------------------------
