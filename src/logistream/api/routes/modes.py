@@ -28,7 +28,6 @@ truck already in a mode (or in none, to end), a mode no longer waiting for appro
 from __future__ import annotations
 
 import logging
-import threading
 from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import AbstractContextManager, asynccontextmanager, contextmanager
 from datetime import UTC, datetime
@@ -41,16 +40,16 @@ from pydantic import BaseModel, ConfigDict, Field
 from logistream.api.auth import require
 from logistream.api.backends import Backends
 from logistream.api.errors import ApiError, responses
+from logistream.api.outbox import ApiOutbox
 from logistream.api.routes.common import ID_PATTERN, TruckIdPath, backends, json_response
 from logistream.api.schemas import ErrorBody
 from logistream.api.tokens import Principal
-from logistream.errors import LogiStreamError, NotFound, Refused
+from logistream.errors import NotFound, Refused
 from logistream.modes.rules import MAX_REASON, ModeActor, is_carrier
 
 if TYPE_CHECKING:
     import psycopg
 
-    from logistream.modes.publish import ModePublisher
     from logistream.modes.store import ModeStore, StoredMode
 
 log = logging.getLogger("logistream.api.modes")
@@ -159,56 +158,16 @@ def _mode_dict(mode: StoredMode) -> dict[str, Any]:
 Connect = Callable[[], AbstractContextManager["psycopg.Connection[Any]"]]
 
 
-class ModeOutbox:
-    """One publisher for the app; sends serialised by a lock (mode changes are few)."""
+class ModeOutbox(ApiOutbox):
+    """The API's modes outbox (:mod:`logistream.api.outbox`), on the ``truck_modes`` topic."""
 
     def __init__(self, api: Backends) -> None:
         from logistream.modes.publish import ModePublisher
 
-        self._publisher: ModePublisher = ModePublisher(
+        publisher = ModePublisher(
             api.settings, api.endpoints, timeout_s=api.options.kafka_timeout_s
         )
-        self._lock = threading.Lock()
-        self._healing: threading.Thread | None = None
-
-    def publish(self, conn: psycopg.Connection[Any], mode_id: str) -> str | None:
-        """Send the committed change; None when Kafka has it, else why not (it stays pending)."""
-        with self._lock:
-            try:
-                self._publisher.publish(conn, mode_id)
-            except LogiStreamError as error:
-                log.warning("mode %s stored but not published: %s", mode_id, error)
-                return (
-                    f"mode {mode_id!r} is stored but not yet on Kafka ({error}); it is sent at "
-                    "the next start of the API or of a `logistream modes` command"
-                )
-        return None
-
-    def heal_in_background(self, connect: Connect) -> None:
-        def heal() -> None:
-            import psycopg
-
-            with self._lock:
-                try:
-                    with connect() as conn:
-                        sent = self._publisher.publish_pending(conn)
-                except (LogiStreamError, psycopg.Error) as error:
-                    log.warning("earlier mode changes are not on Kafka yet: %s", error)
-                    return
-            if sent:
-                log.info("sent %d pending mode change(s) to Kafka", sent)
-
-        self._healing = threading.Thread(target=heal, name="api-modes-outbox", daemon=True)
-        self._healing.start()
-
-    def close(self, timeout_s: float = 10.0) -> None:
-        if self._healing is not None:
-            self._healing.join(timeout_s)
-        with self._lock:
-            try:
-                self._publisher.close()
-            except LogiStreamError as error:
-                log.warning("closing the modes producer: %s", error)
+        super().__init__(publisher, "mode", "logistream modes")
 
 
 @contextmanager
