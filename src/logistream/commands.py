@@ -35,10 +35,17 @@ def ack_command(alert: Alert, by: str, note: str = "", *, now: float | None = No
 def publish_command(
     producer: Producer, settings: Settings, command: AlertCommand, timeout_s: float = 30.0
 ) -> None:
-    """Produce ``command`` keyed by its truck and wait until Kafka has it."""
-    producer.produce(settings.topic_commands, encode(command), command.truck_id)
-    if producer.flush(timeout_s):
+    """Produce ``command`` keyed by its truck and wait until Kafka has it.
+
+    A message the producer gave up on (its delivery report carries the error) is not sent
+    either, even when ``flush`` then finds nothing left: the audit trail records only after this.
+    """
+    errors = producer.send_all(
+        settings.topic_commands, [(command.truck_id, encode(command))], timeout_s
+    )
+    if errors:
         raise LogiStreamError(
             f"Kafka did not accept the command on {settings.topic_commands} within "
-            f"{timeout_s:.0f} s; check that Kafka is running (`logistream stack status`)"
+            f"{timeout_s:.0f} s ({errors[0]}); check that Kafka is running (`logistream stack "
+            "status`)"
         )

@@ -234,8 +234,8 @@ def ack(
     producer = durable_producer(settings)
 
     def send(command: AlertCommand) -> None:
-        producer.produce(settings.topic_commands, encode(command), alert.truck_id)
-        if producer.flush(30):
+        errors = producer.send_all(settings.topic_commands, [(alert.truck_id, encode(command))], 30)
+        if errors:  # a delivery report's error too, not only what flush leaves
             raise LogiStreamError(
                 f"Kafka did not accept the acknowledgement on {settings.topic_commands}"
             )
