@@ -174,3 +174,44 @@ def test_a_trip_lists_the_set_and_end_of_a_mode_over_it_and_a_later_change_rever
     assert "Changes on the record" in text
     assert "washout after fish" in text
     assert "EAT" in text
+
+
+def test_the_rules_files_in_force_are_the_last_before_the_period_and_those_inside(
+    settings: Settings,
+) -> None:
+    """Recorded as a service starting with the file records it (audit.config_files), read on
+    the reader's connection: per file the last row before the start, every row inside, none
+    after the end; an earlier row of the same file is not listed."""
+    from logistream.audit.config_files import record_config_files
+    from logistream.reads.audit_changes import changes_touching
+
+    assert settings.database_url
+    apply_schema(settings)
+    bridge = Actor("bridge", "service")
+
+    def now(conn: psycopg.Connection[Any]) -> datetime:
+        row = conn.execute("SELECT clock_timestamp()").fetchone()
+        assert row is not None
+        value: datetime = row[0]
+        return value
+
+    with psycopg.connect(settings.database_url, autocommit=True) as conn:
+        (old,) = record_config_files(conn, bridge, {"/etc/ls/rules.toml": b"v1"})
+        in_force = record_config_files(
+            conn, bridge, {"/etc/ls/rules.toml": b"v2", "cargo.toml": b"c1"}
+        )
+        start = now(conn)
+        (inside,) = record_config_files(conn, bridge, {"/etc/ls/rules.toml": b"v3"})
+        end = now(conn)
+        (after,) = record_config_files(conn, bridge, {"cargo.toml": b"c2"})
+    with connect_reader(settings) as reader:
+        found = changes_touching(reader, "KBX 123A", start, end)
+    assert [c.seq for c in found] == sorted([*in_force, inside])
+    assert {old, after}.isdisjoint(c.seq for c in found)
+    assert {(c.subject_kind, c.subject_id) for c in found} == {
+        ("rules_file", "rules.toml"),
+        ("cargo_profiles", "cargo.toml"),
+    }
+    # No period (a shipment not loaded yet): no rules rows at all.
+    with connect_reader(settings) as reader:
+        assert changes_touching(reader, "KBX 123A", None, None, "SHP-NONE") == []
