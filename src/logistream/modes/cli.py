@@ -15,7 +15,6 @@ read and shown in the display zone (``LOGISTREAM_TIMEZONE``): ``--until 2026-12-
 from __future__ import annotations
 
 import contextlib
-import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -23,14 +22,16 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from logistream.errors import ConfigError, LogiStreamError
+from logistream.outbox_cli import OutboxSession, outbox_session
 
 if TYPE_CHECKING:
     import psycopg
 
+    from logistream.config import Endpoints, Settings
     from logistream.modes.publish import ModePublisher
     from logistream.modes.rules import ModeActor
     from logistream.modes.store import ModeStore, StoredMode
+    from logistream.registry import Registry
 
 AsUser = Annotated[
     str | None,
@@ -38,23 +39,21 @@ AsUser = Annotated[
 ]
 
 
-def _warn(message: str) -> None:
-    print(f"logistream: warning: {message}", file=sys.stderr)
-
-
 @dataclass
 class _Session:
-    conn: psycopg.Connection[Any]
+    outbox: OutboxSession[ModePublisher]
     store: ModeStore
-    publisher: ModePublisher
-    timezone: str
+
+    @property
+    def conn(self) -> psycopg.Connection[Any]:
+        return self.outbox.conn
+
+    @property
+    def timezone(self) -> str:
+        return self.outbox.timezone
 
     def published(self, mode_id: str) -> None:
-        """Send the change just committed; a Kafka outage is a warning (it stays pending)."""
-        try:
-            self.publisher.publish(self.conn, mode_id)
-        except LogiStreamError as error:
-            _warn(str(error))
+        self.outbox.published(mode_id)
 
     def actor(self, as_user: str | None) -> ModeActor:
         import getpass
@@ -80,36 +79,14 @@ class _Session:
 
 @contextlib.contextmanager
 def _session() -> Iterator[_Session]:
-    import psycopg
-
-    from logistream.config import get_settings, resolve_endpoints
     from logistream.modes.publish import ModePublisher
     from logistream.modes.store import ModeStore
-    from logistream.registry import load_registry
-    from logistream.schema.migrate import migrate
 
-    settings = get_settings()
-    endpoints = resolve_endpoints(settings)
-    registry = load_registry(settings.registry_dir)
-    migrate(settings, endpoints.database_url)  # the truck_modes table comes with 0070
-    try:
-        conn = psycopg.connect(endpoints.database_url, autocommit=True, connect_timeout=10)
-    except psycopg.OperationalError as error:
-        raise ConfigError(
-            f"LOGISTREAM_DATABASE_URL: cannot connect to PostgreSQL ({str(error).strip()}); "
-            "check it, or run `logistream stack up`"
-        ) from error
-    publisher = ModePublisher(settings, endpoints)
-    with conn:
-        try:
-            publisher.publish_pending(conn)
-        except LogiStreamError as error:
-            _warn(f"earlier mode changes are not on Kafka yet: {error}")
-        try:
-            yield _Session(conn, ModeStore(conn, registry), publisher, settings.timezone)
-        finally:
-            with contextlib.suppress(LogiStreamError):
-                publisher.close()
+    def publisher(settings: Settings, endpoints: Endpoints, _registry: Registry) -> ModePublisher:
+        return ModePublisher(settings, endpoints)
+
+    with outbox_session("mode", publisher) as outbox:
+        yield _Session(outbox, ModeStore(outbox.conn, outbox.registry))
 
 
 def parse_until(text: str, timezone: str) -> datetime:

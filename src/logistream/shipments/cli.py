@@ -13,7 +13,6 @@ dashboard user of the receiving organisation. Refusals are one line and exit 2
 from __future__ import annotations
 
 import contextlib
-import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -22,13 +21,16 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from logistream.errors import ConfigError, LogiStreamError, NotFound
+from logistream.errors import NotFound
+from logistream.outbox_cli import OutboxSession, outbox_session
 from logistream.shipments import release_cli
 
 if TYPE_CHECKING:
     import psycopg
 
     from logistream.audit.trail import Actor
+    from logistream.config import Endpoints, Settings
+    from logistream.registry import Registry
     from logistream.shipments.publish import ShipmentPublisher
     from logistream.shipments.store import ShipmentStore
 
@@ -46,57 +48,35 @@ def _actor(name: str | None = None, organisation: str | None = None) -> Actor:
     return Actor(name or _operator(), "cli", organisation)
 
 
-def _warn(message: str) -> None:
-    print(f"logistream: warning: {message}", file=sys.stderr)
-
-
 @dataclass
 class _Session:
-    conn: psycopg.Connection[Any]
+    outbox: OutboxSession[ShipmentPublisher]
     store: ShipmentStore
-    publisher: ShipmentPublisher
-    timezone: str
+
+    @property
+    def conn(self) -> psycopg.Connection[Any]:
+        return self.outbox.conn
+
+    @property
+    def timezone(self) -> str:
+        return self.outbox.timezone
 
     def published(self, shipment_id: str) -> None:
-        """Send the change just committed; a Kafka outage is a warning (it stays pending)."""
-        try:
-            self.publisher.publish(self.conn, shipment_id)
-        except LogiStreamError as error:
-            _warn(str(error))
+        self.outbox.published(shipment_id)
 
 
 @contextlib.contextmanager
 def _session() -> Iterator[_Session]:
-    import psycopg
-
-    from logistream.config import get_settings, resolve_endpoints
-    from logistream.registry import load_registry
-    from logistream.schema.migrate import migrate
     from logistream.shipments.publish import ShipmentPublisher
     from logistream.shipments.store import ShipmentStore
 
-    settings = get_settings()
-    endpoints = resolve_endpoints(settings)
-    registry = load_registry(settings.registry_dir)
-    migrate(settings, endpoints.database_url)  # the shipments tables come with migration 0050
-    try:
-        conn = psycopg.connect(endpoints.database_url, autocommit=True, connect_timeout=10)
-    except psycopg.OperationalError as error:
-        raise ConfigError(
-            f"LOGISTREAM_DATABASE_URL: cannot connect to PostgreSQL ({str(error).strip()}); "
-            "check it, or run `logistream stack up`"
-        ) from error
-    publisher = ShipmentPublisher(settings, registry, endpoints)
-    with conn:
-        try:
-            publisher.publish_pending(conn)
-        except LogiStreamError as error:
-            _warn(f"earlier shipment changes are not on Kafka yet: {error}")
-        try:
-            yield _Session(conn, ShipmentStore(conn, registry), publisher, settings.timezone)
-        finally:
-            with contextlib.suppress(LogiStreamError):
-                publisher.close()
+    def publisher(
+        settings: Settings, endpoints: Endpoints, registry: Registry
+    ) -> ShipmentPublisher:
+        return ShipmentPublisher(settings, registry, endpoints)
+
+    with outbox_session("shipment", publisher) as outbox:
+        yield _Session(outbox, ShipmentStore(outbox.conn, outbox.registry))
 
 
 def _found(session: _Session, shipment_id: str) -> Any:
