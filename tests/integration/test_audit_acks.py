@@ -3,8 +3,10 @@
 An open alert is put in the live views (no speed layer is needed: the row is written at the
 request, once Kafka has the command). The API's ack leaves one ``ack`` row as the token, source
 ``api``; ``logistream alerts ack`` one as ``cli:<OS user>``, source ``cli``, with ``--by`` in
-``after``; each row's command id is the one on ``alert_commands`` and the chain verifies. An ack
-Kafka refuses leaves no row (503 kafka_unavailable); with PostgreSQL down the CLI sends nothing.
+``after``; the dashboard's as the signed-in user, source ``dashboard``; an e-mailed link's as the
+name in the link, source ``api``, ``after.via`` = ``ack_link``. Each row's command id is the one
+on ``alert_commands`` and the chain verifies. An ack Kafka refuses leaves no row (503
+kafka_unavailable); with PostgreSQL down the CLI sends nothing.
 """
 
 from __future__ import annotations
@@ -17,13 +19,20 @@ import psycopg
 import redis
 from tests.helpers import LOGISTREAM, wait_until
 from tests.integration.api_support import api_client, auth, fetch, prepare
+from tests.integration.notify_support import ACK_SECRET
 from tests.integration.speed_support import TopicReader
+from tests.integration.test_alerts_page_after_ack import _acknowledge
+from tests.integration.test_dashboard_pages import _page, dashboard
 
 from logistream.audit.verify import verify
 from logistream.config import Settings
 from logistream.events import Alert, decode_command
+from logistream.link_tokens import ack_secret, make_token
 from logistream.live_views import RedisLiveViewsWriter
+from logistream.serving.users import User
 from logistream.stack.process import free_port
+
+__all__ = ["dashboard"]
 
 ALERT_ID = "5e1f0c2a-0000-5000-8000-0000000000a1"
 
@@ -148,4 +157,45 @@ def test_a_cli_ack_leaves_one_audit_row_as_the_os_user_and_without_postgres_send
         sent[0].command_id,
     )
     assert rows[0][7] == "on it"
+    assert _intact(settings)
+
+
+def test_a_dashboard_ack_is_recorded_as_the_signed_in_user(dashboard: Settings) -> None:
+    page = _page("alerts", User("dan", "dispatcher"))
+    _acknowledge(page, "a-hot-1", note="Called the driver")  # no speed layer: sent, not applied
+    rows = _ack_rows(dashboard)
+    assert [r[:5] for r in rows] == [("dan", "dashboard", "carrier", "alert", "a-hot-1")]
+    assert (rows[0][6]["by"], rows[0][7]) == ("dan", "Called the driver")
+    assert _intact(dashboard)
+
+
+def test_an_ack_link_is_recorded_as_the_name_in_the_link(
+    settings: Settings, client: redis.Redis
+) -> None:
+    from fastapi import FastAPI
+    from fastapi.testclient import TestClient
+
+    from logistream.api.ack_links import build_router
+
+    prepare(settings)
+    _open_alert(client)
+    app = FastAPI()
+    app.include_router(build_router(settings, ACK_SECRET))
+    token = make_token(
+        ack_secret(settings, ACK_SECRET), ALERT_ID, "Amina Otieno", time.time() + 3600
+    )
+    with TestClient(app) as web:
+        assert web.get(f"/ack/{token}").status_code == 200
+        assert _ack_rows(settings) == [], "the confirmation page (a GET) records nothing"
+        done = web.post(f"/ack/{token}", data={"note": "driver told to stop"})
+    assert done.status_code == 200, done.text
+    assert "Acknowledged as Amina Otieno" in done.text
+    rows = _ack_rows(settings)
+    assert [r[:5] for r in rows] == [("Amina Otieno", "api", None, "alert", ALERT_ID)]
+    after = rows[0][6]
+    assert (after["by"], after["via"], after["note"]) == (
+        "Amina Otieno",
+        "ack_link",
+        "driver told to stop",
+    )
     assert _intact(settings)
