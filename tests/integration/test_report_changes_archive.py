@@ -89,6 +89,18 @@ def test_a_shipment_created_overridden_and_cancelled_lists_its_three_changes(
     header = next(r for r in table if r[:1] == ["changes on the record"])
     rows = [dict(zip(header, r, strict=True)) for r in table if r[:1] == ["change"]]
     assert [r["action"] for r in rows] == ["create_shipment", "override_stage", "cancel_shipment"]
+    # A lot's row recorded later (a release, subject '<shipment>/<lot>'): a new version that
+    # lists it last; another shipment's lot is not listed.
+    lot = SHIPMENT.lots[0].number
+    with psycopg.connect(settings.database_url, autocommit=True) as conn:
+        for subject in (f"{ID}X/{lot}", f"{ID}/{lot}"):
+            record(conn, ANN, action="release_lot", subject_kind="lot", subject_id=subject,
+                   before=None, after={"decision": "released"}, reason="checked")  # fmt: skip
+        later = issue_shipment(conn, REGISTRY, stored)
+    assert later["version"] == content["version"] + 1
+    assert [(c["action"], c["subject_id"]) for c in later["changes"][3:]] == [
+        ("release_lot", f"{ID}/{lot}")
+    ]
     pdf = tmp_path / "shipment.pdf"
     pdf.write_bytes(render_shipment(content, "pdf", "Africa/Nairobi"))
     text = " ".join(page.extract_text() for page in pypdf.PdfReader(pdf).pages)

@@ -3,8 +3,8 @@ reports list the changes that touched them"), read from ``audit_log`` (0060) in 
 the owner's or the reader's connection (both may SELECT ``audit_log`` and ``truck_modes``).
 
 Which rows touched a report's period ``[start, end]`` of a truck:
-- the shipment's rows (subject ``shipment`` = its id) and its lots' (``lot`` = ``<id>/<lot>``:
-  PoDs, release decisions), when the report is a shipment's;
+- the shipment's rows (subject ``shipment`` = its id) and its lots' (``lot`` = ``<id>/<lot>``
+  for each of its lots: PoDs, release decisions), when the report is a shipment's;
 - every row of each mode of the truck (subject ``mode`` = its id) whose interval (starts_at to
   ``reads.modes.INTERVAL_END_SQL``) overlaps the period, whatever its status. Chosen where the
   issue is silent: unlike the "Operating modes" section (modes in force only), a mode that was
@@ -19,6 +19,7 @@ Rows recorded after the moment of reading are not visible yet; a report issued l
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Final
@@ -31,26 +32,32 @@ if TYPE_CHECKING:
 CONFIG_KINDS: Final = ("rules_file", "cargo_profiles")
 CONFIG_ACTION: Final = "rules_file_changed"
 
+_COLUMNS: Final = (
+    "seq, at, actor, source, organisation, action, subject_kind, subject_id, before, after, "
+    "reason, row_hash"
+)
+_CONFIG: Final = "subject_kind = ANY(%(config_kinds)s) AND action = %(config_action)s"
+
 _QUERY: Final = f"""
-SELECT seq, at, actor, source, organisation, action, subject_kind, subject_id, before, after,
-       reason, row_hash
-FROM audit_log
-WHERE (subject_kind = 'shipment' AND subject_id = %(shipment)s)
-   OR (subject_kind = 'lot' AND starts_with(subject_id, %(shipment)s || '/'))
-   OR (subject_kind = 'mode' AND subject_id IN (
-        SELECT mode_id FROM truck_modes
-        WHERE truck_id = %(truck)s AND starts_at <= %(end)s AND {INTERVAL_END_SQL} >= %(start)s))
-   OR seq IN (
-        SELECT seq FROM audit_log
-        WHERE action = %(config_action)s AND subject_kind = ANY(%(config_kinds)s)
-          AND at >= %(start)s AND at <= %(end)s)
-   OR seq IN (
-        SELECT DISTINCT ON (subject_kind, subject_id) seq FROM audit_log
-        WHERE action = %(config_action)s AND subject_kind = ANY(%(config_kinds)s)
-          AND at < %(start)s
-        ORDER BY subject_kind, subject_id, seq DESC)
+SELECT {_COLUMNS} FROM audit_log
+WHERE subject_kind = 'shipment' AND subject_id = %(shipment)s
+UNION ALL
+SELECT {_COLUMNS} FROM audit_log WHERE subject_kind = 'lot' AND subject_id = ANY(%(lots)s)
+UNION ALL
+SELECT {_COLUMNS} FROM audit_log WHERE subject_kind = 'mode' AND subject_id IN (
+    SELECT mode_id FROM truck_modes
+    WHERE truck_id = %(truck)s AND starts_at <= %(end)s AND {INTERVAL_END_SQL} >= %(start)s)
+UNION ALL
+SELECT {_COLUMNS} FROM audit_log WHERE {_CONFIG} AND at >= %(start)s AND at <= %(end)s
+UNION ALL
+(SELECT DISTINCT ON (subject_kind, subject_id) {_COLUMNS} FROM audit_log
+ WHERE {_CONFIG} AND at < %(start)s
+ ORDER BY subject_kind, subject_id, seq DESC)
 ORDER BY seq
 """
+"""One indexed select per kind of row (``audit_log_subject``: kind and id), not an OR over the
+whole log, which may hold millions of rows. The branches never share a row (their subject
+kinds differ, and the two rules-file branches split on ``at``), so UNION ALL lists each once."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,11 +84,13 @@ def changes_touching(
     start: datetime | None,
     end: datetime | None,
     shipment_id: str | None = None,
+    lots: Sequence[str] = (),
 ) -> list[Change]:
     """The rows that touched the truck's period ``[start, end]`` (and the shipment's, given
     one), in seq order: the chain's, which is also the order they were recorded in. No period
     (``start``/``end`` None: a shipment not loaded yet): the shipment's and its lots' rows only
-    (SQL NULL compares to nothing)."""
+    (SQL NULL compares to nothing). ``lots``: the shipment's lot numbers (a lot's rows have
+    subject id ``<shipment>/<lot>``)."""
     from psycopg.rows import tuple_row
 
     with conn.cursor(row_factory=tuple_row) as cur:
@@ -90,6 +99,7 @@ def changes_touching(
             {
                 # No shipment: a NULL id matches no shipment or lot row.
                 "shipment": shipment_id,
+                "lots": [f"{shipment_id}/{lot}" for lot in lots] if shipment_id else [],
                 "truck": truck_id,
                 "start": start,
                 "end": end,

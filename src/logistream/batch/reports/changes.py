@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Final
 
@@ -63,6 +63,7 @@ def changes_section(
     start: datetime | None,
     end: datetime | None,
     shipment_id: str | None = None,
+    lots: Sequence[str] = (),
 ) -> Section:
     """The rows that touched the period (and the shipment), oldest first (datetimes, made
     JSON-ready by the caller); no period: the shipment's rows only."""
@@ -82,7 +83,7 @@ def changes_section(
             "after": c.after,
             "row_hash": c.row_hash,
         }
-        for c in changes_touching(conn, truck_id, start, end, shipment_id)
+        for c in changes_touching(conn, truck_id, start, end, shipment_id, lots)
     ]
 
 

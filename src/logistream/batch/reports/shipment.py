@@ -365,6 +365,7 @@ def build_content(
         selection.start if selection is not None else None,
         selection.end if selection is not None else None,
         shipment.shipment_id,
+        [lot.number for lot in shipment.lots],
     )
     methods = methods_json(method_params(profile, params))
     methods.update({f.key: f.as_json() for f in lot_figure_names()})
