@@ -29,6 +29,7 @@ class Publisher(Protocol):
 
 
 P = TypeVar("P", bound=Publisher)
+S = TypeVar("S")
 
 
 def warn(message: str) -> None:
@@ -36,8 +37,11 @@ def warn(message: str) -> None:
 
 
 @dataclass
-class OutboxSession(Generic[P]):
+class OutboxSession(Generic[P, S]):
+    """The owner's connection, the store of ``what`` on it, its publisher and the display zone."""
+
     conn: psycopg.Connection[Any]
+    store: S
     publisher: P
     registry: Registry
     timezone: str
@@ -52,8 +56,10 @@ class OutboxSession(Generic[P]):
 
 @contextlib.contextmanager
 def outbox_session(
-    what: str, make_publisher: Callable[[Settings, Endpoints, Registry], P]
-) -> Iterator[OutboxSession[P]]:
+    what: str,
+    make_publisher: Callable[[Settings, Endpoints, Registry], P],
+    make_store: Callable[[psycopg.Connection[Any], Registry], S],
+) -> Iterator[OutboxSession[P, S]]:
     """An owner's session for the changes of ``what`` ("shipment", "mode")."""
     import psycopg
 
@@ -79,7 +85,9 @@ def outbox_session(
         except LogiStreamError as error:
             warn(f"earlier {what} changes are not on Kafka yet: {error}")
         try:
-            yield OutboxSession(conn, publisher, registry, settings.timezone)
+            yield OutboxSession(
+                conn, make_store(conn, registry), publisher, registry, settings.timezone
+            )
         finally:
             with contextlib.suppress(LogiStreamError):
                 publisher.close()

@@ -16,21 +16,19 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Iterator
-from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated, TypeAlias
 
 import typer
 
-from logistream.outbox_cli import OutboxSession, outbox_session
+from logistream.outbox_cli import outbox_session
 
 if TYPE_CHECKING:
-    import psycopg
-
     from logistream.config import Endpoints, Settings
     from logistream.modes.publish import ModePublisher
     from logistream.modes.rules import ModeActor
     from logistream.modes.store import ModeStore, StoredMode
+    from logistream.outbox_cli import OutboxSession
     from logistream.registry import Registry
 
 AsUser = Annotated[
@@ -39,42 +37,30 @@ AsUser = Annotated[
 ]
 
 
-@dataclass
-class _Session:
-    outbox: OutboxSession[ModePublisher]
-    store: ModeStore
+_Session: TypeAlias = "OutboxSession[ModePublisher, ModeStore]"
 
-    @property
-    def conn(self) -> psycopg.Connection[Any]:
-        return self.outbox.conn
 
-    @property
-    def timezone(self) -> str:
-        return self.outbox.timezone
+def _actor(session: _Session, as_user: str | None) -> ModeActor:
+    """The dashboard user acting: ``--as``, else the OS user if it is one."""
+    import getpass
 
-    def published(self, mode_id: str) -> None:
-        self.outbox.published(mode_id)
+    if as_user is not None:
+        return session.store.user(as_user, "cli")
+    try:
+        name = getpass.getuser()
+    except (KeyError, OSError):  # no user name in a bare container
+        name = ""
+    from logistream.errors import Refused
+    from logistream.modes.rules import invalid
 
-    def actor(self, as_user: str | None) -> ModeActor:
-        import getpass
-
-        if as_user is not None:
-            return self.store.user(as_user, "cli")
-        try:
-            name = getpass.getuser()
-        except (KeyError, OSError):  # no user name in a bare container
-            name = ""
-        from logistream.errors import Refused
-        from logistream.modes.rules import invalid
-
-        try:
-            return self.store.user(name, "cli")
-        except Refused:
-            raise invalid(
-                "as",
-                f"missing, and your OS user {name!r} is no dashboard user; give the dashboard "
-                "user who acts with --as USER",
-            ) from None
+    try:
+        return session.store.user(name, "cli")
+    except Refused:
+        raise invalid(
+            "as",
+            f"missing, and your OS user {name!r} is no dashboard user; give the dashboard "
+            "user who acts with --as USER",
+        ) from None
 
 
 @contextlib.contextmanager
@@ -85,8 +71,8 @@ def _session() -> Iterator[_Session]:
     def publisher(settings: Settings, endpoints: Endpoints, _registry: Registry) -> ModePublisher:
         return ModePublisher(settings, endpoints)
 
-    with outbox_session("mode", publisher) as outbox:
-        yield _Session(outbox, ModeStore(outbox.conn, outbox.registry))
+    with outbox_session("mode", publisher, ModeStore) as session:
+        yield session
 
 
 def parse_until(text: str, timezone: str) -> datetime:
@@ -137,7 +123,7 @@ def set_mode(
     On a truck with an active shipment it waits for a carrier admin's approval."""
     with _session() as session:
         ends_at = parse_until(until, session.timezone)
-        mode = session.store.set(truck, kind, reason, ends_at, session.actor(as_user))
+        mode = session.store.set(truck, kind, reason, ends_at, _actor(session, as_user))
         if mode.status == "active":
             session.published(mode.mode_id)
     print(describe(mode, session.timezone))
@@ -155,7 +141,7 @@ def end_mode(
 ) -> None:
     """End a truck's mode now (or withdraw one waiting for approval)."""
     with _session() as session:
-        mode = session.store.end(truck, session.actor(as_user), reason)
+        mode = session.store.end(truck, _actor(session, as_user), reason)
         session.published(mode.mode_id)
     print(describe(mode, session.timezone))
 
@@ -166,7 +152,7 @@ def approve(
 ) -> None:
     """Approve a mode waiting for a second person (a carrier admin other than who set it)."""
     with _session() as session:
-        mode = session.store.approve(mode_id, session.actor(as_user))
+        mode = session.store.approve(mode_id, _actor(session, as_user))
         session.published(mode.mode_id)
     print(describe(mode, session.timezone))
 
@@ -178,7 +164,7 @@ def refuse(
 ) -> None:
     """Refuse a mode waiting for approval (a carrier admin other than who set it)."""
     with _session() as session:
-        mode = session.store.refuse(mode_id, session.actor(as_user), reason)
+        mode = session.store.refuse(mode_id, _actor(session, as_user), reason)
     print(describe(mode, session.timezone))
 
 

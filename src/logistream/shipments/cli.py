@@ -14,10 +14,9 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Iterator
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any, TypeAlias
 
 import typer
 
@@ -26,8 +25,6 @@ from logistream.outbox_cli import OutboxSession, outbox_session
 from logistream.shipments import release_cli
 
 if TYPE_CHECKING:
-    import psycopg
-
     from logistream.audit.trail import Actor
     from logistream.config import Endpoints, Settings
     from logistream.registry import Registry
@@ -48,21 +45,7 @@ def _actor(name: str | None = None, organisation: str | None = None) -> Actor:
     return Actor(name or _operator(), "cli", organisation)
 
 
-@dataclass
-class _Session:
-    outbox: OutboxSession[ShipmentPublisher]
-    store: ShipmentStore
-
-    @property
-    def conn(self) -> psycopg.Connection[Any]:
-        return self.outbox.conn
-
-    @property
-    def timezone(self) -> str:
-        return self.outbox.timezone
-
-    def published(self, shipment_id: str) -> None:
-        self.outbox.published(shipment_id)
+_Session: TypeAlias = "OutboxSession[ShipmentPublisher, ShipmentStore]"
 
 
 @contextlib.contextmanager
@@ -75,8 +58,8 @@ def _session() -> Iterator[_Session]:
     ) -> ShipmentPublisher:
         return ShipmentPublisher(settings, registry, endpoints)
 
-    with outbox_session("shipment", publisher) as outbox:
-        yield _Session(outbox, ShipmentStore(outbox.conn, outbox.registry))
+    with outbox_session("shipment", publisher, ShipmentStore) as session:
+        yield session
 
 
 def _found(session: _Session, shipment_id: str) -> Any:
