@@ -15,6 +15,8 @@ Which rows touched a report's period ``[start, end]`` of a truck:
   recorded before ``start``, and every one recorded inside the period.
 
 Rows recorded after the moment of reading are not visible yet; a report issued later lists them.
+Not listed (left for a later change): acknowledgement rows (subject ``alert``), which the
+reports' alerts sections already show from ``alert_changes``; users' and tokens' rows.
 """
 
 from __future__ import annotations
