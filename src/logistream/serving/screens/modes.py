@@ -12,10 +12,9 @@ API). Who sees which form: ``serving/modes_data.py``; a viewer sees the lists on
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any, Final
+from typing import TYPE_CHECKING, Final
 
 import streamlit as st
 
@@ -24,27 +23,14 @@ from logistream.modes.wire import MODE_KINDS
 from logistream.reads.tenancy import CARRIER
 from logistream.serving import modes_data as md
 from logistream.serving import ui
+from logistream.serving.owner_changes import owner, publish_committed
 from logistream.serving.users import User
 
 if TYPE_CHECKING:
-    import psycopg
-
     from logistream.modes.rules import ModeActor
     from logistream.modes.store import ModeStore, StoredMode
 
 DONE_KEY: Final = "modes_done"
-
-
-@contextmanager
-def _owner() -> Iterator[psycopg.Connection[Any]]:
-    # Changes need the owner's role (the reader's cannot write), and so does ModeStore.user.
-    import psycopg
-
-    from logistream.config import resolve_endpoints
-
-    url = resolve_endpoints(ui.settings()).database_url
-    with psycopg.connect(url, autocommit=True, connect_timeout=5) as conn:
-        yield conn
 
 
 def _user() -> User:
@@ -60,20 +46,13 @@ def _change(what: Callable[[ModeStore, ModeActor], StoredMode], user: User, done
     from logistream.modes.store import ModeStore
 
     try:
-        with _owner() as conn:
+        with owner() as conn:
             store = ModeStore(conn, ui.registry())
             mode = what(store, store.user(user.name, "dashboard"))
             publisher = ModePublisher(ui.settings(), timeout_s=10.0)
-            try:
-                publisher.publish(conn, mode.mode_id)  # nothing is sent for a pending mode
-            except LogiStreamError as error:
-                st.warning(
-                    f"{done}, but not on Kafka yet ({error}); the next start of the CLI or the "
-                    "API sends it."
-                )
+            # Nothing is sent for a pending mode.
+            if not publish_committed(publisher, conn, mode.mode_id, done):
                 return True
-            finally:
-                publisher.close()
     except LogiStreamError as error:
         st.error(str(error))
         return False
@@ -172,7 +151,7 @@ def render() -> None:
     user = _user()
     now = datetime.now(UTC)
     try:
-        with _owner() as conn:
+        with owner() as conn:
             store = ModeStore(conn, ui.registry())
             current = store.list(now=now)
             recent = md.over(store.list(include_over=True, now=now, limit=2 * md.RECENT), now)

@@ -34,6 +34,7 @@ from logistream.reads.shipment_reports import latest_shipment_report
 from logistream.reads.tenancy import CARRIER, scoped
 from logistream.serving import map_data, map_view, ui
 from logistream.serving import shipments_data as sd
+from logistream.serving.owner_changes import owner, publish_committed
 from logistream.serving.truck_data import clock
 from logistream.serving.users import User
 from logistream.shipments.model import STAGES
@@ -49,18 +50,6 @@ TRAIL_H = 12.0
 REFRESH_S = 5.0
 
 
-@contextmanager
-def _owner() -> Iterator[psycopg.Connection[Any]]:
-    # Changes need the owner's role: the dashboard's reader role cannot write.
-    import psycopg
-
-    from logistream.config import resolve_endpoints
-
-    url = resolve_endpoints(ui.settings()).database_url
-    with psycopg.connect(url, autocommit=True, connect_timeout=5) as conn:
-        yield conn
-
-
 def _change(what: Callable[[ShipmentStore], ShipmentRecord], done: str) -> bool:
     """Make one change with the owner's connection, publish it, say so; a refusal is shown as
     its one line. True when the change was stored."""
@@ -69,19 +58,11 @@ def _change(what: Callable[[ShipmentStore], ShipmentRecord], done: str) -> bool:
 
     registry = ui.registry()
     try:
-        with _owner() as conn:
+        with owner() as conn:
             record = what(ShipmentStore(conn, registry))
             publisher = ShipmentPublisher(ui.settings(), registry, timeout_s=10.0)
-            try:
-                publisher.publish(conn, record.shipment.shipment_id)
-            except LogiStreamError as error:
-                st.warning(
-                    f"{done}, but not on Kafka yet ({error}); the next start of the CLI or the "
-                    "API sends it."
-                )
+            if not publish_committed(publisher, conn, record.shipment.shipment_id, done):
                 return True
-            finally:
-                publisher.close()
     except LogiStreamError as error:
         st.error(str(error))
         return False
@@ -319,7 +300,7 @@ def _release_form(user: User, record: ShipmentRecord) -> None:
         from logistream.shipments.releases import record_release
 
         try:
-            with _owner() as conn:
+            with owner() as conn:
                 record_release(
                     conn, shipment_id, lot, str(decision), user.name, reason, actor=_actor(user)
                 )
@@ -363,7 +344,7 @@ def _report(shipment_id: str) -> None:
         from logistream.batch.reports.current import current_shipment_report
 
         try:
-            st.session_state[key] = current_shipment_report(_owner, ui.registry(), shipment_id)
+            st.session_state[key] = current_shipment_report(owner, ui.registry(), shipment_id)
         except LogiStreamError as error:
             st.error(str(error))
     content = st.session_state.get(key)
