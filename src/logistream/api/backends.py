@@ -88,7 +88,8 @@ class Backends:
 
     @contextmanager
     def owner(self) -> Iterator[psycopg.Connection[Any]]:
-        """An owner connection, only for issuing trip reports (the one write the API makes)."""
+        """An owner connection, for the API's writes: issuing reports, shipment and mode changes
+        and their audit rows, and the audit row of an acknowledgement."""
         import psycopg
 
         try:
