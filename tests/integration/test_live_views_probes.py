@@ -131,9 +131,10 @@ def test_a_single_probe_truck_reads_back_as_before(client: redis.Redis) -> None:
     assert view.probes == ()
     assert view.reading.probe_id is None
     assert view.reading.temp == 5.0 + 0.001 * (STEPS - 1)
-    # Its hash and history keys are those of the single-probe layout, nothing more.
+    # Its hash and history keys are those of the single-probe layout, nothing more ("mode" is
+    # always written, empty without an operating mode, so that an ended mode leaves the view).
     fields = {f.decode() for f in client.hkeys(f"ls:truck:{ONE}")}
-    assert fields == {"reading", "status", "alerts", "event_time", "updated_at"}
+    assert fields == {"reading", "status", "alerts", "event_time", "updated_at", "mode"}
     assert "probes" in {f.decode() for f in client.hkeys(f"ls:truck:{TWO}")}
     keys = {key.decode() for key in client.scan_iter(match="ls:*temp:*")}
     assert keys == {f"ls:temp:{ONE}", f"ls:ptemp:{TWO}@front", f"ls:ptemp:{TWO}@rear"}
