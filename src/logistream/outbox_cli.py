@@ -9,9 +9,10 @@ import contextlib
 import sys
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from logistream.errors import ConfigError, LogiStreamError
+from logistream.kafka.compacted import OutboxPublisher
 
 if TYPE_CHECKING:
     import psycopg
@@ -20,15 +21,7 @@ if TYPE_CHECKING:
     from logistream.registry import Registry
 
 
-class Publisher(Protocol):
-    def publish(self, conn: psycopg.Connection[Any], key: str, /) -> object: ...
-
-    def publish_pending(self, conn: psycopg.Connection[Any]) -> int: ...
-
-    def close(self) -> None: ...
-
-
-P = TypeVar("P", bound=Publisher)
+P = TypeVar("P", bound=OutboxPublisher)
 S = TypeVar("S")
 
 

@@ -17,9 +17,10 @@ import logging
 import threading
 from collections.abc import Callable
 from contextlib import AbstractContextManager
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any
 
 from logistream.errors import LogiStreamError
+from logistream.kafka.compacted import OutboxPublisher
 
 if TYPE_CHECKING:
     import psycopg
@@ -29,21 +30,11 @@ log = logging.getLogger("logistream.api.outbox")
 Connect = Callable[[], AbstractContextManager["psycopg.Connection[Any]"]]
 
 
-class Publisher(Protocol):
-    """What ``ShipmentPublisher`` and ``ModePublisher`` both offer."""
-
-    def publish(self, conn: psycopg.Connection[Any], key: str, /) -> object: ...
-
-    def publish_pending(self, conn: psycopg.Connection[Any]) -> int: ...
-
-    def close(self) -> None: ...
-
-
 class ApiOutbox:
     """``what`` names the records ("shipment", "mode"), ``command`` the CLI that also sends what
     is pending ("logistream shipments")."""
 
-    def __init__(self, publisher: Publisher, what: str, command: str) -> None:
+    def __init__(self, publisher: OutboxPublisher, what: str, command: str) -> None:
         self._publisher = publisher
         self._what = what
         self._command = command

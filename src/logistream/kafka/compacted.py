@@ -10,12 +10,15 @@ what sends it again. The producer is the project's durable one (idempotent, acks
 
 from __future__ import annotations
 
-from typing import Final
+from typing import TYPE_CHECKING, Any, Final, Protocol
 
 from logistream.config import Endpoints, Settings
 from logistream.errors import StackError, StoreUnavailable
 from logistream.kafka.config import ensure_topics
 from logistream.kafka.producer import Deliveries, Producer, durable_producer
+
+if TYPE_CHECKING:
+    import psycopg
 
 COMPACTED_CONFIG: Final = {
     # The topic is the current state of each key: the latest record per key is kept.
@@ -32,6 +35,17 @@ def ensure_compacted(
     ensure_topics(
         settings, [topic], endpoints=endpoints, config=COMPACTED_CONFIG, timeout_s=timeout_s
     )
+
+
+class OutboxPublisher(Protocol):
+    """What an outbox's publisher offers (``ShipmentPublisher``, ``ModePublisher``): send one
+    committed row by its key, send every row still pending, close."""
+
+    def publish(self, conn: psycopg.Connection[Any], key: str, /) -> object: ...
+
+    def publish_pending(self, conn: psycopg.Connection[Any]) -> int: ...
+
+    def close(self) -> None: ...
 
 
 class CompactedSender:

@@ -7,21 +7,16 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any
 
 import streamlit as st
 
 from logistream.errors import LogiStreamError
+from logistream.kafka.compacted import OutboxPublisher
 from logistream.serving import ui
 
 if TYPE_CHECKING:
     import psycopg
-
-
-class Publisher(Protocol):
-    def publish(self, conn: psycopg.Connection[Any], key: str, /) -> object: ...
-
-    def close(self) -> None: ...
 
 
 @contextmanager
@@ -37,7 +32,7 @@ def owner() -> Iterator[psycopg.Connection[Any]]:
 
 
 def publish_committed(
-    publisher: Publisher, conn: psycopg.Connection[Any], key: str, done: str
+    publisher: OutboxPublisher, conn: psycopg.Connection[Any], key: str, done: str
 ) -> bool:
     """Send the change just committed; False (and a warning naming ``done``) when Kafka did not
     take it, so the page says nothing more about it."""
