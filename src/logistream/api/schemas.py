@@ -83,6 +83,18 @@ class ProbeTemp(BaseModel):
     timestamp: float = Field(description="Event time of that reading, Unix epoch seconds.")
 
 
+class TruckMode(BaseModel):
+    """The operating mode active at the truck's newest reading (the live view's ``mode``): its
+    temperature alarms are held (recorded as suppressed) until ``ends_at``."""
+
+    mode_id: str
+    kind: Literal["precooling", "maintenance", "washout"]
+    reason: str
+    starts_at: float = Field(description="Epoch seconds (UTC).")
+    ends_at: float = Field(description="When it ends: its end time, or its early end.")
+    set_by: str
+
+
 class Truck(BaseModel):
     truck_id: str
     status: str = Field(description="ok, offline, or the worst severity among open alerts.")
@@ -93,6 +105,11 @@ class Truck(BaseModel):
         default_factory=list,
         description="On a truck with several probes, each probe's newest temperature, by probe "
         "id; empty for a truck with a single probe (its temperature is reading.temp).",
+    )
+    mode: TruckMode | None = Field(
+        default=None,
+        description="The operating mode (precooling, maintenance, washout) active at the newest "
+        "reading; null without one.",
     )
 
 
