@@ -27,8 +27,12 @@ from logistream.api.limits import RateLimiter
 from logistream.api.tokens import AuthProblem, Principal, Scope, bearer_token, scope_problem
 from logistream.reads.tenancy import is_carrier
 
-TENANT_ROUTES: Final = ("/v1/shipments", "/v1/stream")
+TENANT_ROUTES: Final = ("/v1/shipments", "/v1/stream", "/v1/trucks", "/v1/alerts/open")
 """Path prefixes a shipper's or receiver's token may use."""
+TENANT_ROUTES_ARCHIVE: Final = ("/v1/alerts", "/v1/trips")
+"""Alert history and detail, trips and their reports: read under row-level security (0055)."""
+CARRIER_ONLY_SUFFIXES: Final = ("/ack",)
+"""Under a tenant's prefixes, still the carrier's: tenants read alerts, never acknowledge."""
 
 # Declares the scheme in the OpenAPI document; the header is parsed below, for clear answers.
 bearer_scheme = HTTPBearer(
@@ -72,7 +76,11 @@ def _refuse(problem: AuthProblem, request: Request, limiters: Limiters) -> ApiEr
 
 def tenant_may_use(path: str) -> bool:
     """Whether a shipper's or receiver's token may call ``path``."""
-    return any(path == p or path.startswith(p + "/") for p in TENANT_ROUTES)
+    if path.endswith(CARRIER_ONLY_SUFFIXES):
+        return False
+    return any(
+        path == p or path.startswith(p + "/") for p in (*TENANT_ROUTES, *TENANT_ROUTES_ARCHIVE)
+    )
 
 
 def require(scope: Scope) -> Callable[..., Principal]:

@@ -6,18 +6,23 @@ ETA per stop and predicted arrival temperature, looked for the same way), as Ser
 An alert event's id is the change's sequence number (``AlertChange.seq``), which LogiStream gives
 when the speed layer writes the change: a whole number, increasing, never a store's own id.
 A client resumes with it (``Last-Event-ID``, or ``since``) on any API server, after a restart too.
+
+A shipper's or receiver's stream (``windows``) carries the alert changes and truck updates of
+the trucks it may see now only (``api.tenant_live``), alerts opened within the window; the
+answer is asked for before each batch of events and is cached by its giver.
 """
 
 from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from typing import Final
 
 import msgspec
 
 from logistream.live_views import LiveFeed, ShipmentLive, TruckView
+from logistream.reads.tenant_trucks import in_care
 
 SINCE_PATTERN: Final = r"^(\$|\d{1,19})$"
 """``$`` (only changes from now on) or a sequence number (the changes after it; 0: all kept)."""
@@ -60,13 +65,17 @@ async def events(
     shipments: bool = True,
     read_shipment: Callable[[str], ShipmentLive | None] | None = None,
     alerts: bool = True,
+    windows: Callable[[], Awaitable[Mapping[str, float]]] | None = None,
     clock: Callable[[], float] = time.monotonic,
 ) -> AsyncIterator[bytes]:
     """SSE bytes forever: ``alert`` events (id = the change's sequence number, for resuming),
     ``truck`` events (the truck's view, as GET /v1/trucks/{id}, read by ``read_truck``) and
     ``shipment`` events (a tracked shipment's live state, as ``live`` in GET
     /v1/shipments/{id}, read by ``read_shipment``; with ``truck``, only that truck's).
-    ``alerts`` False: no alert events (a shipper's token, whose stream is its shipments').
+    ``alerts`` False: no alert events.
+    ``windows``: the trucks the token may see now and their windows' starts (Unix seconds; a
+    shipper's or receiver's token): alert events of those trucks opened within the window and
+    truck events of those trucks only (``read_truck`` trims the view's alerts); None: all.
     ``after``: the sequence number to start after; None: the latest now, so nothing written
     between the reads is lost."""
     from logistream.api.routes.common import truck_dict
@@ -84,9 +93,14 @@ async def events(
     last_sent = clock()
     while True:
         wait_s = max(0.0, next_scan - clock()) if scanning else keepalive_s
-        for change in await feed.changes_after(last_seq, wait_s=min(keepalive_s, wait_s)):
+        changes = await feed.changes_after(last_seq, wait_s=min(keepalive_s, wait_s))
+        care = await windows() if windows is not None else None  # cached: no I/O mostly
+        for change in changes:
             last_seq = change.seq
             if not alerts or (truck is not None and change.alert.truck_id != truck):
+                continue
+            alert = change.alert
+            if care is not None and not in_care(care, alert.truck_id, alert.opened_at):
                 continue
             yield sse(change.raw, "alert", str(change.seq))
             last_sent = clock()
@@ -97,6 +111,8 @@ async def events(
             current = await feed.truck_times()
             if truck is not None:
                 current = [(t, s) for t, s in current if t == truck]
+            if care is not None:
+                current = [(t, s) for t, s in current if t in care]
             for truck_id in changed_trucks(seen, current):
                 view = await asyncio.to_thread(read_truck, truck_id) if read_truck else None
                 if view is not None:

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Annotated, Final
 from fastapi import APIRouter, Body, Depends, Path, Query, Request
 from fastapi.responses import Response
 
+from logistream.api import tenant_live
 from logistream.api.auth import require
 from logistream.api.errors import ApiError, responses
 from logistream.api.filters import AlertFilter, history_where, matches
@@ -67,11 +68,13 @@ Filter = Annotated[AlertFilter, Depends(_filter)]
 
 
 @router.get("/open", response_model=Alerts, responses=responses(401, 403, 422, 429, 503))
-def open_alerts(request: Request, f: Filter, _who: Reader) -> Response:
+def open_alerts(request: Request, f: Filter, who: Reader) -> Response:
     """Open and acknowledged alerts now, most severe first (scope: read; live, from Redis).
-    ``since``/``until`` apply to ``opened_at``."""
+    ``since``/``until`` apply to ``opened_at``. A shipper's or receiver's token: the alerts of
+    the trucks carrying its active shipments, opened since the shipment was created."""
     live = RedisLiveViews(backends(request).redis)
-    alerts = [alert_dict(a) for a in live.open_alerts() if matches(a, f)]
+    found = tenant_live.open_alerts_for(backends(request), who, live.open_alerts())
+    alerts = [alert_dict(a) for a in found if matches(a, f)]
     return json_response({"alerts": alerts, "count": len(alerts)})
 
 

@@ -13,8 +13,9 @@ from logistream.api.backends import Backends
 from logistream.api.errors import responses
 from logistream.api.routes.common import ID_PATTERN, backends
 from logistream.api.streaming import EVENT_ID_PATTERN, SINCE_PATTERN, events, start_after
+from logistream.api.tenant_live import CareCache, care_of, truck_in_care
 from logistream.api.tokens import Principal
-from logistream.live_views import RedisLiveFeed, RedisLiveViews, ShipmentLive
+from logistream.live_views import RedisLiveFeed, RedisLiveViews, ShipmentLive, TruckView
 from logistream.reads.tenancy import is_carrier, tenant_of, visible_shipments
 
 router = APIRouter(prefix="/v1", tags=["live"])
@@ -90,27 +91,35 @@ async def stream(
     """Alert changes as the speed layer makes them (within milliseconds, no polling), truck
     updates (at most once a second per truck) and shipment updates (stage, ETA per stop,
     predicted arrival temperature; at most once a second each), as Server-Sent Events (scope:
-    read). A shipper's or receiver's token gets its own shipments' updates only. Reconnect
+    read). A shipper's or receiver's token gets its own shipments' updates, and the alert
+    changes and updates of the trucks carrying its active shipments (alerts opened since the
+    shipment was created), checked again every 5 s. Reconnect
     with ``Last-Event-ID`` (any API server, after a restart too) to get the alert changes missed
     meanwhile, as long as they are among the kept ones."""
     api = backends(request)
-    read_shipment: Callable[[str], ShipmentLive | None] = RedisLiveViews(api.redis).shipment
-    # A shipper's or receiver's token: its shipments' events only (no alert or truck events
-    # until those are scoped by organisation too).
-    carrier = is_carrier(who.organisation)
-    if not carrier:
+    live = RedisLiveViews(api.redis)
+    read_shipment: Callable[[str], ShipmentLive | None] = live.shipment
+    read_truck: Callable[[str], TruckView | None] = live.truck
+    care: CareCache | None = None
+    # A shipper's or receiver's token: its shipments' events, and its trucks' while in care.
+    if not is_carrier(who.organisation):
         read_shipment = tenant_shipments(api, tenant_of(who.organisation), read_shipment)
+        cache = care = CareCache(lambda: care_of(api, who.organisation))
+
+        def read_truck(truck_id: str) -> TruckView | None:
+            return truck_in_care(live, truck_id, cache.get())
+
     body = events(
         RedisLiveFeed(api.redis_async),
         after=start_after(since, last_event_id),
         truck=truck,
-        trucks=trucks and carrier,
+        trucks=trucks,
         scan_s=api.options.stream_truck_scan_s,
         keepalive_s=api.options.stream_keepalive_s,
-        read_truck=RedisLiveViews(api.redis).truck,
+        read_truck=read_truck,
         shipments=shipments,
         read_shipment=read_shipment,
-        alerts=carrier,
+        windows=care.windows if care is not None else None,
     )
     return StreamingResponse(
         body,
