@@ -1,11 +1,19 @@
 """Tenancy of reads: the one place a read-only connection gets the organisation it reads for.
 
-PostgreSQL enforces it (migration 0054: row-level security on the shipments tables for the
-reader role, keyed on the transaction's ``logistream.organisation``): :func:`scoped` opens a
-transaction on a reader connection and sets that organisation for it alone
+PostgreSQL enforces it, keyed on the transaction's ``logistream.organisation``: :func:`scoped`
+opens a transaction on a reader connection and sets that organisation for it alone
 (``set_config(..., true)``, i.e. ``SET LOCAL``), so a pooled connection never keeps a tenant
 after the block, and a connection read without it sees no shipment (fail closed). The API and
-the dashboard read every shipment through it; neither filters rows itself.
+the dashboard read through it; neither filters rows itself.
+
+- the carrier reads as the reader role, as before: the shipments tables under migration 0054's
+  policies (every shipment for ``carrier``), the rest of the archive unfiltered;
+- any other organisation (a shipper or receiver) ALSO reads as ``logistream_tenant``
+  (``SET LOCAL ROLE``, migration 0055), which may read only the shipments tables, the readings
+  and alert changes of a truck while it carried one of the organisation's shipments, and the
+  trips (batch views, issued trip reports) lying wholly within such a window. Anything else
+  (users, tokens, the audit log, notifications, ...) is "permission denied" for it. The role
+  ends with the transaction, as the setting does.
 
 Choices where the issue is silent:
 - the carrier is the organisation ``carrier`` (migration 0023 makes it, one row). An account or
@@ -28,7 +36,9 @@ if TYPE_CHECKING:
 CARRIER: Final = "carrier"
 """The carrier's organisation id (migration 0023): it sees every shipment."""
 SETTING: Final = "logistream.organisation"
-"""The transaction setting the row-level security policies read (migration 0054)."""
+"""The transaction setting the row-level security policies read (migrations 0054, 0055)."""
+TENANT_ROLE: Final = "logistream_tenant"
+"""The role a shipper's or receiver's reads run as (migration 0055); the reader is its member."""
 
 
 def tenant_of(organisation: str | None) -> str:
@@ -44,12 +54,15 @@ def is_carrier(organisation: str | None) -> bool:
 
 @contextmanager
 def scoped(conn: psycopg.Connection[Any], organisation: str) -> Iterator[psycopg.Connection[Any]]:
-    """``conn`` inside a transaction that reads for ``organisation`` only; the setting ends with
-    the transaction. A blank organisation is refused: it would read as no tenant at all."""
+    """``conn`` inside a transaction that reads for ``organisation`` only (as the tenant role
+    unless it is the carrier); the setting and the role end with the transaction. A blank
+    organisation is refused: it would read as no tenant at all."""
     if not organisation:
         raise ValueError("scoped(): an organisation id is needed (the carrier's is 'carrier')")
     with conn.transaction():
         conn.execute("SELECT set_config(%s, %s, true)", [SETTING, organisation])
+        if not is_carrier(organisation):
+            conn.execute("SET LOCAL ROLE logistream_tenant")  # TENANT_ROLE
         yield conn
 
 
@@ -66,3 +79,14 @@ def visible_shipments(
             "SELECT shipment_id FROM shipments WHERE shipment_id = ANY(%s)", [wanted]
         ).fetchall()
     return {str(row[0]) for row in rows}
+
+
+def alert_visible(conn: psycopg.Connection[Any], organisation: str, alert_id: str) -> bool:
+    """Whether ``organisation`` may see the alert ``alert_id`` (for one read from Redis): some
+    archived change of it is visible to it (migration 0055: of its shipment's truck, within the
+    shipment's window)."""
+    with scoped(conn, organisation):
+        row = conn.execute(
+            "SELECT EXISTS (SELECT FROM alert_changes WHERE alert_id = %s)", [alert_id]
+        ).fetchone()
+    return bool(row and row[0])
