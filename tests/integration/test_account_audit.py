@@ -59,7 +59,7 @@ def test_each_account_organisation_and_token_change_is_one_audit_row(audit_db: A
             users.add_user(conn, "wanjiru", "viewer", PASSWORD, "no-such-org", actor=ADMIN)
 
     assert _rows(audit_db) == [
-        ("cli:ops", "cli", None, "add_organisation", "organisation", "kemsa", None,
+        ("cli:ops", "cli", "carrier", "add_organisation", "organisation", "kemsa", None,
          {"name": "KEMSA", "kind": "shipper"}),
         ("amina", "dashboard", "carrier", "add_user", "user", "otieno", None,
          {"role": "viewer", "organisation": "carrier"}),
@@ -67,11 +67,11 @@ def test_each_account_organisation_and_token_change_is_one_audit_row(audit_db: A
          {"role": "dispatcher"}),
         ("amina", "dashboard", "carrier", "set_password", "user", "otieno", None,
          {"password": "changed"}),
-        ("cli:ops", "cli", None, "set_organisation", "user", "otieno",
+        ("cli:ops", "cli", "carrier", "set_organisation", "user", "otieno",
          {"organisation": "carrier"}, {"organisation": "kemsa"}),
-        ("cli:ops", "cli", None, "create_token", "token", "erp", None,
+        ("cli:ops", "cli", "carrier", "create_token", "token", "erp", None,
          {"scopes": ["read"], "organisation": "kemsa"}),
-        ("cli:ops", "cli", None, "revoke_token", "token", "erp", {"live": 1}, {"live": 0}),
+        ("cli:ops", "cli", "carrier", "revoke_token", "token", "erp", {"live": 1}, {"live": 0}),
         ("amina", "dashboard", "carrier", "remove_user", "user", "otieno",
          {"role": "dispatcher", "organisation": "kemsa"}, None),
     ]  # fmt: skip

@@ -100,7 +100,7 @@ def test_an_api_ack_leaves_one_audit_row_as_the_token_and_a_refused_send_none(
         (
             "erp-qa",
             "api",
-            None,
+            "carrier",
             "alert",
             ALERT_ID,
             {"state": "open"},
@@ -149,7 +149,7 @@ def test_a_cli_ack_leaves_one_audit_row_as_the_os_user_and_without_postgres_send
         commands.close()
     assert [(c.alert_id, c.by) for c in sent] == [(ALERT_ID, "Otieno")]
     rows = _ack_rows(settings)
-    assert [r[:5] for r in rows] == [("cli:dispatcher7", "cli", None, "alert", ALERT_ID)]
+    assert [r[:5] for r in rows] == [("cli:dispatcher7", "cli", "carrier", "alert", ALERT_ID)]
     after = rows[0][6]
     assert (after["by"], after["note"], after["command_id"]) == (
         "Otieno",

@@ -150,7 +150,7 @@ def test_each_shipment_change_leaves_one_audit_row(audit_db: AuditDb) -> None:
         rows = _rows(audit_db)
         assert len(rows) == 7
         assert rows[6] == (
-            "cli:ops", "cli", None, "cancel_shipment", "shipment", SHIPMENT.shipment_id,
+            "cli:ops", "cli", "carrier", "cancel_shipment", "shipment", SHIPMENT.shipment_id,
             {"status": "active", "version": 4}, {"status": "cancelled", "version": 5},
             "customer withdrew",
         )  # fmt: skip
@@ -179,8 +179,8 @@ def test_the_release_command_is_recorded_as_the_cli_and_verify_passes(
     assert done.returncode == 0, done.stderr
     rows = _rows(audit_db)
     assert [r[:6] for r in rows] == [
-        ("simulator", "service", None, "create_shipment", "shipment", SHIPMENT.shipment_id),
-        (f"cli:{getpass.getuser()}", "cli", None, "quarantine_lot", "lot",
+        ("simulator", "service", "carrier", "create_shipment", "shipment", SHIPMENT.shipment_id),
+        (f"cli:{getpass.getuser()}", "cli", "carrier", "quarantine_lot", "lot",
          f"{SHIPMENT.shipment_id}/{lot}"),
     ]  # fmt: skip
     verified = cli("audit", "verify")

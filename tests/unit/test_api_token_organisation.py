@@ -29,5 +29,6 @@ def test_the_cache_carries_the_tokens_organisation() -> None:
     assert cache.resolve(receiver) == Principal(
         "moh-clerk", frozenset({"shipments"}), "moh-western"
     )
-    assert cache.resolve(operator) == Principal("dispatch", frozenset({"shipments"}))
-    assert cache.resolve(older) == Principal("erp", frozenset({"read"}), None)
+    # A token of no organisation is the carrier's systems: recorded as the carrier's.
+    assert cache.resolve(operator) == Principal("dispatch", frozenset({"shipments"}), "carrier")
+    assert cache.resolve(older) == Principal("erp", frozenset({"read"}), "carrier")

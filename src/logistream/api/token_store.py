@@ -5,7 +5,10 @@ A token's organisation (0032) is the tenant it reads for (``reads.tenancy``): a 
 receiver's id, or null, which stays "the carrier's systems" (not backfilled, unlike dashboard
 accounts in 0023: a null here has always meant the operator, and the carrier sees everything).
 It is not yet a foreign key to ``organisations``: a token naming an unregistered organisation
-reads as that id (the shipments it is party to, by shipper.id / receiver.id), nothing more."""
+reads as that id (the shipments it is party to, by shipper.id / receiver.id), nothing more.
+A token of no organisation resolves to a :class:`Principal` of the carrier (``carrier``), so
+what it does is recorded as the carrier's on the audit trail, as the carrier's dashboard staff
+and CLI users are (``audit.trail``: one convention for the carrier's staff and systems)."""
 
 from __future__ import annotations
 
@@ -30,6 +33,7 @@ from logistream.api.tokens import (
 from logistream.audit.actors import SERVICE
 from logistream.audit.trail import Actor, record
 from logistream.errors import Refused, SchemaMissing
+from logistream.reads.tenancy import tenant_of
 
 if TYPE_CHECKING:
     import psycopg
@@ -172,7 +176,7 @@ class TokenCache:
         elif found[2]:
             answer, keep = revoked_token(found[0]), self._ttl
         else:
-            organisation = found[3] if len(found) > 3 else None
+            organisation = tenant_of(found[3] if len(found) > 3 else None)
             answer, keep = Principal(found[0], frozenset(found[1]), organisation), self._ttl
         with self._lock:
             if len(self._cache) > 10_000:

@@ -1,15 +1,17 @@
 """Who a change is recorded as when no signed-in person makes it: a command-line change is
 ``cli:<OS user>`` from source ``cli`` (the name ``logistream shipments``, ``trucks
 adopt|dismiss`` and the other commands record as ``by``); a change whose caller names nobody
-(the demo's set-up, tests) is :data:`SERVICE`."""
+(the demo's set-up, tests) is :data:`SERVICE`. Both act for the carrier (organisation
+``carrier``, :data:`logistream.audit.trail.CARRIER`), as its dashboard staff and its API tokens of
+no organisation are recorded: one convention for the carrier's staff and systems."""
 
 from __future__ import annotations
 
 from typing import Final
 
-from logistream.audit.trail import Actor
+from logistream.audit.trail import CARRIER, Actor
 
-SERVICE: Final = Actor("logistream", "service")
+SERVICE: Final = Actor("logistream", "service", CARRIER)
 
 
 def cli_user() -> str:
@@ -23,4 +25,4 @@ def cli_user() -> str:
 
 
 def cli_actor() -> Actor:
-    return Actor(cli_user(), "cli")
+    return Actor(cli_user(), "cli", CARRIER)

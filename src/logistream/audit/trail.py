@@ -15,6 +15,13 @@ Choices where the issue is silent:
   Decimal, UUID and paths as text, sets as sorted lists) and round-tripped through the server's
   ``jsonb`` before hashing, so the hash covers exactly what is stored and read back.
 - Actor name, action, subject kind and id: 1 to 200 characters; reason up to 2000.
+- The carrier's staff and systems are recorded as organisation :data:`CARRIER` whichever way
+  they act: a dashboard account of the carrier, a CLI user (whoever runs the commands on the
+  carrier's machine), a service, an API token of no organisation (0032: the carrier's systems;
+  ``api.token_store`` resolves it so). A CLI or service actor given without an organisation is
+  recorded as the carrier's (:func:`as_recorded`). The one NULL left: an acknowledgement through
+  an e-mailed link, which names a person and not an organisation (a shipper's contact may get
+  one), so its organisation is not known.
 """
 
 from __future__ import annotations
@@ -41,6 +48,9 @@ SOURCES: Final[tuple[str, ...]] = get_args(AuditSource)
 AUDIT_LOCK_KEY: Final = 0x4C5341554449544C
 """Key of the transaction advisory lock that serialises appends ("LSAUDITL" in ASCII)."""
 
+CARRIER: Final = "carrier"
+"""The carrier's organisation id (migration 0023), recorded for its staff and systems."""
+
 _MAX_TEXT: Final = 200
 _MAX_REASON: Final = 2000
 
@@ -52,6 +62,14 @@ class Actor:
     name: str  # the user name, the API token's name, or the service ("speed", ...)
     source: AuditSource
     organisation: str | None = None
+
+
+def as_recorded(actor: Actor) -> Actor:
+    """``actor`` as the trail records it: a CLI or service actor of no organisation is the
+    carrier's."""
+    if actor.organisation is not None or actor.source not in ("cli", "service"):
+        return actor
+    return Actor(actor.name, actor.source, CARRIER)
 
 
 def _json_default(value: object) -> Any:
@@ -127,6 +145,7 @@ def record(
     reason: str | None = None,
 ) -> int:
     """Append one row in the caller's transaction (or its own if autocommit); returns seq."""
+    actor = as_recorded(actor)
     check_entry(actor, action, subject_kind, subject_id)
     if reason is not None and len(reason) > _MAX_REASON:
         raise Refused(
