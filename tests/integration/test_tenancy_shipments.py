@@ -179,10 +179,11 @@ def test_a_shippers_token_reads_its_shipments_and_no_one_elses(shipping: Setting
         forged = api.post("/v1/shipments", json=forged_document, headers=auth(acme))
         assert (forged.status_code, forged.json()["error"]) == (403, "not_shipper"), forged.text
 
-        # Trucks, alerts and trips are the carrier's for now: refused, in one line.
-        for path in ("/v1/trucks", f"/v1/trucks/{DOCUMENT['truck_id']}", "/v1/alerts",
-                     "/v1/trips"):  # fmt: skip
-            refused = api.get(path, headers=auth(acme))
+        # Setting a truck's mode and the pipeline are the carrier's: refused, in one line
+        # (trucks, alerts and trips are scoped: test_tenancy_live.py, test_tenancy_archive.py).
+        for method, path in (("POST", f"/v1/trucks/{DOCUMENT['truck_id']}/mode"),
+                             ("GET", "/v1/pipeline")):  # fmt: skip
+            refused = api.request(method, path, json={}, headers=auth(acme))
             assert (refused.status_code, refused.json()["error"]) == (403, "shipments_only"), path
             assert "a shipper's token reads its shipments" in refused.json()["detail"]
         assert api.get("/v1/trucks", headers=dispatch).status_code == 200

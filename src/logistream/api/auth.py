@@ -5,10 +5,11 @@ scope (else 403), and be within its rate (else 429). Refused tokens count agains
 address, so guessing tokens is slow and does not reach PostgreSQL more than the limit allows.
 
 Tenancy (issue 18): a token of a shipper or receiver organisation reads its shipments
-(``/v1/shipments``, scoped by row-level security) and the live stream (its shipments' events
-only); every other route (trucks, alerts, trips and their reports, ingest, acknowledgements) is
-refused with 403 here, in one place, until those reads are scoped too. A token of no
-organisation, or of the carrier, is the carrier's systems and keeps every route.
+(``/v1/shipments``, scoped by row-level security), the live stream, trucks and open alerts (its
+trucks only, while they carry its shipments), the alert history, one alert, trips and their
+readings and reports (row-level security, migration 0055); every other route (ingest,
+acknowledgements, operating modes, the pipeline) is refused with 403 here, in one place. A
+token of no organisation, or of the carrier, is the carrier's systems and keeps every route.
 """
 
 from __future__ import annotations
@@ -31,8 +32,10 @@ TENANT_ROUTES: Final = ("/v1/shipments", "/v1/stream", "/v1/trucks", "/v1/alerts
 """Path prefixes a shipper's or receiver's token may use."""
 TENANT_ROUTES_ARCHIVE: Final = ("/v1/alerts", "/v1/trips")
 """Alert history and detail, trips and their reports: read under row-level security (0055)."""
-CARRIER_ONLY_SUFFIXES: Final = ("/ack",)
-"""Under a tenant's prefixes, still the carrier's: tenants read alerts, never acknowledge."""
+CARRIER_ONLY_SUFFIXES: Final = ("/ack", "/mode")
+"""Under a tenant's prefixes, still the carrier's: tenants read alerts and trucks, never
+acknowledge an alert or set or end a truck's operating mode (POST/DELETE
+/v1/trucks/{id}/mode)."""
 
 # Declares the scheme in the OpenAPI document; the header is parsed below, for clear answers.
 bearer_scheme = HTTPBearer(

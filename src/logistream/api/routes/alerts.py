@@ -1,4 +1,12 @@
-"""Alerts: live (Redis), history (the archive's ``alert_changes``), and acknowledging one."""
+"""Alerts: live (Redis), history (the archive's ``alert_changes``), and acknowledging one.
+
+Tenancy (issue 18): the history and one alert are read through ``reads.tenancy.scoped`` for
+the token's organisation, so a shipper's or receiver's token sees the changes of a truck only
+while it carried one of its shipments (row-level security, migration 0055); the carrier's reads
+are as before. One alert (live, from Redis) is shown to a tenant only when the archive shows it
+a change of that alert under the same policy: an alert not archived yet (the bridge's lag, about
+a second) answers 404 to a tenant until it is. Acknowledging stays the carrier's (api.auth).
+"""
 
 from __future__ import annotations
 
@@ -29,6 +37,7 @@ from logistream.audit.trail import Actor
 from logistream.commands import ack_command, publish_command
 from logistream.live_views import RedisLiveViews
 from logistream.reads import pages
+from logistream.reads.tenancy import alert_visible, is_carrier, scoped, tenant_of
 
 if TYPE_CHECKING:
     from logistream.events import AlertCommand
@@ -82,7 +91,7 @@ def open_alerts(request: Request, f: Filter, who: Reader) -> Response:
 def alert_history(
     request: Request,
     f: Filter,
-    _who: Reader,
+    who: Reader,
     limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = DEFAULT_LIMIT,
     cursor: Annotated[str | None, Query(max_length=1000)] = None,
 ) -> Response:
@@ -97,7 +106,7 @@ def alert_history(
         except BadCursor as error:
             raise ApiError(422, "invalid_cursor", str(error)) from None
     where, params = history_where(f, after)
-    with backends(request).reader() as conn:
+    with backends(request).reader() as conn, scoped(conn, tenant_of(who.organisation)):
         rows = pages.alert_history_page(conn, where, params, limit)
     page, more = split_page(rows, limit)
     next_cursor = None
@@ -109,11 +118,15 @@ def alert_history(
 
 
 @router.get("/{alert_id}", response_model=Alert, responses=responses(401, 403, 404, 422, 429, 503))
-def alert(request: Request, alert_id: AlertIdPath, _who: Reader) -> Response:
+def alert(request: Request, alert_id: AlertIdPath, who: Reader) -> Response:
     """One alert in its latest state (scope: read; live, from Redis)."""
     found = RedisLiveViews(backends(request).redis).alert(alert_id)
     if found is None:
         raise _no_alert(alert_id)
+    if not is_carrier(who.organisation):
+        with backends(request).reader() as conn:
+            if not alert_visible(conn, tenant_of(who.organisation), alert_id):
+                raise _no_alert(alert_id)
     return json_response(alert_dict(found))
 
 

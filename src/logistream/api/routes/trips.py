@@ -1,10 +1,19 @@
 """Trips from the batch views (verdict, MKT), a trip's archived readings (paged), and the trip
-report (the same code as ``logistream report trip``). Read-only role, except issuing a report."""
+report (the same code as ``logistream report trip``). Read-only role, except issuing a report.
+
+Tenancy (issue 18): every read goes through ``reads.tenancy.scoped`` for the token's
+organisation. A shipper's or receiver's token sees a trip only when the whole trip lies within
+one window of its shipments on that truck (row-level security on ``trips`` and its views,
+migration 0055): a trip's figures and its report are the carrier's whole trip, which may have
+carried other customers' cargo before or after. Any other trip answers 404 as an unknown one,
+on the trip, its readings and its report alike (its readings are not listed piecemeal). The
+report of a visible trip is the carrier's report of it, the same bytes for everyone.
+"""
 
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Final, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Final, Literal
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import Response
@@ -32,6 +41,10 @@ from logistream.api.schemas import ReportFormat, TripDetail, TripReadings, Trips
 from logistream.api.tokens import Principal
 from logistream.errors import TripNotFound
 from logistream.reads import pages, views
+from logistream.reads.tenancy import is_carrier, scoped, tenant_of
+
+if TYPE_CHECKING:
+    import psycopg
 
 router = APIRouter(prefix="/v1/trips", tags=["trips"])
 Reader = Annotated[Principal, Depends(require("read"))]
@@ -67,7 +80,7 @@ def _missing_views(error: Exception) -> ApiError:
 @router.get("", response_model=Trips, responses=responses(401, 403, 422, 429, 503))
 def trips(
     request: Request,
-    _who: Reader,
+    who: Reader,
     truck: Annotated[str | None, Query(max_length=64, pattern=ID_PATTERN)] = None,
     verdict: Literal["pass", "review", "fail"] | None = None,
     since: Annotated[
@@ -86,7 +99,7 @@ def trips(
     wanted = TripFilter(truck, verdict, since, until)
     where, params = trips_where(wanted, _cursor(_TRIPS_CURSOR, cursor))
     try:
-        with backends(request).reader() as conn:
+        with backends(request).reader() as conn, scoped(conn, tenant_of(who.organisation)):
             rows = pages.trips_page(conn, where, params, limit)
     except psycopg.errors.UndefinedTable as error:
         raise _missing_views(error) from None
@@ -114,13 +127,13 @@ def _trip_not_found(truck_id: str, trip_id: str) -> ApiError:
     response_model=TripDetail,
     responses=responses(401, 403, 404, 422, 429, 503),
 )
-def trip(request: Request, truck_id: TruckIdPath, trip_id: TripIdPath, _who: Reader) -> Response:
+def trip(request: Request, truck_id: TruckIdPath, trip_id: TripIdPath, who: Reader) -> Response:
     """One trip: summary, compliance (verdict, MKT, time out of range), excursions and data
     gaps (scope: read)."""
     import psycopg
 
     try:
-        with backends(request).reader() as conn:
+        with backends(request).reader() as conn, scoped(conn, tenant_of(who.organisation)):
             summary = pages.trip_summary(conn, truck_id, trip_id)
             if summary is None:
                 raise _trip_not_found(truck_id, trip_id)
@@ -148,7 +161,7 @@ def trip_readings(
     request: Request,
     truck_id: TruckIdPath,
     trip_id: TripIdPath,
-    _who: Reader,
+    who: Reader,
     limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = DEFAULT_LIMIT,
     cursor: Annotated[str | None, Query(max_length=1000)] = None,
 ) -> Response:
@@ -156,7 +169,9 @@ def trip_readings(
     so readings archived after the last batch run are included). A trip without a ``trip_id``
     is ``<truck>@<YYYY-MM-DD>`` (UTC day)."""
     after = _cursor(_READINGS_CURSOR, cursor)
-    with backends(request).reader() as conn:
+    with backends(request).reader() as conn, scoped(conn, tenant_of(who.organisation)):
+        if not is_carrier(who.organisation) and not _tenant_sees_trip(conn, truck_id, trip_id):
+            raise _trip_not_found(truck_id, trip_id)
         rows = pages.trip_readings_page(
             conn, truck_id, trip_id, (after[0], after[1]) if after else None, limit
         )
@@ -198,7 +213,7 @@ def trip_report(
     request: Request,
     truck_id: TruckIdPath,
     trip_id: TripIdPath,
-    _who: Reader,
+    who: Reader,
     format: ReportFormat = "pdf",
 ) -> Response:
     """The trip temperature report as PDF, CSV or JSON (scope: read), made by the same code as
@@ -210,6 +225,10 @@ def trip_report(
     from logistream.registry import cached_registry
 
     api = backends(request)
+    if not is_carrier(who.organisation):
+        with api.reader() as conn, scoped(conn, tenant_of(who.organisation)):
+            if not _tenant_sees_trip(conn, truck_id, trip_id):
+                raise _trip_not_found(truck_id, trip_id)
     try:
         with api.reader() as conn:
             content = current_trip_report(
@@ -224,6 +243,12 @@ def trip_report(
         media_type=_MEDIA[format],
         headers={"Content-Disposition": f'attachment; filename="{_ascii(filename)}"'},
     )
+
+
+def _tenant_sees_trip(conn: psycopg.Connection[Any], truck_id: str, trip_id: str) -> bool:
+    """Whether the trip is in the batch views as the scoped transaction on ``conn`` sees them
+    (for a tenant: the whole trip within one of its shipments' windows)."""
+    return pages.trip_summary(conn, truck_id, trip_id) is not None
 
 
 def _ascii(name: str) -> str:
