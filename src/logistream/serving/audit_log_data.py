@@ -1,8 +1,8 @@
 """What the Audit trail page shows and who may open it, without Streamlit or servers.
 
-Who reads the trail is decided by :func:`can_read_audit_trail` alone. The dashboard's roles
-today are viewer, dispatcher and admin; issue 18 names admins and quality managers, and there
-is no quality role yet, so admins only: when one is added, add it to :data:`AUDIT_READERS`.
+Who reads the trail is decided by :func:`can_read_audit_trail` alone: admins and quality
+managers (issue 18), the carrier's staff only (a shipper's or receiver's account never opens the
+page, whatever its role: ``serving.tenancy_data.page_access``).
 
 The rows are shown for people: when in the display zone, who, from where (dashboard, CLI, API,
 service), organisation ("carrier" for null: the carrier's own staff and systems), what (the
@@ -27,22 +27,19 @@ from logistream.audit.verify import VerifyResult
 from logistream.display_time import EMPTY, show, zone
 from logistream.reads.audit_log import AuditRow
 
-AUDIT_READERS: Final = frozenset({"admin"})
-"""The roles that may read the audit trail (add a quality role here)."""
+AUDIT_READERS: Final = frozenset({"admin", "quality_manager"})
+"""The roles that may read the audit trail."""
 PAGE_ROWS: Final = 200
 CSV_MAX_ROWS: Final = 100_000
 """At most this many filtered rows go into the CSV (newest first)."""
 VALUE_CHARS: Final = 40
 DIFF_CHARS: Final = 300
 SOURCE_LABELS: Final = {"dashboard": "dashboard", "cli": "CLI", "api": "API", "service": "service"}
-REFUSAL: Final = (
-    "Only administrators read the audit trail (quality managers will, once the dashboard has "
-    "that role); ask an administrator."
-)
+REFUSAL: Final = "Only administrators and quality managers read the audit trail; ask one of them."
 
 
 def can_read_audit_trail(role: str) -> bool:
-    """Whether ``role`` may open the Audit trail page (admins only today; see the module)."""
+    """Whether ``role`` may open the Audit trail page (admins and quality managers)."""
     return role in AUDIT_READERS
 
 

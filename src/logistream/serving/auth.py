@@ -1,4 +1,9 @@
-"""Passwords and roles (pure): scrypt hashes with a random salt, and who may do what."""
+"""Passwords and roles (pure): scrypt hashes with a random salt, and who may do what.
+
+Roles: ``viewer`` (reads), ``dispatcher`` (acknowledges, sets modes, creates shipments),
+``admin`` (everything, manages users) and ``quality_manager`` (issue 18: reads what a viewer
+reads plus the audit trail and the reports; acknowledges nothing, sets no mode, manages no user).
+What a role may do is also bounded by the account's organisation: ``serving.tenancy_data``."""
 
 from __future__ import annotations
 
@@ -11,7 +16,7 @@ from typing import Final, Literal, get_args
 
 from logistream.errors import Refused
 
-Role = Literal["viewer", "dispatcher", "admin"]
+Role = Literal["viewer", "dispatcher", "admin", "quality_manager"]
 ROLES: Final[tuple[str, ...]] = get_args(Role)
 
 # scrypt parameters (RFC 7914): n=2**14, r=8, p=1 takes ~50 ms and 16 MB: fine for sign-in.
