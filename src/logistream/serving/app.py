@@ -15,8 +15,6 @@ from typing import Final
 import streamlit as st
 
 from logistream.serving import session_cookie, ui
-from logistream.serving.audit_log_data import can_read_audit_trail
-from logistream.serving.auth import can_manage_users
 from logistream.serving.screens import (
     admin_users,
     alerts,
@@ -31,8 +29,9 @@ from logistream.serving.screens import (
     truck,
     unknown_trucks,
 )
+from logistream.serving.tenancy_data import page_access
 
-# (render, title, URL path) of the pages every signed-in user sees; the first is the default.
+# (render, title, URL path) of every page, in menu order; the first is the default.
 # (Comments, not docstrings: Streamlit's "magic" would show a bare string on every page.)
 PAGES: Final[tuple[tuple[Callable[[], None], str, str], ...]] = (
     (live.render, "Live fleet", "live"),
@@ -44,20 +43,15 @@ PAGES: Final[tuple[tuple[Callable[[], None], str, str], ...]] = (
     (audit_log.render, "Audit trail", "audit-log"),
     (analytics.render, "Fleet analytics", "analytics"),
     (rejected.render, "Rejected readings", "rejected"),
+    (admin_users.render, "Users", "users"),
+    (unknown_trucks.render, "Unknown trucks", "unknown-trucks"),
 )
-# In PAGES, but out of the menu of those who may not read it (its URL says why not).
-AUDIT_LOG_PATH: Final = "audit-log"
-USERS_PAGE: Final = ("Users", "users")
-UNKNOWN_TRUCKS_PAGE: Final = ("Unknown trucks", "unknown-trucks")
-# What a non-admin who opens an admin page's URL is told.
-ADMINS_ONLY: Final = {
-    USERS_PAGE[1]: "Only administrators manage users; ask one to add or change accounts.",
-    UNKNOWN_TRUCKS_PAGE[1]: "Only administrators adopt or dismiss unknown trucks; ask one.",
-}
+# Who may open which page is serving.tenancy_data.page_access's alone: a page this user may
+# not open is out of its menu, and its URL says why not (rather than "Page not found").
 SIGNIN_PATH: Final = "signin"
 
 
-def _admins_only(title: str, why: str) -> Callable[[], None]:
+def _refused(title: str, why: str) -> Callable[[], None]:
     def page() -> None:
         st.title(title)
         st.info(why)
@@ -68,7 +62,7 @@ def _admins_only(title: str, why: str) -> Callable[[], None]:
 def _signed_out() -> None:
     # Every page's URL answers with the sign-in form, so a deep link or a reload of a signed-out
     # tab is not "Page not found"; after sign-in the rerun opens the page the URL names.
-    paths = [path for _, _, path in PAGES] + [USERS_PAGE[1], UNKNOWN_TRUCKS_PAGE[1]]
+    paths = [path for _, _, path in PAGES]
     pages = [st.Page(signin.render, title="Sign in", url_path=SIGNIN_PATH, default=True)]
     pages += [
         st.Page(signin.render, title="Sign in", url_path=path, visibility="hidden")
@@ -85,33 +79,18 @@ def main() -> None:
     if user is None:
         _signed_out()
         return
-    hidden = set() if can_read_audit_trail(user.role) else {AUDIT_LOG_PATH}
-    pages = [
-        st.Page(
-            render,
-            title=title,
-            url_path=path,
-            default=index == 0,
-            visibility="hidden" if path in hidden else "visible",
-        )
-        for index, (render, title, path) in enumerate(PAGES)
-    ]
-    for render, (title, path) in (
-        (admin_users.render, USERS_PAGE),
-        (unknown_trucks.render, UNKNOWN_TRUCKS_PAGE),
-    ):
-        if can_manage_users(user.role):
-            pages.append(st.Page(render, title=title, url_path=path))
+    access = page_access(user.role, user.organisation)
+    pages: list[st.Page] = []
+    for render, title, path in PAGES:
+        why = access[path]
+        if why is None:
+            pages.append(st.Page(render, title=title, url_path=path, default=not pages))
         else:  # the URL works and says who may use the page
             pages.append(
-                st.Page(
-                    _admins_only(title, ADMINS_ONLY[path]),
-                    title=title,
-                    url_path=path,
-                    visibility="hidden",
-                )
+                st.Page(_refused(title, why), title=title, url_path=path, visibility="hidden")
             )
-    # The sign-in page's own URL, once signed in, is the default page.
+    # The sign-in page's own URL, once signed in, is the default page (Live fleet: every
+    # user may open it).
     home = pages[0]
 
     def to_home() -> None:
@@ -120,7 +99,8 @@ def main() -> None:
     pages.append(st.Page(to_home, title="Sign in", url_path=SIGNIN_PATH, visibility="hidden"))
     page = st.navigation(pages)
     with st.sidebar:
-        st.caption(f"Signed in as **{user.name}** ({user.role})")
+        org = "" if user.organisation == "carrier" else f", {user.organisation}"
+        st.caption(f"Signed in as **{user.name}** ({user.role}{org})")
         if st.button("Sign out"):
             session_cookie.end()
             st.rerun()
