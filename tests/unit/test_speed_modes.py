@@ -244,12 +244,20 @@ def test_the_modes_feed_keeps_each_trucks_newest_record() -> None:
     assert feed.apply(encode_record(ended), 1) == "KBX 123A"
     # The same mode's older version, sent again later, does not undo the early end.
     assert feed.apply(encode_record(first), 2) is None
-    assert feed.for_truck("KBX 123A") == ended
+    assert feed.by_truck["KBX 123A"] == ended
+    assert mode_hold.plain(feed.for_truck("KBX 123A")) == ended  # type: ignore[arg-type]
     assert feed.apply(b"{not json", 3) is None
     assert feed.apply(None, 4) is None
     following = washout(3600, 7200, mode_id="m-2")
     assert feed.apply(encode_record(following), 5) == "KBX 123A"
-    assert feed.for_truck("KBX 123A") == following
+    assert feed.by_truck["KBX 123A"] == following
+    # The earlier mode is kept beside it: a late reading of its time is still held.
+    modes = feed.for_truck("KBX 123A")
+    assert modes is not None
+    assert modes.modes == (following, ended)
+    assert mode_hold.active(modes, T0 + 300) == ended
+    assert mode_hold.active(modes, T0 + 900) is None  # ended early at 600
+    assert mode_hold.active(modes, T0 + 3700) == following
     assert feed.for_truck("KCB 781C") is None
 
 

@@ -29,6 +29,18 @@ Choices where the issue is silent:
 - **Late readings** (a silence's spool) whose event time falls in a mode are accepted and
   archived but not evaluated by the late-reading rules (:mod:`backfill`): their temperature
   alarms would be held anyway, and the shadow already judged the mode's live readings.
+- **The hold follows the reading's time, not the processing time**, both ways. The modes feed
+  hands the engine the truck's modes (:class:`ModeHistory`: the newest record and the earlier
+  ones it has read), and :func:`active` picks the one active at the reading's event time: a
+  late reading from an earlier mode is held after a newer mode was set, and a late reading from
+  before a mode began is evaluated as usual even while the mode runs.
+- **A mode learned after readings inside it** (its record reached this processor after
+  readings, live or late, whose event time is past its start): a temperature alarm those
+  readings opened would have been held, so when the mode arrives (:func:`held_late`) each open
+  temperature-family alert whose opening reading falls in the mode is resolved ("held: ...")
+  and recorded as suppressed with the rule it fired (the same id + ``:held:`` + mode id, once).
+  It may have been notified meanwhile: the resolution says why it ended. The live state those
+  readings advanced is kept (its timers restart after the mode, as always).
 """
 
 from __future__ import annotations
@@ -43,6 +55,7 @@ from logistream import display_time
 from logistream.events import Alert, Severity
 from logistream.modes.wire import ModeRecord
 from logistream.speed import alerts as lifecycle
+from logistream.speed.messages import who
 from logistream.speed.rules.base import Clear, Raise, Verdict
 from logistream.speed.rules.temperature import TempState
 from logistream.speed.rules.trend import TrendState
@@ -66,9 +79,42 @@ class HeldAir(msgspec.Struct, frozen=True, kw_only=True):
     held: tuple[str, ...] = ()
 
 
+class ModeHistory(ModeRecord, frozen=True, kw_only=True):
+    """A truck's newest mode record (its own fields) with every mode of the truck the feed has
+    read (``modes``, newest start first, the newest included): what the modes feed hands the
+    engine for a reading, so :func:`active` finds the mode of the reading's event time."""
+
+    modes: tuple[ModeRecord, ...] = ()
+
+
+def history(records: Iterable[ModeRecord]) -> ModeHistory | None:
+    """The truck's modes as one :class:`ModeHistory` (None: no mode); the newest start leads."""
+    ordered = tuple(sorted(records, key=lambda m: (m.starts_at, m.mode_id), reverse=True))
+    if not ordered:
+        return None
+    return ModeHistory(**msgspec.structs.asdict(ordered[0]), modes=ordered)
+
+
+def plain(mode: ModeRecord) -> ModeRecord:
+    """The record itself (a :class:`ModeHistory` names its newest record)."""
+    if type(mode) is ModeRecord:
+        return mode
+    fields = msgspec.structs.asdict(mode)
+    fields.pop("modes", None)
+    return ModeRecord(**fields)
+
+
 def active(mode: ModeRecord | None, at: float) -> ModeRecord | None:
-    """``mode`` if it is active at event time ``at``."""
-    return mode if mode is not None and mode.active_at(at) else None
+    """The mode active at event time ``at``: ``mode`` itself, or for a :class:`ModeHistory` the
+    one of the truck's modes active then (a plain record, as the truck's state keeps it)."""
+    if mode is None:
+        return None
+    if isinstance(mode, ModeHistory):
+        for each in mode.modes:
+            if each.active_at(at):
+                return each
+        return None
+    return mode if mode.active_at(at) else None
 
 
 def start(live: TempState, mode_id: str) -> HeldAir:
@@ -173,3 +219,50 @@ def hold(
             )
         )
     return msgspec.structs.replace(held, held=tuple(recorded)), made
+
+
+def held_late(
+    alerts: Mapping[str, Alert],
+    mode: ModeRecord,
+    at: float,
+    timezone: str = display_time.DEFAULT_ZONE_NAME,
+) -> tuple[dict[str, Alert], list[Alert], dict[str, tuple[str, ...]]]:
+    """A mode learned after readings inside it: the truck's alerts after, the changes (each
+    temperature-family alert opened inside the mode resolved at ``at``, the truck's newest event
+    time, and recorded as suppressed), and the rules so held per probe ("" the single probe)."""
+    kept: dict[str, Alert] = {}
+    made: list[Alert] = []
+    rules: dict[str, tuple[str, ...]] = {}
+    for key, alert in alerts.items():
+        if alert.rule not in HELD_RULES or not mode.active_at(alert.opened_at):
+            kept[key] = alert
+            continue
+        until = until_text(mode, alert.opened_at, timezone)
+        made.append(
+            msgspec.structs.replace(
+                alert,
+                state="resolved",
+                changed_at=at,
+                resolved_at=at,
+                message=(
+                    f"Resolved: held: {who(alert.truck_id, alert.cargo, alert.probe_id)} is in "
+                    f"{mode.kind} mode ({mode.reason}) until {until}, set before this alert "
+                    "opened but known to the speed layer after; its temperature alarms are held"
+                ),
+            )
+        )
+        made.append(
+            msgspec.structs.replace(
+                alert,
+                alert_id=f"{alert.alert_id}{HELD_MARK}{mode.mode_id}",
+                state=SUPPRESSED,
+                changed_at=alert.opened_at,
+                acknowledged_by=None,
+                ack_note=None,
+                message=f"held: in {mode.kind} mode ({mode.reason}) until {until}; "
+                f"{alert.rule} would have opened: {alert.message}",
+            )
+        )
+        probe = alert.probe_id or ""
+        rules[probe] = (*rules.get(probe, ()), alert.rule)
+    return kept, made, rules

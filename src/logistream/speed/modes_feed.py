@@ -9,11 +9,19 @@ time, and a reading from before the mode (a spool) is judged as it was. A mode e
 as a new version of its record with ``ended_at`` set. A record of the same mode with a lower
 version than the one held (a record sent twice, in an old order) is ignored. A record that does
 not decode is skipped with a warning (the writer validated it).
+
+Every mode of a truck read here is kept (its highest version; the newest
+:data:`MODES_KEPT` starts per truck), not only the newest, and handed to the engine as one
+:class:`~logistream.speed.mode_hold.ModeHistory`: a late reading from an earlier mode is held
+after a newer mode was set. The topic is compacted by truck, so a processor started after
+compaction knows only each truck's newest mode: a late reading from a mode compacted away
+before this processor started is not held (its alarms open as usual).
 """
 
 from __future__ import annotations
 
 import logging
+from typing import Final
 
 import msgspec
 
@@ -21,8 +29,12 @@ from logistream.config import Endpoints, Settings
 from logistream.modes.publish import ensure_topic
 from logistream.modes.wire import ModeRecord, decode_record
 from logistream.speed.compacted_feed import CompactedFeed
+from logistream.speed.mode_hold import ModeHistory, history
 
 log = logging.getLogger("logistream.speed")
+
+MODES_KEPT: Final = 64
+"""A truck's modes kept here (the newest starts): far more than a spool's days can reach."""
 
 
 class ModeFeed:
@@ -30,6 +42,10 @@ class ModeFeed:
 
     def __init__(self) -> None:
         self.by_truck: dict[str, ModeRecord] = {}
+        """Each truck's newest record (the last read)."""
+        self.modes: dict[str, dict[str, ModeRecord]] = {}
+        """Each truck's modes by id (each at its highest version)."""
+        self._history: dict[str, ModeHistory | None] = {}
         self.feed = CompactedFeed()
 
     def open(
@@ -72,11 +88,25 @@ class ModeFeed:
         except msgspec.DecodeError as error:
             log.warning("modes: skipping the record at offset %d: %s", offset, error)
             return None
-        held = self.by_truck.get(record.truck_id)
-        if held is not None and held.mode_id == record.mode_id and held.version > record.version:
+        truck = record.truck_id
+        modes = self.modes.setdefault(truck, {})
+        held = modes.get(record.mode_id)
+        if held is not None and held.version > record.version:
             return None
-        self.by_truck[record.truck_id] = record
-        return record.truck_id
+        self.by_truck[truck] = record
+        modes[record.mode_id] = record
+        if len(modes) > MODES_KEPT:
+            oldest = min(modes.values(), key=lambda m: m.starts_at)
+            del modes[oldest.mode_id]
+        self._history.pop(truck, None)
+        return truck
 
-    def for_truck(self, truck_id: str) -> ModeRecord | None:
-        return self.by_truck.get(truck_id)
+    def for_truck(self, truck_id: str) -> ModeHistory | None:
+        """The truck's modes (None: none): the engine picks the one active at a reading's event
+        time (``mode_hold.active``)."""
+        try:
+            return self._history[truck_id]
+        except KeyError:
+            found = history(self.modes.get(truck_id, {}).values())
+            self._history[truck_id] = found
+            return found

@@ -17,12 +17,14 @@ from collections.abc import Iterable
 
 from msgspec.structs import replace as replace_struct
 
-from logistream.speed import engine
+from logistream.events import Alert
+from logistream.modes.wire import ModeRecord
+from logistream.speed import engine, mode_hold
 from logistream.speed.commands import Acknowledgements
 from logistream.speed.delivery import Batch
-from logistream.speed.mode_hold import active as active_mode
 from logistream.speed.modes_feed import ModeFeed
 from logistream.speed.rules import rejection
+from logistream.speed.rules.temperature import TempState
 from logistream.speed.shipment_step import apply_override
 from logistream.speed.shipments_feed import ShipmentFeed
 from logistream.speed.state import TruckState
@@ -88,16 +90,56 @@ class SideFeeds:
 
     def poll_modes(self) -> Batch:
         """New mode records: a truck this processor holds shows its mode as of its newest reading
-        at once (the alarms are held by event time, at each reading: :mod:`mode_hold`)."""
+        at once (the alarms are held by event time, at each reading: :mod:`mode_hold`), and a
+        temperature alarm opened by a reading inside a mode learned after it is held now
+        (:func:`mode_hold.held_late`)."""
+        return self.apply_modes(self.modes.poll())
+
+    def apply_modes(self, truck_ids: Iterable[str]) -> Batch:
+        """:meth:`poll_modes` for these trucks, whose mode records changed."""
         batch = Batch()
-        for truck_id in self.modes.poll():
+        for truck_id in truck_ids:
             state = self.trucks.get(truck_id)
             if state is None or state.last is None:
                 continue
-            mode = active_mode(self.modes.for_truck(truck_id), state.last.timestamp)
-            if mode != state.mode:
+            modes = self.modes.for_truck(truck_id)
+            state, changes = self._held_late(state, modes.modes if modes is not None else ())
+            mode = mode_hold.active(modes, state.last.timestamp if state.last else 0.0)
+            if mode != state.mode or changes:
                 self._put(replace_struct(state, mode=mode), batch)
+            if changes:
+                self.acks.add_changes(batch, changes, None)
         return batch
+
+    def _held_late(
+        self, state: TruckState, modes: Iterable[ModeRecord]
+    ) -> tuple[TruckState, list[Alert]]:
+        """The truck after holding what readings inside these modes opened before the modes
+        were known here; the shadow of a mode still running records each such rule as held."""
+        assert state.last is not None
+        newest = state.last.timestamp
+        alerts, held, changes = state.alerts, state.held, []
+        for mode in modes:
+            if mode.starts_at > newest:
+                continue
+            alerts, made, rules = mode_hold.held_late(alerts, mode, newest, self.contexts.zone.key)
+            changes.extend(made)
+            if not rules or not mode.active_at(newest):
+                continue
+            held = dict(held)
+            for probe, names in rules.items():
+                shadow = held.get(probe)
+                if shadow is None:
+                    probe_air = state.probes.get(probe)
+                    live = state.temp if not probe else probe_air.temp if probe_air else None
+                    shadow = mode_hold.start(live or TempState(), mode.mode_id)
+                elif shadow.mode_id != mode.mode_id:
+                    continue  # the previous mode's shadow ends at the next reading first
+                recorded = tuple(dict.fromkeys((*shadow.held, *names)))
+                held[probe] = replace_struct(shadow, held=recorded)
+        if not changes:
+            return state, changes
+        return replace_struct(state, alerts=alerts, held=held), changes
 
     def pod_alerts(self, truck_ids: Iterable[str], batch: Batch) -> None:
         """lot_rejected from the latest shipment record of these trucks, where this processor
