@@ -49,6 +49,19 @@ def modes_csv_rows(c: Content, lead: tuple[str, ...] = ()) -> list[list[Any]]:
     return rows
 
 
+def mode_time_text(c: Content) -> str:
+    """The trip's time out of range inside its modes, and how the figures count it (the batch
+    views' rule: ``batch/views/view_sql.py``); empty without a trip's compliance figures."""
+    mode_tor_s = (c.get("compliance") or {}).get("mode_tor_s")
+    if mode_tor_s is None:
+        return ""
+    return (
+        f"Out of range inside these modes: {mode_tor_s / 60:.1f} min. It is counted in the "
+        "trip's time out of range, excursions and verdict all the same: the figures say what "
+        "the cargo went through, the modes only held the alarms."
+    )
+
+
 def modes_story(c: Content, tz: str, styles: Any) -> list[Any]:
     """The PDF section: each mode (kind, reason, from-to, set by, approved by) and under it the
     alarms held in it (rule, probe, when, message)."""
@@ -78,6 +91,9 @@ def modes_story(c: Content, tz: str, styles: Any) -> list[Any]:
             ]
         )
     story.append(_table(rows, [w * mm for w in (20, 45, 30, 35, 25, 25)]))
+    inside = mode_time_text(c)
+    if inside:
+        story.append(Paragraph(escape(inside), styles["Normal"]))
     held = [["Mode", "Rule", "Probe", "When", "Message"]]
     for m in modes:
         for h in m["held"]:

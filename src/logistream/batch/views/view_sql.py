@@ -21,9 +21,18 @@ reference time lies inside a mode interval of its truck (``reads.modes``: in for
 excursion its start, for a spent budget the moment it was spent. Chosen where the issue is silent:
 an excursion that starts inside a mode and outlasts it is ``held_by_mode`` too, with the alert
 that opened after the mode (the speed layer starts the air state fresh then) kept as its pair,
-not graded late against an alarm time the mode voided; the batch figures themselves (time out of
-range, excursions, verdict) still count the mode's readings, so the audit shows what the cargo
-went through.
+not graded late against an alarm time the mode voided.
+
+The trip compliance figures and operating modes (chosen where the issue is silent): the time out
+of range inside a mode is KEPT in the figures (``tor_s``, the excursions, the budget and the
+verdict) and stated apart as ``mode_tor_s`` (migration 0019: the out-of-range time of readings
+inside a mode of the truck in force), with a clause of the reason that says how much of the
+time out of range was inside operating modes. Why keep it: the figures say what the cargo air
+went through, from the archive, and a mode is an operator's decision about alarms, not about
+the product; a mode approved on a loaded truck (the second person's approval) is exactly when
+the cargo is at risk, and the archive cannot tell an empty truck's washout from a loaded one's.
+A reader of the report sees both numbers and the modes section (``batch/reports/modes.py``)
+lists the interval, who set and approved it, and the alarms held in it.
 """
 
 from __future__ import annotations
@@ -59,7 +68,8 @@ _COMPLIANCE_COLUMNS = (
     "hard_limit_passed, excursions, tor_alarm_at, verdict"
 )
 """The columns of ``trip_compliance`` before ``reason`` (``probe_compliance`` adds ``probe_id``)."""
-_PROBE_COMPLIANCE = """
+_PROBE_COMPLIANCE = (
+    """
 SELECT tp.truck_id, tp.trip_id, tp.probe_id, tp.probes, tp.profile AS cargo, tp.readings,
        tp.min_c, tp.max_c, tp.mean_c, tp.above_s, tp.below_s, tp.above_s + tp.below_s AS tor_s,
        c.tor_budget_s, tp.defrost_s, tp.covered_s, tp.uncovered_s AS gap_s, v.mkt_c,
@@ -83,7 +93,13 @@ SELECT tp.truck_id, tp.trip_id, tp.probe_id, tp.probes, tp.profile AS cargo, tp.
             WHEN c.tor_budget_s > 0 AND tp.uncovered_s >= c.tor_budget_s
                 THEN format('%s min without readings could hide a spent budget',
                             round(tp.uncovered_s / 60))
-            ELSE 'always within range' END AS reason
+            ELSE 'always within range' END
+       || CASE WHEN v.mode_tor_s > 0
+               THEN format('; %s min of the time out of range was inside operating modes '
+                           '(alarms held), counted all the same',
+                           round((v.mode_tor_s / 60)::numeric, 1))
+               ELSE '' END AS reason,
+       v.mode_tor_s
 FROM batch_trip_pass tp
 JOIN batch_cargo_profiles c ON c.name = tp.profile
 CROSS JOIN LATERAL (
@@ -92,9 +108,20 @@ CROSS JOIN LATERAL (
                      / -ln(tp.arrhenius_sum / tp.temp_covered_s) - 273.15 END AS mkt_c,
            (SELECT count(*) FROM excursions e
             WHERE e.truck_id = tp.truck_id AND e.trip_id = tp.trip_id
-              AND e.probe_id = tp.probe_id AND e.kind <> 'critical')::int AS excursions
+              AND e.probe_id = tp.probe_id AND e.kind <> 'critical')::int AS excursions,
+           (SELECT coalesce(sum(mr.w), 0) FROM unnest(tp.marked) mr
+            WHERE (mr.above OR mr.below) AND EXISTS (
+                SELECT FROM truck_modes md
+                WHERE md.truck_id = tp.truck_id AND """
+    + IN_FORCE_SQL
+    + """
+                  AND md.starts_at <= to_timestamp(mr.ts)
+                  AND to_timestamp(mr.ts) < """
+    + INTERVAL_END_SQL
+    + """))::float8 AS mode_tor_s
 ) v
 """
+)
 """Each probe's compliance, from its row of the pass (after its excursions were written)."""
 
 
@@ -169,7 +196,7 @@ FROM g GROUP BY truck_id, trip_id, probe_id, kind, no
 """,
         f"""
 INSERT INTO probe_compliance
-SELECT {_COMPLIANCE_COLUMNS}, reason, probe_id
+SELECT {_COMPLIANCE_COLUMNS}, reason, probe_id, mode_tor_s
 FROM ({_PROBE_COMPLIANCE}) pc
 WHERE probes > 1 OR probe_id <> ''
 """,
@@ -177,7 +204,8 @@ WHERE probes > 1 OR probe_id <> ''
 INSERT INTO trip_compliance
 SELECT DISTINCT ON (truck_id, trip_id) {_COMPLIANCE_COLUMNS},
        CASE WHEN probes > 1 OR probe_id <> ''
-            THEN {PROBE_LABEL_SQL} || ': ' || reason ELSE reason END
+            THEN {PROBE_LABEL_SQL} || ': ' || reason ELSE reason END,
+       mode_tor_s
 FROM ({_PROBE_COMPLIANCE}) pc
 ORDER BY truck_id, trip_id, {WORST_FIRST_SQL}
 """,
