@@ -34,8 +34,9 @@ def test_an_account_is_the_carriers_unless_it_names_another() -> None:
         ("/v1/shipments/SHP-1/report", True),
         ("/v1/stream", True),
         ("/v1/shipmentsX", False),
-        ("/v1/trucks", False),
-        ("/v1/trucks/KCB 781C/readings", False),
+        ("/v1/trucks", True),  # its trucks in care only (api.tenant_live)
+        ("/v1/trucks/KCB 781C", True),
+        ("/v1/alerts/open", True),
         ("/v1/alerts", False),
         ("/v1/alerts/a1/ack", False),
         ("/v1/trips", False),
