@@ -58,6 +58,9 @@ def test_the_quality_manager_is_a_role_that_reads_and_changes_nothing() -> None:
     assert td.may_acknowledge("dispatcher", "carrier")
     assert not td.may_acknowledge("dispatcher", "acme")  # tenants read, they do not acknowledge
     assert td.creation_refusal("quality_manager", "carrier", "carrier", "acme") is not None
+    assert not td.may_manage_users("quality_manager", "carrier")
+    assert td.may_manage_users("admin", "carrier")
+    assert not td.may_manage_users("admin", "acme")
 
 
 def test_who_may_create_a_shipment_for_which_shipper() -> None:

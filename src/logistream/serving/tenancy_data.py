@@ -32,6 +32,7 @@ from logistream.live_views.records import AlertChange
 from logistream.reads.tenant_trucks import in_care
 from logistream.serving.audit_log_data import REFUSAL as AUDIT_TRAIL_REFUSAL
 from logistream.serving.audit_log_data import can_read_audit_trail
+from logistream.serving.auth import can_acknowledge, can_manage_users
 
 CARRIER: Final = "carrier"
 """The carrier's organisation id (migration 0023)."""
@@ -81,7 +82,7 @@ def page_access(role: str, organisation: str | None) -> dict[str, str | None]:
     access: dict[str, str | None] = dict.fromkeys(ALL_PAGES)
     if not can_read_audit_trail(role):
         access[AUDIT_LOG] = AUDIT_TRAIL_REFUSAL
-    if role != "admin":
+    if not can_manage_users(role):
         for path in ADMIN_PAGES:
             access[path] = ADMINS_ONLY[path]
     return access
@@ -89,7 +90,12 @@ def page_access(role: str, organisation: str | None) -> dict[str, str | None]:
 
 def may_acknowledge(role: str, organisation: str | None) -> bool:
     """The carrier's dispatchers and admins acknowledge; tenants and viewers read."""
-    return is_carrier_staff(organisation) and role in ("dispatcher", "admin")
+    return is_carrier_staff(organisation) and can_acknowledge(role)
+
+
+def may_manage_users(role: str, organisation: str | None) -> bool:
+    """The carrier's admins manage accounts (a shipper's "admin" manages none)."""
+    return is_carrier_staff(organisation) and can_manage_users(role)
 
 
 def creation_refusal(

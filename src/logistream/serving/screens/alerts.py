@@ -1,4 +1,8 @@
-"""Alerts: open alerts by severity and age, filters, acknowledgement with a note, recent changes."""
+"""Alerts: open alerts by severity and age, filters, acknowledgement with a note, recent changes.
+
+A shipper's or receiver's user sees the alerts of the trucks in its care, opened within its
+shipment's window, and their changes (``serving.tenant_view``); it acknowledges none (the
+carrier's dispatchers do) and is not shown the failed notifications (the carrier's own)."""
 
 from __future__ import annotations
 
@@ -10,8 +14,7 @@ import streamlit as st
 from logistream.audit.acks import AckNotRecorded
 from logistream.events import SEVERITY_ORDER, Alert
 from logistream.kafka import Producer
-from logistream.serving import alerts_data, ui
-from logistream.serving.auth import can_acknowledge
+from logistream.serving import alerts_data, tenancy_data, tenant_view, ui
 from logistream.serving.users import User
 
 REFRESH_S = 2.0
@@ -31,12 +34,16 @@ def _chosen() -> alerts_data.AlertFilter:
 
 def _tables() -> None:
     s, registry = ui.settings(), ui.registry()
+    who = tenant_view.user()
     try:
         views = ui.live()
-        alerts = views.open_alerts()
-        changes = [c.alert for c in views.recent_alert_changes(50)]
+        alerts = tenant_view.open_alerts(views, who)
+        changes = [c.alert for c in tenant_view.recent_changes(views, who, 50)]
     except ui.redis_errors() as error:
         ui.store_down("Redis", error)
+        return
+    except ui.pg_errors() as error:  # a tenant's trucks in care are read from PostgreSQL
+        ui.store_down("PostgreSQL", error)
         return
     shown = alerts_data.ordered(alerts_data.apply_filter(alerts, _chosen(), registry))
     st.subheader(f"Open alerts ({len(shown)} of {len(alerts)})")
@@ -45,7 +52,8 @@ def _tables() -> None:
         st.dataframe(rows, hide_index=True, width="stretch", column_config=_widths(rows))
     else:
         st.caption("No open alert matches." if alerts else "No open alerts.")
-    _failed_notifications([a.alert_id for a in alerts])
+    if tenancy_data.is_carrier_staff(who.organisation):
+        _failed_notifications([a.alert_id for a in alerts])
     st.subheader("Recent changes")
     if changes:
         rows = alerts_data.change_rows(changes, s.timezone)
@@ -133,7 +141,10 @@ def _producer() -> Producer:
 def _ack_form(alerts: list[Alert]) -> None:
     user = ui.current_user()
     st.subheader("Acknowledge")
-    if user is None or not can_acknowledge(user.role):
+    if user is not None and not tenancy_data.is_carrier_staff(user.organisation):
+        st.caption("The carrier's dispatchers acknowledge alerts; you see them here.")
+        return
+    if user is None or not tenancy_data.may_acknowledge(user.role, user.organisation):
         st.caption("Viewers see alerts; a dispatcher or an admin acknowledges them.")
         return
     choices = alerts_data.ack_choices(alerts, st.session_state.get(SENT_KEY, set()))
@@ -176,9 +187,12 @@ def render() -> None:
     st.title("Alerts")
     registry = ui.registry()
     try:
-        alerts = ui.live().open_alerts()
+        alerts = tenant_view.open_alerts(ui.live(), tenant_view.user())
     except ui.redis_errors() as error:
         ui.store_down("Redis", error)
+        return
+    except ui.pg_errors() as error:
+        ui.store_down("PostgreSQL", error)
         return
     rules = sorted(set(alerts_data.RULES) | {a.rule for a in alerts})
     left, middle, right = st.columns(3)

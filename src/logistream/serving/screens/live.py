@@ -1,4 +1,7 @@
-"""Live fleet: the map of Kenya with every truck, headline figures, the truck table (Redis only)."""
+"""Live fleet: the map of Kenya with every truck, headline figures, the truck table (Redis only).
+
+A shipper's or receiver's user sees the trucks in its care and their alerts only
+(``serving.tenant_view``): the figures, the map and the table count those alone."""
 
 from __future__ import annotations
 
@@ -6,7 +9,7 @@ import time
 
 import streamlit as st
 
-from logistream.serving import live_data, map_data, map_view, ui
+from logistream.serving import live_data, map_data, map_view, tenancy_data, tenant_view, ui
 from logistream.serving.screens import shipments
 
 REFRESH_S = 2.0
@@ -17,11 +20,12 @@ def _live() -> None:
     started_wall_ms = int(time.time() * 1000)
     s, registry = ui.settings(), ui.registry()
     try:
-        views = ui.live()
-        fleet = views.fleet()
-        alerts = views.open_alerts()
+        fleet, alerts = tenant_view.fleet(ui.live(), tenant_view.user())
     except ui.redis_errors() as error:
         ui.store_down("Redis", error)
+        return
+    except ui.pg_errors() as error:  # a tenant's trucks in care are read from PostgreSQL
+        ui.store_down("PostgreSQL", error)
         return
 
     figures = live_data.headline(fleet, alerts, registry)
@@ -55,8 +59,10 @@ def _live() -> None:
     rows = live_data.truck_rows(fleet, registry, s.timezone)
     if rows:
         st.dataframe(rows, hide_index=True, width="stretch")
-    else:
+    elif tenancy_data.is_carrier_staff(tenant_view.user().organisation):
         st.info("No truck has reported yet. Start the simulator: `logistream simulate`.")
+    else:
+        st.info(tenancy_data.NO_TRUCK_IN_CARE)
 
 
 def render() -> None:

@@ -14,15 +14,17 @@ security decides which shipments a shipper's or receiver's user sees: the list, 
 page, its lots, changes and reports; the page filters nothing itself. Those reads use a reader
 connection of their own, held under a lock for each scoped transaction (the dashboard's shared
 reader connection is used by every session's thread at once, and a transaction, with its
-tenant, belongs to the connection). A user without an organisation sees no shipment.
+tenant, belongs to the connection): ``serving.tenant_view.scoped_reader``, which the live pages
+share. A user without an organisation sees no shipment. A shipper's dispatcher creates only
+shipments whose shipper is its own organisation, a receiver's user none
+(``tenancy_data.creation_refusal``, as the API's 403 ``not_shipper``).
 """
 
 from __future__ import annotations
 
-import threading
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
+from contextlib import AbstractContextManager
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
@@ -31,8 +33,8 @@ import streamlit as st
 from logistream.audit.trail import Actor
 from logistream.errors import LogiStreamError
 from logistream.reads.shipment_reports import latest_shipment_report
-from logistream.reads.tenancy import CARRIER, scoped
-from logistream.serving import map_data, map_view, ui
+from logistream.reads.tenancy import CARRIER
+from logistream.serving import map_data, map_view, tenant_view, ui
 from logistream.serving import shipments_data as sd
 from logistream.serving.owner_changes import owner, publish_committed
 from logistream.serving.truck_data import clock
@@ -73,40 +75,10 @@ def _change(what: Callable[[ShipmentStore], ShipmentRecord], done: str) -> bool:
     return True
 
 
-@st.cache_resource(show_spinner=False)
-def _tenant_slot(key: str) -> dict[str, Any]:
-    # One reader connection per dashboard process for the scoped reads, and its lock.
-    return {"conn": None, "lock": threading.Lock()}
-
-
-@contextmanager
-def _reader_for(organisation: str | None) -> Iterator[psycopg.Connection[Any]]:
-    """A reader connection inside a transaction that reads for ``organisation`` (through
-    ``reads.tenancy.scoped``, the one place a reader gets its tenant); a broken connection is
-    dropped so the next run reconnects. No organisation: nothing to read for."""
-    import psycopg
-
-    from logistream.config import resolve_endpoints
-    from logistream.reads.connect import connect_reader
-
-    if not organisation:
-        raise LogiStreamError(
-            "your account has no organisation, so it sees no shipment: an admin sets it with "
-            "`logistream users set-organisation NAME ORG`"
-        )
-    s = ui.settings()
-    slot = _tenant_slot(f"{resolve_endpoints(s).database_url}|{s.bridge_group}")
-    with slot["lock"]:
-        conn = slot["conn"]
-        if conn is None or conn.closed:
-            conn = slot["conn"] = connect_reader(s)
-        try:
-            with scoped(conn, organisation):
-                yield conn
-        except psycopg.OperationalError:
-            slot["conn"] = None
-            conn.close()
-            raise
+def _reader_for(organisation: str | None) -> AbstractContextManager[psycopg.Connection[Any]]:
+    """A reader connection inside a transaction that reads for ``organisation``: the scoped
+    reads' own pool (``serving.tenant_view``, shared with the live pages)."""
+    return tenant_view.scoped_reader(organisation)
 
 
 def _records(organisation: str | None) -> list[ShipmentRecord]:
@@ -162,6 +134,10 @@ def _create(user: User) -> None:
                 shipment = sd.parse_upload(upload.name, upload.getvalue(), ui.registry())
             except ShipmentError as error:
                 st.error(str(error))
+                return
+            refused = tenant_view.creation_refusal(user, shipment.shipper.org_id)
+            if refused is not None:
+                st.error(refused)
                 return
             if _change(
                 lambda store: store.create(new_record(shipment), user.name, actor=_actor(user)),
@@ -224,7 +200,7 @@ def _map(record: ShipmentRecord) -> None:
     shipment = record.shipment
     trail: list[tuple[float, float]] = []
     try:
-        with ui.reader() as conn:
+        with tenant_view.reader_for(_user().organisation) as conn:
             since = time.time() - TRAIL_H * 3600
             for row in truck_history(conn, shipment.truck_id, since).records():
                 if row["lat"] is not None and row["lon"] is not None:

@@ -5,6 +5,12 @@ Live figures from Redis; the hours before from PostgreSQL (the archive); the cur
 out of range from the batch views; the truck's operating modes (``truck_modes``, through
 ``reads.modes``) as shaded bands on the temperature chart. Every time on one 24-hour clock in the
 display zone.
+
+A shipper's or receiver's user picks only among the trucks in its care, and sees of one only
+what happened since its shipment's window began (``serving.tenant_view``): the live history and
+open alerts cut there, the archive read through ``reads.tenancy.scoped`` (row-level security on
+readings and the trip views) from the window's start. Operating modes are shown to a tenant only
+if its role may read ``truck_modes`` (not granted today: no bands then).
 """
 
 from __future__ import annotations
@@ -20,58 +26,82 @@ from logistream.live_views import TruckView
 from logistream.reads.modes import ModeInterval
 from logistream.reads.trip_out_of_range import TripOutOfRange
 from logistream.registry import CargoProfile, Registry
-from logistream.serving import alerts_data, map_data, map_view, probe_temps, truck_data, ui
+from logistream.serving import (
+    alerts_data,
+    map_data,
+    map_view,
+    probe_temps,
+    tenancy_data,
+    tenant_view,
+    truck_data,
+    ui,
+)
 
 REFRESH_S = 2.0
 HISTORY_H = 6.0
 
 
+# The cached reads below take the organisation read for as an argument, so one organisation's
+# cached rows are never another's.
 @st.cache_data(ttl=10, show_spinner=False)
-def _history(truck_id: str, since_s: float, key: str) -> tuple[list[tuple[Any, ...]], list[str]]:
+def _history(
+    truck_id: str, since_s: float, key: str, org: str | None
+) -> tuple[list[tuple[Any, ...]], list[str]]:
     from logistream.reads.tables import truck_history
 
-    with ui.reader() as conn:
+    with tenant_view.reader_for(org) as conn:
         table = truck_history(conn, truck_id, since_s)
     return [tuple(r) for r in table.rows], list(table.columns)
 
 
 @st.cache_data(ttl=30, show_spinner=False)
-def _audited_excursions(truck_id: str, since_s: float, key: str) -> list[dict[str, Any]]:
+def _audited_excursions(
+    truck_id: str, since_s: float, key: str, org: str | None
+) -> list[dict[str, Any]]:
     from logistream.reads.tables import present, truck_excursions
 
-    with ui.reader() as conn:
+    with tenant_view.reader_for(org) as conn:
         if not present(conn, ["excursions"]):  # an archive not migrated for the batch views
             return []
         return truck_excursions(conn, truck_id, since_s).records()
 
 
 @st.cache_data(ttl=10, show_spinner=False)
-def _trip_out_of_range(truck_id: str, trip_id: str, key: str) -> TripOutOfRange | None:
+def _trip_out_of_range(
+    truck_id: str, trip_id: str, key: str, org: str | None
+) -> TripOutOfRange | None:
     from logistream.reads.tables import present
     from logistream.reads.trip_out_of_range import trip_out_of_range
 
-    with ui.reader() as conn:
+    with tenant_view.reader_for(org) as conn:
         if len(present(conn, ["trips", "trip_compliance"])) < 2:  # batch views not migrated
             return None
         return trip_out_of_range(conn, truck_id, trip_id)
 
 
 @st.cache_data(ttl=10, show_spinner=False)
-def _modes(truck_id: str, since_s: float, until_s: float, key: str) -> list[ModeInterval]:
+def _modes(
+    truck_id: str, since_s: float, until_s: float, key: str, org: str | None
+) -> list[ModeInterval]:
     from datetime import UTC, datetime
+
+    import psycopg
 
     from logistream.reads.modes import mode_intervals
     from logistream.reads.tables import present
 
-    with ui.reader() as conn:
-        if not present(conn, ["truck_modes"]):  # an archive not migrated for operating modes
-            return []
-        return mode_intervals(
-            conn,
-            truck_id,
-            datetime.fromtimestamp(since_s, UTC),
-            datetime.fromtimestamp(until_s, UTC),
-        )
+    try:
+        with tenant_view.reader_for(org) as conn:
+            if not present(conn, ["truck_modes"]):  # an archive not migrated for modes
+                return []
+            return mode_intervals(
+                conn,
+                truck_id,
+                datetime.fromtimestamp(since_s, UTC),
+                datetime.fromtimestamp(until_s, UTC),
+            )
+    except psycopg.errors.InsufficientPrivilege:  # a tenant's role does not read truck_modes
+        return []
 
 
 def _time_x() -> alt.X:
@@ -166,7 +196,8 @@ def _figures(
     several probes has one temperature figure per probe."""
     reading = view.reading
     try:
-        audited = _trip_out_of_range(view.truck_id, trip_id, ui.settings().database_name)
+        org = tenant_view.user().organisation
+        audited = _trip_out_of_range(view.truck_id, trip_id, ui.settings().database_name, org)
         out_value, out_help = truck_data.out_of_range_figure(audited, trip_id, timezone)
     except ui.pg_errors() as error:  # the live figures stay; say why this one is missing
         out_value = "—"
@@ -190,19 +221,29 @@ def _figures(
 
 
 def _live(truck_id: str) -> None:
-    s, registry = ui.settings(), ui.registry()
+    s, registry, who = ui.settings(), ui.registry(), tenant_view.user()
+    key, org = s.database_name, who.organisation
+    since = round(time.time() - HISTORY_H * 3600, -1)
     try:
         views = ui.live()
+        if not tenant_view.may_see_truck(who, truck_id):  # its shipment ended meanwhile
+            st.info(tenancy_data.NO_TRUCK_IN_CARE)
+            return
+        since = tenant_view.history_since(who, truck_id, since)
         view = views.truck(truck_id)
-        # The single probe's history, and each named probe's own.
+        # The single probe's history, and each named probe's own (from the window on).
         live: dict[str | None, list[tuple[float, float]]] = {
             None: views.temperature_history(truck_id)
         }
         for probe in view.probes if view is not None else ():
             live[probe.probe_id] = views.temperature_history(truck_id, probe.probe_id)
-        alerts = [a for a in views.open_alerts() if a.truck_id == truck_id]
+        live = {probe: [p for p in points if p[0] >= since] for probe, points in live.items()}
+        alerts = [a for a in tenant_view.open_alerts(views, who) if a.truck_id == truck_id]
     except ui.redis_errors() as error:
         ui.store_down("Redis", error)
+        return
+    except ui.pg_errors() as error:  # a tenant's trucks in care are read from PostgreSQL
+        ui.store_down("PostgreSQL", error)
         return
     if view is None:
         st.info(f"No live reading of {truck_id} in Redis yet.")
@@ -217,12 +258,11 @@ def _live(truck_id: str) -> None:
     audited: list[dict[str, Any]] = []
     modes: list[ModeInterval] = []
     archive_line = ""
-    since = round(time.time() - HISTORY_H * 3600, -1)
     until = max(since + 10, reading.timestamp)
     try:
-        archived, columns = _history(truck_id, since, s.database_name)
-        audited = _audited_excursions(truck_id, since, s.database_name)
-        modes = _modes(truck_id, since, round(until, -1) + 10, s.database_name)
+        archived, columns = _history(truck_id, since, key, org)
+        audited = _audited_excursions(truck_id, since, key, org)
+        modes = _modes(truck_id, since, round(until, -1) + 10, key, org)
     except ui.pg_errors() as error:
         archive_line = f"PostgreSQL is not answering ({error.__class__.__name__}): live part only."
     history = [dict(zip(columns, r, strict=True)) for r in archived]
@@ -279,13 +319,20 @@ def _live(truck_id: str) -> None:
 
 def render() -> None:
     st.title("Truck")
+    who = tenant_view.user()
     try:
-        ids = ui.live().truck_ids()
+        ids = tenant_view.truck_ids(ui.live(), who)
     except ui.redis_errors() as error:
         ui.store_down("Redis", error)
         return
+    except ui.pg_errors() as error:
+        ui.store_down("PostgreSQL", error)
+        return
     if not ids:
-        st.info("No truck has reported yet. Start the simulator: `logistream simulate`.")
+        if tenancy_data.is_carrier_staff(who.organisation):
+            st.info("No truck has reported yet. Start the simulator: `logistream simulate`.")
+        else:
+            st.info(tenancy_data.NO_TRUCK_IN_CARE)
         return
     wanted = st.query_params.get("truck")
     index = ids.index(wanted) if wanted in ids else 0
