@@ -172,6 +172,20 @@ def test_a_tenant_reads_the_archive_of_its_shipments_windows_only(settings: Sett
         assert not alert_visible(conn, SHIPPER, "a-before")
         assert not alert_visible(conn, SHIPPER, "a-acme")
         assert alert_visible(conn, "acme", "a-acme")
+        # The functions the policies stand for (migrations 0055, 0056), for single questions.
+        t0 = starts["kemsa"]
+        questions = (
+            "SELECT tenant_may_see(%(truck)s, %(t0)s + interval '10 ms'), "
+            "tenant_may_see(%(truck)s, %(t0)s - interval '1 s'), "
+            "tenant_may_see_span(%(truck)s, %(t0)s, %(t0)s + interval '1 hour'), "
+            "tenant_may_see_span(%(truck)s, %(t0)s - interval '1 s', %(t0)s)"
+        )
+        for organisation, expected in (
+            (SHIPPER, (True, False, True, False)), ("acme", (False, False, False, False))
+        ):  # fmt: skip
+            with scoped(conn, organisation):
+                row = conn.execute(questions, {"truck": TRUCK, "t0": t0}).fetchone()
+                assert row == expected, organisation
 
         # Fail closed: the tenant role without an organisation, or with a blank one, sees none.
         with conn.transaction():
