@@ -263,3 +263,14 @@ def test_a_shipper_creates_only_its_own_shipments_and_a_receiver_none(booked: Se
     with psycopg.connect(booked.database_url) as conn:
         count = conn.execute("SELECT count(*) FROM shipments").fetchone()
     assert count == (2,), "nothing stored"
+
+
+def test_a_shipments_status_counts_only_its_own_alerts(booked: Settings) -> None:
+    # The cool truck's speeding alert opened before kemsa's shipment was booked: the carrier
+    # sees "alert open" on the shipment, kemsa's user "on time".
+    for user, status in ((ADMIN, "alert open"), (KEMSA, "on time")):
+        page = _app(user, "shipments", {"shipment": "SHP-KEMSA-2"})
+        rows = dict(zip(_column(page, "shipment"), _column(page, "status"), strict=True))
+        assert rows["SHP-KEMSA-2"] == status, user
+        metrics = {m.label: m.value for m in page.metric}
+        assert metrics["Status"] == status, user

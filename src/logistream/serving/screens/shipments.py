@@ -361,10 +361,14 @@ def _live_part(record: ShipmentRecord) -> None:
     try:
         views = ui.live()
         live = views.shipment(shipment.shipment_id)
-        alerts = {a.truck_id for a in views.open_alerts()}
+        # A tenant's: only the alerts opened since its shipment began (tenant_view).
+        alerts = {a.truck_id for a in tenant_view.open_alerts(views, _user())}
         events = views.stage_events(shipment.shipment_id)
     except ui.redis_errors() as error:
         ui.store_down("Redis", error)
+        live, alerts, events = None, set(), []
+    except ui.pg_errors() as error:
+        ui.store_down("PostgreSQL", error)
         live, alerts, events = None, set(), []
     stop, eta, _late = sd.next_stop(shipment, live)
     with st.container(horizontal=True, gap="large"):
@@ -428,9 +432,12 @@ def _page() -> None:
     try:
         views = ui.live()
         live = {state.shipment_id: state for state in views.shipments()}
-        alerts = {a.truck_id for a in views.open_alerts()}
+        alerts = {a.truck_id for a in tenant_view.open_alerts(views, user)}
     except ui.redis_errors() as error:
         st.warning(f"Redis is not answering ({error.__class__.__name__}): no live stage or ETA.")
+        live, alerts = {}, set()
+    except ui.pg_errors() as error:  # a tenant's trucks in care are read from PostgreSQL
+        st.warning(f"PostgreSQL is not answering ({error.__class__.__name__}): no live alerts.")
         live, alerts = {}, set()
     done = st.session_state.pop("shipment_done", None)
     if done:
