@@ -37,9 +37,10 @@ def test_an_account_is_the_carriers_unless_it_names_another() -> None:
         ("/v1/trucks", True),  # its trucks in care only (api.tenant_live)
         ("/v1/trucks/KCB 781C", True),
         ("/v1/alerts/open", True),
-        ("/v1/alerts", False),
+        ("/v1/alerts", True),  # the archive, under row-level security (0055)
         ("/v1/alerts/a1/ack", False),
-        ("/v1/trips", False),
+        ("/v1/trips", True),  # whole trips within its windows only (0055)
+        ("/v1/trucks/KCB 781C/mode", False),
         ("/v1/readings", False),
     ],
 )
