@@ -193,6 +193,30 @@ def test_a_shippers_token_reads_its_shipments_and_no_one_elses(shipping: Setting
         read = tenant_shipments(backends, "acme", lambda shipment_id: shipment_id)  # type: ignore[arg-type,return-value]
         assert (read(OTHER), read(ID), read("SHP-NONE")) == (OTHER, None, None)
 
+        # Its receiver sees the shipment but neither sets its stage nor cancels it; its shipper
+        # does both (shipments.parties).
+        with psycopg.connect(shipping.database_url or "", autocommit=True) as conn:
+            receiver = create_token(conn, "moh-desk", ["read", "shipments"], RECEIVER)
+            shipper = create_token(conn, "kemsa-ops", ["read", "shipments"], SHIPPER)
+        stage = {"stage": "in_transit", "stop": 0, "reason": "left the depot"}
+        for path, body in ((f"/v1/shipments/{ID}/stage", stage),
+                           (f"/v1/shipments/{ID}/cancel", {"reason": "not ours"})):  # fmt: skip
+            refused = api.post(path, json=body, headers=auth(receiver))
+            assert (refused.status_code, refused.json()["error"]) == (403, "not_shipper"), path
+            assert refused.json()["detail"] == (
+                f"The token 'moh-desk': {RECEIVER} is not the shipper of {ID} ({SHIPPER}): its "
+                "shipper or the carrier cancels it or sets its stage."
+            )
+        assert fetch(shipping, "SELECT status, version FROM shipments WHERE shipment_id = %s",
+                     [ID]) == [("active", 1)]  # fmt: skip
+        staged = api.post(f"/v1/shipments/{ID}/stage", json=stage, headers=auth(shipper))
+        assert staged.status_code in (200, 202), staged.text
+        cancelled = api.post(f"/v1/shipments/{ID}/cancel", json={"reason": "call off"},
+                             headers=auth(shipper))  # fmt: skip
+        assert cancelled.status_code in (200, 202), cancelled.text
+        assert fetch(shipping, "SELECT status FROM shipments WHERE shipment_id = %s",
+                     [ID]) == [("cancelled",)]  # fmt: skip
+
 
 def _cli(env: dict[str, str], *args: str, stdin: str = "") -> subprocess.CompletedProcess[str]:
     return subprocess.run(

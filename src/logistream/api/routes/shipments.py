@@ -183,6 +183,24 @@ def _visible(api: Backends, who: Principal, shipment_id: str) -> None:
         raise _not_found(shipment_id)
 
 
+def _changeable(api: Backends, who: Principal, shipment_id: str) -> None:
+    """As :func:`_visible`, and refuse (403 ``not_shipper``) an organisation that sees the
+    shipment but may not cancel it or set its stage (its receiver: ``shipments.parties``)."""
+    from logistream.shipments.parties import change_refusal
+
+    if is_carrier(who.organisation):
+        return
+    with api.reader() as conn, scoped(conn, tenant_of(who.organisation)):
+        row = conn.execute(
+            "SELECT shipper_id FROM shipments WHERE shipment_id = %s", [shipment_id]
+        ).fetchone()
+    if row is None:
+        raise _not_found(shipment_id)
+    refusal = change_refusal(who.organisation, str(row[0]), shipment_id)
+    if refusal is not None:
+        raise ApiError(403, "not_shipper", f"The token {who.name!r}: {refusal}.", field="shipper")
+
+
 def _not_found(shipment_id: str) -> ApiError:
     return ApiError(
         404,
@@ -384,11 +402,12 @@ def cancel_shipment(
     request: Request, shipment_id: ShipmentIdPath, who: Shipper, body: Annotated[CancelIn, Body()]
 ) -> Response:
     """Cancel an active shipment (scope: shipments); its truck is free for another. Logged with
-    the token's name and the reason, then published. 409 when it is no longer active."""
+    the token's name and the reason, then published. 409 when it is no longer active; 403
+    ``not_shipper`` for its receiver's token (its shipper or the carrier cancels it)."""
     from logistream.shipments.store import ShipmentStore
 
     api = backends(request)
-    _visible(api, who, shipment_id)
+    _changeable(api, who, shipment_id)
     with owner(api) as conn:
         try:
             ShipmentStore(conn, _registry(api)).cancel(
@@ -410,12 +429,13 @@ def override_stage(
     """A dispatcher sets the stage by hand (scope: shipments), as ``logistream shipments
     override``: logged with the token's name and the reason, published, and the speed layer
     takes it from the topic. ``stop`` may be left out when the stage fits one stop only. 422
-    when the stop does not fit the stage; 409 when the shipment is no longer active."""
+    when the stop does not fit the stage; 409 when the shipment is no longer active; 403
+    ``not_shipper`` for its receiver's token."""
     from logistream.shipments.store import ShipmentStore
     from logistream.shipments.wire import stop_index_for, stop_indexes
 
     api = backends(request)
-    _visible(api, who, shipment_id)
+    _changeable(api, who, shipment_id)
     with owner(api) as conn:
         store = ShipmentStore(conn, _registry(api))
         record = store.get(shipment_id)

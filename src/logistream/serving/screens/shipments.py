@@ -17,7 +17,8 @@ reader connection is used by every session's thread at once, and a transaction, 
 tenant, belongs to the connection): ``serving.tenant_view.scoped_reader``, which the live pages
 share. A user without an organisation sees no shipment. A shipper's dispatcher creates only
 shipments whose shipper is its own organisation, a receiver's user none
-(``tenancy_data.creation_refusal``, as the API's 403 ``not_shipper``).
+(``tenancy_data.creation_refusal``, as the API's 403 ``not_shipper``); a receiver's user
+neither cancels a shipment nor sets its stage (``shipments.parties.change_refusal``).
 """
 
 from __future__ import annotations
@@ -148,7 +149,11 @@ def _create(user: User) -> None:
 
 
 def _cancel(user: User, records: list[ShipmentRecord]) -> None:
-    active = [r.shipment.shipment_id for r in records if r.status == "active"]
+    active = [
+        r.shipment.shipment_id
+        for r in records
+        if r.status == "active" and _may_change(user, r) is None
+    ]
     if not active:
         return
     with st.expander("Cancel a shipment"):
@@ -287,8 +292,19 @@ def _release_form(user: User, record: ShipmentRecord) -> None:
         st.rerun()
 
 
+def _may_change(user: User, record: ShipmentRecord) -> str | None:
+    """Why ``user`` may not cancel ``record`` or set its stage (None: it may; its receiver may
+    not, as the API's 403 ``not_shipper``)."""
+    from logistream.shipments.parties import change_refusal
+
+    shipment = record.shipment
+    return change_refusal(user.organisation, shipment.shipper.org_id, shipment.shipment_id)
+
+
 def _override_form(user: User, record: ShipmentRecord) -> None:
     if not sd.can_dispatch(user.role) or record.status != "active":
+        return
+    if _may_change(user, record) is not None:
         return
     from logistream.shipments.wire import StageOverride
 
