@@ -4,6 +4,7 @@ and status a stored row gives."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -52,6 +53,13 @@ def test_a_viewer_may_not_set_a_mode() -> None:
     assert (error.reason, error.field) == ("forbidden", "role")
     assert str(error).startswith("role: ")
     assert "viewer" in str(error)
+
+
+def test_a_quality_manager_may_not_set_a_mode() -> None:
+    # A quality manager reads the audit trail and the reports; it changes nothing.
+    error = _refusal(check_may_set, replace(VIEWER, role="quality_manager"))
+    assert (error.reason, error.field) == ("forbidden", "role")
+    assert "is a quality_manager; a dispatcher or an admin sets or ends a mode" in str(error)
 
 
 def test_a_shippers_token_or_user_may_not_set_a_mode() -> None:

@@ -31,7 +31,7 @@ from typing import Final, Literal
 from logistream.errors import Refused
 from logistream.modes.wire import MODE_KINDS
 
-Role = Literal["viewer", "dispatcher", "admin"]
+Role = Literal["viewer", "dispatcher", "admin", "quality_manager"]
 Source = Literal["dashboard", "cli", "api"]
 
 CARRIER: Final = "carrier"
@@ -79,10 +79,10 @@ def check_may_set(actor: ModeActor) -> None:
             f"{_who(actor)} acts for {actor.organisation!r}; only the carrier's dispatchers "
             "set or end a truck's mode",
         )
-    if actor.role == "viewer":
+    if actor.role is not None and actor.role not in ("dispatcher", "admin"):
         raise forbidden(
             "role",
-            f"user {actor.name!r} is a viewer; a dispatcher or an admin sets or ends a mode "
+            f"user {actor.name!r} is a {actor.role}; a dispatcher or an admin sets or ends a mode "
             "(`logistream users set-role`)",
         )
 

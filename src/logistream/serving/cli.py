@@ -52,7 +52,9 @@ def _password(from_stdin: bool) -> str:
 
 def users_add(
     name: Annotated[str, typer.Argument(help="Sign-in name; recorded on acknowledgements.")],
-    role: Annotated[str, typer.Option(help="viewer, dispatcher or admin.")] = "viewer",
+    role: Annotated[
+        str, typer.Option(help="viewer, dispatcher, admin or quality_manager.")
+    ] = "viewer",
     password_stdin: Annotated[
         bool, typer.Option("--password-stdin", help="Read the password from standard input.")
     ] = False,
