@@ -87,10 +87,11 @@ def test_reefer_failure_through_the_pipeline_notifies_the_routed_recipients(
 
             driver = wait_until(driver_log, timeout=60, what="the driver's SMS in the log")
             texts = driver_sms()
-    # One SMS per temp_critical alert of the truck, never two for one alert. One CI run (started
-    # 19:35 UTC) opened two temp_critical alerts for KCK 293K through the real pipeline, each
-    # texted once, where the pure rules open one at that hour: not explained yet (the closing
-    # note of 2026-12-07 says so); this test checks the notifier, the speed tests the alerts.
+    # One SMS per temp_critical alert of the truck, never two for one alert. Depending on the
+    # hour the test starts, the scenario's readings can open two temp_critical alerts: a dip to
+    # the hysteresis line just after the critical opens resolves it and the next readings open
+    # another (the pure rules do the same on those readings; the simulation starts the scenario's
+    # length before now). This test checks the notifier; the rules' tests check the alerts.
     alert_ids = [r["alert_id"] for r in driver]
     assert {(r["truck_id"], r["rule"]) for r in driver} == {("KCK 293K", "temp_critical")}
     assert len(alert_ids) == len(set(alert_ids)) == len(texts) >= 1
