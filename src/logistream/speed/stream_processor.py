@@ -357,69 +357,99 @@ class SpeedProcessor:
         batch = Batch()
         progress = self.progress
         settings = self.settings
-        for msg in msgs:
-            partition, offset = msg.partition(), msg.offset()
-            batch.advance[partition] = offset + 1
-            self.offsets.read(partition, offset)
-            ts_type, ts_ms = msg.timestamp()
-            record_ts = ts_ms / 1000.0 if ts_type else None
-            if record_ts is not None and (
-                batch.oldest_record_ts is None or record_ts < batch.oldest_record_ts
-            ):
-                batch.oldest_record_ts = record_ts
-            progress.last_partition, progress.last_offset = partition, offset
-            progress.last_record_ts = record_ts
-            value = msg.value()
-            try:
-                if value is None:
-                    raise InvalidReading("empty", "an empty message")
-                reading = decode_reading(
-                    value,
-                    record_ts_ms=ts_ms if ts_type else None,
-                    max_bytes=settings.max_message_bytes,
-                    future_tolerance_s=settings.future_tolerance_s,
+        max_bytes, tolerance = settings.max_message_bytes, settings.future_tolerance_s
+        # Hot loop (every reading): bound names, and the per-partition bookkeeping (offsets
+        # read, newest event time, progress) kept in locals and applied once after the loop.
+        trucks, dirty, touched, history = self.trucks, self.dirty, batch.touched, batch.history
+        contexts, shipments, modes = self.contexts, self.shipments, self.modes
+        fleet_time = self._fleet_time
+        advance = batch.advance
+        newest: dict[int, float] = {}
+        oldest: float | None = None
+        processed = late = backfilled = 0
+        last_event_ts: float | None = None
+        partition = offset = -1
+        record_ts: float | None = None
+        try:
+            for msg in msgs:
+                partition, offset = msg.partition(), msg.offset()
+                advance[partition] = offset + 1
+                ts_type, ts_ms = msg.timestamp()
+                record_ts = ts_ms / 1000.0 if ts_type else None
+                if record_ts is not None and (oldest is None or record_ts < oldest):
+                    oldest = record_ts
+                value = msg.value()
+                try:
+                    if value is None:
+                        raise InvalidReading("empty", "an empty message")
+                    reading = decode_reading(
+                        value,
+                        record_ts_ms=ts_ms if ts_type else None,
+                        max_bytes=max_bytes,
+                        future_tolerance_s=tolerance,
+                    )
+                except InvalidReading as error:
+                    progress.skipped += 1
+                    self.metrics.skipped.labels(error.code).inc()
+                    continue
+                truck_id = reading.truck_id
+                known = trucks.get(truck_id)
+                step = engine.process(
+                    known or engine.new_state(truck_id),
+                    reading,
+                    partition,
+                    contexts.get(truck_id, reading.cargo),
+                    fleet_time,
+                    shipments.for_truck(truck_id),
+                    modes.for_truck(truck_id),
                 )
-            except InvalidReading as error:
-                progress.skipped += 1
-                self.metrics.skipped.labels(error.code).inc()
-                continue
-            truck_id = reading.truck_id
-            known = self.trucks.get(truck_id)
-            state = known or engine.new_state(truck_id)
-            step = engine.process(
-                state,
-                reading,
-                partition,
-                self.contexts.get(truck_id, reading.cargo),
-                self._fleet_time,
-                self.shipments.for_truck(truck_id),
-                self.modes.for_truck(truck_id),
-            )
-            if not step.accepted:
-                progress.late += 1
-                self.metrics.late.inc()
-                continue
-            progress.processed += 1
-            if step.late:
-                progress.backfilled += 1
-                self.metrics.backfilled.inc()
-            else:
-                progress.last_event_ts = reading.timestamp
-            self.trucks[truck_id] = step.state
-            self.dirty.add(truck_id)
-            batch.touched[truck_id] = step.state
-            if known is None and truck_id in self.shipments.latest:
-                self.side.pod_alerts([truck_id], batch)
-            batch.history.setdefault((truck_id, reading.probe_id), []).append(
-                (reading.timestamp, reading.temp)
-            )
-            self.offsets.saw_event(partition, reading.timestamp)
-            if step.changes:
-                self.acks.add_changes(batch, step.changes, record_ts)
-            if step.stage_events:
-                batch.stage_events.extend(step.stage_events)
-            if step.shipment_live is not None:
-                batch.shipments[step.shipment_live.shipment_id] = step.shipment_live
+                if not step.accepted:
+                    late += 1
+                    continue
+                processed += 1
+                ts = reading.timestamp
+                if step.late:
+                    backfilled += 1
+                else:
+                    last_event_ts = ts
+                state = step.state
+                trucks[truck_id] = state
+                dirty.add(truck_id)
+                touched[truck_id] = state
+                if known is None and truck_id in shipments.latest:
+                    self.side.pod_alerts([truck_id], batch)
+                points = history.get((truck_id, reading.probe_id))
+                if points is None:
+                    history[truck_id, reading.probe_id] = [(ts, reading.temp)]
+                else:
+                    points.append((ts, reading.temp))
+                if ts > newest.get(partition, float("-inf")):
+                    newest[partition] = ts
+                if step.changes:
+                    self.acks.add_changes(batch, step.changes, record_ts)
+                if step.stage_events:
+                    batch.stage_events.extend(step.stage_events)
+                if step.shipment_live is not None:
+                    batch.shipments[step.shipment_live.shipment_id] = step.shipment_live
+        finally:
+            # What was read, as the per-reading updates would have left it.
+            batch.oldest_record_ts = oldest
+            for p, next_offset in advance.items():
+                self.offsets.read(p, next_offset - 1)
+            for p, ts in newest.items():
+                self.offsets.saw_event(p, ts)
+            if partition >= 0:
+                progress.last_partition, progress.last_offset = partition, offset
+                progress.last_record_ts = record_ts
+            if last_event_ts is not None:
+                progress.last_event_ts = last_event_ts
+            progress.late += late
+            progress.backfilled += backfilled
+            progress.processed += processed
+            if late:
+                self.metrics.late.inc(late)
+            if backfilled:
+                self.metrics.backfilled.inc(backfilled)
         self._sweep(batch)
         self.delivery.deliver(batch)
         self.metrics.processed.inc(sum(len(h) for h in batch.history.values()))

@@ -132,9 +132,13 @@ def on_reading(
     if is_open and gap <= cfg.offline_s:
         # Opened by the watermark, but the readings show no gap: they were late, not missing.
         return (Clear(RULE, ts, "reporting: its readings arrive late, it was not silent"),)
-    back = Clear(RULE, ts, f"reporting again after {minutes(gap)} min")
+    # The common case (a reading on time) makes no verdict: build the message only when needed.
     if is_open:
-        return (back,)
+        return (_back(ts, gap),)
     if not excused and cfg.offline_s < gap <= cfg.inactive_after_s:
-        return (_raise(last_ts, last_event_id, cfg), back)
+        return (_raise(last_ts, last_event_id, cfg), _back(ts, gap))
     return NO_VERDICTS
+
+
+def _back(ts: float, gap: float) -> Clear:
+    return Clear(RULE, ts, f"reporting again after {minutes(gap)} min")
