@@ -173,14 +173,8 @@ def _refused(error: ShipmentError, conflict: bool = False) -> ApiError:
 def _visible(api: Backends, who: Principal, shipment_id: str) -> None:
     """Raise the 404 of an unknown shipment unless the token's organisation sees it (asked of
     the reader role under row-level security, before any owner-role work)."""
-    if is_carrier(who.organisation):
-        return  # the carrier sees every shipment: an unknown one is the store's own 404
-    with api.reader() as conn, scoped(conn, tenant_of(who.organisation)):
-        seen = conn.execute(
-            "SELECT 1 FROM shipments WHERE shipment_id = %s", [shipment_id]
-        ).fetchone()
-    if seen is None:
-        raise _not_found(shipment_id)
+    if not is_carrier(who.organisation):  # the carrier sees all: an unknown one is the store's
+        _shipper_seen(api, who, shipment_id)
 
 
 def _changeable(api: Backends, who: Principal, shipment_id: str) -> None:
@@ -190,15 +184,21 @@ def _changeable(api: Backends, who: Principal, shipment_id: str) -> None:
 
     if is_carrier(who.organisation):
         return
+    shipper_id = _shipper_seen(api, who, shipment_id)
+    refusal = change_refusal(who.organisation, shipper_id, shipment_id)
+    if refusal is not None:
+        raise ApiError(403, "not_shipper", f"The token {who.name!r}: {refusal}.", field="shipper")
+
+
+def _shipper_seen(api: Backends, who: Principal, shipment_id: str) -> str:
+    """The shipment's shipper as the token's organisation reads it; 404 when it sees none."""
     with api.reader() as conn, scoped(conn, tenant_of(who.organisation)):
         row = conn.execute(
             "SELECT shipper_id FROM shipments WHERE shipment_id = %s", [shipment_id]
         ).fetchone()
     if row is None:
         raise _not_found(shipment_id)
-    refusal = change_refusal(who.organisation, str(row[0]), shipment_id)
-    if refusal is not None:
-        raise ApiError(403, "not_shipper", f"The token {who.name!r}: {refusal}.", field="shipper")
+    return str(row[0])
 
 
 def _not_found(shipment_id: str) -> ApiError:
