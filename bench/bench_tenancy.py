@@ -41,6 +41,8 @@ The fleet reads, in the same rounds (issue 18's "fleet and shipment reads"):
   0.5 s snapshot); the shipper's request adds one PostgreSQL query (``trucks_in_care``) and
   reads its one truck. The ratio is the shipper's requests/s over the carrier's: not the
   filter's cost alone (the answers differ in size), the cost a shipper's dashboard sees.
+  GET /v1/trucks/BT-000 is the same answer for both tokens: there the shipper's extra is the
+  filter's one query alone.
 
 Servers: LOGISTREAM_TEST_KAFKA_BOOTSTRAP / LOGISTREAM_TEST_DATABASE_URL /
 LOGISTREAM_TEST_REDIS_URL when set, else the local stack. The database is dropped after.
@@ -330,6 +332,12 @@ def main() -> None:
         fleet_results: dict[str, list[tuple[float, float, float]]] = {
             name: [] for name in fleet_cases
         }
+        one_truck = f"{base}/v1/trucks/{SHIPPER_TRUCK}"
+        for headers in fleet_cases.values():
+            assert httpx.get(one_truck, headers=headers, timeout=10).status_code == 200
+        truck_results: dict[str, list[tuple[float, float, float]]] = {
+            name: [] for name in fleet_cases
+        }
         sql_cases = {
             "carrier": ("carrier", ShipmentFilter(), ShipmentFilter()),
             "shipper": (shipper, ShipmentFilter(), ShipmentFilter(shipper=shipper)),
@@ -353,6 +361,8 @@ def main() -> None:
                         for name, headers in fleet_cases.items():
                             run = _closed_loop(f"{base}/v1/trucks", headers, seconds, args.clients)
                             fleet_results[name].append(run)
+                            run = _closed_loop(one_truck, headers, seconds, args.clients)
+                            truck_results[name].append(run)
                     for name, (org, with_f, without_f) in sql_cases.items():
                         chosen = with_f if state == "on" else without_f
                         sql_results[name][state].append(
@@ -416,6 +426,20 @@ def main() -> None:
         "shipper_rps": round(own_rps, 1), "carrier_rps": round(all_rps, 1),
         "slower_pct": round(fleet_slower, 1), "shipper_p99_ms": round(own_p99, 2),
         "carrier_p99_ms": round(all_p99, 2), "fleet": TRUCKS, "shipper_trucks": 1,
+    }  # fmt: skip
+    one = {
+        name: (statistics.median(r[0] for r in runs), statistics.median(r[2] for r in runs))
+        for name, runs in truck_results.items()
+    }
+    (own_rps, own_p99), (all_rps, all_p99) = one["shipper"], one["carrier"]
+    one_slower = (1 - own_rps / all_rps) * 100
+    print(f"GET /v1/trucks/{SHIPPER_TRUCK} (the same answer) as the shipper: {own_rps:,.0f} "
+          f"req/s; as the carrier: {all_rps:,.0f} ({one_slower:+.1f} % slower: the live "
+          f"filter's PostgreSQL query); p99 {own_p99:.1f} ms vs {all_p99:.1f} ms")  # fmt: skip
+    out["truck"] = {
+        "shipper_rps": round(own_rps, 1), "carrier_rps": round(all_rps, 1),
+        "slower_pct": round(one_slower, 1), "shipper_p99_ms": round(own_p99, 2),
+        "carrier_p99_ms": round(all_p99, 2),
     }  # fmt: skip
     print(json.dumps(out))
 
