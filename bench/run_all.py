@@ -33,6 +33,8 @@ from logistream.stack.temporary import temporary_stack, test_environment
 
 BENCH_DIR = Path(__file__).resolve().parent
 REPORT = BENCH_DIR.parent / "BENCHMARKS.md"
+WHERE_THE_TIME_GOES = BENCH_DIR / "where_the_time_goes.md"
+"""The profiles per layer, written by hand; copied into BENCHMARKS.md after the summary."""
 FAULT_RECOVERY = BENCH_DIR.parent / "build" / "fault-recovery.json"
 # Full-run arguments that differ from a benchmark's own defaults, to keep `make bench` near
 # 20 minutes on a small machine. bench_batch's default (500 trucks x 30 days, 21.6 M readings)
@@ -538,6 +540,8 @@ def _write_report(results: list[Result], total_s: float) -> None:
         *summary_table(results),
         "",
     ]
+    if WHERE_THE_TIME_GOES.exists():
+        lines += [WHERE_THE_TIME_GOES.read_text().rstrip(), ""]
     for r in results:
         lines += [
             f"## {r.name}",
