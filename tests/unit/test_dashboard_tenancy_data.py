@@ -50,7 +50,7 @@ def test_the_carriers_staff_keep_their_pages_by_role() -> None:
         assert "manage users" in str(access["users"])
 
 
-def test_the_quality_manager_is_a_role_that_reads_and_changes_nothing() -> None:
+def test_the_quality_manager_reads_and_acknowledges_creates_or_manages_nothing() -> None:
     assert check_role("quality_manager") == "quality_manager"
     with pytest.raises(AuthError):
         check_role("auditor")

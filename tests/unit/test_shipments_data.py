@@ -206,7 +206,8 @@ def test_pod_choices_are_each_stop_s_unsigned_lots() -> None:
 
 def test_who_may_dispatch_release_and_sign() -> None:
     assert [sd.can_dispatch(r) for r in ("viewer", "dispatcher", "admin")] == [False, True, True]
-    assert [sd.can_release(r) for r in ("viewer", "dispatcher", "admin")] == [False, False, True]
+    roles = ("viewer", "dispatcher", "admin", "quality_manager")
+    assert [sd.can_release(r) for r in roles] == [False, False, True, True]
     assert sd.can_sign("moh-western", SHIPMENT)
     assert not sd.can_sign("kemsa", SHIPMENT)
     assert not sd.can_sign(None, SHIPMENT)

@@ -44,8 +44,9 @@ STAGE_LABELS: Final[dict[str, str]] = {
     "delivered": "delivered",
 }
 DISPATCH_ROLES: Final = ("dispatcher", "admin")
-RELEASE_ROLES: Final = ("admin",)
-"""The quality manager's release/quarantine: administrators (the dashboard has no QM role)."""
+RELEASE_ROLES: Final = ("admin", "quality_manager")
+"""Who releases or quarantines a lot on the dashboard: a quality manager (the decision is theirs),
+or an admin."""
 
 
 def parse_upload(filename: str, data: bytes, registry: Registry) -> Shipment:
