@@ -9,8 +9,9 @@ display zone.
 A shipper's or receiver's user picks only among the trucks in its care, and sees of one only
 what happened since its shipment's window began (``serving.tenant_view``): the live history and
 open alerts cut there, the archive read through ``reads.tenancy.scoped`` (row-level security on
-readings and the trip views) from the window's start. Operating modes are shown to a tenant only
-if its role may read ``truck_modes`` (not granted today: no bands then).
+readings and the trip views) from the window's start. Its chart shows the truck's operating
+modes that overlap its shipments' windows (row-level security on ``truck_modes``, migration
+0071): a mode held the alarms of its cargo's truck.
 """
 
 from __future__ import annotations
@@ -100,7 +101,7 @@ def _modes(
                 datetime.fromtimestamp(since_s, UTC),
                 datetime.fromtimestamp(until_s, UTC),
             )
-    except psycopg.errors.InsufficientPrivilege:  # a tenant's role does not read truck_modes
+    except psycopg.errors.InsufficientPrivilege:  # a tenant on an archive from before 0071
         return []
 
 
