@@ -7,7 +7,7 @@ the dump's rows: a bridge started on the restored database resumes where the dum
 reading lost or archived twice.
 
 Restore: only into an empty or absent database (``force`` drops and recreates it). The
-cluster-wide roles are created first (the roles migration), the dump is restored in one
+cluster-wide roles are created first (the role migrations), the dump is restored in one
 transaction (all or nothing), the row counts are checked against the manifest, then
 :func:`logistream.schema.migrate.migrate` applies any newer migration and sets the role passwords
 of this installation. Last, the audit log's hash chain is verified (``logistream.audit.verify``):
@@ -272,11 +272,15 @@ def _recreate(owner_url: str, force: bool, echo: Echo) -> None:
             ) from error
 
 
+CLUSTER_ROLE_MIGRATIONS: Final = ("roles", "tenant_role")
+"""The migrations that only create cluster-wide roles (0001, 0008): run before pg_restore."""
+
+
 def _create_roles(owner_url: str) -> None:
-    """The cluster-wide roles the dump's grants name (the roles migration; idempotent)."""
+    """The cluster-wide roles the dump's grants name (the role migrations; idempotent)."""
     from logistream.schema.migrate import shipped_migrations
 
-    roles = [m for m in shipped_migrations() if m.name == "roles"]
+    roles = [m for m in shipped_migrations() if m.name in CLUSTER_ROLE_MIGRATIONS]
     with _connect(owner_url, autocommit=True) as conn:
         for migration in roles:
             conn.execute(migration.sql.encode())
