@@ -32,6 +32,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Final, Literal, get_args
 
+from logistream.reads.tenancy import is_carrier
 from logistream.shipments.errors import ShipmentError
 from logistream.shipments.model import Shipment
 from logistream.shipments.verdict import LotFigures
@@ -63,7 +64,8 @@ class ProofOfDelivery:
 
 @dataclass(frozen=True, slots=True)
 class Signatory:
-    """Who records a PoD and the organisation it acts for (None: the fleet operator's staff)."""
+    """Who records a PoD and the organisation it acts for (None or ``carrier``: the fleet
+    operator's staff)."""
 
     by: str
     organisation: str | None
@@ -106,7 +108,7 @@ def check_signatory(shipment: Shipment, signatory: Signatory) -> None:
         return
     whose = (
         "the fleet operator's staff"
-        if signatory.organisation is None
+        if is_carrier(signatory.organisation)
         else f"organisation {signatory.organisation!r}"
     )
     raise ShipmentError(
