@@ -29,10 +29,10 @@ from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime
 from typing import TYPE_CHECKING, Final
 
-from logistream.events import SEVERITY_ORDER, Alert
+from logistream.events import Alert
 from logistream.live_views import LiveViews, TruckView
 from logistream.reads.tenancy import is_carrier, tenant_of
-from logistream.reads.tenant_trucks import in_care, trucks_in_care
+from logistream.reads.tenant_trucks import in_care, status_for, trucks_in_care
 
 if TYPE_CHECKING:
     from logistream.api.backends import Backends
@@ -40,7 +40,6 @@ if TYPE_CHECKING:
 
 CARE_TTL_S: Final = 5.0
 """How long the live stream trusts its answer of which trucks the token may see."""
-OFFLINE: Final = "offline"
 
 Windows = Mapping[str, float]
 """Truck id -> the start of its window, Unix seconds."""
@@ -61,17 +60,6 @@ def care_of(api: Backends, organisation: str | None) -> dict[str, float]:
 def visible_alerts(alerts: Iterable[Alert], windows: Windows) -> list[Alert]:
     """The alerts of trucks in care opened within their window, in their order."""
     return [a for a in alerts if in_care(windows, a.truck_id, a.opened_at)]
-
-
-def status_for(status: str, severities: Iterable[str]) -> str:
-    """A truck's status from the alerts kept (as the speed layer's ``status_of``): ``offline``
-    stays, else the worst severity kept, else ``ok``."""
-    if status == OFFLINE:
-        return OFFLINE
-    kept = list(severities)
-    if not kept:
-        return "ok"
-    return min(kept, key=lambda s: SEVERITY_ORDER.get(s, len(SEVERITY_ORDER)))
 
 
 def view_in_care(view: TruckView, windows: Windows, opened_at: Mapping[str, float]) -> TruckView:

@@ -22,10 +22,11 @@ Choices where the issue is silent:
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
+from logistream.events import SEVERITY_ORDER
 from logistream.reads.tenancy import scoped
 
 if TYPE_CHECKING:
@@ -51,3 +52,12 @@ def in_care(windows: Mapping[str, datetime | float], truck_id: str, at: float) -
         return False
     begins = start.timestamp() if isinstance(start, datetime) else start
     return at >= begins
+
+
+def status_for(status: str, severities: Iterable[str]) -> str:
+    """A truck's status from the alerts a tenant is shown of it (as the speed layer's
+    ``status_of``): ``offline`` stays (the truck is silent now, whoever's cargo it carried),
+    else the worst severity shown, else ``ok``. The API's and the dashboard's one rule."""
+    if status == "offline":
+        return status
+    return min(severities, key=lambda s: SEVERITY_ORDER.get(s, len(SEVERITY_ORDER)), default="ok")

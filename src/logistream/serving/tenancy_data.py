@@ -26,10 +26,10 @@ from collections.abc import Iterable, Mapping
 from datetime import datetime
 from typing import Final
 
-from logistream.events import SEVERITY_ORDER, Alert
+from logistream.events import Alert
 from logistream.live_views import TruckView
 from logistream.live_views.records import AlertChange
-from logistream.reads.tenant_trucks import in_care
+from logistream.reads.tenant_trucks import in_care, status_for
 from logistream.serving.audit_log_data import REFUSAL as AUDIT_TRAIL_REFUSAL
 from logistream.serving.audit_log_data import can_read_audit_trail
 from logistream.serving.auth import can_acknowledge, can_manage_users
@@ -158,10 +158,8 @@ def visible_fleet(
         if view.truck_id not in care:
             continue
         alerts = tuple(a for a in view.alerts if a.alert_id in kept_ids)
-        status = view.status
-        if status != "offline":
-            live = [a.severity for a in alerts if a.state != "resolved"]
-            status = min(live, key=lambda s: SEVERITY_ORDER.get(s, 99), default="ok")
+        live = (a.severity for a in alerts if a.state != "resolved")
+        status = status_for(view.status, live)
         shown.append(dataclasses.replace(view, alerts=alerts, status=status))
     return shown
 
