@@ -64,7 +64,6 @@ async def events(
     read_truck: Callable[[str], TruckView | None] | None = None,
     shipments: bool = True,
     read_shipment: Callable[[str], ShipmentLive | None] | None = None,
-    alerts: bool = True,
     windows: Callable[[], Awaitable[Mapping[str, float]]] | None = None,
     clock: Callable[[], float] = time.monotonic,
 ) -> AsyncIterator[bytes]:
@@ -72,7 +71,6 @@ async def events(
     ``truck`` events (the truck's view, as GET /v1/trucks/{id}, read by ``read_truck``) and
     ``shipment`` events (a tracked shipment's live state, as ``live`` in GET
     /v1/shipments/{id}, read by ``read_shipment``; with ``truck``, only that truck's).
-    ``alerts`` False: no alert events.
     ``windows``: the trucks the token may see now and their windows' starts (Unix seconds; a
     shipper's or receiver's token): alert events of those trucks opened within the window and
     truck events of those trucks only (``read_truck`` trims the view's alerts); None: all.
@@ -97,7 +95,7 @@ async def events(
         care = await windows() if windows is not None else None  # cached: no I/O mostly
         for change in changes:
             last_seq = change.seq
-            if not alerts or (truck is not None and change.alert.truck_id != truck):
+            if truck is not None and change.alert.truck_id != truck:
                 continue
             alert = change.alert
             if care is not None and not in_care(care, alert.truck_id, alert.opened_at):
