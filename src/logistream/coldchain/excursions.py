@@ -18,7 +18,10 @@ The same semantics as the speed layer's temperature rule, so the two can be reco
   reading it stands for nothing;
 - a critical excursion alarms once ``confirm_readings`` plausible readings beyond the hard limit
   were seen in it, the last at least ``confirm_s`` after its start (the speed layer's
-  ``critical_confirm_*``).
+  ``critical_confirm_*``); it ends as confirmed: at the ``confirm_readings``-th plausible
+  reading back inside by the hysteresis since its last reading beyond the limit, at least
+  ``confirm_s`` after that one, so a shorter dip stays inside the excursion (the speed rule
+  keeps its alert open over it).
 Readings are ordered by (event time, event id) first: late and out-of-order rows take their
 place in time, and a tie is broken the same way on every run.
 """
@@ -191,8 +194,13 @@ def extract(
     for kind in kinds:
         current: list[Classified] = []
         in_exc = False
+        last_beyond, back = 0.0, 0
         for i, c in enumerate(rows):
             state = _state(kind, c, profile)
+            if kind == "critical" and state is not None:
+                state, last_beyond, back = _critical_end(
+                    state, c, in_exc, last_beyond, back, confirm
+                )
             in_exc_now = state if state is not None else in_exc
             if in_exc_now:
                 current.append(c)
@@ -203,6 +211,26 @@ def extract(
         if current:
             found.append(_excursion(kind, current, current[-1].sample.t, True, profile, confirm))
     return sorted(found, key=lambda e: (e.start, e.kind))
+
+
+def _critical_end(
+    state: bool,
+    c: Classified,
+    in_exc: bool,
+    last_beyond: float,
+    back: int,
+    confirm: tuple[int, float],
+) -> tuple[bool | None, float, int]:
+    """A critical's state at ``c`` with its end confirmed (False only once confirmed, else None:
+    as a band reading), and the time of the last reading beyond and the plausible readings back
+    inside since it, carried to the next reading."""
+    if state:
+        return True, c.sample.t, 0
+    if not in_exc:
+        return False, last_beyond, back
+    back += 1 if c.plausible else 0
+    ended = c.plausible and back >= confirm[0] and c.sample.t - last_beyond >= confirm[1]
+    return (False if ended else None), last_beyond, back
 
 
 def _excursion(

@@ -49,7 +49,7 @@ _LATE_COLUMNS = (
     "truck_id, trip_id, probe_id, event_id, event_time, trip_sent, driver_id, profile, tank, "
     "budget, h_over_r, rn, ts, next_ts, dt, temp, raw_temp, plausible, lat, lon, speed_kmh, "
     "reefer_on, defrost, fuel_smooth, w, uncovered, seg_km, d_l, unexplained, high_eff, "
-    "beyond_hard, above, below, brake, launch"
+    "beyond_hard, above, below, brake, launch, cls_crit"
 )
 """The per-reading columns the steps after the classification (l5 onwards) still need."""
 
@@ -57,6 +57,12 @@ _LATE_COLUMNS = (
 def pass_select(p: BatchParams, where: str) -> str:
     """The one pass over the readings: per-trip aggregates plus the marked rows."""
     hold, gap, smooth = p.hold_max_s, p.gap_s, p.fuel_smooth_s
+    # A reading that confirms the end of a critical: the confirm count of plausible readings
+    # back inside since the last reading beyond the limit, the confirm time since that one.
+    crit_end = (
+        f"(cls_crit = 0 AND plausible AND crit_back_all - crit_back_before >= "
+        f"{p.critical_confirm_readings} AND ts - crit_last_ts >= {p.critical_confirm_s})"
+    )
     return f"""
 WITH src AS (
     SELECT r.truck_id, {TRIP_EXPR} AS trip_id, coalesce(r.probe_id, '') AS probe_id,
@@ -168,8 +174,10 @@ l5 AS (
                     false) AS st_high,
            coalesce((max(CASE WHEN cls_low IS NOT NULL THEN rn * 2 + cls_low END) OVER w) % 2 = 1,
                     false) AS st_low,
-           coalesce((max(CASE WHEN cls_crit IS NOT NULL THEN rn * 2 + cls_crit END) OVER w) % 2 = 1,
-                    false) AS st_crit,
+           -- A critical's end is confirmed as its start (speed/rules/temperature.py): the
+           -- plausible readings back inside so far, and the last reading beyond a hard limit.
+           count(*) FILTER (WHERE cls_crit = 0 AND plausible) OVER w AS crit_back_all,
+           max(CASE WHEN cls_crit = 1 THEN ts END) OVER w AS crit_last_ts,
            coalesce(sum(CASE WHEN above OR below THEN w END)
                OVER (w ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING), 0) AS tor_before,
            coalesce(lag(brake) OVER w, false) AS prev_brake,
@@ -193,7 +201,8 @@ l6 AS (
     SELECT l5.*,
            st_high AND NOT coalesce(lag(st_high) OVER w, false) AS high_starts,
            st_low AND NOT coalesce(lag(st_low) OVER w, false) AS low_starts,
-           st_crit AND NOT coalesce(lag(st_crit) OVER w, false) AS crit_starts,
+           -- The readings back inside counted up to the last one beyond a hard limit.
+           max(CASE WHEN cls_crit = 1 THEN crit_back_all END) OVER w AS crit_back_before,
            refuel_zone AND NOT coalesce(lag(refuel_zone) OVER w, false) AS refuel_starts,
            theft_zone AND NOT coalesce(lag(theft_zone) OVER w, false) AS theft_starts
     FROM l5
@@ -203,7 +212,12 @@ l7 AS (
     SELECT l6.*,
            sum(high_starts::int) OVER w AS exc_high_no,
            sum(low_starts::int) OVER w AS exc_low_no,
-           sum(crit_starts::int) OVER w AS exc_crit_no,
+           coalesce((max(CASE WHEN cls_crit = 1 THEN rn * 2 + 1
+                              WHEN {crit_end} THEN rn * 2 END) OVER w) % 2 = 1,
+                    false) AS st_crit,
+           -- A critical excursion's number: the reading that confirmed the end of the one
+           -- before (0: none), constant over the excursion, which no such reading interrupts.
+           coalesce(max(CASE WHEN {crit_end} THEN rn END) OVER w, 0) AS exc_crit_no,
            sum(refuel_starts::int) OVER w AS refuel_no,
            sum(theft_starts::int) OVER w AS theft_no,
            -- Consecutive implausible readings share a number: a sensor-fault interval.

@@ -10,6 +10,21 @@ A critical is confirmed before it opens: the hard limit must be passed by at lea
 hysteresis band neither count nor reset) and for at least ``critical_confirm_s``, so one reading
 cannot wake a person. A reading that failed the plausibility check is stepped with the
 temperature last seen (it counts time, it confirms nothing).
+
+Its end is confirmed the same way, with the same two settings: the excursion (and an open
+``temp_critical``) ends at the ``critical_confirm_readings``-th plausible reading inside the hard
+limits by the hysteresis since the last reading beyond one, if that reading is also at least
+``critical_confirm_s`` after that last reading beyond (band readings neither count nor reset; a
+reading beyond the limit starts the count afresh). So a one-reading dip under the limit in a
+rising excursion keeps the alert open instead of resolving it and opening a second one for the
+same excursion. The same settings, because the question is the same (is one reading noise or
+the air?) and asked of the same probe at the same rate; the price is symmetric too (one
+reading interval more before a real return is believed). Time is counted from the last reading
+beyond the limit ("not seen past it for that long"): the batch pass gets that time with one
+running maximum in a window step it already has (:mod:`logistream.batch.views.pass_sql`), where
+the time since the first reading back inside would cost it another step. An excursion that
+never confirmed its critical ends the same way, so the count to its confirmation runs on across
+such a dip; :mod:`logistream.coldchain.excursions` does the same for the batch views.
 """
 
 from __future__ import annotations
@@ -50,6 +65,11 @@ class TempState(msgspec.Struct, frozen=True, kw_only=True):
     """The trip (:func:`trip_key`) the time out of range counts for."""
     plaus: PlausState = PlausState()
     """The sensor plausibility check's state (kept here: it gates these rules)."""
+    crit_last: float | None = None
+    """Event time of the excursion's last reading beyond a hard limit (None with ``crit_since``
+    set: a state from before this field, counted from ``crit_since``)."""
+    crit_back_n: int = 0
+    """Plausible readings inside the hard limits by the hysteresis since that reading."""
 
 
 def _range_text(profile: CargoProfile) -> str:
@@ -150,11 +170,13 @@ def step(
     hard_hi, hard_lo = p.hard_high_c, p.hard_low_c
     past_hard = (hard_hi is not None and t > hard_hi) or (hard_lo is not None and t < hard_lo)
     critical, crit_since, crit_n = s.critical, s.crit_since, s.crit_n
+    crit_last, crit_back_n = s.crit_last, s.crit_back_n
+    conf = ctx.config.temperature
     confirmed = False
     if past_hard:
         crit_since = ts if crit_since is None else crit_since
         crit_n += 1 if plausible else 0
-        conf = ctx.config.temperature
+        crit_last, crit_back_n = ts, 0
         confirmed = plausible and (
             crit_n >= conf.critical_confirm_readings and ts - crit_since >= conf.critical_confirm_s
         )
@@ -176,16 +198,25 @@ def step(
             )
         )
     elif (
-        not past_hard
+        crit_since is not None
+        and not past_hard
         and (hard_hi is None or t <= hard_hi - p.hysteresis_c)
         and (hard_lo is None or t >= hard_lo + p.hysteresis_c)
     ):
-        crit_since, crit_n = None, 0
-        if s.critical:
-            critical = False
-            verdicts.append(
-                Clear("temp_critical", ts, f"back to {t:.1f} °C, inside the hard limits")
-            )
+        # Back inside: the end is confirmed as the start was (see the module docstring).
+        crit_back_n += 1 if plausible else 0
+        last = crit_last if crit_last is not None else crit_since
+        if (
+            plausible
+            and crit_back_n >= conf.critical_confirm_readings
+            and ts - last >= conf.critical_confirm_s
+        ):
+            crit_since, crit_n, crit_last, crit_back_n = None, 0, None, 0
+            if s.critical:
+                critical = False
+                verdicts.append(
+                    Clear("temp_critical", ts, f"back to {t:.1f} °C, inside the hard limits")
+                )
 
     state = TempState(
         high_since=high_since,
@@ -198,5 +229,7 @@ def step(
         tor_s=tor_s,
         tor_trip=tor_trip,
         plaus=s.plaus,
+        crit_last=crit_last,
+        crit_back_n=crit_back_n,
     )
     return state, tuple(verdicts) if verdicts else NO_VERDICTS
