@@ -83,6 +83,44 @@ return id
 """
 
 
+# The trucks' newest states and temperature-history points of one batch, in one command: the
+# client packs one argument list instead of two pipelined commands per truck (their packing and
+# replies were a third of the speed layer's time at 10,000 readings/s, in small batches). The
+# same commands with the same values as before, run by the server.
+# ARGV: the number of trucks; per truck its key, the number of field/value items and the items;
+# the number of histories; per history its key, 1 to trim it to ARGV[2] newest points (else 0),
+# the number of score/member items and the items. ARGV[1] is the history length.
+# (unpack takes at most a few thousand values: the points go to ZADD in chunks.)
+WRITE_TRUCKS_LUA: Final = """
+local keep = tonumber(ARGV[1])
+local i = 2
+local trucks = tonumber(ARGV[i])
+i = i + 1
+for _ = 1, trucks do
+  local key, n = ARGV[i], tonumber(ARGV[i + 1])
+  redis.call('HSET', key, unpack(ARGV, i + 2, i + 1 + n))
+  i = i + 2 + n
+end
+local histories = tonumber(ARGV[i])
+i = i + 1
+for _ = 1, histories do
+  local key, trim, n = ARGV[i], ARGV[i + 1], tonumber(ARGV[i + 2])
+  local first = i + 3
+  local last = first + n - 1
+  while first <= last do
+    local stop = math.min(first + 1999, last)
+    redis.call('ZADD', key, unpack(ARGV, first, stop))
+    first = stop + 1
+  end
+  if trim == '1' then
+    redis.call('ZREMRANGEBYRANK', key, 0, -(keep + 1))
+  end
+  i = i + 3 + n
+end
+return trucks
+"""
+
+
 def shipment_key(shipment_id: str) -> str:
     return f"ls:shipment:{shipment_id}"
 

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import hashlib
 import time
 from collections.abc import Iterable, Sequence
 from dataclasses import asdict
 from typing import TYPE_CHECKING, Final
 
 import msgspec
+from redis.exceptions import NoScriptError
 
 from logistream.events import Alert, StageEvent, encode
 from logistream.live_views import redis_layout as k
@@ -22,6 +24,24 @@ _json: Final = msgspec.json.Encoder()
 TRIM_EVERY: Final = 32
 
 
+def _truck_fields(truck: TruckLatest, now: float) -> dict[str, bytes | str | float]:
+    """The fields of a truck's hash (``redis_layout``): its newest reading, status, alerts,
+    times, mode, and each named probe's newest temperature on a truck with several."""
+    summaries = _json.encode([asdict(a) for a in truck.alerts]) if truck.alerts else b"[]"
+    fields: dict[str, bytes | str | float] = {
+        "reading": encode(truck.reading),
+        "status": truck.status,
+        "alerts": summaries,
+        "event_time": truck.reading.timestamp,
+        "updated_at": now,
+        # Always written ("" without a mode), so a mode that ended leaves the view.
+        "mode": _json.encode(truck.mode) if truck.mode is not None else "",
+    }
+    if truck.probes:
+        fields["probes"] = _json.encode([asdict(p) for p in truck.probes])
+    return fields
+
+
 class RedisLiveViewsWriter:
     """:class:`~logistream.live_views.LiveViewsWriter` over a Redis client that may write."""
 
@@ -29,6 +49,10 @@ class RedisLiveViewsWriter:
         self.client = client
         self._since_trim: dict[str, int] = {}
         self._append_change = client.register_script(k.APPEND_CHANGE_LUA)
+        # Called by its digest, loaded only when the server lacks it (a new or restarted Redis):
+        # a registered script in a pipeline would ask the server about it on every batch.
+        script = k.WRITE_TRUCKS_LUA.encode()
+        self._write_trucks_sha = hashlib.sha1(script, usedforsecurity=False).hexdigest()
 
     @staticmethod
     def _trucks(
@@ -39,19 +63,8 @@ class RedisLiveViewsWriter:
         latest: dict[str, float] = {}
         for truck in trucks:
             key = k.truck_key(truck.truck_id)
-            summaries = _json.encode([asdict(a) for a in truck.alerts]) if truck.alerts else b"[]"
-            fields: dict[str, bytes | str | float] = {
-                "reading": encode(truck.reading),
-                "status": truck.status,
-                "alerts": summaries,
-                "event_time": truck.reading.timestamp,
-                "updated_at": now,
-                # Always written ("" without a mode), so a mode that ended leaves the view.
-                "mode": _json.encode(truck.mode) if truck.mode is not None else "",
-            }
-            if truck.probes:
-                fields["probes"] = _json.encode([asdict(p) for p in truck.probes])
-            elif whole:
+            fields = _truck_fields(truck, now)
+            if not truck.probes and whole:
                 pipe.hdel(key, "probes")
             pipe.hset(key, mapping=fields)  # type: ignore[arg-type]
             latest[truck.truck_id] = truck.reading.timestamp
@@ -110,9 +123,14 @@ class RedisLiveViewsWriter:
         stage_events: Iterable[StageEvent] = (),
     ) -> None:
         now = time.time()
+        trucks = list(trucks)
         pipe = self.client.pipeline(transaction=False)
-        self._trucks(pipe, trucks, now)
-        self._histories(pipe, history, trim=False)
+        args = self._trucks_args(trucks, history, now)
+        if args is not None:
+            pipe.evalsha(self._write_trucks_sha, 0, *args)
+        if trucks:
+            # One command for the whole batch, not one per truck.
+            pipe.zadd(k.TRUCKS, {t.truck_id: t.reading.timestamp for t in trucks})
         self._shipments(pipe, shipments, stage_events)
         for alert in changes:
             raw = encode(alert)
@@ -124,7 +142,54 @@ class RedisLiveViewsWriter:
             )
         if changes:
             pipe.zremrangebyrank(k.ALERTS_RECENT, 0, -(k.ALERTS_RECENT_MAX + 1))
-        pipe.execute()
+        if args is None:
+            pipe.execute()
+            return
+        replies = pipe.execute(raise_on_error=False)
+        if isinstance(replies[0], NoScriptError):
+            # The server lost its scripts (restarted or flushed): load it and write the trucks
+            # again alone; the batch's other commands were applied (a change appended twice
+            # would be a duplicate in the change stream).
+            self.client.script_load(k.WRITE_TRUCKS_LUA)
+            self.client.evalsha(self._write_trucks_sha, 0, *args)
+            replies = replies[1:]
+        for reply in replies:
+            if isinstance(reply, Exception):
+                raise reply
+
+    def _trucks_args(
+        self, trucks: Sequence[TruckLatest], history: HistoryPoints, now: float
+    ) -> list[bytes | str | float] | None:
+        """The arguments of ``WRITE_TRUCKS_LUA``: the same hash fields and history points that
+        :meth:`_trucks` and :meth:`_histories` write as commands (None: nothing to write)."""
+        if not trucks and not any(history.values()):
+            return None
+        args: list[bytes | str | float] = [k.TEMP_HISTORY_LEN, len(trucks)]
+        for truck in trucks:
+            fields = _truck_fields(truck, now)
+            args.append(k.truck_key(truck.truck_id))
+            args.append(2 * len(fields))
+            for name, value in fields.items():
+                args.append(name)
+                args.append(value)
+        points_of = [(where, points) for where, points in history.items() if points]
+        args.append(len(points_of))
+        since_trim = self._since_trim
+        for where, points in points_of:
+            truck_id, probe_id = (where, None) if isinstance(where, str) else where
+            key = k.history_key(truck_id, probe_id)
+            added = since_trim.get(key, 0) + len(points)
+            # Trimming every batch would double the work; a few extra points are harmless.
+            trim = added >= TRIM_EVERY
+            since_trim[key] = 0 if trim else added
+            args.append(key)
+            args.append(1 if trim else 0)
+            args.append(2 * len(points))
+            for ts, temp in points:
+                # Members carry their time, so writing the same reading twice is a no-op.
+                args.append(ts)
+                args.append(f"{ts!r}:{temp!r}")
+        return args
 
     def rewrite(
         self,
