@@ -285,6 +285,9 @@ class DataBridge:
         settings = self._settings
         overrides: dict[str, ConfigValue] = {
             "client.id": f"logistream-bridge-{self._instance}",
+            # The archive may lag by a second: fetch up to 100 ms for 256 KB (~800 readings), so
+            # the broker answers a few fetches a second, not one per handful of records.
+            "fetch.min.bytes": 262_144,
             "fetch.wait.max.ms": 100,
             # Waiting out a PostgreSQL outage must not cost the assignment too soon.
             "max.poll.interval.ms": 600_000,
