@@ -103,6 +103,37 @@ def _speed_child(settings_json: str, total: int, queue: Any) -> None:
     queue.put({"hist": hist.encode(), "count": proc.progress.processed, **times})
 
 
+def _group_child(
+    settings_json: str, instance: str, total: int, taken: Any, slot: int, queue: Any
+) -> None:
+    """One of several processors of one group draining a pre-filled topic: each counts what it
+    takes into ``taken[slot]`` and stops when the group has taken ``total``; it reports its
+    (wall time, readings taken) samples, so the run is timed once every process has started."""
+    import threading
+
+    from logistream.speed.stream_processor import SpeedProcessor
+
+    settings = Settings.model_validate_json(settings_json)
+    proc = SpeedProcessor(settings, instance=instance, checkpoint_interval_s=5.0)
+    samples: list[tuple[float, int]] = []
+
+    def watch() -> None:
+        while True:
+            p = proc.progress
+            done = p.processed + p.late + p.skipped
+            taken[slot] = done
+            if done:
+                samples.append((time.time(), done))
+            if sum(taken[:]) >= total:
+                proc.stop()
+                return
+            time.sleep(0.05)
+
+    threading.Thread(target=watch, daemon=True).start()
+    proc.run()
+    queue.put(samples)
+
+
 def _baseline_child(settings_json: str, total: int, queue: Any) -> None:
     import redis
 
@@ -347,6 +378,44 @@ def _phase(
     }
 
 
+def _processes_phase(args: argparse.Namespace, processes: int, total: int) -> float:
+    """Readings/s of ``processes`` processors in one group draining ``total`` pre-filled
+    readings: from the moment the last of them took its first reading to the end."""
+    run = uuid.uuid4().hex[:6]
+    settings = _settings(args, f"group{processes}.{run}")
+    ensure_topics(
+        settings, [settings.topic_telemetry, settings.topic_alerts, settings.topic_commands]
+    )
+    try:
+        _produce(settings, total, args.trucks, None, run)
+        ctx = mp.get_context("spawn")
+        queue = ctx.Queue()
+        taken = ctx.Array("q", processes)
+        procs = [
+            ctx.Process(
+                target=_group_child,
+                args=(settings.model_dump_json(), f"bench-{i}", total, taken, i, queue),
+            )
+            for i in range(processes)
+        ]
+        for proc in procs:
+            proc.start()
+        series = [queue.get(timeout=max(300.0, total / 1000)) for _ in procs]
+        for proc in procs:
+            proc.join(60)
+    finally:
+        _cleanup(settings, run)
+    started = max(s[0][0] for s in series if s)
+    ended = max(s[-1][0] for s in series if s)
+
+    def taken_at(samples: list[tuple[float, int]], moment: float) -> int:
+        before = [n for t, n in samples if t <= moment]
+        return before[-1] if before else 0
+
+    counted = sum(s[-1][1] - taken_at(s, started) for s in series if s)
+    return float(counted / max(1e-9, ended - started))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--smoke", action="store_true", help="a few seconds only")
@@ -355,6 +424,9 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=10.0, help="per latency rate")
     parser.add_argument("--throughput-readings", type=int, default=300_000)
     parser.add_argument("--redis-db", type=int, default=0)
+    parser.add_argument(
+        "--processes", type=int, default=2, help="processors in one group for the scaling run"
+    )
     parser.add_argument(
         "--alone",
         action="store_true",
@@ -381,6 +453,9 @@ def main() -> None:
     base = _phase(args, "baseline", drain, None)
     speed = _phase(args, "speed", drain, None)
     rows.append(("throughput", base, speed))
+    # How one machine's throughput scales with processes in the group (issue 19 asks): the
+    # same drain by 1 and by --processes processors, all on the same cores as the servers.
+    scaling = [(n, _processes_phase(args, n, drain)) for n in sorted({1, args.processes})]
 
     print(f"\nspeed layer vs baseline (bare decode + Redis pipeline), {args.trucks} trucks")
     print(f"{'':22} {'':9} {'p50 ms':>9} {'p99 ms':>9} {'max ms':>9} {'n':>8} {'rate/s':>10}")
@@ -398,6 +473,13 @@ def main() -> None:
                 f"p99 x{s['p99_ms'] / max(b['p99_ms'], 1e-3):.2f}  "
                 f"max x{s['max_ms'] / max(b['max_ms'], 1e-3):.2f}"
             )
+    one = scaling[0][1]
+    for count, per_s in scaling:
+        print(
+            f"throughput, {count} process{'es' if count > 1 else ''} in one group: "
+            f"{per_s:,.0f} readings/s (x{per_s / one:.2f} of one; "
+            f"{per_s / base['rate']:.2f} of the bare consumer)"
+        )
     sys.stdout.flush()
 
 

@@ -124,6 +124,22 @@ def _speed(r: Result) -> list[Row]:
                     command=r.command,
                 )
             )
+    for m in re.finditer(
+        r"^throughput, (\d+) process(?:es)? in one group: ([\d,]+) readings/s \(x([\d.]+) of one; "
+        r"([\d.]+) of the bare consumer\)",
+        r.output,
+        re.MULTILINE,
+    ):
+        if m[1] != "1":
+            rows.append(
+                Row(
+                    f"speed layer throughput, {m[1]} processes in one group (same 2 cores)",
+                    f"{_num(m[2]):,.0f} readings/s",
+                    baseline="one process of the group, same run",
+                    ratio=f"x{m[3]} of one; {m[4]} of the bare consumer",
+                    command=r.command,
+                )
+            )
     return rows
 
 
