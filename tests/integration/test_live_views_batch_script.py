@@ -28,7 +28,7 @@ def _trucks() -> list[TruckLatest]:
     mode = ModeLive(
         mode_id="m-1",
         kind="precool",
-        reason="loading at Naivasha",
+        reason="loading at Naivasha, 2–8 °C",  # non-ASCII travels as UTF-8
         starts_at=NOW - 600,
         ends_at=NOW + 600,
         set_by="dispatcher",

@@ -21,6 +21,7 @@ if TYPE_CHECKING:
     from redis.client import Pipeline
 
 _json: Final = msgspec.json.Encoder()
+_msgpack: Final = msgspec.msgpack.Encoder()
 TRIM_EVERY: Final = 32
 
 
@@ -125,9 +126,9 @@ class RedisLiveViewsWriter:
         now = time.time()
         trucks = list(trucks)
         pipe = self.client.pipeline(transaction=False)
-        args = self._trucks_args(trucks, history, now)
-        if args is not None:
-            pipe.evalsha(self._write_trucks_sha, 0, *args)
+        payload = self._trucks_payload(trucks, history, now)
+        if payload is not None:
+            pipe.evalsha(self._write_trucks_sha, 0, payload)
         if trucks:
             # One command for the whole batch, not one per truck.
             pipe.zadd(k.TRUCKS, {t.truck_id: t.reading.timestamp for t in trucks})
@@ -142,7 +143,7 @@ class RedisLiveViewsWriter:
             )
         if changes:
             pipe.zremrangebyrank(k.ALERTS_RECENT, 0, -(k.ALERTS_RECENT_MAX + 1))
-        if args is None:
+        if payload is None:
             pipe.execute()
             return
         replies = pipe.execute(raise_on_error=False)
@@ -151,29 +152,37 @@ class RedisLiveViewsWriter:
             # again alone; the batch's other commands were applied (a change appended twice
             # would be a duplicate in the change stream).
             self.client.script_load(k.WRITE_TRUCKS_LUA)
-            self.client.evalsha(self._write_trucks_sha, 0, *args)
+            self.client.evalsha(self._write_trucks_sha, 0, payload)
             replies = replies[1:]
         for reply in replies:
             if isinstance(reply, Exception):
                 raise reply
 
-    def _trucks_args(
+    def _trucks_payload(
         self, trucks: Sequence[TruckLatest], history: HistoryPoints, now: float
-    ) -> list[bytes | str | float] | None:
-        """The arguments of ``WRITE_TRUCKS_LUA``: the same hash fields and history points that
-        :meth:`_trucks` and :meth:`_histories` write as commands (None: nothing to write)."""
+    ) -> bytes | None:
+        """The argument of ``WRITE_TRUCKS_LUA``: the same hash fields and history points that
+        :meth:`_trucks` and :meth:`_histories` write as commands (None: nothing to write).
+        Numbers go as ``repr``, as the Redis client sends them."""
         if not trucks and not any(history.values()):
             return None
-        args: list[bytes | str | float] = [k.TEMP_HISTORY_LEN, len(trucks)]
+        items: list[str] = [str(k.TEMP_HISTORY_LEN), str(len(trucks))]
+        add = items.append
         for truck in trucks:
             fields = _truck_fields(truck, now)
-            args.append(k.truck_key(truck.truck_id))
-            args.append(2 * len(fields))
+            add(k.truck_key(truck.truck_id))
+            add(str(2 * len(fields)))
             for name, value in fields.items():
-                args.append(name)
-                args.append(value)
+                add(name)
+                # Redis's MessagePack reader takes text, not binary: JSON is UTF-8 text.
+                if isinstance(value, float):
+                    add(repr(value))
+                elif isinstance(value, bytes):
+                    add(value.decode())
+                else:
+                    add(value)
         points_of = [(where, points) for where, points in history.items() if points]
-        args.append(len(points_of))
+        add(str(len(points_of)))
         since_trim = self._since_trim
         for where, points in points_of:
             truck_id, probe_id = (where, None) if isinstance(where, str) else where
@@ -182,14 +191,15 @@ class RedisLiveViewsWriter:
             # Trimming every batch would double the work; a few extra points are harmless.
             trim = added >= TRIM_EVERY
             since_trim[key] = 0 if trim else added
-            args.append(key)
-            args.append(1 if trim else 0)
-            args.append(2 * len(points))
+            add(key)
+            add("1" if trim else "0")
+            add(str(2 * len(points)))
             for ts, temp in points:
                 # Members carry their time, so writing the same reading twice is a no-op.
-                args.append(ts)
-                args.append(f"{ts!r}:{temp!r}")
-        return args
+                score = repr(ts)
+                add(score)
+                add(f"{score}:{temp!r}")
+        return _msgpack.encode(items)
 
     def rewrite(
         self,
