@@ -15,6 +15,8 @@ LOGISTREAM_TEST_REDIS_URL when set, else the local stack. A fresh database and t
 for the run and dropped after; a random Redis database (1-255) is flushed before and after.
 
     python bench/bench_pipeline.py            # 1,000 readings/s doubling, 20 s per step
+    python bench/bench_pipeline.py --start-rate 4000 --step 4000   # what `make bench` runs
+    python bench/bench_pipeline.py --speed-processes 2   # two speed processors in one group
     python bench/bench_pipeline.py --smoke    # two short steps
 """
 
@@ -161,9 +163,10 @@ def _run_step(
                 first = first or (now, total)
                 last = (now, total)
             elapsed = now - (first[0] if first else began)
-            beat = live_views.read_heartbeat(store)
-            # A heartbeat older than a few seconds means the processor itself is stuck.
-            speed = (beat.lag_s + max(0.0, beat.age_s - 2.0)) if beat else seconds
+            beats = live_views.read_heartbeats(store)
+            # A heartbeat older than a few seconds means the processor itself is stuck; with
+            # several processors, the one furthest behind.
+            speed = max((b.lag_s + max(0.0, b.age_s - 2.0) for b in beats), default=seconds)
             bridge = _bridge_lag(conn, settings.bridge_group)
             if elapsed >= seconds / 2:
                 speed_lags.append(speed)
@@ -177,8 +180,7 @@ def _run_step(
             step.delivered = produced / seconds
         # The end: how far behind each layer is right after the last reading was produced.
         end_total = before + produced
-        beat = live_views.read_heartbeat(store)
-        speed_end = beat.lag_s if beat else seconds
+        speed_end = max((b.lag_s for b in live_views.read_heartbeats(store)), default=seconds)
         bridge_end = _backlog(conn, settings, end_total) / max(step.delivered, 1.0)
         speed_lags.append(speed_end)
         bridge_lags.append(bridge_end)
@@ -198,8 +200,14 @@ def _run_step(
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else "")
     parser.add_argument("--smoke", action="store_true", help="two short steps")
+    parser.add_argument(
+        "--speed-processes", type=int, default=1, help="speed processors in the one group"
+    )
     parser.add_argument("--start-rate", type=int, default=1000, help="readings/s of step one")
     parser.add_argument("--factor", type=float, default=2.0, help="rate multiplier per step")
+    parser.add_argument(
+        "--step", type=int, default=0, help="readings/s added per step (instead of --factor)"
+    )
     parser.add_argument("--max-rate", type=int, default=64_000)
     parser.add_argument("--seconds", type=float, default=20.0, help="per step")
     parser.add_argument("--max-lag-s", type=float, default=5.0, help="the lag bound")
@@ -239,7 +247,8 @@ def main() -> None:
     )
     cores = sorted(_two_cores())
     print(f"seed={seed} cores={cores} (of {os.cpu_count()}, shared with the servers) "
-          f"partitions={args.partitions} step={args.seconds:.0f} s "
+          f"partitions={args.partitions} speed processes={args.speed_processes} "
+          f"step={args.seconds:.0f} s "
           f"bound={args.max_lag_s:.0f} s")  # fmt: skip
     with psycopg.connect(env_db, autocommit=True) as conn:
         conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(database)))
@@ -253,7 +262,8 @@ def main() -> None:
         ensure_topics(settings, pipeline_topics(settings), partitions=args.partitions)
         assert settings.database_url
         migrate(settings, settings.database_url)
-        pipeline.start("speed", "speed")
+        for n in range(args.speed_processes):  # one consumer group: partitions shared
+            pipeline.start(f"speed-{n}", "speed")
         pipeline.start("bridge", "bridge")
         time.sleep(3.0)  # group joins; the first step's warm-up is counted against it anyway
         # Event time runs an hour behind the wall clock and continues from step to step.
@@ -271,7 +281,7 @@ def main() -> None:
                   flush=True)  # fmt: skip
             if not step.passed:
                 break
-            rate = int(rate * args.factor)
+            rate = rate + args.step if args.step else int(rate * args.factor)
     finally:
         pipeline.stop()
         flusher.flushdb()
