@@ -25,22 +25,30 @@ _msgpack: Final = msgspec.msgpack.Encoder()
 TRIM_EVERY: Final = 32
 
 
-def _truck_fields(truck: TruckLatest, now: float) -> dict[str, bytes | str | float]:
-    """The fields of a truck's hash (``redis_layout``): its newest reading, status, alerts,
-    times, mode, and each named probe's newest temperature on a truck with several."""
-    summaries = _json.encode([asdict(a) for a in truck.alerts]) if truck.alerts else b"[]"
-    fields: dict[str, bytes | str | float] = {
-        "reading": encode(truck.reading),
-        "status": truck.status,
-        "alerts": summaries,
-        "event_time": truck.reading.timestamp,
-        "updated_at": now,
+def _truck_items(truck: TruckLatest, now: float) -> list[str]:
+    """The fields of a truck's hash (``redis_layout``), as name/value text items: its newest
+    reading, status, alerts, times, mode, and each named probe's newest temperature on a truck
+    with several. Times as ``repr``, as the Redis client sends numbers; JSON as UTF-8 text."""
+    reading = truck.reading
+    items = [
+        "reading",
+        encode(reading).decode(),
+        "status",
+        truck.status,
+        "alerts",
+        _json.encode([asdict(a) for a in truck.alerts]).decode() if truck.alerts else "[]",
+        "event_time",
+        repr(reading.timestamp),
+        "updated_at",
+        repr(now),
         # Always written ("" without a mode), so a mode that ended leaves the view.
-        "mode": _json.encode(truck.mode) if truck.mode is not None else "",
-    }
+        "mode",
+        _json.encode(truck.mode).decode() if truck.mode is not None else "",
+    ]
     if truck.probes:
-        fields["probes"] = _json.encode([asdict(p) for p in truck.probes])
-    return fields
+        items.append("probes")
+        items.append(_json.encode([asdict(p) for p in truck.probes]).decode())
+    return items
 
 
 class RedisLiveViewsWriter:
@@ -64,10 +72,9 @@ class RedisLiveViewsWriter:
         latest: dict[str, float] = {}
         for truck in trucks:
             key = k.truck_key(truck.truck_id)
-            fields = _truck_fields(truck, now)
             if not truck.probes and whole:
                 pipe.hdel(key, "probes")
-            pipe.hset(key, mapping=fields)  # type: ignore[arg-type]
+            pipe.hset(key, items=_truck_items(truck, now))
             latest[truck.truck_id] = truck.reading.timestamp
         # One command for the whole batch, not one per truck.
         if latest:
@@ -169,18 +176,11 @@ class RedisLiveViewsWriter:
         items: list[str] = [str(k.TEMP_HISTORY_LEN), str(len(trucks))]
         add = items.append
         for truck in trucks:
-            fields = _truck_fields(truck, now)
+            fields = _truck_items(truck, now)
             add(k.truck_key(truck.truck_id))
-            add(str(2 * len(fields)))
-            for name, value in fields.items():
-                add(name)
-                # Redis's MessagePack reader takes text, not binary: JSON is UTF-8 text.
-                if isinstance(value, float):
-                    add(repr(value))
-                elif isinstance(value, bytes):
-                    add(value.decode())
-                else:
-                    add(value)
+            add(str(len(fields)))
+            # Redis's MessagePack reader takes text, not binary: every item is text.
+            items.extend(fields)
         points_of = [(where, points) for where, points in history.items() if points]
         add(str(len(points_of)))
         since_trim = self._since_trim
