@@ -118,7 +118,7 @@ def _trip_not_found(truck_id: str, trip_id: str) -> ApiError:
         404,
         "trip_not_found",
         f"No trip {trip_id!r} of truck {truck_id!r} in the batch views; check the ids "
-        "(GET /v1/trips) or run `logistream batch` for recent readings.",
+        "(GET /v1/trips) or run `logistream batch --changed` for recent readings.",
     )
 
 

@@ -34,8 +34,8 @@ def _trip_report(conn: Any, trip: dict[str, Any], batch: bool) -> None:
         st.write("\n".join(f"- {line}" for line in lines) or "No excursion.")
     else:
         st.caption(
-            "Excursions: the batch layer has not audited this trip yet; run `logistream batch` "
-            "to count them with the cargo's alarm delays."
+            "Excursions: the batch layer has not audited this trip yet; run `logistream batch "
+            "--changed` (the trips with new readings) to count them with the cargo's alarm delays."
         )
     alerts = audits_data.alert_lines(ar.trip_alerts(conn, trip_id).records(), s.timezone)
     st.caption("Alerts and acknowledgements")
