@@ -31,13 +31,17 @@ format: setup
 typecheck: setup
 	$(BIN)/mypy
 
-# The unit tests are pure CPU (no server): they run on every core (pytest-xdist); the
-# integration and browser tests share one real stack per session, so they run in one process.
+# The unit tests are pure CPU (no server): they run on every core (pytest-xdist). The
+# integration and browser tests mostly wait on servers: they run on INTEGRATION_WORKERS xdist
+# workers, each a session with its own real stack (free ports, its own temporary home), a test
+# file per worker at a time (module-scoped stacks start once). INTEGRATION_WORKERS=0: one process.
 UNIT_WORKERS ?= auto
+INTEGRATION_WORKERS ?= 2
+INTEGRATION_XDIST = -n $(INTEGRATION_WORKERS) $(if $(filter 0,$(INTEGRATION_WORKERS)),,--dist loadfile)
 
 test: setup lint typecheck
 	$(BIN)/pytest -n $(UNIT_WORKERS) tests/unit $(PYTEST_ARGS)
-	$(BIN)/pytest tests/integration tests/browser $(PYTEST_ARGS)
+	$(BIN)/pytest $(INTEGRATION_XDIST) tests/integration tests/browser $(PYTEST_ARGS)
 
 # The fault suite (tests/faults): each scenario on its own throw-away stack; ~12 minutes (CI runs it).
 test-faults: setup
@@ -47,7 +51,7 @@ test-unit: setup
 	$(BIN)/pytest -n $(UNIT_WORKERS) tests/unit $(PYTEST_ARGS)
 
 test-integration: setup
-	$(BIN)/pytest tests/integration $(PYTEST_ARGS)
+	$(BIN)/pytest $(INTEGRATION_XDIST) tests/integration $(PYTEST_ARGS)
 
 bench: setup
 	$(BIN)/python -m bench.run_all

@@ -25,6 +25,9 @@ from logistream.config import Settings
 from logistream.schema.migrate import migrate
 from logistream.stack.process import free_port
 
+# pgAdmin's virtualenv is installed before `logistream pgadmin` starts, by one worker only.
+pytestmark = pytest.mark.usefixtures("pgadmin_installed")
+
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-sync"]
 EMAIL = "dba@logistream.co.ke"
 PASSWORD = "pgadmin-test-pw"

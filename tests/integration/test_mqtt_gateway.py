@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import psycopg
+import pytest
 from confluent_kafka import Consumer
 from tests.helpers import LOGISTREAM, running, seeded_random, stop_cleanly, wait_until
 from tests.integration.mqtt_support import end_gateway_session, publish
@@ -24,6 +25,9 @@ from tests.integration.mqtt_support import end_gateway_session, publish
 from logistream.config import Settings
 from logistream.stack.mqtt_accounts import device_password, gateway_credentials, telemetry_topic
 from logistream.stack.process import free_port
+
+# Its gateway takes every device's topic: on a broker the workers share, one such test at a time.
+pytestmark = pytest.mark.usefixtures("mqtt_broker_alone")
 
 DEVICE = "tu-kcf337f"  # KCF 337F, one implicit probe
 TWO_PROBES = "tu-kcb781c"  # KCB 781C, probes front and rear

@@ -14,10 +14,14 @@ import urllib.request
 from pathlib import Path
 from urllib.parse import urlsplit
 
+import pytest
 from tests.helpers import LOGISTREAM, wait_until
 
 from logistream.config import Settings
 from logistream.stack.process import free_port
+
+# pgAdmin's virtualenv is installed before `logistream pgadmin` starts, by one worker only.
+pytestmark = pytest.mark.usefixtures("pgadmin_installed")
 
 
 def _login_page(port: int) -> str | None:

@@ -16,6 +16,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+import pytest
 from tests.helpers import LOGISTREAM, running, wait_until
 from tests.integration.mqtt_support import end_gateway_session
 
@@ -87,6 +88,8 @@ def _mqtt_gateway(settings: Settings, env: dict[str, str], log: Path) -> Iterato
         end_gateway_session(settings, instance)
 
 
+# Its gateway takes every device's topic: on a broker the workers share, one such test at a time.
+@pytest.mark.usefixtures("mqtt_broker_alone")
 def test_simulate_via_mqtt_reaches_kafka_as_the_trucks_devices_with_their_probes(
     settings: Settings, settings_env: dict[str, str], tmp_path: Path
 ) -> None:

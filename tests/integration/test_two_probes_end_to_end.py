@@ -28,6 +28,9 @@ DEVICE = "tu-kcb781c"  # KCB 781C (vaccines, 2-8 °C): probes front and rear (de
 TRUCK = "KCB 781C"
 MINUTES = 40
 
+# Its gateway takes every device's topic: on a broker the workers share, one such test at a time.
+pytestmark = pytest.mark.usefixtures("mqtt_broker_alone")
+
 
 @pytest.fixture
 def pipeline(settings_env: dict[str, str], settings: Settings, tmp_path: Path) -> Iterator[Path]:
