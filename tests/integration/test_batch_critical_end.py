@@ -23,7 +23,7 @@ VACCINES = REGISTRY.cargo["vaccines"]  # hard limit 12 °C, hysteresis 0.3 °C
 START = datetime(2025, 3, 3, 5, 0, tzinfo=UTC).timestamp()
 # The reefer_failure run (seed 42): 12.03 °C, one reading of 11.7 °C, above 12 °C again, then
 # a sustained return.
-DIP = [11.80, 11.95, 12.05, 12.03, 11.70, 12.10, 12.20, 12.40, 11.5, 11.0, 10.0]
+DIP = [11.80, 11.95, 12.05, 12.03, 11.70, 12.10, 12.20, 12.40, 11.5] + [11.0] * 12
 
 
 def _walk(rng: random.Random, n: int) -> list[float]:
@@ -42,6 +42,7 @@ def _pure(temps: list[float], step: float, p: BatchParams) -> list[tuple[object,
         VACCINES,
         confirm_readings=p.critical_confirm_readings,
         confirm_s=p.critical_confirm_s,
+        clear_s=p.critical_clear_s,
     )
     return [
         (e.start, e.end, e.ongoing, e.alarm_at, e.peak_c) for e in found if e.kind == "critical"
@@ -77,9 +78,15 @@ def test_the_batch_pass_keeps_a_short_dip_inside_one_critical_as_the_pure_maths(
         for i, t in enumerate(temps)
     ]
     insert_readings(url, rows)
-    slow = replace(DEFAULT_PARAMS, critical_confirm_readings=3, critical_confirm_s=45.0)
+    slow = replace(
+        DEFAULT_PARAMS, critical_confirm_readings=3, critical_confirm_s=45.0, critical_clear_s=100.0
+    )
+    counted = replace(DEFAULT_PARAMS, critical_clear_s=0.0)
+    # (params, the DIP critical's alarm reading, its end reading): the last reading past 12 °C
+    # is the 8th (index 7); readings 30 s apart.
+    variants = ((DEFAULT_PARAMS, 3, 17), (slow, 5, 11), (counted, 3, 9))
     compared = 0
-    for params in (DEFAULT_PARAMS, slow):
+    for params, due, end in variants:
         with psycopg.connect(url) as conn:
             recompute(conn, REGISTRY, None, params)
         for trip, temps in trips.items():
@@ -87,8 +94,7 @@ def test_the_batch_pass_keeps_a_short_dip_inside_one_critical_as_the_pure_maths(
             assert _sql(url, trip) == want, (trip, params.critical_confirm_readings)
             compared += len(want)
         # One critical over the dip: due at the second reading past 12 °C (the third, after the
-        # dip, with the slow settings), ended at the second (third) reading back inside.
-        due, end = (3, 9) if params is DEFAULT_PARAMS else (5, 10)
+        # dip, with the slow settings), ended by the confirmed return.
         assert [(s, e, a) for s, e, _o, a, _p in _sql(url, "DIP-1")] == [
             (START + 2 * step, START + end * step, START + due * step)
         ]

@@ -79,8 +79,10 @@ def test_low_excursion_uses_its_own_delay_and_the_hard_limit_is_critical_when_co
     assert run.open_rules() == {"temp_low", "temp_critical"}
     made = run.feed([vax(390, 2.4)])
     assert [(a.rule, a.state) for a in made] == [("temp_low", "resolved")]
-    # The critical's end is confirmed like its start: a second reading back inside.
-    made = run.feed([vax(420, 2.5)])
+    # The critical's end is confirmed: a second reading back inside, and 5 min (critical_clear_s)
+    # since the last reading beyond the hard limit.
+    assert run.feed([vax(420, 2.5)]) == []
+    made = run.feed([vax(660, 2.6)])
     assert [(a.rule, a.state) for a in made] == [("temp_critical", "resolved")]
 
 

@@ -18,6 +18,7 @@ SHARED_KEYS = {
     "hold_max_s": ("temperature", "tor_max_gap_min", 60.0),
     "critical_confirm_readings": ("temperature", "critical_confirm_readings", 1.0),
     "critical_confirm_s": ("temperature", "critical_confirm_s", 1.0),
+    "critical_clear_s": ("temperature", "critical_clear_s", 1.0),
     "gap_s": ("offline", "offline_min", 60.0),
     "speed_limit_kmh": ("driving", "speed_limit_kmh", 1.0),
     "parked_kmh": ("fuel", "parked_kmh", 1.0),

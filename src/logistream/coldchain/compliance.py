@@ -79,13 +79,20 @@ def trip_compliance(
     *,
     confirm_readings: int = DEFAULT_PARAMS.critical_confirm_readings,
     confirm_s: float = DEFAULT_PARAMS.critical_confirm_s,
+    clear_s: float = DEFAULT_PARAMS.critical_clear_s,
 ) -> Compliance:
     """Everything the trip compliance view holds for one trip (readings in any order)."""
     if not samples:
         raise ValueError("a trip has at least one reading")
     rows = classify(samples, profile, hold_max_s)
     excursions = tuple(
-        extract(rows, profile, confirm_readings=confirm_readings, confirm_s=confirm_s)
+        extract(
+            rows,
+            profile,
+            confirm_readings=confirm_readings,
+            confirm_s=confirm_s,
+            clear_s=clear_s,
+        )
     )
     covered = sum(c.weight_s for c in rows)
     # What the rules see; a trip with no plausible reading at all shows its raw extremes.

@@ -20,8 +20,8 @@ The same semantics as the speed layer's temperature rule, so the two can be reco
   were seen in it, the last at least ``confirm_s`` after its start (the speed layer's
   ``critical_confirm_*``); it ends as confirmed: at the ``confirm_readings``-th plausible
   reading back inside by the hysteresis since its last reading beyond the limit, at least
-  ``confirm_s`` after that one, so a shorter dip stays inside the excursion (the speed rule
-  keeps its alert open over it).
+  ``clear_s`` after that one (``critical_clear_s``), so a shorter dip stays inside the
+  excursion (the speed rule keeps its alert open over it).
 Readings are ordered by (event time, event id) first: late and out-of-order rows take their
 place in time, and a tie is broken the same way on every run.
 """
@@ -186,9 +186,11 @@ def extract(
     *,
     confirm_readings: int = DEFAULT_PARAMS.critical_confirm_readings,
     confirm_s: float = DEFAULT_PARAMS.critical_confirm_s,
+    clear_s: float = DEFAULT_PARAMS.critical_clear_s,
 ) -> list[Excursion]:
     """Every excursion of the trip, ordered by start (then kind)."""
     confirm = (confirm_readings, confirm_s)
+    clear = (confirm_readings, clear_s)
     found: list[Excursion] = []
     kinds: tuple[Kind, ...] = ("high", "low", "critical")
     for kind in kinds:
@@ -198,9 +200,7 @@ def extract(
         for i, c in enumerate(rows):
             state = _state(kind, c, profile)
             if kind == "critical" and state is not None:
-                state, last_beyond, back = _critical_end(
-                    state, c, in_exc, last_beyond, back, confirm
-                )
+                state, last_beyond, back = _critical_end(state, c, in_exc, last_beyond, back, clear)
             in_exc_now = state if state is not None else in_exc
             if in_exc_now:
                 current.append(c)
@@ -219,7 +219,7 @@ def _critical_end(
     in_exc: bool,
     last_beyond: float,
     back: int,
-    confirm: tuple[int, float],
+    clear: tuple[int, float],
 ) -> tuple[bool | None, float, int]:
     """A critical's state at ``c`` with its end confirmed (False only once confirmed, else None:
     as a band reading), and the time of the last reading beyond and the plausible readings back
@@ -229,7 +229,7 @@ def _critical_end(
     if not in_exc:
         return False, last_beyond, back
     back += 1 if c.plausible else 0
-    ended = c.plausible and back >= confirm[0] and c.sample.t - last_beyond >= confirm[1]
+    ended = c.plausible and back >= clear[0] and c.sample.t - last_beyond >= clear[1]
     return (False if ended else None), last_beyond, back
 
 

@@ -55,6 +55,9 @@ class BatchParams:
     """Plausible readings beyond a hard limit that confirm a critical (speed layer: the same)."""
     critical_confirm_s: float = 0.0
     """... and for at least this long since the first reading beyond it."""
+    critical_clear_s: float = 300.0
+    """A critical excursion ends no sooner than this after its last reading beyond the hard
+    limit (and after ``critical_confirm_readings`` plausible readings back inside)."""
     alert_tolerance_s: float = 60.0
     """An alert this much later than the batch layer's alarm time (event time) is late."""
 
@@ -73,6 +76,7 @@ def params_from_rules(rules: RulesConfig, base: BatchParams = DEFAULT_PARAMS) ->
         hold_max_s=rules.temperature.tor_max_gap_s,
         critical_confirm_readings=rules.temperature.critical_confirm_readings,
         critical_confirm_s=rules.temperature.critical_confirm_s,
+        critical_clear_s=rules.temperature.critical_clear_s,
         gap_s=rules.offline.offline_s,
         speed_limit_kmh=rules.driving.speed_limit_kmh,
         parked_kmh=rules.fuel.parked_kmh,

@@ -22,6 +22,9 @@ class TemperatureConfig:
     """Plausible readings beyond a hard limit needed before ``temp_critical`` opens."""
     critical_confirm_s: float = 0.0
     """... and for at least this long since the first of them."""
+    critical_clear_s: float = 300.0
+    """``temp_critical`` resolves only this long after the last reading beyond a hard limit
+    (and after ``critical_confirm_readings`` plausible readings back inside)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -168,6 +171,7 @@ def parse_rules_config(data: dict[str, Any]) -> RulesConfig:
             tor_max_gap_s=_num(t, "tor_max_gap_min", 15, 60),
             critical_confirm_readings=max(1, int(_num(t, "critical_confirm_readings", 2))),
             critical_confirm_s=_num(t, "critical_confirm_s", 0),
+            critical_clear_s=_num(t, "critical_clear_s", 300),
         ),
         trend=TrendConfig(
             window_s=_num(tr, "window_min", 15, 60),

@@ -58,10 +58,10 @@ def pass_select(p: BatchParams, where: str) -> str:
     """The one pass over the readings: per-trip aggregates plus the marked rows."""
     hold, gap, smooth = p.hold_max_s, p.gap_s, p.fuel_smooth_s
     # A reading that confirms the end of a critical: the confirm count of plausible readings
-    # back inside since the last reading beyond the limit, the confirm time since that one.
+    # back inside since the last reading beyond the limit, the clear time since that one.
     crit_end = (
         f"(cls_crit = 0 AND plausible AND crit_back_all - crit_back_before >= "
-        f"{p.critical_confirm_readings} AND ts - crit_last_ts >= {p.critical_confirm_s})"
+        f"{p.critical_confirm_readings} AND ts - crit_last_ts >= {p.critical_clear_s})"
     )
     return f"""
 WITH src AS (

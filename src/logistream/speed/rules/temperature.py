@@ -11,20 +11,24 @@ hysteresis band neither count nor reset) and for at least ``critical_confirm_s``
 cannot wake a person. A reading that failed the plausibility check is stepped with the
 temperature last seen (it counts time, it confirms nothing).
 
-Its end is confirmed the same way, with the same two settings: the excursion (and an open
-``temp_critical``) ends at the ``critical_confirm_readings``-th plausible reading inside the hard
-limits by the hysteresis since the last reading beyond one, if that reading is also at least
-``critical_confirm_s`` after that last reading beyond (band readings neither count nor reset; a
-reading beyond the limit starts the count afresh). So a one-reading dip under the limit in a
-rising excursion keeps the alert open instead of resolving it and opening a second one for the
-same excursion. The same settings, because the question is the same (is one reading noise or
-the air?) and asked of the same probe at the same rate; the price is symmetric too (one
-reading interval more before a real return is believed). Time is counted from the last reading
-beyond the limit ("not seen past it for that long"): the batch pass gets that time with one
-running maximum in a window step it already has (:mod:`logistream.batch.views.pass_sql`), where
-the time since the first reading back inside would cost it another step. An excursion that
-never confirmed its critical ends the same way, so the count to its confirmation runs on across
-such a dip; :mod:`logistream.coldchain.excursions` does the same for the batch views.
+Its end is confirmed too: the excursion (and an open ``temp_critical``) ends at the
+``critical_confirm_readings``-th plausible reading inside the hard limits by the hysteresis since
+the last reading beyond one, if that reading is also at least ``critical_clear_s`` after that
+last reading beyond (band readings neither count nor reset; a reading beyond the limit starts
+the count afresh). A dip shorter than that keeps the alert open instead of resolving it and
+opening a second one for the same excursion. The count is the start's, but the time is a
+setting of its own (5 min shipped, where the start's is 0): the reefer_failure run (seed 42,
+15:35 UTC, 1 Hz) hovers on 12 °C with 0.05 °C of noise, and its readings touch the hysteresis
+(11.7 °C) once, 32 s after 12.03 °C, and again 17 s later, between readings in the band: the
+start's count of two ends it there, and the air was past the limit again 32 s later. A time
+not seen past the limit tells such hovering from a return. The costs differ too: a start
+confirmed late delays a wake-up, an end confirmed late only a "resolved" (and a false one tells
+people the cargo is safe). Time is counted from the last
+reading beyond the limit: the batch pass gets it with one running maximum in a window step it
+already has (:mod:`logistream.batch.views.pass_sql`), where the time since the first reading
+back inside would cost it another step. An excursion that never confirmed its critical ends
+the same way, so the count to its confirmation runs on across such a dip;
+:mod:`logistream.coldchain.excursions` does the same for the batch views.
 """
 
 from __future__ import annotations
@@ -209,7 +213,7 @@ def step(
         if (
             plausible
             and crit_back_n >= conf.critical_confirm_readings
-            and ts - last >= conf.critical_confirm_s
+            and ts - last >= conf.critical_clear_s
         ):
             crit_since, crit_n, crit_last, crit_back_n = None, 0, None, 0
             if s.critical:
