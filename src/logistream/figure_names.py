@@ -40,6 +40,8 @@ class MethodParams:
     gap_s: float
     """Readings further apart than this are a data gap."""
     critical_confirm_readings: int
+    critical_clear_s: float
+    """A critical ends no sooner than this after its last reading beyond the hard limit."""
     sensor_min_c: float
     sensor_max_c: float
     max_rate_c_per_min: float
@@ -175,7 +177,8 @@ def figures(p: MethodParams) -> tuple[Figure, ...]:
             f"Hard limit passed (critical excursion: {_hard_limits(p)})",
             f"Any plausible reading beyond a hard limit ({_hard_limits(p)}) fails the trip; "
             f"its critical alarm is due once {p.critical_confirm_readings} plausible readings "
-            "beyond it were seen.",
+            f"beyond it were seen, and ends once as many are back inside it by the hysteresis, "
+            f"at least {_min(p.critical_clear_s)} after the last reading beyond.",
         ),
         Figure(
             "sensor_faults",

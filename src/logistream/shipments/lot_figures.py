@@ -85,6 +85,7 @@ def analyse(
     hold_max_s: float = DEFAULT_PARAMS.hold_max_s,
     confirm_readings: int = DEFAULT_PARAMS.critical_confirm_readings,
     confirm_s: float = DEFAULT_PARAMS.critical_confirm_s,
+    clear_s: float = DEFAULT_PARAMS.critical_clear_s,
     rejected_at_pod: bool = False,
     pod_by: str = "",
     pod_stop: str = "",
@@ -100,7 +101,12 @@ def analyse(
     for probe_id in sorted(by_probe):
         samples = by_probe[probe_id]
         comp = trip_compliance(
-            samples, profile, hold_max_s, confirm_readings=confirm_readings, confirm_s=confirm_s
+            samples,
+            profile,
+            hold_max_s,
+            confirm_readings=confirm_readings,
+            confirm_s=confirm_s,
+            clear_s=clear_s,
         )
         faults = tuple(sensor_faults(classify(samples, profile, hold_max_s)))
         probes.append(ProbeFigures(probe_id, comp, faults))

@@ -48,5 +48,6 @@ def lot_temperature(
         hold_max_s=params.hold_max_s,
         confirm_readings=params.critical_confirm_readings,
         confirm_s=params.critical_confirm_s,
+        clear_s=params.critical_clear_s,
     ).figures
     return summary_document(figures)

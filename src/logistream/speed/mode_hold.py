@@ -136,6 +136,9 @@ def resumed(
         critical=critical,
         crit_since=live.crit_since if critical else None,
         crit_n=live.crit_n if critical else 0,
+        # Its end is timed from its last reading beyond the limit, as without the mode.
+        crit_last=live.crit_last if critical else None,
+        crit_back_n=live.crit_back_n if critical else 0,
         # The interval up to the first reading after the mode is the mode's: not counted.
         out_of_range=False,
         tor_s=live.tor_s,

@@ -42,6 +42,7 @@ def method_params(profile: CargoProfile, params: BatchParams) -> MethodParams:
         hold_max_s=params.hold_max_s,
         gap_s=params.gap_s,
         critical_confirm_readings=params.critical_confirm_readings,
+        critical_clear_s=params.critical_clear_s,
         sensor_min_c=profile.sensor_min_c,
         sensor_max_c=profile.sensor_max_c,
         max_rate_c_per_min=profile.max_rate_c_per_min,

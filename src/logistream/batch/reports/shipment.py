@@ -191,6 +191,7 @@ def _lot_section(
         hold_max_s=params.hold_max_s,
         confirm_readings=params.critical_confirm_readings,
         confirm_s=params.critical_confirm_s,
+        clear_s=params.critical_clear_s,
         rejected_at_pod=rejected,
         pod_by=str(pod["signer_name"]) if pod else "",
         pod_stop=drop.name if pod else "",
