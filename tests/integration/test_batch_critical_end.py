@@ -4,13 +4,13 @@ shipped confirm settings and for slower ones."""
 
 from __future__ import annotations
 
-import random
 from dataclasses import replace
 from datetime import UTC, datetime
 
 import psycopg
 from tests.helpers import seeded_random
 from tests.integration.batch_support import Row, apply_schema, fetch, insert_readings
+from tests.unit.rules_support import walk_near_limit
 
 from logistream.batch.views.recompute import recompute
 from logistream.coldchain.excursions import Sample, classify, extract
@@ -24,15 +24,6 @@ START = datetime(2025, 3, 3, 5, 0, tzinfo=UTC).timestamp()
 # The reefer_failure run (seed 42): 12.03 °C, one reading of 11.7 °C, above 12 °C again, then
 # a sustained return.
 DIP = [11.80, 11.95, 12.05, 12.03, 11.70, 12.10, 12.20, 12.40, 11.5] + [11.0] * 12
-
-
-def _walk(rng: random.Random, n: int) -> list[float]:
-    """Cargo air wandering around the 12 °C hard limit, in small plausible steps."""
-    temps, t = [], 11.0
-    for _ in range(n):
-        t = min(14.0, max(9.0, t + rng.choice([-0.6, -0.3, -0.1, 0.0, 0.1, 0.3, 0.5])))
-        temps.append(round(t, 2))
-    return temps
 
 
 def _pure(temps: list[float], step: float, p: BatchParams) -> list[tuple[object, ...]]:
@@ -70,7 +61,7 @@ def test_the_batch_pass_keeps_a_short_dip_inside_one_critical_as_the_pure_maths(
     apply_schema(settings)
     rng = seeded_random("batch-critical-end")
     step = 30.0
-    trips = {"DIP-1": DIP} | {f"WALK-{k}": _walk(rng, 200) for k in range(12)}
+    trips = {"DIP-1": DIP} | {f"WALK-{k}": walk_near_limit(rng, 200) for k in range(12)}
     rows = [
         # A truck per trip: the walks share their times.
         Row(START + i * step, f"T-{trip}", t, trip_id=trip, cargo="vaccines")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import random
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
@@ -83,3 +84,12 @@ def every(seconds: float, start: float, stop: float) -> list[float]:
         out.append(t)
         t += seconds
     return out
+
+
+def walk_near_limit(rng: random.Random, n: int) -> list[float]:
+    """Cargo air wandering around the 12 °C hard limit, in small plausible steps (°C)."""
+    temps, t = [], 11.0
+    for _ in range(n):
+        t = min(14.0, max(9.0, t + rng.choice([-0.6, -0.3, -0.1, 0.0, 0.1, 0.3, 0.5])))
+        temps.append(round(t, 2))
+    return temps

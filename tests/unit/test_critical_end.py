@@ -4,11 +4,10 @@ two layers agree on when on random walks along the limit."""
 
 from __future__ import annotations
 
-import random
 from dataclasses import replace
 
 from tests.helpers import seeded_random
-from tests.unit.rules_support import RULES, T0, Run, vax
+from tests.unit.rules_support import RULES, T0, Run, vax, walk_near_limit
 
 from logistream.coldchain.excursions import Excursion, Sample, classify, extract
 from logistream.events import Alert
@@ -242,15 +241,6 @@ def test_the_start_and_the_end_wait_for_their_times() -> None:
     assert (exc.alarm_at, exc.end) == (T0 + 60, T0 + 120)
 
 
-def _walk(rng: random.Random, n: int) -> list[float]:
-    """Cargo air wandering around the 12 °C hard limit, in small plausible steps."""
-    temps, t = [], 11.0
-    for _ in range(n):
-        t = min(14.0, max(9.0, t + rng.choice([-0.6, -0.3, -0.1, 0.0, 0.1, 0.3, 0.5])))
-        temps.append(round(t, 2))
-    return temps
-
-
 def _agree(rules: RulesConfig, temps: list[float], step: float) -> int:
     run = Run(rules=rules)
     run.feed([vax(i * step, t) for i, t in enumerate(temps)])
@@ -269,7 +259,7 @@ def test_the_speed_rule_and_the_batch_excursions_agree_on_random_walks_along_the
     variants = (RULES, _rules(clear_s=0.0), _rules(readings=3, confirm_s=45.0, clear_s=100.0))
     changes = 0
     for _ in range(30):
-        temps = _walk(rng, 300)
+        temps = walk_near_limit(rng, 300)
         for rules in variants:
             changes += _agree(rules, temps, 20.0)
     print(f"{changes} temp_critical changes compared")
