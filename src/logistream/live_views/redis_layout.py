@@ -1,4 +1,4 @@
-"""The live views' layout in Redis: key names, limits, and the script that numbers alert changes.
+"""The live views' layout in Redis: key names, limits, and the scripts (alert changes, trucks).
 
 Only the Redis implementation (``redis_reads``, ``redis_writes``, ``redis_feed``) uses these;
 everyone else holds a ``LiveViews``. Every key starts with ``ls:`` (the Redis ACLs grant that
