@@ -145,6 +145,19 @@ def test_an_alert_open_before_the_mode_stays_as_it_is_and_resolves_after_it() ->
     ]
 
 
+def test_a_critical_open_across_a_mode_times_its_end_from_its_last_reading_beyond() -> None:
+    run = ModeRun()
+    before = run.feed(warm(-30 * 60, 0, temp=12.5))  # beyond the 12 °C hard limit
+    critical = next(c for c in before if c.rule == "temp_critical" and c.state == "open")
+    run.mode = washout(0, 120)
+    run.feed(warm(0, 120, temp=11.0))  # back inside during the mode: the live state waits
+    after = run.feed(warm(120, 6 * 60, temp=11.0))
+    resolved = [c for c in after if c.rule == "temp_critical" and c.state == "resolved"]
+    # The last reading beyond was at -60 s: the end waits critical_clear_s (300 s) from it, not
+    # from the excursion's start half an hour earlier (which would resolve it at 180 s).
+    assert [(c.alert_id, c.changed_at) for c in resolved] == [(critical.alert_id, T0 + 240)]
+
+
 def test_time_out_of_range_before_the_mode_still_counts_after_it() -> None:
     run = ModeRun()
     run.feed(warm(0, 30 * 60, temp=10.0))  # 30 min of the 60 min budget spent (one trip: a day)
