@@ -13,7 +13,7 @@ from redis.exceptions import NoScriptError
 
 from logistream.events import Alert, StageEvent, encode
 from logistream.live_views import redis_layout as k
-from logistream.live_views.interface import HistoryPoints
+from logistream.live_views.interface import HistoryKey, HistoryPoints
 from logistream.live_views.records import HeartbeatRecord, ShipmentLive, TruckLatest
 
 if TYPE_CHECKING:
@@ -51,6 +51,12 @@ def _truck_items(truck: TruckLatest, now: float) -> list[str]:
     return items
 
 
+def _history_key(where: str | HistoryKey) -> str:
+    """The history of a truck's single probe (its id) or of one probe (truck id, probe id)."""
+    truck_id, probe_id = (where, None) if isinstance(where, str) else where
+    return k.history_key(truck_id, probe_id)
+
+
 class RedisLiveViewsWriter:
     """:class:`~logistream.live_views.LiveViewsWriter` over a Redis client that may write."""
 
@@ -83,20 +89,23 @@ class RedisLiveViewsWriter:
     def _histories(self, pipe: Pipeline, history: HistoryPoints, trim: bool) -> None:
         for where, points in history.items():
             if points:
-                truck_id, probe_id = (where, None) if isinstance(where, str) else where
-                self._history(pipe, k.history_key(truck_id, probe_id), points, trim)
+                self._history(pipe, _history_key(where), points, trim)
 
     def _history(
         self, pipe: Pipeline, key: str, points: Sequence[tuple[float, float]], trim: bool
     ) -> None:
         # Members carry their time, so writing the same reading twice (a replay) is a no-op.
         pipe.zadd(key, {f"{ts!r}:{temp!r}": ts for ts, temp in points})
-        added = self._since_trim.get(key, 0) + len(points)
-        # Trimming every batch would double the commands; a few extra points are harmless.
-        if trim or added >= TRIM_EVERY:
+        if self._trim_due(key, len(points), always=trim):
             pipe.zremrangebyrank(key, 0, -(k.TEMP_HISTORY_LEN + 1))
-            added = 0
-        self._since_trim[key] = added
+
+    def _trim_due(self, key: str, added: int, *, always: bool = False) -> bool:
+        """Whether the history ``key`` is trimmed now, ``added`` points written to it: trimming
+        every batch would double the work; a few extra points are harmless."""
+        since = self._since_trim.get(key, 0) + added
+        due = always or since >= TRIM_EVERY
+        self._since_trim[key] = 0 if due else since
+        return due
 
     @staticmethod
     def _current(pipe: Pipeline, alert: Alert, raw: bytes) -> None:
@@ -183,16 +192,10 @@ class RedisLiveViewsWriter:
             items.extend(fields)
         points_of = [(where, points) for where, points in history.items() if points]
         add(str(len(points_of)))
-        since_trim = self._since_trim
         for where, points in points_of:
-            truck_id, probe_id = (where, None) if isinstance(where, str) else where
-            key = k.history_key(truck_id, probe_id)
-            added = since_trim.get(key, 0) + len(points)
-            # Trimming every batch would double the work; a few extra points are harmless.
-            trim = added >= TRIM_EVERY
-            since_trim[key] = 0 if trim else added
+            key = _history_key(where)
             add(key)
-            add("1" if trim else "0")
+            add("1" if self._trim_due(key, len(points)) else "0")
             add(str(2 * len(points)))
             for ts, temp in points:
                 # Members carry their time, so writing the same reading twice is a no-op.
